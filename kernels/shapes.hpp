@@ -1,0 +1,59 @@
+// kernels/shapes.hpp — the plain-old-data shape structs shared by every backend.
+//
+// kernels/ is the leaf layer: raw pointers, these PODs, and (for CUDA) a stream.
+// The same struct is passed to the CPU function and to the CUDA launcher of an op,
+// so both sides agree on the meaning of every index. All tensors are dense,
+// row-major (NCHW for images) unless a struct carries explicit strides.
+#pragma once
+#include <cstdint>
+
+#if defined(__CUDACC__) || defined(GANTRY_EMU)
+#define GANTRY_HD __host__ __device__
+#else
+#define GANTRY_HD
+#endif
+
+namespace gantry::kernels {
+
+constexpr int kMaxDims = 8;
+
+// An N-d strided view of one operand: element (i0..i{n-1}) lives at
+// data[sum_k i_k * strides[k]]. A broadcast dimension has stride 0.
+struct StridedShape {
+  int ndim = 0;
+  int64_t sizes[kMaxDims] = {};
+  int64_t strides[kMaxDims] = {};
+};
+
+// Convolution geometry, shared by conv2d, conv_transpose2d and their backward ops.
+// For conv2d:            input [N, C_in, H, W], weight [C_out, C_in, KH, KW],
+//                        output [N, C_out, OH, OW].
+// For conv_transpose2d:  input [N, C_in, H, W], weight [C_in, C_out, KH, KW],
+//                        output [N, C_out, OH, OW]; (H, W) <-> (OH, OW) swap roles:
+//                        the transposed conv is the adjoint of a conv2d whose input
+//                        is [N, C_out, OH, OW] and whose output is [N, C_in, H, W].
+// In both cases `in_h/in_w` are the spatial sizes of the *conv2d input side* and
+// `out_h/out_w` those of the conv2d output side:
+//   out = (in + 2*pad - dil*(k-1) - 1) / stride + 1.
+struct Conv2dShape {
+  int64_t n = 0;
+  int64_t c_in = 0, in_h = 0, in_w = 0;    // conv2d input side
+  int64_t c_out = 0, out_h = 0, out_w = 0; // conv2d output side
+  int64_t k_h = 0, k_w = 0;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_h = 0, pad_w = 0;
+  int64_t dil_h = 1, dil_w = 1;
+};
+
+// Batch normalization over [N, C, S] where S is the flattened spatial size
+// (S = H*W for BatchNorm2d, S = 1 for BatchNorm1d on [N, C]).
+struct BatchNormShape {
+  int64_t n = 0, c = 0, s = 0;
+};
+
+// A 2-d image batch [N, C, H, W] (pads, upsampling).
+struct ImageShape {
+  int64_t n = 0, c = 0, h = 0, w = 0;
+};
+
+}  // namespace gantry::kernels
