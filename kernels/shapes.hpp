@@ -56,4 +56,24 @@ struct ImageShape {
   int64_t n = 0, c = 0, h = 0, w = 0;
 };
 
+// Hyperparameters of one fused optimizer step (the same struct for CPU and CUDA).
+// Adam (Kingma & Ba; weight_decay is L2 added to the gradient, as torch.optim.Adam):
+//   g' = g + wd p;  m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2
+//   p -= lr * (m / bc1) / (sqrt(v / bc2) + eps),  bc_i = 1 - b_i^step
+struct AdamStep {
+  double lr, beta1, beta2, eps, weight_decay, bias_correction1, bias_correction2;
+};
+// RMSProp (torch.optim.RMSprop): g' = g + wd p;  v = alpha v + (1-alpha) g'^2;
+//   without momentum: p -= lr g' / (sqrt(v) + eps)
+//   with momentum:    b = mom b + g' / (sqrt(v) + eps);  p -= lr b
+struct RMSPropStep {
+  double lr, alpha, eps, weight_decay, momentum;
+};
+// SGD (torch.optim.SGD): d = g + wd p;  b = mom b + d (b = d on the first step);
+//   p -= lr * (nesterov ? d + mom b : b)   (plain p -= lr d when mom = 0)
+struct SGDStep {
+  double lr, momentum, weight_decay;
+  bool nesterov, first_step;
+};
+
 }  // namespace gantry::kernels

@@ -1,0 +1,213 @@
+// core/autograd.cpp — the engine: topological order, then walk it backwards.
+#include "core/autograd.hpp"
+
+#include <unordered_map>
+
+#include "core/ops.hpp"
+
+namespace gantry {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+bool GradMode::enabled() { return g_grad_enabled; }
+void GradMode::set(bool on) { g_grad_enabled = on; }
+
+std::shared_ptr<Node> gradient_edge(const Tensor& t) {
+  if (!t.defined() || !t.requires_grad()) return nullptr;
+  TensorImpl* impl = t.impl();
+  if (impl->grad_fn) return impl->grad_fn;
+  if (!impl->grad_accumulator) {
+    auto acc = std::make_shared<Node>();
+    acc->name = "AccumulateGrad";
+    acc->accumulator = true;
+    acc->leaf = t.impl_ptr();
+    impl->grad_accumulator = acc;
+  }
+  return impl->grad_accumulator;
+}
+
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, DerivativeRule rule) {
+  if (!GradMode::enabled()) return out;
+  bool any = false;
+  for (const auto& x : inputs) any = any || (x.defined() && x.requires_grad());
+  if (!any) return out;
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->rule = std::move(rule);
+  for (const auto& x : inputs) {
+    node->next.push_back(gradient_edge(x));
+    node->input_shapes.push_back(x.defined() ? x.shape() : Shape{});
+  }
+  out.impl()->grad_fn = std::move(node);
+  out.impl()->requires_grad = true;
+  return out;
+}
+
+namespace {
+
+// Every node reachable from the roots, with how many reachable edges point at it.
+std::unordered_map<Node*, int> count_dependencies(const std::vector<std::shared_ptr<Node>>& roots) {
+  std::unordered_map<Node*, int> deps;
+  std::vector<Node*> stack;
+  for (auto& r : roots)
+    if (r && deps.emplace(r.get(), 0).second) stack.push_back(r.get());
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    for (auto& nx : n->next) {
+      if (!nx) continue;
+      auto [it, fresh] = deps.emplace(nx.get(), 0);
+      it->second++;
+      if (fresh) stack.push_back(nx.get());
+    }
+  }
+  return deps;
+}
+
+// With grad(): the nodes that lie on a path to a captured input. Every other node is
+// skipped (no rule runs), so e.g. the gradient penalty's grad(D(x), x) does not
+// compute D's parameter gradients. All consumers of a needed node are needed too,
+// so skipping never strands a needed node's dependency count.
+std::unordered_map<Node*, bool> needed_nodes(const std::unordered_map<Node*, int>& deps,
+                                             const std::unordered_map<Node*, Tensor>& captures) {
+  std::unordered_map<Node*, bool> needed;
+  std::vector<std::pair<Node*, size_t>> stack;  // (node, next child to visit)
+  for (auto& [root, count] : deps) {
+    if (needed.count(root)) continue;
+    stack.push_back({root, 0});
+    needed[root] = captures.count(root) > 0;
+    while (!stack.empty()) {
+      auto& [n, child] = stack.back();
+      if (child < n->next.size()) {
+        Node* c = n->next[child++].get();
+        if (!c) continue;
+        auto it = needed.find(c);
+        if (it == needed.end()) {
+          needed[c] = captures.count(c) > 0;
+          stack.push_back({c, 0});
+        } else if (it->second) {
+          needed[n] = true;
+        }
+        continue;
+      }
+      const bool mine = needed[n];
+      stack.pop_back();
+      if (mine && !stack.empty()) needed[stack.back().first] = true;
+    }
+  }
+  return needed;
+}
+
+void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; }
+
+// The shared walk of grad() and backward(). If `captures` is non-null, gradients
+// reaching those nodes are stored there and leaves are left untouched;
+// otherwise accumulators add into their leaf's .grad.
+void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+                  bool retain_graph, bool create_graph,
+                  std::unordered_map<Node*, Tensor>* captures) {
+  GANTRY_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(),
+               "backward: got ", grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
+  std::vector<std::shared_ptr<Node>> roots;
+  std::unordered_map<Node*, Tensor> pending;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Tensor& out = outputs[i];
+    GANTRY_CHECK(out.defined() && out.requires_grad(), "backward: output ", i,
+                 " does not require grad and has no grad_fn");
+    Tensor g = grad_outputs.empty() ? Tensor() : grad_outputs[i];
+    if (!g.defined()) {
+      GANTRY_CHECK(out.numel() == 1, "backward: grad can be implicitly created only for one-element outputs; output ",
+                   i, " has shape ", shape_str(out.shape()), ", so pass grad_outputs");
+      g = ones_like(out);
+    }
+    GANTRY_CHECK(g.shape() == out.shape(), "backward: grad_output ", i, " has shape ", shape_str(g.shape()),
+                 " but the output has shape ", shape_str(out.shape()));
+    auto root = gradient_edge(out);
+    accumulate(pending[root.get()], g);
+    roots.push_back(root);
+  }
+  auto deps = count_dependencies(roots);
+  std::unordered_map<Node*, bool> needed;
+  if (captures) needed = needed_nodes(deps, *captures);
+  std::vector<std::shared_ptr<Node>> ready;
+  for (auto& r : roots)
+    if (deps[r.get()] == 0) {
+      deps[r.get()] = -1;  // queued once, even if it is the root of several outputs
+      ready.push_back(r);
+    }
+
+  GradModeGuard mode(create_graph);
+  while (!ready.empty()) {
+    std::shared_ptr<Node> node = ready.back();
+    ready.pop_back();
+    Tensor g = std::move(pending[node.get()]);
+    pending.erase(node.get());
+    if (captures && captures->count(node.get())) (*captures)[node.get()] = g;
+    if (captures && !needed[node.get()]) continue;
+    if (node->accumulator) {
+      auto leaf = node->leaf.lock();
+      if (!captures && leaf && g.defined()) {
+        Tensor gl = create_graph ? g : g.detach();
+        if (leaf->grad) gl = add(Tensor(leaf->grad), gl);
+        Tensor(leaf).set_grad(create_graph ? gl : gl.detach());
+      }
+      continue;
+    }
+    Grads grads;
+    if (g.defined()) {
+      GANTRY_CHECK(!node->released, "backward: trying to backward through the graph a second time (op '",
+                   node->name, "'): its saved tensors were freed; pass retain_graph=true the first time");
+      grads = node->rule(g);
+      GANTRY_CHECK(grads.size() == node->next.size(), "backward: the rule of '", node->name, "' returned ",
+                   grads.size(), " gradients for ", node->next.size(), " inputs");
+      if (!retain_graph) {
+        node->rule = nullptr;
+        node->released = true;
+      }
+    }
+    for (size_t j = 0; j < node->next.size(); ++j) {
+      Node* nx = node->next[j].get();
+      if (!nx) continue;
+      if (j < grads.size() && grads[j].defined()) {
+        GANTRY_CHECK(grads[j].shape() == node->input_shapes[j], "backward: the rule of '", node->name,
+                     "' gave a gradient of shape ", shape_str(grads[j].shape()), " for input ", j,
+                     " of shape ", shape_str(node->input_shapes[j]));
+        accumulate(pending[nx], grads[j]);
+      }
+      if (--deps[nx] == 0) ready.push_back(node->next[j]);
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
+                         bool create_graph, bool allow_unused) {
+  std::unordered_map<Node*, Tensor> captures;
+  std::vector<Node*> targets;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    GANTRY_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input ", i,
+                 " does not require grad");
+    auto e = gradient_edge(inputs[i]);
+    targets.push_back(e.get());
+    captures[e.get()] = Tensor();
+  }
+  run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, &captures);
+  std::vector<Tensor> result;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor g = captures[targets[i]];
+    GANTRY_CHECK(g.defined() || allow_unused, "grad: input ", i,
+                 " is not used by the outputs (pass allow_unused=true to get an undefined gradient)");
+    result.push_back(g);
+  }
+  return result;
+}
+
+void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
+              std::optional<bool> retain_graph, bool create_graph) {
+  run_backward(outputs, grad_outputs, retain_graph.value_or(create_graph), create_graph, nullptr);
+}
+
+}  // namespace gantry

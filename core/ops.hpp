@@ -1,0 +1,167 @@
+// core/ops.hpp — every op of the engine: forward dispatch to a backend kernel,
+// plus one derivative rule (in core/ops/*.cpp, beside the forward).
+//
+// All ops take and return Tensors, check their arguments (throwing gantry::Error
+// naming the op and the shapes), and are differentiable to any order unless
+// marked "no gradient". Elementwise binary ops broadcast like NumPy.
+#pragma once
+#include <optional>
+#include <vector>
+
+#include "core/autograd.hpp"
+#include "core/tensor.hpp"
+
+namespace gantry {
+
+// ---- elementwise (core/ops/elementwise.cpp) -------------------------------------
+Tensor add(const Tensor& a, const Tensor& b);
+Tensor sub(const Tensor& a, const Tensor& b);
+Tensor mul(const Tensor& a, const Tensor& b);
+Tensor div(const Tensor& a, const Tensor& b);
+Tensor minimum(const Tensor& a, const Tensor& b);
+Tensor maximum(const Tensor& a, const Tensor& b);
+Tensor add(const Tensor& a, double s);   // a + s
+Tensor mul(const Tensor& a, double s);   // a * s
+Tensor neg(const Tensor& x);
+Tensor pow(const Tensor& x, double p);   // x^p (scalar exponent)
+Tensor sqrt(const Tensor& x);
+Tensor rsqrt(const Tensor& x);           // 1/sqrt(x)
+Tensor exp(const Tensor& x);
+Tensor log(const Tensor& x);
+Tensor abs(const Tensor& x);
+Tensor sign(const Tensor& x);            // -1, 0, 1; no gradient (zero a.e.)
+Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
+// cond ? a : b, with cond any tensor read as (cond != 0); broadcasts all three.
+Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
+// Comparisons: 1 where true, 0 where false, in a's dtype. No gradient.
+Tensor eq(const Tensor& a, const Tensor& b);
+Tensor ne(const Tensor& a, const Tensor& b);
+Tensor lt(const Tensor& a, const Tensor& b);
+Tensor le(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, const Tensor& b);
+Tensor ge(const Tensor& a, const Tensor& b);
+Tensor gt(const Tensor& a, double s);
+
+// ---- activations (core/ops/elementwise.cpp) -------------------------------------
+Tensor relu(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+// g * (x > 0 ? 1 : slope): leaky_relu's backward, an op with its own rule.
+Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope);
+Tensor sigmoid(const Tensor& x);
+Tensor tanh(const Tensor& x);
+Tensor softplus(const Tensor& x);        // log(1 + e^x), computed stably
+
+// ---- reductions (core/ops/reduce.cpp): `dims` empty = all dims ------------------
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// Variance with `correction` (0 = biased/population, 1 = unbiased/sample).
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
+           bool keepdim = false);
+// Max over dims; the gradient is split evenly between tied maxima.
+Tensor max(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// Index (int64) of the first maximum along `dim`. No gradient.
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);
+// (sum |x|^p)^(1/p) over dims.
+Tensor norm(const Tensor& x, double p = 2, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+// Sums x down to `shape` (the inverse of broadcasting `shape` up to x's shape).
+Tensor sum_to(const Tensor& x, const Shape& shape);
+
+// ---- views and shape ops (core/ops/shape.cpp) -----------------------------------
+Tensor reshape(const Tensor& x, Shape s);        // one dim may be -1; copies only if needed
+Tensor view(const Tensor& x, Shape s);           // like reshape, but never copies (throws instead)
+Tensor flatten(const Tensor& x, int64_t start = 0, int64_t end = -1);
+Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
+Tensor select(const Tensor& x, int64_t dim, int64_t index);
+Tensor squeeze(const Tensor& x, std::optional<int64_t> dim = {});
+Tensor unsqueeze(const Tensor& x, int64_t dim);
+Tensor transpose(const Tensor& x, int64_t d0, int64_t d1);
+Tensor permute(const Tensor& x, const std::vector<int64_t>& dims);
+Tensor expand(const Tensor& x, const Shape& s);  // -1 keeps a size
+Tensor contiguous(const Tensor& x);
+Tensor clone(const Tensor& x);
+Tensor to_dtype(const Tensor& x, DType t);
+Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
+Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
+// The adjoint of narrow: zeros of `shape` with g written at [start, start+len) of dim.
+Tensor narrow_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start);
+
+// ---- linear algebra (core/ops/linalg.cpp) ---------------------------------------
+// [m,k]@[k,n], batched [b,m,k]@[b,n,k]... (batch dims broadcast), and 1-d operands as in NumPy.
+Tensor matmul(const Tensor& a, const Tensor& b);
+// x @ W^T + b, x [..., in], W [out, in], b [out] (optional).
+Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
+
+// ---- convolution (core/ops/conv.cpp), NCHW ---------------------------------------
+struct Conv2dOptions {
+  int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  static Conv2dOptions square(int64_t stride, int64_t pad = 0, int64_t dil = 1) {
+    return {stride, stride, pad, pad, dil, dil};
+  }
+};
+// x [N,Cin,H,W], w [Cout,Cin,KH,KW], b [Cout] (optional).
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {});
+// x [N,Cin,H,W], w [Cin,Cout,KH,KW]: the adjoint of conv2d, with output_padding to pick the size.
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {},
+                        int64_t out_pad_h = 0, int64_t out_pad_w = 0);
+// d/dw of sum(g * conv2d(x, w)) for w of shape weight_shape: conv2d's weight gradient as an op.
+Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape,
+                              const Conv2dOptions& o);
+
+// ---- normalization (core/ops/norm.cpp) ------------------------------------------
+// x [N,C] or [N,C,*]. training: batch statistics (biased var for the output) and, if
+// running_mean/var are given, an in-place update with `momentum` (unbiased var);
+// eval: the running statistics. weight/bias optional (affine).
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                  const Tensor& weight, const Tensor& bias, bool training, double momentum = 0.1,
+                  double eps = 1e-5);
+// Normalizes over the last normalized_shape.size() dims.
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
+                  const Tensor& bias = {}, double eps = 1e-5);
+// x [N,C,*]: normalizes each (n, c) over its spatial dims. weight/bias [C] optional.
+Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
+
+// ---- shape and indexing for images and labels (core/ops/image.cpp) -------------
+enum class PadMode { zero, reflect };
+// Pads the last two dims of [N,C,H,W] by (left, right, top, bottom).
+Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
+             PadMode mode = PadMode::zero);
+Tensor upsample_nearest2d(const Tensor& x, int64_t scale_h, int64_t scale_w);
+// Rows of table [num, dim] picked by int64 indices of any shape: [..., dim].
+Tensor embedding(const Tensor& indices, const Tensor& table);
+// int64 labels -> [..., num_classes] of 0/1 in dtype t. No gradient.
+Tensor one_hot(const Tensor& labels, int64_t num_classes, DType t = DType::f32);
+
+// ---- softmax and losses (core/ops/loss.cpp) ---------------------------------------
+enum class Reduction { mean, sum, none };
+Tensor log_softmax(const Tensor& x, int64_t dim);
+Tensor softmax(const Tensor& x, int64_t dim);
+// mean/sum of softplus(x) - x*y: binary cross entropy on logits, stable for any x.
+Tensor bce_with_logits(const Tensor& logits, const Tensor& targets, Reduction r = Reduction::mean);
+Tensor mse_loss(const Tensor& x, const Tensor& y, Reduction r = Reduction::mean);
+Tensor l1_loss(const Tensor& x, const Tensor& y, Reduction r = Reduction::mean);
+// logits [N,C], int64 targets [N]: -log_softmax(logits)[n, target_n].
+Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction r = Reduction::mean);
+
+// ---- in place, outside autograd (core/ops/shape.cpp) ------------------------------
+// Writes src (broadcast to dst's shape, converted to dst's dtype) into dst's storage.
+// Writing into a tensor that requires grad is allowed only with grad mode off
+// (optimizer steps, initialization), as in PyTorch.
+void copy_(const Tensor& dst, const Tensor& src);
+void fill_(const Tensor& dst, double value);
+
+// ---- operators ------------------------------------------------------------------
+inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
+inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }
+inline Tensor operator*(const Tensor& a, const Tensor& b) { return mul(a, b); }
+inline Tensor operator/(const Tensor& a, const Tensor& b) { return div(a, b); }
+inline Tensor operator-(const Tensor& a) { return neg(a); }
+inline Tensor operator+(const Tensor& a, double s) { return add(a, s); }
+inline Tensor operator+(double s, const Tensor& a) { return add(a, s); }
+inline Tensor operator-(const Tensor& a, double s) { return add(a, -s); }
+inline Tensor operator-(double s, const Tensor& a) { return add(neg(a), s); }
+inline Tensor operator*(const Tensor& a, double s) { return mul(a, s); }
+inline Tensor operator*(double s, const Tensor& a) { return mul(a, s); }
+inline Tensor operator/(const Tensor& a, double s) { return mul(a, 1.0 / s); }
+inline Tensor operator/(double s, const Tensor& a) { return mul(pow(a, -1.0), s); }
+
+}  // namespace gantry

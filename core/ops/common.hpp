@@ -1,0 +1,94 @@
+// core/ops/common.hpp — what the op files share: argument checks and the
+// elementwise forward helpers that hand a lambda to kernels/cpu/elementwise.hpp.
+// Internal to core/ops; not part of the public API.
+#pragma once
+#include <array>
+
+#include "core/ops.hpp"
+#include "kernels/cpu/elementwise.hpp"
+
+namespace gantry::detail {
+
+inline void check_defined(const char* op, const Tensor& t, const char* what) {
+  GANTRY_CHECK(t.defined(), op, ": ", what, " is an undefined tensor");
+}
+inline void check_floating(const char* op, const Tensor& t) {
+  check_defined(op, t, "input");
+  GANTRY_CHECK(is_floating(t.dtype()), op, ": expected a floating-point tensor, got ", dtype_name(t.dtype()),
+               " of shape ", shape_str(t.shape()));
+}
+inline void check_same(const char* op, const Tensor& a, const Tensor& b) {
+  check_floating(op, a);
+  check_floating(op, b);
+  GANTRY_CHECK(a.dtype() == b.dtype(), op, ": dtypes differ (", dtype_name(a.dtype()), " ", shape_str(a.shape()),
+               " vs ", dtype_name(b.dtype()), " ", shape_str(b.shape()), ")");
+  GANTRY_CHECK(a.device() == b.device(), op, ": devices differ (", a.device().str(), " vs ", b.device().str(), ")");
+}
+inline void check_dim(const char* op, const Tensor& t, int64_t nd, const char* what) {
+  GANTRY_CHECK(t.dim() == nd, op, ": ", what, " must have ", nd, " dims, got shape ", shape_str(t.shape()));
+}
+
+// t's layout seen through the broadcast to `out` (dims aligned right; broadcast dims stride 0).
+inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
+  GANTRY_CHECK(out.size() <= (size_t)kernels::kMaxDims, "gantry supports at most ", kernels::kMaxDims,
+               " dims, got ", shape_str(out));
+  kernels::StridedShape s;
+  s.ndim = (int)out.size();
+  const size_t lead = out.size() - t.shape().size();
+  for (size_t d = 0; d < out.size(); ++d) {
+    s.sizes[d] = out[d];
+    if (d < lead) continue;
+    const int64_t sz = t.shape()[d - lead];
+    s.strides[d] = (sz == 1 && out[d] != 1) ? 0 : t.strides()[d - lead];
+  }
+  return s;
+}
+
+// y = f(x) elementwise, in x's dtype.
+template <class F>
+Tensor unary_forward(const char* op, const Tensor& x, F f) {
+  check_floating(op, x);
+  Tensor y = empty(x.shape(), x.dtype(), x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, x.shape())},
+                                       [&](T v) -> T { return f(v); });
+  });
+  return y;
+}
+
+// y = f(a, b) elementwise with broadcasting, in a's dtype.
+template <class F>
+Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
+  check_same(op, a, b);
+  Shape out = broadcast_shapes(a.shape(), b.shape(), op);
+  Tensor y = empty(out, a.dtype(), a.device());
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
+                                       {strided(a, out), strided(b, out)},
+                                       [&](T u, T v) -> T { return f(u, v); });
+  });
+  return y;
+}
+
+// y = f(a, b, c) elementwise with broadcasting, in a's dtype.
+template <class F>
+Tensor ternary_forward(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
+  check_same(op, a, b);
+  check_same(op, a, c);
+  Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
+  Tensor y = empty(out, a.dtype(), a.device());
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {a.data<T>(), b.data<T>(), c.data<T>()},
+                                       {strided(a, out), strided(b, out), strided(c, out)},
+                                       [&](T u, T v, T w) -> T { return f(u, v, w); });
+  });
+  return y;
+}
+
+// dims -> sorted, wrapped, unique; empty means all dims.
+std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim, const char* op);
+
+}  // namespace gantry::detail

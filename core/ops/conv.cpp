@@ -1,0 +1,144 @@
+// core/ops/conv.cpp — conv2d, conv_transpose2d and conv2d_backward_weight.
+//
+// Three ops, each the adjoint of the others in one argument, so each one's rule is
+// written with the other two (L = <g, conv2d(x, w)>):
+//   conv2d:                 dx = conv_transpose2d(g, w)   dw = conv2d_backward_weight(g, x)
+//   conv_transpose2d(x,w):  dx = conv2d(g, w)             dw = conv2d_backward_weight(x, g)
+//   conv2d_backward_weight(g, x) = dW:  d/dg = conv2d(x, gg)   d/dx = conv_transpose2d(g, gg)
+// and the bias gradient is sum(g) over (n, h, w).
+#include "core/ops/common.hpp"
+#include "kernels/cpu/conv.hpp"
+
+namespace gantry {
+
+namespace {
+
+int64_t conv_out_size(int64_t in, int64_t pad, int64_t dil, int64_t k, int64_t stride) {
+  return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+}
+
+void check_options(const char* op, const Conv2dOptions& o) {
+  GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
+               ": stride and dilation must be positive and padding non-negative (stride ", o.stride_h, "x",
+               o.stride_w, ", padding ", o.pad_h, "x", o.pad_w, ", dilation ", o.dil_h, "x", o.dil_w, ")");
+}
+
+// The geometry of conv2d(x [N,Cin,H,W], w [Cout,Cin,KH,KW]).
+kernels::Conv2dShape conv_geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOptions& o) {
+  check_options(op, o);
+  kernels::Conv2dShape s;
+  s.n = x[0], s.c_in = x[1], s.in_h = x[2], s.in_w = x[3];
+  s.c_out = w[0], s.k_h = w[2], s.k_w = w[3];
+  s.stride_h = o.stride_h, s.stride_w = o.stride_w, s.pad_h = o.pad_h, s.pad_w = o.pad_w;
+  s.dil_h = o.dil_h, s.dil_w = o.dil_w;
+  s.out_h = conv_out_size(s.in_h, o.pad_h, o.dil_h, s.k_h, o.stride_h);
+  s.out_w = conv_out_size(s.in_w, o.pad_w, o.dil_w, s.k_w, o.stride_w);
+  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel (dilation ", o.dil_h, "x",
+               o.dil_w, ") does not fit the padded ", s.in_h, "x", s.in_w, " input (padding ", o.pad_h, "x",
+               o.pad_w, ")");
+  return s;
+}
+
+// The output_padding that makes conv_transpose2d of an [oh, ow] map come out [h, w].
+std::pair<int64_t, int64_t> out_padding_for(const kernels::Conv2dShape& s) {
+  auto base = [](int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k) {
+    return (out - 1) * stride - 2 * pad + dil * (k - 1) + 1;
+  };
+  return {s.in_h - base(s.out_h, s.stride_h, s.pad_h, s.dil_h, s.k_h),
+          s.in_w - base(s.out_w, s.stride_w, s.pad_w, s.dil_w, s.k_w)};
+}
+
+void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor& x) {
+  if (!b.defined()) return;
+  detail::check_same(op, x, b);
+  GANTRY_CHECK(b.dim() == 1 && b.size(0) == channels, op, ": bias ", shape_str(b.shape()), " does not match the ",
+               channels, " output channels");
+}
+
+Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  detail::check_same("conv2d", x, w);
+  detail::check_dim("conv2d", x, 4, "input");
+  detail::check_dim("conv2d", w, 4, "weight");
+  GANTRY_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight expects ", w.size(1),
+               " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
+  check_bias("conv2d", b, w.size(0), x);
+  kernels::Conv2dShape s = conv_geometry("conv2d", x.shape(), w.shape(), o);
+  Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
+  Tensor y = empty({s.n, s.c_out, s.out_h, s.out_w}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_forward<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
+                                    s);
+  });
+  return record("conv2d", y, {x, w, b}, [x, w, b, o, s](const Tensor& g) {
+    auto [oph, opw] = out_padding_for(s);
+    return Grads{x.requires_grad() ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
+                 w.requires_grad() ? conv2d_backward_weight(g, x, w.shape(), o) : Tensor(), bias_grad(g, b)};
+  });
+}
+
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o,
+                        int64_t out_pad_h, int64_t out_pad_w) {
+  const char* op = "conv_transpose2d";
+  detail::check_same(op, x, w);
+  detail::check_dim(op, x, 4, "input");
+  detail::check_dim(op, w, 4, "weight");
+  GANTRY_CHECK(x.size(1) == w.size(0), op, ": input has ", x.size(1), " channels but weight expects ", w.size(0),
+               " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
+  check_options(op, o);
+  GANTRY_CHECK(out_pad_h >= 0 && out_pad_w >= 0 &&
+                   out_pad_h < std::max(o.stride_h, o.dil_h) && out_pad_w < std::max(o.stride_w, o.dil_w),
+               op, ": output_padding ", out_pad_h, "x", out_pad_w, " must be smaller than the stride or the dilation");
+  check_bias(op, b, w.size(1), x);
+  const int64_t oh = (x.size(2) - 1) * o.stride_h - 2 * o.pad_h + o.dil_h * (w.size(2) - 1) + 1 + out_pad_h;
+  const int64_t ow = (x.size(3) - 1) * o.stride_w - 2 * o.pad_w + o.dil_w * (w.size(3) - 1) + 1 + out_pad_w;
+  GANTRY_CHECK(oh > 0 && ow > 0, op, ": the output size ", oh, "x", ow, " is not positive (input ",
+               shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
+  // The adjoint conv2d maps [N, Cout_t, oh, ow] to x's [N, Cin_t, H, W].
+  kernels::Conv2dShape s = conv_geometry(op, {x.size(0), w.size(1), oh, ow}, w.shape(), o);
+  Tensor xc = contiguous(x), wc = contiguous(w);
+  Tensor y = empty({s.n, s.c_in, oh, ow}, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_backward_input<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), s);
+  });
+  Tensor out = y;
+  if (b.defined()) {
+    GradModeGuard off(false);
+    out = add(y, reshape(b.detach(), {1, b.size(0), 1, 1}));
+  }
+  return record(op, out, {x, w, b}, [x, w, b, o](const Tensor& g) {
+    return Grads{x.requires_grad() ? conv2d(g, w, {}, o) : Tensor(),
+                 w.requires_grad() ? conv2d_backward_weight(x, g, w.shape(), o) : Tensor(), bias_grad(g, b)};
+  });
+}
+
+Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape, const Conv2dOptions& o) {
+  const char* op = "conv2d_backward_weight";
+  detail::check_same(op, g, x);
+  detail::check_dim(op, x, 4, "input");
+  detail::check_dim(op, g, 4, "grad_output");
+  GANTRY_CHECK(weight_shape.size() == 4 && weight_shape[1] == x.size(1), op, ": input ", shape_str(x.shape()),
+               " does not fit weight shape ", shape_str(weight_shape));
+  kernels::Conv2dShape s = conv_geometry(op, x.shape(), weight_shape, o);
+  const Shape want = {s.n, s.c_out, s.out_h, s.out_w};
+  GANTRY_CHECK(g.shape() == want, op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
+               " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
+  Tensor gc = contiguous(g), xc = contiguous(x);
+  Tensor dw = empty(weight_shape, x.dtype(), x.device());
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_backward_weight<T>(dw.data<T>(), gc.data<T>(), xc.data<T>(), s);
+  });
+  return record(op, dw, {g, x}, [g, x, o, s](const Tensor& gg) {
+    auto [oph, opw] = out_padding_for(s);
+    return Grads{g.requires_grad() ? conv2d(x, gg, {}, o) : Tensor(),
+                 x.requires_grad() ? conv_transpose2d(g, gg, {}, o, oph, opw) : Tensor()};
+  });
+}
+
+}  // namespace gantry

@@ -1,0 +1,135 @@
+// core/ops/norm.cpp — batch_norm (a kernel op with its own rule), layer_norm and
+// instance_norm (compositions of differentiable ops).
+//
+// batch_norm's rule, with xhat = (x - mean) * invstd over M = N*S values per channel
+// and g' = g * gamma:
+//   dx = invstd * (g' - mean(g') - xhat * mean(g' xhat)),  dgamma = sum(g xhat),  dbeta = sum(g)
+// When grad mode is off (a plain backward) the fused kernel computes it; when it is
+// on (create_graph) the same formula is built from differentiable ops.
+#include "core/ops/common.hpp"
+#include "kernels/cpu/batchnorm.hpp"
+
+namespace gantry {
+
+namespace {
+
+// [C] -> [1, C, 1, ...] to broadcast against x [N, C, *].
+Tensor per_channel(const Tensor& v, const Tensor& x) {
+  Shape s(x.dim(), 1);
+  s[1] = v.numel();
+  return reshape(v, s);
+}
+
+std::vector<int64_t> all_but_channel(const Tensor& x) {
+  std::vector<int64_t> d = {0};
+  for (int64_t i = 2; i < x.dim(); ++i) d.push_back(i);
+  return d;
+}
+
+void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
+  if (!v.defined()) return;
+  detail::check_same("batch_norm", x, v);
+  GANTRY_CHECK(v.dim() == 1 && v.size(0) == x.size(1), "batch_norm: ", what, " ", shape_str(v.shape()),
+               " does not match the ", x.size(1), " channels of input ", shape_str(x.shape()));
+}
+
+Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& save_mean,
+                      const Tensor& save_invstd, double eps) {
+  auto dims = all_but_channel(x);
+  if (!GradMode::enabled()) {
+    const int64_t c = x.size(1), n = x.size(0), spatial = c ? x.numel() / (n * c) : 0;
+    Tensor gc = contiguous(g), xc = contiguous(x), dx = empty_like(x);
+    Tensor dw = w.defined() ? empty_like(w) : Tensor(), db = b.defined() ? empty_like(b) : Tensor();
+    Tensor wc = w.defined() ? contiguous(w) : w;
+    dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::batch_norm_backward<T>(dx.data<T>(), dw.defined() ? dw.data<T>() : nullptr,
+                                           db.defined() ? db.data<T>() : nullptr, gc.data<T>(), xc.data<T>(),
+                                           save_mean.data<T>(), save_invstd.data<T>(),
+                                           wc.defined() ? wc.data<T>() : nullptr, {n, c, spatial});
+    });
+    return {dx, dw, db};
+  }
+  (void)save_mean, (void)save_invstd;
+  Tensor mu = mean(x, dims, true);
+  Tensor invstd = rsqrt(add(var(x, dims, 0, true), eps));
+  Tensor xhat = mul(sub(x, mu), invstd);
+  Tensor gp = w.defined() ? mul(g, per_channel(w, x)) : g;
+  Tensor dx = mul(invstd, sub(sub(gp, mean(gp, dims, true)), mul(xhat, mean(mul(gp, xhat), dims, true))));
+  return {dx, w.defined() ? sum(mul(g, xhat), dims) : Tensor(), b.defined() ? sum(g, dims) : Tensor()};
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  detail::check_floating("batch_norm", x);
+  GANTRY_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
+  check_channel_vec("weight", weight, x);
+  check_channel_vec("bias", bias, x);
+  check_channel_vec("running_mean", running_mean, x);
+  check_channel_vec("running_var", running_var, x);
+  GANTRY_CHECK(running_mean.defined() == running_var.defined(),
+               "batch_norm: give both running_mean and running_var, or neither");
+  if (!training) {
+    GANTRY_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+    Tensor y = mul(sub(x, per_channel(running_mean.detach(), x)),
+                   per_channel(rsqrt(add(running_var.detach(), eps)), x));
+    if (weight.defined()) y = mul(y, per_channel(weight, x));
+    if (bias.defined()) y = add(y, per_channel(bias, x));
+    return y;
+  }
+  const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  GANTRY_CHECK(n * spatial > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
+               shape_str(x.shape()));
+  GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
+               "batch_norm: running statistics must be contiguous");
+  Tensor xc = contiguous(x), y = empty_like(x), save_mean = empty({c}, x.dtype()), save_invstd = empty({c}, x.dtype());
+  Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
+  dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::batch_norm_forward_train<T>(
+        y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+        running_mean.defined() ? running_mean.data<T>() : nullptr,
+        running_var.defined() ? running_var.data<T>() : nullptr, xc.data<T>(),
+        wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr, {n, c, spatial}, (T)momentum,
+        (T)eps);
+  });
+  return record("batch_norm", y, {x, weight, bias}, [=](const Tensor& g) {
+    return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps);
+  });
+}
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  detail::check_floating("layer_norm", x);
+  const int64_t k = (int64_t)normalized_shape.size();
+  bool fits = k >= 1 && k <= x.dim() && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape;
+  GANTRY_CHECK(fits, "layer_norm: normalized_shape ", shape_str(normalized_shape), " is not the trailing shape of input ",
+               shape_str(x.shape()));
+  for (const Tensor* p : {&weight, &bias})
+    GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ",
+                 shape_str(p->shape()), " must have shape ", shape_str(normalized_shape));
+  std::vector<int64_t> dims;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
+  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  if (weight.defined()) y = mul(y, weight);
+  if (bias.defined()) y = add(y, bias);
+  return y;
+}
+
+Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {
+  detail::check_floating("instance_norm", x);
+  GANTRY_CHECK(x.dim() >= 3, "instance_norm: input must be [N, C, *spatial], got ", shape_str(x.shape()));
+  for (const Tensor* p : {&weight, &bias})
+    GANTRY_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == x.size(1)), "instance_norm: weight/bias ",
+                 shape_str(p->shape()), " must be [", x.size(1), "]");
+  std::vector<int64_t> dims;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
+  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  if (weight.defined()) y = mul(y, per_channel(weight, x));
+  if (bias.defined()) y = add(y, per_channel(bias, x));
+  return y;
+}
+
+}  // namespace gantry

@@ -1,0 +1,85 @@
+// kernels/cpu/reduce.cpp — row reductions over a dense [rows, cols] block.
+// Loop nest: rows in parallel when there are many; a single long row (a
+// full reduction) is split across threads with an OpenMP reduction instead.
+#include "kernels/cpu/reduce.hpp"
+
+#include <cmath>
+#include <limits>
+#include <type_traits>
+
+#include "kernels/cpu/elementwise.hpp"
+
+namespace gantry::kernels::cpu {
+
+template <class T>
+using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
+
+template <class T>
+void sum_rows(T* out, const T* in, int64_t rows, int64_t cols) {
+  if (rows == 1) {
+    Acc<T> acc = 0;
+#pragma omp parallel for reduction(+ : acc) if (cols > kParallelMinElements)
+    for (int64_t c = 0; c < cols; ++c) acc += in[c];
+    out[0] = static_cast<T>(acc);
+    return;
+  }
+#pragma omp parallel for if (rows * cols > kParallelMinElements)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = in + r * cols;
+    Acc<T> acc = 0;
+    for (int64_t c = 0; c < cols; ++c) acc += row[c];
+    out[r] = static_cast<T>(acc);
+  }
+}
+
+template <class T>
+void max_rows(T* out, const T* in, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols > kParallelMinElements)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = in + r * cols;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t c = 0; c < cols; ++c) {
+      if (std::isnan(row[c])) { m = row[c]; break; }
+      m = row[c] > m ? row[c] : m;
+    }
+    out[r] = m;
+  }
+}
+
+template <class T>
+void argmax_rows(int64_t* out, const T* in, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols > kParallelMinElements)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = in + r * cols;
+    int64_t best = 0;
+    for (int64_t c = 1; c < cols; ++c)
+      if (row[c] > row[best]) best = c;
+    out[r] = best;
+  }
+}
+
+template <class T>
+void log_softmax_rows(T* out, const T* in, int64_t rows, int64_t cols) {
+#pragma omp parallel for if (rows * cols > kParallelMinElements)
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* x = in + r * cols;
+    T* y = out + r * cols;
+    T m = -std::numeric_limits<T>::infinity();
+    for (int64_t c = 0; c < cols; ++c) m = x[c] > m ? x[c] : m;
+    Acc<T> z = 0;
+    for (int64_t c = 0; c < cols; ++c) z += std::exp(x[c] - m);
+    const T lse = m + static_cast<T>(std::log(z));
+    for (int64_t c = 0; c < cols; ++c) y[c] = x[c] - lse;
+  }
+}
+
+template void log_softmax_rows<float>(float*, const float*, int64_t, int64_t);
+template void log_softmax_rows<double>(double*, const double*, int64_t, int64_t);
+template void sum_rows<float>(float*, const float*, int64_t, int64_t);
+template void sum_rows<double>(double*, const double*, int64_t, int64_t);
+template void max_rows<float>(float*, const float*, int64_t, int64_t);
+template void max_rows<double>(double*, const double*, int64_t, int64_t);
+template void argmax_rows<float>(int64_t*, const float*, int64_t, int64_t);
+template void argmax_rows<double>(int64_t*, const double*, int64_t, int64_t);
+
+}  // namespace gantry::kernels::cpu

@@ -1,0 +1,94 @@
+#include "nn/module.hpp"
+
+namespace gantry::nn {
+
+Tensor Module::forward(const Tensor&) {
+  throw Error("Module::forward: this module does not define a one-input forward");
+}
+
+Tensor Module::register_parameter(const std::string& name, Tensor t) {
+  GANTRY_CHECK(t.defined() && t.is_leaf(), "register_parameter: '", name, "' must be a defined leaf tensor");
+  if (!t.requires_grad()) t.requires_grad_();
+  params_.emplace_back(name, t);
+  return t;
+}
+
+Tensor Module::register_buffer(const std::string& name, Tensor t) {
+  GANTRY_CHECK(t.defined(), "register_buffer: '", name, "' is undefined");
+  buffers_.emplace_back(name, t);
+  return t;
+}
+
+void Module::collect(const std::string& prefix, Named& out, bool params) const {
+  for (const auto& [name, t] : params ? params_ : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", out, params);
+}
+
+Named Module::named_parameters() const {
+  Named out;
+  collect("", out, true);
+  return out;
+}
+
+Named Module::named_buffers() const {
+  Named out;
+  collect("", out, false);
+  return out;
+}
+
+std::vector<Tensor> Module::parameters() const {
+  std::vector<Tensor> out;
+  for (auto& [name, t] : named_parameters()) out.push_back(t);
+  return out;
+}
+
+int64_t Module::parameter_count() const {
+  int64_t n = 0;
+  for (auto& [name, t] : named_parameters()) n += t.numel();
+  return n;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& [name, child] : children_) child->train(on);
+}
+
+void Module::zero_grad() {
+  for (auto& [name, t] : named_parameters()) t.set_grad({});
+}
+
+void Module::to(DType t) {
+  // Swap each tensor's contents for a converted copy, keeping the handle (and so
+  // every reference an optimizer or a user holds) valid.
+  auto convert = [t](const Tensor& x) {
+    if (x.dtype() == t) return;
+    Tensor c = x.detach().to(t);
+    TensorImpl* impl = x.impl();
+    impl->storage = c.impl()->storage;
+    impl->sizes = c.shape();
+    impl->strides = c.strides();
+    impl->offset = c.offset();
+    impl->dtype = t;
+    impl->grad = nullptr;
+  };
+  for (auto& [name, x] : params_) convert(x);
+  for (auto& [name, x] : buffers_) convert(x);
+  for (auto& [name, child] : children_) child->to(t);
+}
+
+Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers) {
+  for (auto& l : layers) add(std::move(l));
+}
+
+Sequential& Sequential::add(std::shared_ptr<Module> layer) {
+  register_module(std::to_string(children().size()), std::move(layer));
+  return *this;
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor h = x;
+  for (auto& [name, layer] : children()) h = layer->forward(h);
+  return h;
+}
+
+}  // namespace gantry::nn

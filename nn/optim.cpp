@@ -1,0 +1,118 @@
+#include "nn/optim.hpp"
+
+#include <cmath>
+
+#include "kernels/cpu/optim.hpp"
+
+namespace gantry::nn {
+
+Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(std::move(params)) {
+  GANTRY_CHECK(lr >= 0, "optimizer: learning rate must be non-negative, got ", lr);
+  for (size_t i = 0; i < params_.size(); ++i)
+    GANTRY_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].is_contiguous() &&
+                     is_floating(params_[i].dtype()),
+                 "optimizer: parameter ", i, " must be a contiguous floating-point leaf tensor");
+}
+
+void Optimizer::add_slot(const std::string& name) {
+  std::vector<Tensor> zs;
+  for (auto& p : params_) zs.push_back(zeros_like(p));
+  slots_.emplace_back(name, std::move(zs));
+}
+
+void Optimizer::step() {
+  ++steps_;
+  NoGradGuard off;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    Tensor g = params_[i].grad();
+    if (!g.defined()) continue;
+    GANTRY_CHECK(g.shape() == params_[i].shape() && g.dtype() == params_[i].dtype(), "optimizer: parameter ", i,
+                 " ", shape_str(params_[i].shape()), " has a gradient of shape ", shape_str(g.shape()));
+    update(i, params_[i], contiguous(g));
+  }
+}
+
+void Optimizer::zero_grad() {
+  for (auto& p : params_) p.set_grad({});
+}
+
+Named Optimizer::state() const {
+  Named out;
+  for (const auto& [name, ts] : slots_)
+    for (size_t i = 0; i < ts.size(); ++i) out.emplace_back(std::to_string(i) + "." + name, ts[i]);
+  return out;
+}
+
+void Optimizer::load_state(const Named& state, int64_t steps) {
+  Named mine = this->state();
+  GANTRY_CHECK(state.size() == mine.size(), "optimizer: saved state has ", state.size(), " tensors, expected ",
+               mine.size());
+  for (size_t k = 0; k < mine.size(); ++k) {
+    GANTRY_CHECK(state[k].first == mine[k].first && state[k].second.shape() == mine[k].second.shape(),
+                 "optimizer: saved state '", state[k].first, "' ", shape_str(state[k].second.shape()),
+                 " does not match '", mine[k].first, "' ", shape_str(mine[k].second.shape()));
+    NoGradGuard off;
+    copy_(mine[k].second, state[k].second);
+  }
+  steps_ = steps;
+}
+
+// Runs kernel(T) with T the parameter's element type.
+template <class F>
+static void on_dtype(const Tensor& p, F f) {
+  dispatch_floating(p.dtype(), "optimizer", [&](auto tag) { f(tag); });
+}
+
+SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double weight_decay, bool nesterov)
+    : Optimizer(std::move(params), lr), momentum(momentum), weight_decay(weight_decay), nesterov(nesterov) {
+  GANTRY_CHECK(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0");
+  add_slot("momentum_buffer");
+}
+
+void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
+  kernels::SGDStep h{lr, momentum, weight_decay, nesterov, steps_ == 1};
+  on_dtype(p, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::sgd_step<T>(p.data<T>(), slot(i, 0).data<T>(), g.data<T>(), p.numel(), h);
+  });
+}
+
+Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay)
+    : Optimizer(std::move(params), lr), beta1(beta1), beta2(beta2), eps(eps), weight_decay(weight_decay) {
+  GANTRY_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam: betas must be in [0, 1), got (", beta1,
+               ", ", beta2, ")");
+  add_slot("exp_avg");
+  add_slot("exp_avg_sq");
+}
+
+void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
+  kernels::AdamStep h{lr, beta1, beta2, eps, weight_decay, 1 - std::pow(beta1, (double)steps_),
+                      1 - std::pow(beta2, (double)steps_)};
+  on_dtype(p, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::adam_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(), h);
+  });
+}
+
+RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps, double weight_decay,
+                 double momentum)
+    : Optimizer(std::move(params), lr), alpha(alpha), eps(eps), weight_decay(weight_decay), momentum(momentum) {
+  add_slot("square_avg");
+  add_slot("momentum_buffer");
+}
+
+void RMSProp::update(size_t i, const Tensor& p, const Tensor& g) {
+  kernels::RMSPropStep h{lr, alpha, eps, weight_decay, momentum};
+  on_dtype(p, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::rmsprop_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(),
+                                  h);
+  });
+}
+
+void LinearDecayLR::set_epoch(int64_t epoch) {
+  const double frac = (double)std::max<int64_t>(0, epoch - keep) / (double)(decay + 1);
+  opt.lr = base * std::max(0.0, 1.0 - frac);
+}
+
+}  // namespace gantry::nn
