@@ -74,8 +74,8 @@ GANTRY_HD inline float philox_normal_float(uint64_t seed, uint64_t offset, uint6
   const Philox4x32 b = philox_block(seed, offset, i / 4);
   const int pair = (int)(i % 4) / 2;
   const float u1 = uint_to_open_uniform_float(b.v[2 * pair]), u2 = uint_to_uniform_float(b.v[2 * pair + 1]);
-  const float r = sqrtf(-2.0f * logf(u1)), theta = 6.28318530717958647692f * u2;
-  return (i % 2 == 0) ? r * cosf(theta) : r * sinf(theta);
+  const float r = ::sqrtf(-2.0f * ::logf(u1)), theta = 6.28318530717958647692f * u2;
+  return (i % 2 == 0) ? r * ::cosf(theta) : r * ::sinf(theta);
 }
 
 // Element i of the double uniform stream.
@@ -90,8 +90,8 @@ GANTRY_HD inline double philox_normal_double(uint64_t seed, uint64_t offset, uin
   const Philox4x32 b = philox_block(seed, offset, i / 2);
   const double u1 = 1.0 - uints_to_uniform_double(b.v[0], b.v[1]);  // (0, 1]
   const double u2 = uints_to_uniform_double(b.v[2], b.v[3]);
-  const double r = sqrt(-2.0 * log(u1)), theta = 6.283185307179586476925 * u2;
-  return (i % 2 == 0) ? r * cos(theta) : r * sin(theta);
+  const double r = ::sqrt(-2.0 * ::log(u1)), theta = 6.283185307179586476925 * u2;
+  return (i % 2 == 0) ? r * ::cos(theta) : r * ::sin(theta);
 }
 
 }  // namespace gantry::kernels

@@ -1,6 +1,7 @@
 #include "nn/optim.hpp"
 
 #include <cmath>
+#include <map>
 
 #include "kernels/cpu/optim.hpp"
 
@@ -45,15 +46,17 @@ Named Optimizer::state() const {
 
 void Optimizer::load_state(const Named& state, int64_t steps) {
   Named mine = this->state();
-  GANTRY_CHECK(state.size() == mine.size(), "optimizer: saved state has ", state.size(), " tensors, expected ",
+  std::map<std::string, Tensor> saved(state.begin(), state.end());
+  GANTRY_CHECK(saved.size() == mine.size(), "optimizer: saved state has ", saved.size(), " tensors, expected ",
                mine.size());
-  for (size_t k = 0; k < mine.size(); ++k) {
-    GANTRY_CHECK(state[k].first == mine[k].first && state[k].second.shape() == mine[k].second.shape(),
-                 "optimizer: saved state '", state[k].first, "' ", shape_str(state[k].second.shape()),
-                 " does not match '", mine[k].first, "' ", shape_str(mine[k].second.shape()));
-    NoGradGuard off;
-    copy_(mine[k].second, state[k].second);
+  for (const auto& [name, t] : mine) {  // check everything before writing anything
+    auto it = saved.find(name);
+    GANTRY_CHECK(it != saved.end(), "optimizer: saved state has no '", name, "'");
+    GANTRY_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "optimizer: saved state '",
+                 name, "' ", shape_str(it->second.shape()), " does not match the parameter's ", shape_str(t.shape()));
   }
+  NoGradGuard off;
+  for (const auto& [name, t] : mine) copy_(t, saved.at(name));
   steps_ = steps;
 }
 

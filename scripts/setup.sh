@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ cmake ninja-build libeigen3-dev doctest-dev zlib1g-dev)
+packages=(g++ cmake ninja-build libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev
+          dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 // full reduction) is split across threads with an OpenMP reduction instead.
 #include "kernels/cpu/reduce.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <type_traits>
@@ -16,10 +17,17 @@ using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
 template <class T>
 void sum_rows(T* out, const T* in, int64_t rows, int64_t cols) {
-  if (rows == 1) {
+  if (rows == 1 && cols > kParallelMinElements) {
+    // One long row: fixed chunks summed in a fixed order, so the result does not
+    // depend on thread timing (training runs are reproducible bit for bit).
+    constexpr int64_t kChunks = 64;
+    Acc<T> part[kChunks] = {};
+    const int64_t step = (cols + kChunks - 1) / kChunks;
+#pragma omp parallel for
+    for (int64_t k = 0; k < kChunks; ++k)
+      for (int64_t c = k * step; c < std::min(cols, (k + 1) * step); ++c) part[k] += in[c];
     Acc<T> acc = 0;
-#pragma omp parallel for reduction(+ : acc) if (cols > kParallelMinElements)
-    for (int64_t c = 0; c < cols; ++c) acc += in[c];
+    for (auto p : part) acc += p;
     out[0] = static_cast<T>(acc);
     return;
   }

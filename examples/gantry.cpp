@@ -1,0 +1,108 @@
+// examples/gantry.cpp — the `gantry` command: train a GAN, sample from a checkpoint.
+//   gantry train dcgan [--epochs N] [--batch-size B] [--device cpu|cuda] [--data DIR] [--out DIR]
+//                      [--seed S] [--resume CKPT] [--threads T] ...
+//   gantry sample --checkpoint F [--n N] [--seed S] --out FILE [--format png|idx]
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+
+#include "gan/data.hpp"
+#include "gan/image_grid.hpp"
+#include "gan/trainer.hpp"
+
+using namespace gantry;
+
+namespace {
+
+void check_device(const std::string& device) {
+  GANTRY_CHECK(device == "cpu", "--device ", device,
+               ": this gantry was built with GANTRY_CUDA=off, so only the cpu device exists");
+}
+
+int run_train(const gan::TrainOptions& o, const std::string& device) {
+  check_device(device);
+  std::printf("gantry: training %s on %s, %lld epochs, batch %lld, seed %llu%s\n", o.variant.c_str(),
+              o.data_dir.empty() ? gan::default_data_dir().c_str() : o.data_dir.c_str(), (long long)o.epochs,
+              (long long)o.batch_size, (unsigned long long)o.seed,
+              o.resume.empty() ? "" : (", resuming from " + o.resume).c_str());
+  std::fflush(stdout);
+  gan::TrainResult r = gan::train(o);
+  if (r.epochs == 0) {
+    std::printf("gantry: nothing to do (the checkpoint is already at epoch %lld of %lld)\n", (long long)r.epochs,
+                (long long)o.epochs);
+    return 0;
+  }
+  std::printf("\ngantry: trained %lld steps in %.1f s (%.0f images/s)\n", (long long)r.steps, r.seconds,
+              r.images_per_second);
+  std::printf("  samples     %s\n  checkpoint  %s\n  losses      %s\n", r.samples.c_str(), r.checkpoint.c_str(),
+              r.log.c_str());
+  std::printf("  more samples: gantry sample --checkpoint %s --out samples.png\n", r.checkpoint.c_str());
+  return 0;
+}
+
+int run_sample(const std::string& checkpoint, int64_t n, uint64_t seed, const std::string& out,
+               const std::string& format) {
+  gan::LoadedDcgan loaded = gan::load_dcgan_checkpoint(checkpoint);
+  Generator gen(seed);
+  Tensor images = loaded.model->sample(loaded.model->latents(n, &gen));
+  if (format == "idx") {
+    // [-1, 1] -> 0..255 bytes, one IDX image file any tool can read.
+    gan::IdxImages idx{n, images.size(2), images.size(3), {}};
+    for (float v : images.to_vector<float>())
+      idx.pixels.push_back((uint8_t)std::lround(std::clamp((v + 1.0f) * 127.5f, 0.0f, 255.0f)));
+    gan::write_idx_images(out, idx);
+  } else {
+    gan::save_image_grid(out, images, (int64_t)std::ceil(std::sqrt((double)n)), 2, 2);
+  }
+  std::printf("gantry: wrote %lld samples from %s (step %lld) to %s\n", (long long)n, checkpoint.c_str(),
+              (long long)loaded.step, out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"gantry: a from-scratch autograd engine and GAN zoo. Train a GAN, then sample from it."};
+  app.require_subcommand(1);
+
+  gan::TrainOptions t;
+  std::string device = "cpu";
+  auto* train = app.add_subcommand("train", "Train a GAN on Fashion-MNIST (or any IDX data set)");
+  train->add_option("variant", t.variant, "Which GAN")->check(CLI::IsMember({"dcgan"}))->required();
+  train->add_option("--epochs", t.epochs, "Passes over the data")->check(CLI::Range(0, 100000));
+  train->add_option("--batch-size", t.batch_size, "Images per step")->check(CLI::Range(1, 65536));
+  train->add_option("--device", device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+  train->add_option("--data", t.data_dir, "Folder with the IDX files (default: $GANTRY_DATA or " +
+                                              gan::default_data_dir() + ")");
+  train->add_option("--out", t.out_dir, "Where samples, checkpoints and the loss log go");
+  train->add_option("--seed", t.seed, "Seed for initialization, data order and latents");
+  train->add_option("--resume", t.resume, "Continue from this checkpoint")->check(CLI::ExistingFile);
+  train->add_option("--threads", t.threads, "CPU threads (default: all)")->check(CLI::Range(1, 1024));
+  train->add_option("--width", t.width, "Channel width of G and D (DCGAN's ngf/ndf / 2)")->check(CLI::Range(1, 1024));
+  train->add_option("--limit", t.limit, "Train on the first N images only (0: all)")->check(CLI::Range(0, 100000000));
+  train->add_flag("--pad32", t.pad32, "Train at 32x32 (zero-padded) instead of 28x28");
+  train->add_option("--real-label", t.real_label, "Target for real images (0.9: one-sided label smoothing)")
+      ->check(CLI::Range(0.5, 1.0));
+  train->add_flag("!--no-progress", t.progress, "No progress bar");
+
+  std::string checkpoint, out, format = "png";
+  int64_t n = 64;
+  uint64_t seed = 0;
+  auto* sample = app.add_subcommand("sample", "Write samples from a trained checkpoint");
+  sample->add_option("--checkpoint", checkpoint, "A checkpoint written by gantry train")
+      ->required()
+      ->check(CLI::ExistingFile);
+  sample->add_option("--n", n, "How many samples")->check(CLI::Range(1, 100000));
+  sample->add_option("--seed", seed, "Seed of the latents");
+  sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
+  sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*train) return run_train(t, device);
+    return run_sample(checkpoint, n, seed, out, format);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry: %s\n", e.what());
+    return 1;
+  }
+}
