@@ -52,11 +52,12 @@ void put_be32(std::string& s, uint32_t v) {
 
 // Checks magic and size; returns the dims.
 std::vector<int64_t> parse_header(const std::string& data, uint32_t magic, int ndims, const std::string& path) {
-  GANTRY_CHECK(data.size() >= 4 + 4 * (size_t)ndims, "IDX file ", path, ": only ", data.size(),
-               " bytes, too short for an IDX header");
+  GANTRY_CHECK(data.size() >= 4, "IDX file ", path, ": only ", data.size(), " bytes, too short for an IDX header");
   const uint32_t found = be32(data, 0);
   GANTRY_CHECK(found == magic, "IDX file ", path, ": magic number 0x", std::hex, found, " but expected 0x", magic,
                std::dec, magic == kImagesMagic ? " (uint8 images, 3 dims)" : " (uint8 labels, 1 dim)");
+  GANTRY_CHECK(data.size() >= 4 + 4 * (size_t)ndims, "IDX file ", path, ": only ", data.size(),
+               " bytes, too short for an IDX header");
   std::vector<int64_t> dims;
   int64_t total = 1;
   for (int d = 0; d < ndims; ++d) {
