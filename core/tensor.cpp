@@ -1,6 +1,7 @@
 // core/tensor.cpp — Storage, Tensor accessors, factories, random numbers, printing.
 #include "core/tensor.hpp"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -15,14 +16,37 @@ namespace gantry {
 
 // ---- Storage -------------------------------------------------------------------
 
+namespace {
+std::atomic<int64_t> g_cpu_bytes{0}, g_cpu_peak{0};
+void count_alloc(int64_t n) {
+  const int64_t now = g_cpu_bytes.fetch_add(n) + n;
+  int64_t peak = g_cpu_peak.load();
+  while (now > peak && !g_cpu_peak.compare_exchange_weak(peak, now)) {
+  }
+}
+}  // namespace
+
+MemoryStats memory_stats(Device d) {
+  GANTRY_CHECK(d.is_cpu(), "memory_stats: no ", d.str(), " device in this build");
+  return {g_cpu_bytes.load(), g_cpu_peak.load()};
+}
+void reset_peak_memory(Device d) {
+  GANTRY_CHECK(d.is_cpu(), "reset_peak_memory: no ", d.str(), " device in this build");
+  g_cpu_peak = g_cpu_bytes.load();
+}
+
 Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
   GANTRY_CHECK(d.is_cpu(), "gantry was built without a cuda device (GANTRY_CUDA=off); cannot allocate on ",
                d.str());
   // 64-byte alignment so Eigen and AVX loads are aligned.
   data = n ? std::aligned_alloc(64, (n + 63) / 64 * 64) : nullptr;
   GANTRY_CHECK(n == 0 || data, "out of memory allocating ", n, " bytes on ", d.str());
+  count_alloc((int64_t)n);
 }
-Storage::~Storage() { std::free(data); }
+Storage::~Storage() {
+  std::free(data);
+  g_cpu_bytes -= (int64_t)nbytes;
+}
 
 // ---- accessors ------------------------------------------------------------------
 

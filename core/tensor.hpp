@@ -31,6 +31,13 @@ struct Storage {
   Storage& operator=(const Storage&) = delete;
 };
 
+// Bytes held by live Storage on a device kind, and the peak since the last reset.
+struct MemoryStats {
+  int64_t current_bytes = 0, peak_bytes = 0;
+};
+MemoryStats memory_stats(Device d = Device::cpu());
+void reset_peak_memory(Device d = Device::cpu());
+
 struct TensorImpl {
   std::shared_ptr<Storage> storage;
   Shape sizes, strides;

@@ -1,0 +1,48 @@
+// bench/dcgan_step.cpp — the DCGAN training step (D on a real and a fake batch,
+// then G; batch 64, 28x28, the `gantry train dcgan` model) on the CPU: median
+// ms/step and images/s over many steps after a warm-up, and peak tensor memory.
+// bench/run_dcgan_step.sh runs it beside the same step in PyTorch (bench/peers/).
+//   ./build/bench_dcgan_step [--threads T] [--steps N] [--warmup W] [--width F] [--batch B]
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "gan/dcgan_step.hpp"
+
+using namespace gantry;
+
+int main(int argc, char** argv) {
+  int threads = omp_get_max_threads(), steps = 30, warmup = 5;
+  int64_t width = 32, batch = 64;
+  CLI::App app{"DCGAN training-step benchmark"};
+  app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
+  app.add_option("--steps", steps)->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", warmup)->check(CLI::Range(0, 100000));
+  app.add_option("--width", width)->check(CLI::Range(1, 1024));
+  app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
+  CLI11_PARSE(app, argc, argv);
+  omp_set_num_threads(threads);
+
+  gan::DcganModel model({28, 100, width}, {}, 1);
+  Generator data_gen(2);
+  Tensor real = rand({batch, 1, 28, 28}, DType::f32, &data_gen, -1, 1);
+  for (int i = 0; i < warmup; ++i) model.step(real);
+  reset_peak_memory();
+  std::vector<double> ms;
+  for (int i = 0; i < steps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.step(real);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  std::printf("gantry  dcgan step  batch %lld  width %lld  threads %d: median %.2f ms/step (min %.2f, max %.2f), "
+              "%.0f images/s, peak tensor memory %.1f MiB\n",
+              (long long)batch, (long long)width, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
+              memory_stats().peak_bytes / 1048576.0);
+  std::printf("RESULT gantry %.4f\n", median);
+  return 0;
+}
