@@ -31,6 +31,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
   GANTRY_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got ",
                shape_str(a.shape()), " and ", shape_str(b.shape()));
   // 1-d operands: a vector on the left is a row, on the right a column; the extra dim is dropped after.
+  if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
   if (b.dim() == 1) return squeeze(matmul(a, unsqueeze(b, 1)), -1);
   const int64_t m = a.size(-2), k = a.size(-1), k2 = b.size(-2), n = b.size(-1);
