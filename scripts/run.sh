@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# scripts/run.sh — set up, build, and run the main job: for now the engine demo
-# (an MLP fitted with gantry's autograd, its loss printed as it falls).
+# scripts/run.sh — set up, build, and run the main job: train DCGAN on
+# Fashion-MNIST on the CPU (2 epochs, a few minutes on a laptop) and write its
+# sample grids, checkpoint and loss log under runs/dcgan. Extra flags go to
+# `gantry train dcgan` (see ./build/gantry train --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
-"./${GANTRY_BUILD_DIR:-build}/demo_mlp" "$@"
+"./${GANTRY_BUILD_DIR:-build}/gantry" train dcgan --out runs/dcgan "$@"
