@@ -60,8 +60,9 @@ void Module::zero_grad() {
 void Module::to(DType t) {
   // Swap each tensor's contents for a converted copy, keeping the handle (and so
   // every reference an optimizer or a user holds) valid.
+  GANTRY_CHECK(is_floating(t), "Module::to: modules convert to a floating dtype, not ", dtype_name(t));
   auto convert = [t](const Tensor& x) {
-    if (x.dtype() == t) return;
+    if (x.dtype() == t || !is_floating(x.dtype())) return;  // integer buffers (counters) keep their type
     Tensor c = x.detach().to(t);
     TensorImpl* impl = x.impl();
     impl->storage = c.impl()->storage;
@@ -74,6 +75,11 @@ void Module::to(DType t) {
   for (auto& [name, x] : params_) convert(x);
   for (auto& [name, x] : buffers_) convert(x);
   for (auto& [name, child] : children_) child->to(t);
+}
+
+void Module::to(Device d) {
+  GANTRY_CHECK(d.is_cpu(), "Module::to: this gantry was built with GANTRY_CUDA=off, so there is no ", d.str(),
+               " device");
 }
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers) {

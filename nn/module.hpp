@@ -36,8 +36,12 @@ class Module {
   bool is_training() const { return training_; }
   // Drops every parameter's .grad.
   void zero_grad();
-  // Converts every parameter and buffer to dtype t in place (the handles stay valid).
+  // Converts every floating parameter and buffer to dtype t in place (the handles stay
+  // valid); integer buffers such as num_batches_tracked keep their type, as in PyTorch.
   void to(DType t);
+  // Moves every parameter and buffer to device d in place. This build has only the
+  // cpu device: moving there is a no-op, and cuda throws a clear error.
+  void to(Device d);
 
  protected:
   // Registers a leaf that requires grad; returns the stored handle.

@@ -50,6 +50,11 @@ TEST_CASE("Module names parameters and buffers with stable dotted names") {
   for (auto& p : net.parameters()) CHECK(p.grad().defined());
   net.zero_grad();
   for (auto& p : net.parameters()) CHECK_FALSE(p.grad().defined());
+  net.to(Device::cpu());
+  CHECK_THROWS_WITH_AS(net.to(Device::cuda(0)), doctest::Contains("GANTRY_CUDA=off"), Error);
+  net.to(DType::f64);
+  CHECK(net.head->weight.dtype() == DType::f64);
+  CHECK(net.forward(randn({2, 1, 5, 5}, DType::f64)).dtype() == DType::f64);
 }
 
 TEST_CASE("layers compute what their functional ops compute") {
