@@ -33,24 +33,19 @@ nn::Named with_prefix(const nn::Named& in, const std::string& prefix) {
   return out;
 }
 
-int64_t meta_int(const nn::Metadata& m, const std::string& key, const std::string& path) {
+// An integer from a checkpoint's metadata, with an error naming the file and key.
+template <class T>
+T meta_number(const nn::Metadata& m, const std::string& key, const std::string& path) {
   auto it = m.find(key);
   GANTRY_CHECK(it != m.end(), "checkpoint ", path, ": metadata has no '", key, "'");
   try {
-    return std::stoll(it->second);
+    return (T)(std::is_signed_v<T> ? (T)std::stoll(it->second) : (T)std::stoull(it->second));
   } catch (const std::exception&) {
     throw Error(detail::concat("checkpoint ", path, ": metadata '", key, "' is not an integer: '", it->second, "'"));
   }
 }
-
-uint64_t meta_u64(const nn::Metadata& m, const std::string& key, const std::string& path) {
-  auto it = m.find(key);
-  GANTRY_CHECK(it != m.end(), "checkpoint ", path, ": metadata has no '", key, "'");
-  try {
-    return std::stoull(it->second);
-  } catch (const std::exception&) {
-    throw Error(detail::concat("checkpoint ", path, ": metadata '", key, "' is not an integer: '", it->second, "'"));
-  }
+int64_t meta_int(const nn::Metadata& m, const std::string& key, const std::string& path) {
+  return meta_number<int64_t>(m, key, path);
 }
 
 std::string loss_status(const StepLosses& l) {
@@ -100,7 +95,8 @@ LoadedDcgan load_dcgan_checkpoint(const std::string& path) {
   nn::SafetensorsFile f = nn::load_checkpoint(path, *out.model->nets, "opt_");
   out.model->opt_g->load_state(with_prefix(f.tensors, "opt_g."), meta_int(meta, "opt_g_steps", path));
   out.model->opt_d->load_state(with_prefix(f.tensors, "opt_d."), meta_int(meta, "opt_d_steps", path));
-  out.model->noise.set_state(meta_u64(meta, "noise_seed", path), meta_u64(meta, "noise_offset", path));
+  out.model->noise.set_state(meta_number<uint64_t>(meta, "noise_seed", path),
+                             meta_number<uint64_t>(meta, "noise_offset", path));
   out.step = meta_int(meta, "step", path);
   out.epoch = meta_int(meta, "epoch", path);
   return out;

@@ -3,18 +3,12 @@
 #include <cmath>
 
 #include "gradcheck.hpp"
+#include "test_util.hpp"
 
 using namespace gantry;
+using gantry::testing::error_of;
 using gantry::testing::leaf;
 
-static std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST_CASE("backward accumulates into .grad across calls") {
   Tensor x = tensor({1, 2, 3}, {3}, DType::f64).requires_grad_();

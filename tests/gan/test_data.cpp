@@ -1,6 +1,8 @@
 // The IDX reader on small generated files (raw, gzip, and broken ones), the data
 // set options, and the batch iterator's determinism.
 #include <doctest/doctest.h>
+
+#include "test_util.hpp"
 #include <unistd.h>
 #include <zlib.h>
 
@@ -12,6 +14,7 @@
 #include "gan/data.hpp"
 
 using namespace gantry;
+using gantry::testing::error_of;
 using namespace gantry::gan;
 namespace fs = std::filesystem;
 
@@ -51,14 +54,6 @@ std::string tiny_dataset(const std::string& name, int64_t n, bool gz) {
   return dir;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 

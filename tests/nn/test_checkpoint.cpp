@@ -1,6 +1,8 @@
 // safetensors checkpoints: the byte format, round trips, and every corruption case.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
+
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +12,7 @@
 #include "nn/layers.hpp"
 
 using namespace gantry;
+using gantry::testing::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -40,14 +43,6 @@ struct Tiny : nn::Module {
   }
 };
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 }  // namespace
 
