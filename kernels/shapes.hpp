@@ -7,7 +7,9 @@
 #pragma once
 #include <cstdint>
 
-#if defined(__CUDACC__) || defined(GANTRY_EMU)
+// __host__ __device__ under nvcc; nothing for the host compiler (the emulator's
+// qualifiers are empty too).
+#if defined(__CUDACC__)
 #define GANTRY_HD __host__ __device__
 #else
 #define GANTRY_HD
