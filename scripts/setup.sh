@@ -2,12 +2,14 @@
 # scripts/setup.sh — install what gantry needs from Debian's archive (only what is
 # missing), then configure and build into ./build. Safe to run again.
 #   GANTRY_BUILD_DIR   build folder (default: build)
-#   GANTRY_CUDA        off (default), emu or real — see docs/architecture.md
+#   GANTRY_CUDA        what the cuda device is: emu (default when the CUDA toolkit's
+#                      headers are at /usr/local/cuda: kernels/cuda runs on the CPU
+#                      emulator), off, or real (nvcc, a GPU) — see docs/emulator.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev
-          dataset-fashion-mnist)
+          libboost-context-dev dataset-fashion-mnist)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -24,6 +26,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+cuda="${GANTRY_CUDA:-}"
+if [ -z "$cuda" ]; then
+  if [ -f /usr/local/cuda/include/cuda_runtime_api.h ]; then
+    cuda=emu
+  else
+    cuda=off
+    echo "gantry: no CUDA toolkit at /usr/local/cuda: building without the cuda device (its tests are skipped)"
+  fi
+fi
 build="${GANTRY_BUILD_DIR:-build}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA="${GANTRY_CUDA:-off}" >/dev/null
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA="$cuda" >/dev/null
 cmake --build "$build" -j"$(nproc)"

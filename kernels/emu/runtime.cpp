@@ -192,9 +192,9 @@ void run_block(const KernelBody& fn, uint3 block_idx, dim3 grid, dim3 block, siz
       break;
     }
   }
-  // Unwind any fibers left parked after an error (their stacks go back to the pool).
-  for (auto& l : b.lanes)
-    if (l.fiber) l.fiber = ctx::fiber();
+  // Destroy the fibers now (parked ones after an error are unwound), so every stack
+  // goes back to this thread's pool while the pool still exists.
+  b.lanes.clear();
   t_block = nullptr;
   t_lane = nullptr;
   current = nullptr;
@@ -273,6 +273,12 @@ Pool& pool() {
   static Pool p;
   return p;
 }
+
+// GANTRY_EMU_ORDER is read once, when the program starts.
+const bool g_env_read = [] {
+  set_order_from_env();
+  return true;
+}();
 
 std::mutex g_error_m;
 std::string g_error_message;
