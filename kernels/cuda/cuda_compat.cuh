@@ -1,6 +1,7 @@
 // kernels/cuda/cuda_compat.cuh — the one header every kernels/cuda/*.cu includes.
-// Under nvcc (GANTRY_CUDA=real) it is the CUDA runtime and launch() is <<<>>>;
-// under the host compiler (GANTRY_CUDA=emu) it is the emulator (kernels/emu).
+// With GANTRY_CUDA=real it is the CUDA runtime and, in .cu files under nvcc,
+// launch() is <<<>>>; with GANTRY_CUDA=emu (GANTRY_CUDA_EMU defined) every file is
+// compiled by the host compiler against the emulator (kernels/emu).
 // Kernels use only what is here: launch(), DYNAMIC_SHARED, CUDA_CHECK.
 #pragma once
 #include <cstdio>
@@ -9,10 +10,11 @@
 #include <string>
 #include <utility>
 
-#if defined(__CUDACC__)
+#if !defined(GANTRY_CUDA_EMU)  // GANTRY_CUDA=real: nvcc for .cu files, the real cudart for host code
 #include <cuda_runtime.h>
+#if defined(__CUDACC__)
 // Dynamic shared memory, typed: one untyped extern array, viewed as T.
-#define DYNAMIC_SHARED(T, name)                                  \
+#define DYNAMIC_SHARED(T, name)                                    \
   extern __shared__ __align__(16) unsigned char gantry_smem_raw[]; \
   T* name = reinterpret_cast<T*>(gantry_smem_raw)
 
@@ -22,7 +24,8 @@ cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
   kernel<<<grid, block, smem, stream>>>(std::forward<Args>(args)...);
   return cudaGetLastError();
 }
-#else
+#endif
+#else  // GANTRY_CUDA=emu: the host compiler and the emulator
 #include "kernels/emu/emu.hpp"
 #define DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::gantry::emu::dynamic_shared())
 
@@ -46,7 +49,7 @@ struct CudaError : std::runtime_error {
 };
 // What the emulator knows beyond the error code (which thread deadlocked, ...).
 inline std::string error_detail(cudaError_t e) {
-#if defined(__CUDACC__)
+#if !defined(GANTRY_CUDA_EMU)
   (void)e;
   return "";
 #else

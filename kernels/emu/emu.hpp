@@ -15,6 +15,7 @@
 // declarations; kernels/emu/runtime.cpp defines that API (a fake cudart).
 #pragma once
 #include <cuda_runtime_api.h>
+#include <vector_functions.h>
 #include <vector_types.h>
 
 #include <atomic>

@@ -1,0 +1,19 @@
+// kernels/cuda/gemm.cuh — SGEMM on the device: C = A @ B for a batch of dense
+// row-major float matrices. The kernels and their versions: kernels/cuda/gemm.cu.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cuda/cuda_compat.cuh"
+
+namespace gantry::kernels::cuda {
+
+// The version gemm_batched runs unless told otherwise (see the table in gemm.cu).
+constexpr int kGemmVersion = 3;
+
+// c[i] (m x n) = a[i] (m x k) @ b[i] (k x n) for i < batch; every pointer on the device,
+// every matrix dense row-major. `version` 1..3 picks a kernel (0: kGemmVersion).
+// Throws gantry::cuda::CudaError if the launch fails.
+void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                  cudaStream_t stream, int version = 0);
+
+}  // namespace gantry::kernels::cuda
