@@ -1,14 +1,16 @@
-// kernels/cpu/batchnorm.hpp — batch normalization over x [N, C, S] (S = H*W, or 1).
+// kernels/cpu/batchnorm.hpp — batch normalization over x [N, C, S] (S = H*W, or 1 for
+// [N, C]); statistics per channel c over its M = N*S values. Math and loop nest in
+// batchnorm.cpp.
 #pragma once
 #include "kernels/shapes.hpp"
 
 namespace gantry::kernels::cpu {
 
-// Training forward. Per channel c over M = N*S values: mean_c, biased var_c,
-// invstd_c = 1/sqrt(var_c + eps); y = (x - mean_c) * invstd_c * gamma_c + beta_c
-// (gamma/beta nullptr = 1/0). Writes save_mean, save_invstd [C]. When running_* are
-// non-null: running = (1 - momentum) running + momentum stat, with the unbiased
-// variance var * M / (M - 1) for running_var (as PyTorch).
+// Training forward: mean_c, biased var_c (double accumulators), invstd_c = 1/sqrt(var_c + eps);
+// y = (x - mean_c) * invstd_c * gamma_c + beta_c (gamma/beta nullptr = 1/0, affine off).
+// Writes save_mean, save_invstd [C]. Each of running_mean / running_var [C] that is
+// non-null is updated in place: running = (1 - momentum) running + momentum stat, with
+// the unbiased variance var * M / (M - 1) for running_var (as PyTorch).
 template <class T>
 void batch_norm_forward_train(T* y, T* save_mean, T* save_invstd, T* running_mean, T* running_var, const T* x,
                               const T* gamma, const T* beta, const BatchNormShape& s, T momentum, T eps);
@@ -16,9 +18,9 @@ void batch_norm_forward_train(T* y, T* save_mean, T* save_invstd, T* running_mea
 template <class T>
 void batch_norm_forward_eval(T* y, const T* x, const T* running_mean, const T* running_var, const T* gamma,
                              const T* beta, const BatchNormShape& s, T eps);
-// Fused training backward; xhat = (x - mean) invstd, g = dy * gamma:
-//   dx = invstd * (g - mean(g) - xhat * mean(g xhat)); dgamma = sum(dy xhat); dbeta = sum(dy)
-// dgamma/dbeta/gamma may be nullptr.
+// Fused training backward, from the saved statistics. xhat = (x - mean) invstd, g = dy * gamma:
+//   dx = invstd / M * (M g - sum(g) - xhat * sum(g xhat));  dgamma = sum(dy xhat);  dbeta = sum(dy).
+// dgamma/dbeta may be nullptr (not wanted); gamma may be nullptr (= 1).
 template <class T>
 void batch_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* save_mean,
                          const T* save_invstd, const T* gamma, const BatchNormShape& s);
