@@ -80,6 +80,8 @@ Tensor expand(const Tensor& x, const Shape& s);  // -1 keeps a size
 Tensor contiguous(const Tensor& x);
 Tensor clone(const Tensor& x);
 Tensor to_dtype(const Tensor& x, DType t);
+// A copy on device d (x itself if it is there already); the gradient flows back to x's device.
+Tensor to_device(const Tensor& x, Device d);
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim = 0);
 Tensor stack(const std::vector<Tensor>& xs, int64_t dim = 0);
 // The adjoint of narrow: zeros of `shape` with g written at [start, start+len) of dim.

@@ -9,8 +9,12 @@
 #include <sstream>
 
 #include "core/autograd.hpp"
+#include "core/cuda_device.hpp"
 #include "core/ops.hpp"
 #include "kernels/cpu/random.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/fill_copy.cuh"
+#endif
 
 namespace gantry {
 
@@ -27,23 +31,50 @@ void count_alloc(int64_t n) {
 }  // namespace
 
 MemoryStats memory_stats(Device d) {
-  GANTRY_CHECK(d.is_cpu(), "memory_stats: no ", d.str(), " device in this build");
-  return {g_cpu_bytes.load(), g_cpu_peak.load()};
+  if (d.is_cpu()) return {g_cpu_bytes.load(), g_cpu_peak.load()};
+#if GANTRY_HAS_CUDA
+  auto s = cuda_device::stats();
+  return {s.current_bytes, s.peak_bytes};
+#else
+  throw Error(detail::concat("memory_stats: no ", d.str(), " device in this build (GANTRY_CUDA=off)"));
+#endif
 }
 void reset_peak_memory(Device d) {
-  GANTRY_CHECK(d.is_cpu(), "reset_peak_memory: no ", d.str(), " device in this build");
-  g_cpu_peak = g_cpu_bytes.load();
+  if (d.is_cpu()) {
+    g_cpu_peak = g_cpu_bytes.load();
+    return;
+  }
+#if GANTRY_HAS_CUDA
+  cuda_device::reset_peak();
+#else
+  throw Error(detail::concat("reset_peak_memory: no ", d.str(), " device in this build (GANTRY_CUDA=off)"));
+#endif
 }
 
 Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
-  GANTRY_CHECK(d.is_cpu(), "gantry was built without a cuda device (GANTRY_CUDA=off); cannot allocate on ",
-               d.str());
+  if (d.is_cuda()) {
+#if GANTRY_HAS_CUDA
+    GANTRY_CHECK(d.index == 0, "gantry drives one GPU, cuda:0; got ", d.str());
+    GANTRY_CHECK(cuda_device::available(), "cuda: no CUDA device found (cudaGetDeviceCount is 0)");
+    data = n ? cuda_device::allocate(n) : nullptr;
+    return;
+#else
+    throw Error(detail::concat("gantry was built without a cuda device (GANTRY_CUDA=off); cannot allocate on ",
+                               d.str()));
+#endif
+  }
   // 64-byte alignment so Eigen and AVX loads are aligned.
   data = n ? std::aligned_alloc(64, (n + 63) / 64 * 64) : nullptr;
   GANTRY_CHECK(n == 0 || data, "out of memory allocating ", n, " bytes on ", d.str());
   count_alloc((int64_t)n);
 }
 Storage::~Storage() {
+#if GANTRY_HAS_CUDA
+  if (device.is_cuda()) {
+    cuda_device::release(data, nbytes);
+    return;
+  }
+#endif
   std::free(data);
   g_cpu_bytes -= (int64_t)nbytes;
 }
@@ -137,6 +168,7 @@ Tensor Tensor::expand(const Shape& s) const { return gantry::expand(*this, s); }
 Tensor Tensor::contiguous() const { return gantry::contiguous(*this); }
 Tensor Tensor::clone() const { return gantry::clone(*this); }
 Tensor Tensor::to(DType t) const { return gantry::to_dtype(*this, t); }
+Tensor Tensor::to(Device d) const { return gantry::to_device(*this, d); }
 Tensor Tensor::sum() const { return gantry::sum(*this); }
 Tensor Tensor::mean() const { return gantry::mean(*this); }
 Tensor Tensor::sum(const std::vector<int64_t>& d, bool k) const { return gantry::sum(*this, d, k); }
@@ -146,7 +178,7 @@ Tensor Tensor::mean(const std::vector<int64_t>& d, bool k) const { return gantry
 
 template <class T>
 std::vector<T> Tensor::to_vector() const {
-  Tensor c = gantry::contiguous(*this);
+  Tensor c = device().is_cpu() ? gantry::contiguous(*this) : to_device(*this, Device::cpu());
   std::vector<T> out(c.numel());
   dispatch_all(dtype(), [&](auto tag) {
     using S = decltype(tag);
@@ -211,6 +243,8 @@ std::ostream& operator<<(std::ostream& os, const Tensor& t) { return os << t.str
 
 Tensor empty(const Shape& s, DType t, Device d) {
   for (auto n : s) GANTRY_CHECK(n >= 0, "empty: negative size in shape ", shape_str(s));
+  GANTRY_CHECK(d.is_cpu() || t != DType::f64, "float64 tensors live on the cpu only (", d.str(),
+               " computes in float32); convert with .to(DType::f32) first");
   auto impl = std::make_shared<TensorImpl>();
   impl->storage = std::make_shared<Storage>(numel_of(s) * dtype_size(t), d);
   impl->sizes = s;
@@ -221,6 +255,13 @@ Tensor empty(const Shape& s, DType t, Device d) {
 
 Tensor full(const Shape& s, double value, DType t, Device d) {
   Tensor out = empty(s, t, d);
+#if GANTRY_HAS_CUDA
+  if (d.is_cuda()) {
+    if (t == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value, nullptr);
+    else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value, nullptr);
+    return out;
+  }
+#endif
   dispatch_all(t, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
@@ -245,6 +286,7 @@ Tensor arange(int64_t n, DType t, Device d) { return arange(0, (double)n, 1, t, 
 Tensor from_vector(const std::vector<double>& values, const Shape& s, DType t, Device d) {
   GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_vector: ", values.size(),
                " values do not fill shape ", shape_str(s), " (", numel_of(s), " elements)");
+  if (d.is_cuda()) return to_device(from_vector(values, s, t), d);
   Tensor out = empty(s, t, d);
   dispatch_all(t, [&](auto tag) {
     using T = decltype(tag);
@@ -259,6 +301,7 @@ Tensor tensor(std::initializer_list<double> values, const Shape& s, DType t) {
 Tensor from_indices(const std::vector<int64_t>& values, const Shape& s, Device d) {
   GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_indices: ", values.size(),
                " values do not fill shape ", shape_str(s));
+  if (d.is_cuda()) return to_device(from_indices(values, s), d);
   Tensor out = empty(s, DType::i64, d);
   std::memcpy(out.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
   return out;
@@ -277,9 +320,17 @@ Generator& default_generator() {
 }
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
-Tensor rand(const Shape& s, DType t, Generator* gen, double lo, double hi) {
+Tensor rand(const Shape& s, DType t, Generator* gen, double lo, double hi, Device d) {
   Generator& g = gen ? *gen : default_generator();
-  Tensor out = empty(s, t);
+  Tensor out = empty(s, t, d);
+#if GANTRY_HAS_CUDA
+  if (d.is_cuda()) {
+    GANTRY_CHECK(t == DType::f32, "rand: ", d.str(), " makes float32 only, not ", dtype_name(t));
+    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
+    kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi, nullptr);
+    return out;
+  }
+#endif
   dispatch_floating(t, "rand", [&](auto tag) {
     using T = decltype(tag);
     uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));
@@ -288,9 +339,17 @@ Tensor rand(const Shape& s, DType t, Generator* gen, double lo, double hi) {
   return out;
 }
 
-Tensor randn(const Shape& s, DType t, Generator* gen, double mean, double std) {
+Tensor randn(const Shape& s, DType t, Generator* gen, double mean, double std, Device d) {
   Generator& g = gen ? *gen : default_generator();
-  Tensor out = empty(s, t);
+  Tensor out = empty(s, t, d);
+#if GANTRY_HAS_CUDA
+  if (d.is_cuda()) {
+    GANTRY_CHECK(t == DType::f32, "randn: ", d.str(), " makes float32 only, not ", dtype_name(t));
+    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
+    kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std, nullptr);
+    return out;
+  }
+#endif
   dispatch_floating(t, "randn", [&](auto tag) {
     using T = decltype(tag);
     uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));
@@ -298,7 +357,7 @@ Tensor randn(const Shape& s, DType t, Generator* gen, double mean, double std) {
   });
   return out;
 }
-Tensor rand_like(const Tensor& x, Generator* gen) { return rand(x.shape(), x.dtype(), gen); }
-Tensor randn_like(const Tensor& x, Generator* gen) { return randn(x.shape(), x.dtype(), gen); }
+Tensor rand_like(const Tensor& x, Generator* gen) { return rand(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
+Tensor randn_like(const Tensor& x, Generator* gen) { return randn(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
 
 }  // namespace gantry

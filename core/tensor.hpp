@@ -101,6 +101,7 @@ class Tensor {
   Tensor contiguous() const;
   Tensor clone() const;
   Tensor to(DType t) const;
+  Tensor to(Device d) const;
   Tensor sum() const;
   Tensor mean() const;
   Tensor sum(const std::vector<int64_t>& dims, bool keepdim = false) const;
@@ -153,9 +154,12 @@ class Generator {
 };
 Generator& default_generator();
 void manual_seed(uint64_t seed);
-// U[lo, hi) and N(mean, std) from `gen` (default: the global generator).
-Tensor rand(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double lo = 0, double hi = 1);
-Tensor randn(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double mean = 0, double std = 1);
+// U[lo, hi) and N(mean, std) from `gen` (default: the global generator), on device d:
+// the cpu and the cuda device give the same float32 numbers for the same generator state.
+Tensor rand(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double lo = 0, double hi = 1,
+            Device d = Device::cpu());
+Tensor randn(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double mean = 0, double std = 1,
+             Device d = Device::cpu());
 Tensor rand_like(const Tensor& x, Generator* gen = nullptr);
 Tensor randn_like(const Tensor& x, Generator* gen = nullptr);
 

@@ -9,10 +9,13 @@ namespace gantry::nn {
 
 Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(std::move(params)) {
   GANTRY_CHECK(lr >= 0, "optimizer: learning rate must be non-negative, got ", lr);
-  for (size_t i = 0; i < params_.size(); ++i)
+  for (size_t i = 0; i < params_.size(); ++i) {
     GANTRY_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].is_contiguous() &&
                      is_floating(params_[i].dtype()),
                  "optimizer: parameter ", i, " must be a contiguous floating-point leaf tensor");
+    GANTRY_CHECK(params_[i].device().is_cpu(), "optimizer: parameter ", i, " is on ", params_[i].device().str(),
+                 ": the fused optimizer steps are not on cuda yet");
+  }
 }
 
 void Optimizer::add_slot(const std::string& name) {

@@ -28,6 +28,17 @@ inline void check_dim(const char* op, const Tensor& t, int64_t nd, const char* w
   GANTRY_CHECK(t.dim() == nd, op, ": ", what, " must have ", nd, " dims, got shape ", shape_str(t.shape()));
 }
 
+// Ops whose kernels exist only on the cpu so far refuse other devices with a clear
+// error, never a silent copy (docs/architecture.md lists which ops run on cuda).
+template <class... Ts>
+void require_cpu(const char* op, const Ts&... ts) {
+  auto one = [op](const Tensor& t) {
+    GANTRY_CHECK(!t.defined() || t.device().is_cpu(), op, ": not on cuda yet (input ", shape_str(t.shape()),
+                 " is on ", t.device().str(), "); move it with .to(Device::cpu())");
+  };
+  (one(ts), ...);
+}
+
 // t's layout seen through the broadcast to `out` (dims aligned right; broadcast dims stride 0).
 inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
   GANTRY_CHECK(out.size() <= (size_t)kernels::kMaxDims, "gantry supports at most ", kernels::kMaxDims,
@@ -48,6 +59,7 @@ inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
 template <class F>
 Tensor unary_forward(const char* op, const Tensor& x, F f) {
   check_floating(op, x);
+  require_cpu(op, x);
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
@@ -61,6 +73,7 @@ Tensor unary_forward(const char* op, const Tensor& x, F f) {
 template <class F>
 Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
   check_same(op, a, b);
+  require_cpu(op, a, b);
   Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
   dispatch_floating(a.dtype(), op, [&](auto tag) {
@@ -77,6 +90,7 @@ template <class F>
 Tensor ternary_forward(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
   check_same(op, a, b);
   check_same(op, a, c);
+  require_cpu(op, a, b, c);
   Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
   dispatch_floating(a.dtype(), op, [&](auto tag) {

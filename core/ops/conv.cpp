@@ -61,6 +61,7 @@ Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g,
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
   detail::check_same("conv2d", x, w);
+  detail::require_cpu("conv2d", x, w, b);
   detail::check_dim("conv2d", x, 4, "input");
   detail::check_dim("conv2d", w, 4, "weight");
   GANTRY_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight expects ", w.size(1),
@@ -85,6 +86,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                         int64_t out_pad_h, int64_t out_pad_w) {
   const char* op = "conv_transpose2d";
   detail::check_same(op, x, w);
+  detail::require_cpu(op, x, w, b);
   detail::check_dim(op, x, 4, "input");
   detail::check_dim(op, w, 4, "weight");
   GANTRY_CHECK(x.size(1) == w.size(0), op, ": input has ", x.size(1), " channels but weight expects ", w.size(0),
@@ -120,6 +122,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
 Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape, const Conv2dOptions& o) {
   const char* op = "conv2d_backward_weight";
   detail::check_same(op, g, x);
+  detail::require_cpu(op, g, x);
   detail::check_dim(op, x, 4, "input");
   detail::check_dim(op, g, 4, "grad_output");
   GANTRY_CHECK(weight_shape.size() == 4 && weight_shape[1] == x.size(1), op, ": input ", shape_str(x.shape()),

@@ -47,6 +47,7 @@ Tensor upsample_backward(const Tensor& g, const Shape& in, int64_t sh, int64_t s
 void check_indices(const char* op, const Tensor& idx, int64_t limit, const char* what) {
   GANTRY_CHECK(idx.defined() && idx.dtype() == DType::i64, op, ": ", what, " must be an int64 tensor, got ",
                idx.defined() ? dtype_name(idx.dtype()) : "undefined");
+  detail::require_cpu(op, idx);
   Tensor c = contiguous(idx);
   const int64_t* p = c.data<int64_t>();
   for (int64_t i = 0; i < c.numel(); ++i)
@@ -70,6 +71,7 @@ Tensor embedding_backward(const Tensor& g, const Tensor& indices, const Shape& t
 
 Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, PadMode mode) {
   detail::check_floating("pad2d", x);
+  detail::require_cpu("pad2d", x);
   detail::check_dim("pad2d", x, 4, "input");
   GANTRY_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "pad2d: padding must be non-negative, got (",
                left, ", ", right, ", ", top, ", ", bottom, ")");
@@ -91,6 +93,7 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
 
 Tensor upsample_nearest2d(const Tensor& x, int64_t sh, int64_t sw) {
   detail::check_floating("upsample_nearest2d", x);
+  detail::require_cpu("upsample_nearest2d", x);
   detail::check_dim("upsample_nearest2d", x, 4, "input");
   GANTRY_CHECK(sh >= 1 && sw >= 1, "upsample_nearest2d: scale factors must be >= 1, got ", sh, "x", sw);
   Tensor xc = contiguous(x);
@@ -106,6 +109,7 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t sh, int64_t sw) {
 
 Tensor embedding(const Tensor& indices, const Tensor& table) {
   detail::check_floating("embedding", table);
+  detail::require_cpu("embedding", table);
   detail::check_dim("embedding", table, 2, "table");
   check_indices("embedding", indices, table.size(0), "index");
   Shape out = indices.shape();

@@ -11,6 +11,7 @@ namespace gantry {
 namespace {
 
 Tensor bmm(const Tensor& a, const Tensor& b) {
+  detail::require_cpu("matmul", a, b);
   Tensor ac = contiguous(a), bc = contiguous(b);
   const int64_t batch = a.shape()[0], m = a.shape()[1], k = a.shape()[2], n = b.shape()[2];
   Tensor y = empty({batch, m, n}, a.dtype(), a.device());

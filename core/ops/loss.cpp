@@ -10,6 +10,7 @@ namespace gantry {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   detail::check_floating("log_softmax", x);
+  detail::require_cpu("log_softmax", x);
   const int64_t nd = std::max<int64_t>(x.dim(), 1);
   dim = wrap_dim(dim, nd, "log_softmax");
   if (x.dim() == 0) return log_softmax(reshape(x, {1}), 0).reshape({});

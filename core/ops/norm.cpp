@@ -64,6 +64,7 @@ Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const T
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   detail::check_floating("batch_norm", x);
+  detail::require_cpu("batch_norm", x, weight, bias, running_mean, running_var);
   GANTRY_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
   check_channel_vec("weight", weight, x);
   check_channel_vec("bias", bias, x);

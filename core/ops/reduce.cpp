@@ -57,6 +57,7 @@ Tensor reduced_last(const Tensor& x, const Plan& p) {
 template <class Kernel>
 Tensor reduce_forward(const char* op, const Tensor& x, const Plan& p, bool keepdim, Kernel k) {
   detail::check_floating(op, x);
+  detail::require_cpu(op, x);
   Tensor in = reduced_last(x, p);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, x.dtype(), x.device());
   dispatch_floating(x.dtype(), op, [&](auto tag) {
@@ -119,6 +120,7 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   Plan p = plan_reduction(x, {dim}, "argmax");
   GANTRY_CHECK(p.cols > 0, "argmax: reducing over zero elements (shape ", shape_str(x.shape()), ")");
   detail::check_floating("argmax", x);
+  detail::require_cpu("argmax", x);
   Tensor in = reduced_last(x, p);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, DType::i64, x.device());
   dispatch_floating(x.dtype(), "argmax", [&](auto tag) {

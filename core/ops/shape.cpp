@@ -6,7 +6,11 @@
 // narrow (narrow_backward, an op whose own rule is narrow again).
 #include <numeric>
 
+#include "core/cuda_device.hpp"
 #include "core/ops/common.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/fill_copy.cuh"
+#endif
 
 namespace gantry {
 
@@ -22,8 +26,22 @@ Tensor make_view(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
   return Tensor(impl);
 }
 
-// dst(i) = src(i) for two views of the same shape; any dtypes.
+// dst(i) = src(i) for two views of the same shape on the same device; any dtypes.
 void assign(const Tensor& dst, const Tensor& src) {
+  GANTRY_CHECK(dst.device() == src.device(), "copy: devices differ (", dst.device().str(), " vs ",
+               src.device().str(), ")");
+#if GANTRY_HAS_CUDA
+  if (dst.device().is_cuda()) {
+    auto so = detail::strided(dst, dst.shape()), si = detail::strided(src, dst.shape());
+    auto run = [&](auto* out, const auto* in) { kernels::cuda::assign_strided(out, so, in, si, nullptr); };
+    const bool of = dst.dtype() == DType::f32, inf = src.dtype() == DType::f32;
+    if (of && inf) run(dst.data<float>(), src.data<float>());
+    else if (of) run(dst.data<float>(), src.data<int64_t>());
+    else if (inf) run(dst.data<int64_t>(), src.data<float>());
+    else run(dst.data<int64_t>(), src.data<int64_t>());
+    return;
+  }
+#endif
   dispatch_all(dst.dtype(), [&](auto to) {
     using TO = decltype(to);
     dispatch_all(src.dtype(), [&](auto from) {
@@ -222,6 +240,19 @@ Tensor to_dtype(const Tensor& x, DType t) {
   assign(y, x);
   if (!is_floating(t)) return y;
   return record("to_dtype", y, {x}, [from = x.dtype()](const Tensor& g) { return Grads{to_dtype(g, from)}; });
+}
+
+Tensor to_device(const Tensor& x, Device d) {
+  detail::check_defined("to", x, "input");
+  if (x.device() == d) return x;
+  GANTRY_CHECK(x.dtype() != DType::f64 || d.is_cpu(), "to(", d.str(),
+               "): float64 tensors live on the cpu only; convert with .to(DType::f32) first (shape ",
+               shape_str(x.shape()), ")");
+  Tensor xc = contiguous(x.detach());
+  Tensor y = empty(x.shape(), x.dtype(), d);
+  cuda_device::copy(y.raw_data(), d, xc.raw_data(), x.device(), (size_t)x.numel() * dtype_size(x.dtype()));
+  if (!is_floating(x.dtype())) return y;
+  return record("to_device", y, {x}, [from = x.device()](const Tensor& g) { return Grads{to_device(g, from)}; });
 }
 
 Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
