@@ -52,6 +52,11 @@ void* allocate(size_t bytes) {
     p = it->second.back();
     it->second.pop_back();
     c.stats.cached_bytes -= (int64_t)size;
+#if GANTRY_CUDA_EMU
+    // On the emulator a reused block is refilled with NaN bytes, as cudaMalloc's fresh
+    // memory is, so an op that leaves part of its output unwritten shows it.
+    cudaMemset(p, 0xFF, size);
+#endif
   } else {
     if (cudaMalloc(&p, size) != cudaSuccess) {
       cudaGetLastError();

@@ -151,6 +151,13 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction r = 
 void copy_(const Tensor& dst, const Tensor& src);
 void fill_(const Tensor& dst, double value);
 
+// ---- the op registry (core/ops/registry.cpp) -----------------------------------------
+struct OpInfo {
+  const char* name;
+  bool cuda;  // runs on the cuda device (kernels/cuda); else it throws "not on cuda yet"
+};
+const std::vector<OpInfo>& op_registry();
+
 // ---- operators ------------------------------------------------------------------
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
 inline Tensor operator-(const Tensor& a, const Tensor& b) { return sub(a, b); }

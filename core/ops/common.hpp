@@ -55,12 +55,23 @@ inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
   return s;
 }
 
-// y = f(x) elementwise, in x's dtype.
+// The device side of the elementwise helpers below (core/ops/cuda_dispatch.cpp).
+void cuda_unary(const Tensor& y, const Tensor& x, kernels::UnarySpec spec);
+void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, kernels::BinarySpec spec);
+void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b);
+// Row reductions of a dense [rows, cols] device tensor `in` into `out`.
+enum class RowReduce { sum, max, argmax, log_softmax };
+void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols);
+
+// y = f(x) elementwise, in x's dtype: the lambda f on the cpu, `spec` on the cuda device.
 template <class F>
-Tensor unary_forward(const char* op, const Tensor& x, F f) {
+Tensor unary_forward(const char* op, const Tensor& x, kernels::UnarySpec spec, F f) {
   check_floating(op, x);
-  require_cpu(op, x);
   Tensor y = empty(x.shape(), x.dtype(), x.device());
+  if (x.device().is_cuda()) {
+    cuda_unary(y, x, spec);
+    return y;
+  }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, x.shape())},
@@ -69,13 +80,16 @@ Tensor unary_forward(const char* op, const Tensor& x, F f) {
   return y;
 }
 
-// y = f(a, b) elementwise with broadcasting, in a's dtype.
+// y = f(a, b) elementwise with broadcasting, in a's dtype (spec on the cuda device).
 template <class F>
-Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, F f) {
+Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, kernels::BinarySpec spec, F f) {
   check_same(op, a, b);
-  require_cpu(op, a, b);
   Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
+  if (a.device().is_cuda()) {
+    cuda_binary(y, a, b, spec);
+    return y;
+  }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
@@ -90,9 +104,12 @@ template <class F>
 Tensor ternary_forward(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
   check_same(op, a, b);
   check_same(op, a, c);
-  require_cpu(op, a, b, c);
   Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
+  if (a.device().is_cuda()) {  // the only ternary op is where(a = condition, b, c)
+    cuda_where(y, a, b, c);
+    return y;
+  }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {a.data<T>(), b.data<T>(), c.data<T>()},

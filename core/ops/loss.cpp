@@ -10,7 +10,6 @@ namespace gantry {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
   detail::check_floating("log_softmax", x);
-  detail::require_cpu("log_softmax", x);
   const int64_t nd = std::max<int64_t>(x.dim(), 1);
   dim = wrap_dim(dim, nd, "log_softmax");
   if (x.dim() == 0) return log_softmax(reshape(x, {1}), 0).reshape({});
@@ -18,10 +17,14 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor xt = contiguous(transpose(x.detach(), dim, -1));
   Tensor yt = empty(xt.shape(), x.dtype(), x.device());
   const int64_t cols = x.shape()[dim], rows = cols ? x.numel() / cols : 0;
-  dispatch_floating(x.dtype(), "log_softmax", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::log_softmax_rows<T>(yt.data<T>(), xt.data<T>(), rows, cols);
-  });
+  if (x.device().is_cuda()) {
+    detail::cuda_rows(detail::RowReduce::log_softmax, yt, xt, rows, cols);
+  } else {
+    dispatch_floating(x.dtype(), "log_softmax", [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::log_softmax_rows<T>(yt.data<T>(), xt.data<T>(), rows, cols);
+    });
+  }
   Tensor y = contiguous(transpose(yt, dim, -1));
   return record("log_softmax", y, {x}, [x, dim](const Tensor& g) {
     return Grads{sub(g, mul(softmax(x, dim), sum(g, {dim}, true)))};

@@ -1,0 +1,192 @@
+// The parity harness (after ggml's test-backend-ops): every op the registry marks as
+// running on cuda is run on the cuda device and on the cpu from the same float32
+// inputs, and compared in the forward pass, the backward pass and the double
+// backward (the gradient of <u, grad>). Odd shapes; ctest runs this binary once in
+// forward thread order and once in random order; the emulator refills reused device
+// memory with NaN, so an unwritten output element fails the comparison.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "core/ops.hpp"
+#include "cuda_test_util.hpp"
+
+using namespace gantry;
+
+namespace {
+
+using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
+
+struct Input {
+  Shape shape;
+  double lo = -1, hi = 1;
+  double away_from = NAN;  // keep values 0.05 away from this kink (relu, abs, ...)
+};
+
+struct Case {
+  std::string op;
+  Fn f;
+  std::vector<Input> inputs;
+  bool differentiable = true;
+};
+
+Tensor make_input(const Input& in, uint64_t seed) {
+  Generator g(seed);
+  Tensor t = rand(in.shape, DType::f32, &g, in.lo, in.hi);
+  if (!std::isnan(in.away_from)) {
+    float* p = t.data<float>();
+    for (int64_t i = 0; i < t.numel(); ++i)
+      if (std::abs(p[i] - in.away_from) < 0.05) p[i] = (float)in.away_from + (p[i] >= in.away_from ? 0.05f : -0.05f);
+  }
+  return t;
+}
+
+// max |a - b| <= atol + rtol |b|, elementwise; NaN anywhere fails.
+void check_close(const Tensor& gpu, const Tensor& cpu, const std::string& what) {
+  const std::string label = what;
+  INFO(label);
+  REQUIRE(gpu.defined() == cpu.defined());
+  if (!cpu.defined()) return;
+  REQUIRE(gpu.shape() == cpu.shape());
+  auto a = gpu.to(DType::f32).to_vector<float>(), b = cpu.to(DType::f32).to_vector<float>();
+  double worst = 0;
+  size_t at = 0;
+  bool nan = false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::isnan(a[i]) != std::isnan(b[i])) nan = true;
+    const double err = std::abs((double)a[i] - b[i]) - (1e-5 + 2e-4 * std::abs((double)b[i]));
+    if (err > worst) worst = err, at = i;
+  }
+  CHECK_FALSE(nan);
+  INFO("worst element " << at << ": cuda " << (a.empty() ? 0 : a[at]) << " vs cpu " << (b.empty() ? 0 : b[at]));
+  CHECK(worst <= 0);
+}
+
+// Forward, backward and double backward of c on `device`.
+std::vector<Tensor> run(const Case& c, Device device, uint64_t seed) {
+  std::vector<Tensor> xs;
+  for (size_t i = 0; i < c.inputs.size(); ++i) {
+    Tensor x = make_input(c.inputs[i], seed + i).to(device);
+    xs.push_back(c.differentiable && x.dtype() == DType::f32 ? x.detach().requires_grad_() : x);
+  }
+  std::vector<Tensor> out;
+  Tensor y = c.f(xs);
+  out.push_back(y.detach());
+  if (!c.differentiable) return out;
+  Generator g(seed + 100);
+  Tensor v = randn(y.shape(), DType::f32, &g, 0, 1, device);
+  std::vector<Tensor> gs = grad({y}, xs, {v}, true, true, true);
+  Tensor total = zeros({}, DType::f32, device);
+  for (size_t i = 0; i < gs.size(); ++i) {
+    out.push_back(gs[i].defined() ? gs[i].detach() : Tensor());
+    if (gs[i].defined() && gs[i].requires_grad()) {
+      Tensor u = randn(gs[i].shape(), DType::f32, &g, 0, 1, device);
+      total = add(total, sum(mul(gs[i], u)));
+    }
+  }
+  if (total.requires_grad()) {
+    for (Tensor& gg : grad({total}, xs, {}, false, false, true)) out.push_back(gg.defined() ? gg.detach() : Tensor());
+  }
+  return out;
+}
+
+std::vector<Case> cases() {
+  const Shape odd = {7, 1, 5, 3}, b2 = {5, 1};
+  const Input any{odd}, bcast{b2}, pos{odd, 0.3, 2.0}, kink0{odd, -1, 1, 0.0};
+  auto un = [](auto op) { return [op](const std::vector<Tensor>& x) { return op(x[0]); }; };
+  auto bin = [](auto op) { return [op](const std::vector<Tensor>& x) { return op(x[0], x[1]); }; };
+  std::vector<Case> c = {
+      {"add", bin([](Tensor a, Tensor b) { return add(a, b); }), {any, bcast}},
+      {"sub", bin([](Tensor a, Tensor b) { return sub(a, b); }), {any, bcast}},
+      {"mul", bin([](Tensor a, Tensor b) { return mul(a, b); }), {any, bcast}},
+      {"div", bin([](Tensor a, Tensor b) { return div(a, b); }), {any, {b2, 0.5, 2}}},
+      {"minimum", bin([](Tensor a, Tensor b) { return minimum(a, b); }), {any, bcast}},
+      {"maximum", bin([](Tensor a, Tensor b) { return maximum(a, b); }), {any, bcast}},
+      {"add_scalar", un([](Tensor a) { return add(a, 1.5); }), {any}},
+      {"mul_scalar", un([](Tensor a) { return mul(a, -2.0); }), {any}},
+      {"neg", un([](Tensor a) { return neg(a); }), {any}},
+      {"pow", un([](Tensor a) { return pow(a, 3.0); }), {any}},
+      {"sqrt", un([](Tensor a) { return sqrt(a); }), {pos}},
+      {"rsqrt", un([](Tensor a) { return rsqrt(a); }), {pos}},
+      {"exp", un([](Tensor a) { return exp(a); }), {any}},
+      {"log", un([](Tensor a) { return log(a); }), {pos}},
+      {"abs", un([](Tensor a) { return abs(a); }), {kink0}},
+      {"sign", un([](Tensor a) { return sign(a); }), {any}, false},
+      {"clamp", un([](Tensor a) { return clamp(a, -0.5, 0.5); }), {{odd, -1, 1, 0.5}}},
+      {"where", bin([](Tensor a, Tensor b) { return where(gt(a, 0.0), a, b); }), {kink0, bcast}},
+      {"eq", bin([](Tensor a, Tensor b) { return eq(a, b); }), {any, bcast}, false},
+      {"ne", bin([](Tensor a, Tensor b) { return ne(a, b); }), {any, bcast}, false},
+      {"lt", bin([](Tensor a, Tensor b) { return lt(a, b); }), {any, bcast}, false},
+      {"le", bin([](Tensor a, Tensor b) { return le(a, b); }), {any, bcast}, false},
+      {"gt", bin([](Tensor a, Tensor b) { return gt(a, b); }), {any, bcast}, false},
+      {"ge", bin([](Tensor a, Tensor b) { return ge(a, b); }), {any, bcast}, false},
+      {"relu", un([](Tensor a) { return relu(a); }), {kink0}},
+      {"leaky_relu", un([](Tensor a) { return leaky_relu(a, 0.2); }), {kink0}},
+      {"leaky_relu_backward", bin([](Tensor g, Tensor x) { return leaky_relu_backward(g, x, 0.2); }), {any, kink0}},
+      {"sigmoid", un([](Tensor a) { return sigmoid(a); }), {{odd, -4, 4}}},
+      {"tanh", un([](Tensor a) { return tanh(a); }), {{odd, -3, 3}}},
+      {"softplus", un([](Tensor a) { return softplus(a); }), {{odd, -5, 5}}},
+      {"sum", un([](Tensor a) { return sum(a, {0, 2}); }), {any}},
+      {"mean", un([](Tensor a) { return mean(a, {-1}, true); }), {any}},
+      {"var", un([](Tensor a) { return var(a, {0}); }), {any}},
+      {"max", un([](Tensor a) { return max(a, {2}); }), {any}},
+      {"argmax", un([](Tensor a) { return argmax(a, 0); }), {any}, false},
+      {"norm", un([](Tensor a) { return norm(a, 2, {0, 3}); }), {any}},
+      {"sum_to", un([](Tensor a) { return sum_to(a, {5, 1}); }), {any}},
+      {"reshape", un([](Tensor a) { return reshape(a, {5, -1}); }), {any}},
+      {"view", un([](Tensor a) { return view(a, {35, 3}); }), {any}},
+      {"flatten", un([](Tensor a) { return flatten(a, 1); }), {any}},
+      {"narrow", un([](Tensor a) { return narrow(a, 2, 1, 3); }), {any}},
+      {"narrow_backward", un([](Tensor a) { return narrow_backward(a, {7, 1, 9, 3}, 2, 2); }), {any}},
+      {"select", un([](Tensor a) { return select(a, 0, -2); }), {any}},
+      {"squeeze", un([](Tensor a) { return squeeze(a, 1); }), {any}},
+      {"unsqueeze", un([](Tensor a) { return unsqueeze(a, 2); }), {any}},
+      {"transpose", un([](Tensor a) { return contiguous(transpose(a, 0, 3)); }), {any}},
+      {"permute", un([](Tensor a) { return permute(a, {3, 0, 2, 1}); }), {any}},
+      {"expand", un([](Tensor a) { return expand(a, {2, 5, 3}); }), {{{5, 1}}}},
+      {"contiguous", un([](Tensor a) { return contiguous(transpose(a, 1, 2)); }), {any}},
+      {"clone", un([](Tensor a) { return clone(a); }), {any}},
+      {"to_dtype", un([](Tensor a) { return mul(a.to(DType::i64).to(DType::f32), 1.0); }), {{odd, -5, 5}}, false},
+      {"to_device", un([](Tensor a) { return exp(a.to(Device::cpu()).to(a.device())); }), {any}},
+      {"cat", bin([](Tensor a, Tensor b) { return cat({a, b}, 2); }), {any, {{7, 1, 2, 3}}}},
+      {"stack", bin([](Tensor a, Tensor b) { return stack({a, b}, 1); }), {any, any}},
+      {"log_softmax", un([](Tensor a) { return log_softmax(a, 2); }), {{odd, -3, 3}}},
+      {"softmax", un([](Tensor a) { return softmax(a, 0); }), {{odd, -3, 3}}},
+      {"bce_with_logits", bin([](Tensor a, Tensor b) { return bce_with_logits(a, b); }), {any, {odd, 0, 1}}},
+      {"mse_loss", bin([](Tensor a, Tensor b) { return mse_loss(a, b); }), {any, any}},
+      {"l1_loss", bin([](Tensor a, Tensor b) { return l1_loss(a, add(a.detach(), b)); }), {any, kink0}},
+      {"layer_norm", un([](Tensor a) { return layer_norm(a, {5, 3}); }), {any}},
+      {"instance_norm", un([](Tensor a) { return instance_norm(reshape(a, {7, 1, 15})); }), {any}},
+  };
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward, double backward") {
+  if (!testing::have_cuda_device()) return;
+  std::map<std::string, Case> by_name;
+  for (auto& c : cases()) by_name.emplace(c.op, c);
+  std::vector<std::string> missing;
+  for (const OpInfo& op : op_registry()) {
+    if (!op.cuda) {
+      missing.push_back(op.name);
+      continue;
+    }
+    const std::string name = op.name;
+    INFO("op " << name);
+    auto it = by_name.find(op.name);
+    REQUIRE_MESSAGE(it != by_name.end(), "the registry says '" << op.name << "' runs on cuda but no case tests it");
+    std::vector<Tensor> cpu = run(it->second, Device::cpu(), 17), gpu = run(it->second, Device::cuda(0), 17);
+    REQUIRE(cpu.size() == gpu.size());
+    for (size_t i = 0; i < cpu.size(); ++i)
+      check_close(gpu[i], cpu[i], i == 0 ? "forward" : i <= it->second.inputs.size() ? "backward" : "double backward");
+  }
+  std::ostringstream os;
+  for (auto& m : missing) os << (os.tellp() ? ", " : "") << m;
+  std::printf("ops not on cuda yet (%zu): %s\n", missing.size(), os.str().c_str());
+}
