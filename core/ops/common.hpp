@@ -62,6 +62,8 @@ void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor&
 // Row reductions of a dense [rows, cols] device tensor `in` into `out`.
 enum class RowReduce { sum, max, argmax, log_softmax };
 void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols);
+// c[batch, m, n] = a[batch, m, k] @ b[batch, k, n], dense device tensors (the hand-written SGEMM).
+void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k);
 
 // y = f(x) elementwise, in x's dtype: the lambda f on the cpu, `spec` on the cuda device.
 template <class F>

@@ -3,6 +3,7 @@
 #include "core/ops/common.hpp"
 #if GANTRY_HAS_CUDA
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/reduce.cuh"
 #endif
 
@@ -45,6 +46,11 @@ void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows
       break;
   }
 }
+
+void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k) {
+  check_float32(a);
+  kernels::cuda::gemm_batched(c.data<float>(), a.data<float>(), b.data<float>(), batch, m, n, k, nullptr);
+}
 #else
 // GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached.
 void cuda_unary(const Tensor&, const Tensor&, kernels::UnarySpec) { throw Error("cuda: not in this build"); }
@@ -53,6 +59,9 @@ void cuda_binary(const Tensor&, const Tensor&, const Tensor&, kernels::BinarySpe
 }
 void cuda_where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { throw Error("cuda: not in this build"); }
 void cuda_rows(RowReduce, const Tensor&, const Tensor&, int64_t, int64_t) { throw Error("cuda: not in this build"); }
+void cuda_gemm(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, int64_t, int64_t) {
+  throw Error("cuda: not in this build");
+}
 #endif
 
 }  // namespace gantry::detail

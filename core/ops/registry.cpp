@@ -25,8 +25,8 @@ const std::vector<OpInfo>& op_registry() {
       // softmax and losses (log_softmax: kernels/cuda/reduce.cu; the losses are compositions)
       {"log_softmax", true}, {"softmax", true}, {"bce_with_logits", true}, {"mse_loss", true}, {"l1_loss", true},
       {"cross_entropy", false},
-      // not on cuda yet
-      {"matmul", false}, {"linear", false}, {"conv2d", false}, {"conv_transpose2d", false},
+      // matmul and linear go through kernels/cuda/gemm.cu; the rest is not on cuda yet
+      {"matmul", true}, {"linear", true}, {"conv2d", false}, {"conv_transpose2d", false},
       {"conv2d_backward_weight", false}, {"batch_norm", false}, {"layer_norm", true}, {"instance_norm", true},
       {"pad2d", false}, {"upsample_nearest2d", false}, {"embedding", false}, {"one_hot", false},
   };

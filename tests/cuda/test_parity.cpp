@@ -159,6 +159,8 @@ std::vector<Case> cases() {
       {"bce_with_logits", bin([](Tensor a, Tensor b) { return bce_with_logits(a, b); }), {any, {odd, 0, 1}}},
       {"mse_loss", bin([](Tensor a, Tensor b) { return mse_loss(a, b); }), {any, any}},
       {"l1_loss", bin([](Tensor a, Tensor b) { return l1_loss(a, add(a.detach(), b)); }), {any, kink0}},
+      {"matmul", bin([](Tensor a, Tensor b) { return matmul(a, b); }), {{{2, 1, 37, 29}}, {{3, 29, 41}}}},
+      {"linear", [](const std::vector<Tensor>& x) { return linear(x[0], x[1], x[2]); }, {{{9, 13}}, {{70, 13}}, {{70}}}},
       {"layer_norm", un([](Tensor a) { return layer_norm(a, {5, 3}); }), {any}},
       {"instance_norm", un([](Tensor a) { return instance_norm(reshape(a, {7, 1, 15})); }), {any}},
   };
