@@ -4,6 +4,9 @@
 #include <map>
 
 #include "kernels/cpu/optim.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/optim.cuh"
+#endif
 
 namespace gantry::nn {
 
@@ -13,9 +16,19 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(st
     GANTRY_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].is_contiguous() &&
                      is_floating(params_[i].dtype()),
                  "optimizer: parameter ", i, " must be a contiguous floating-point leaf tensor");
-    GANTRY_CHECK(params_[i].device().is_cpu(), "optimizer: parameter ", i, " is on ", params_[i].device().str(),
-                 ": the fused optimizer steps are not on cuda yet");
+    GANTRY_CHECK(params_[i].device().is_cpu() || params_[i].dtype() == DType::f32, "optimizer: parameter ", i,
+                 " on ", params_[i].device().str(), " must be float32");
   }
+}
+
+// True when p lives on the cuda device (then the step runs there); the cpu otherwise.
+static bool on_cuda(const Tensor& p) {
+#if GANTRY_HAS_CUDA
+  return p.device().is_cuda();
+#else
+  (void)p;
+  return false;
+#endif
 }
 
 void Optimizer::add_slot(const std::string& name) {
@@ -77,6 +90,10 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double weight_d
 
 void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::SGDStep h{lr, momentum, weight_decay, nesterov, steps_ == 1};
+#if GANTRY_HAS_CUDA
+  if (on_cuda(p))
+    return kernels::cuda::sgd_step(p.data<float>(), slot(i, 0).data<float>(), g.data<float>(), p.numel(), h, nullptr);
+#endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::sgd_step<T>(p.data<T>(), slot(i, 0).data<T>(), g.data<T>(), p.numel(), h);
@@ -94,6 +111,11 @@ Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, do
 void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::AdamStep h{lr, beta1, beta2, eps, weight_decay, 1 - std::pow(beta1, (double)steps_),
                       1 - std::pow(beta2, (double)steps_)};
+#if GANTRY_HAS_CUDA
+  if (on_cuda(p))
+    return kernels::cuda::adam_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
+                                    g.data<float>(), p.numel(), h, nullptr);
+#endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::adam_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(), h);
@@ -109,6 +131,11 @@ RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps
 
 void RMSProp::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::RMSPropStep h{lr, alpha, eps, weight_decay, momentum};
+#if GANTRY_HAS_CUDA
+  if (on_cuda(p))
+    return kernels::cuda::rmsprop_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
+                                       g.data<float>(), p.numel(), h, nullptr);
+#endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::rmsprop_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(),
