@@ -15,8 +15,13 @@ using namespace gantry;
 namespace {
 
 void check_device(const std::string& device) {
-  GANTRY_CHECK(device == "cpu", "--device ", device,
-               ": this gantry was built with GANTRY_CUDA=off, so only the cpu device exists");
+  if (device == "cpu") return;
+#if GANTRY_HAS_CUDA
+  throw Error("--device cuda: DCGAN needs conv2d, conv_transpose2d and batch_norm on the cuda device, which are "
+              "not there yet (docs/architecture.md lists what is); train with --device cpu");
+#else
+  throw Error("--device cuda: this gantry was built with GANTRY_CUDA=off, so only the cpu device exists");
+#endif
 }
 
 int run_train(const gan::TrainOptions& o, const std::string& device) {

@@ -14,17 +14,11 @@
 //      (the common case: the whole tensor of a conv layer's activation)
 // The op is a runtime switch inside the loop; every thread takes the same branch.
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/grid_stride.cuh"
 
 namespace gantry::kernels::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;
-
-unsigned blocks_for(int64_t n) {
-  return (unsigned)std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 __device__ __forceinline__ float apply_unary(UnarySpec s, float x) {
   switch (s.op) {
@@ -69,33 +63,24 @@ __device__ __forceinline__ float apply_binary(BinarySpec s, float u, float v) {
   return 0.f;
 }
 
-__device__ __forceinline__ int64_t offset_of(const StridedShape& s, int64_t i) {
-  int64_t off = 0;
-  for (int d = s.ndim - 1; d >= 0; --d) {
-    off += (i % s.sizes[d]) * s.strides[d];
-    i /= s.sizes[d];
-  }
-  return off;
-}
-
 // ---- version 1: any strides ------------------------------------------------------------
 __global__ void unary_kernel1(float* __restrict__ y, const float* __restrict__ x, StridedShape sx, UnarySpec op,
                               int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    y[i] = apply_unary(op, x[offset_of(sx, i)]);
+    y[i] = apply_unary(op, x[strided_offset(sx, i)]);
 }
 
 __global__ void binary_kernel1(float* __restrict__ y, const float* __restrict__ a, StridedShape sa,
                                const float* __restrict__ b, StridedShape sb, BinarySpec op, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    y[i] = apply_binary(op, a[offset_of(sa, i)], b[offset_of(sb, i)]);
+    y[i] = apply_binary(op, a[strided_offset(sa, i)], b[strided_offset(sb, i)]);
 }
 
 __global__ void where_kernel1(float* __restrict__ y, const float* __restrict__ c, StridedShape sc,
                               const float* __restrict__ a, StridedShape sa, const float* __restrict__ b,
                               StridedShape sb, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-    y[i] = c[offset_of(sc, i)] != 0.f ? a[offset_of(sa, i)] : b[offset_of(sb, i)];
+    y[i] = c[strided_offset(sc, i)] != 0.f ? a[strided_offset(sa, i)] : b[strided_offset(sb, i)];
 }
 
 // ---- version 2: dense operands, float4 ------------------------------------------------------
@@ -145,9 +130,9 @@ void unary(float* y, const float* x, const StridedShape& sx, UnarySpec spec, cud
   const int64_t n = numel_of(sx);
   if (n == 0) return;
   if (dense(sx) && aligned16(x) && aligned16(y))
-    CUDA_CHECK(launch(unary_kernel2, dim3(blocks_for(n / 4 + 1)), dim3(kThreads), 0, stream, y, x, spec, n));
+    CUDA_CHECK(launch(unary_kernel2, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, stream, y, x, spec, n));
   else
-    CUDA_CHECK(launch(unary_kernel1, dim3(blocks_for(n)), dim3(kThreads), 0, stream, y, x, sx, spec, n));
+    CUDA_CHECK(launch(unary_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, x, sx, spec, n));
 }
 
 void binary(float* y, const float* a, const StridedShape& sa, const float* b, const StridedShape& sb, BinarySpec spec,
@@ -155,16 +140,16 @@ void binary(float* y, const float* a, const StridedShape& sa, const float* b, co
   const int64_t n = numel_of(sa);
   if (n == 0) return;
   if (dense(sa) && dense(sb) && aligned16(a) && aligned16(b) && aligned16(y))
-    CUDA_CHECK(launch(binary_kernel2, dim3(blocks_for(n / 4 + 1)), dim3(kThreads), 0, stream, y, a, b, spec, n));
+    CUDA_CHECK(launch(binary_kernel2, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, stream, y, a, b, spec, n));
   else
-    CUDA_CHECK(launch(binary_kernel1, dim3(blocks_for(n)), dim3(kThreads), 0, stream, y, a, sa, b, sb, spec, n));
+    CUDA_CHECK(launch(binary_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, a, sa, b, sb, spec, n));
 }
 
 void where(float* y, const float* c, const StridedShape& sc, const float* a, const StridedShape& sa, const float* b,
            const StridedShape& sb, cudaStream_t stream) {
   const int64_t n = numel_of(sa);
   if (n > 0)
-    CUDA_CHECK(launch(where_kernel1, dim3(blocks_for(n)), dim3(kThreads), 0, stream, y, c, sc, a, sa, b, sb, n));
+    CUDA_CHECK(launch(where_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, c, sc, a, sa, b, sb, n));
 }
 
 }  // namespace gantry::kernels::cuda

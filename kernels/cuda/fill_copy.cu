@@ -10,18 +10,12 @@
 // Memory-bound: 1 read + 1 write per element (0 reads for fills).
 // Versions: 1 (this one): grid-stride, one element per thread.
 #include "kernels/cuda/fill_copy.cuh"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/philox.hpp"
 
 namespace gantry::kernels::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;
-
-unsigned blocks_for(int64_t n) {
-  return (unsigned)std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 template <class T>
 __global__ void fill_kernel(T* __restrict__ p, int64_t n, T value) {
@@ -41,15 +35,6 @@ __global__ void normal_kernel(float* __restrict__ out, int64_t n, uint64_t seed,
     out[i] = mean + std * philox_normal_float(seed, offset, (uint64_t)i);
 }
 
-__device__ int64_t strided_offset(const StridedShape& s, int64_t i) {
-  int64_t off = 0;
-  for (int d = s.ndim - 1; d >= 0; --d) {
-    off += (i % s.sizes[d]) * s.strides[d];
-    i /= s.sizes[d];
-  }
-  return off;
-}
-
 template <class TOut, class TIn>
 __global__ void assign_kernel(TOut* __restrict__ out, StridedShape so, const TIn* __restrict__ in, StridedShape si,
                               int64_t n) {
@@ -61,17 +46,17 @@ __global__ void assign_kernel(TOut* __restrict__ out, StridedShape so, const TIn
 
 template <class T>
 void fill(T* p, int64_t n, T value, cudaStream_t stream) {
-  if (n > 0) CUDA_CHECK(launch(fill_kernel<T>, dim3(blocks_for(n)), dim3(kThreads), 0, stream, p, n, value));
+  if (n > 0) CUDA_CHECK(launch(fill_kernel<T>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, p, n, value));
 }
 
 void fill_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi, cudaStream_t stream) {
   if (n > 0)
-    CUDA_CHECK(launch(uniform_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, out, n, seed, offset, lo, hi - lo));
+    CUDA_CHECK(launch(uniform_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, n, seed, offset, lo, hi - lo));
 }
 
 void fill_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float std, cudaStream_t stream) {
   if (n > 0)
-    CUDA_CHECK(launch(normal_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, out, n, seed, offset, mean, std));
+    CUDA_CHECK(launch(normal_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, n, seed, offset, mean, std));
 }
 
 template <class TOut, class TIn>
@@ -79,7 +64,7 @@ void assign_strided(TOut* out, const StridedShape& so, const TIn* in, const Stri
   int64_t n = 1;
   for (int d = 0; d < so.ndim; ++d) n *= so.sizes[d];
   if (n > 0)
-    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(blocks_for(n)), dim3(kThreads), 0, stream, out, so, in, si, n));
+    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, so, in, si, n));
 }
 
 template void fill<float>(float*, int64_t, float, cudaStream_t);

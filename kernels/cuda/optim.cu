@@ -6,17 +6,11 @@
 // Memory-bound: Adam moves 4 reads + 3 writes of 4 bytes per parameter.
 // Versions: 1 (this one).
 #include "kernels/cuda/optim.cuh"
+#include "kernels/cuda/grid_stride.cuh"
 
 namespace gantry::kernels::cuda {
 
 namespace {
-
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;
-
-unsigned blocks_for(int64_t n) {
-  return (unsigned)std::max<int64_t>(1, std::min<int64_t>((n + kThreads - 1) / kThreads, kMaxBlocks));
-}
 
 __global__ void adam_kernel(float* __restrict__ p, float* __restrict__ m, float* __restrict__ v,
                             const float* __restrict__ g, int64_t n, float b1, float b2, float eps, float wd,
@@ -63,19 +57,19 @@ void adam_step(float* p, float* m, float* v, const float* g, int64_t n, const Ad
   if (n == 0) return;
   // The same float rounding as the cpu kernel: step size and 1/sqrt(bc2) folded on the host.
   const float step_size = (float)(h.lr / h.bias_correction1), inv_sqrt_bc2 = (float)(1 / std::sqrt(h.bias_correction2));
-  CUDA_CHECK(launch(adam_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, p, m, v, g, n, (float)h.beta1,
+  CUDA_CHECK(launch(adam_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, p, m, v, g, n, (float)h.beta1,
                     (float)h.beta2, (float)h.eps, (float)h.weight_decay, step_size, inv_sqrt_bc2));
 }
 
 void rmsprop_step(float* p, float* v, float* buf, const float* g, int64_t n, const RMSPropStep& h, cudaStream_t stream) {
   if (n == 0) return;
-  CUDA_CHECK(launch(rmsprop_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, p, v, buf, g, n, (float)h.alpha,
+  CUDA_CHECK(launch(rmsprop_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, p, v, buf, g, n, (float)h.alpha,
                     (float)h.eps, (float)h.weight_decay, (float)h.lr, (float)h.momentum));
 }
 
 void sgd_step(float* p, float* buf, const float* g, int64_t n, const SGDStep& h, cudaStream_t stream) {
   if (n == 0) return;
-  CUDA_CHECK(launch(sgd_kernel, dim3(blocks_for(n)), dim3(kThreads), 0, stream, p, buf, g, n, (float)h.lr,
+  CUDA_CHECK(launch(sgd_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, p, buf, g, n, (float)h.lr,
                     (float)h.momentum, (float)h.weight_decay, h.nesterov, h.first_step));
 }
 

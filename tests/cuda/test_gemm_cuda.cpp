@@ -2,6 +2,8 @@
 // version, odd shapes, outputs filled with junk first.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -11,14 +13,6 @@
 #include "kernels/cuda/gemm.cuh"
 
 namespace {
-
-std::vector<float> random_floats(size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-1, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
 
 float* to_device(const std::vector<float>& v) {
   float* d = nullptr;
@@ -36,7 +30,7 @@ TEST_CASE("SGEMM versions match the CPU GEMM on odd shapes") {
   };
   for (Case s : {Case{1, 1, 1, 1}, Case{1, 37, 41, 29}, Case{3, 7, 5, 3}, Case{2, 64, 64, 16}, Case{1, 65, 130, 33},
                  Case{2, 17, 8, 12}, Case{1, 3, 4, 0}}) {
-    auto a = random_floats(s.batch * s.m * s.k, 1), b = random_floats(s.batch * s.k * s.n, 2);
+    auto a = gantry::testing::random_values<float>(s.batch * s.m * s.k, 1), b = gantry::testing::random_values<float>(s.batch * s.k * s.n, 2);
     std::vector<float> want(s.batch * s.m * s.n);
     gantry::kernels::cpu::gemm_batched(want.data(), a.data(), b.data(), s.batch, s.m, s.n, s.k);
     for (int version = 1; version <= 3; ++version) {

@@ -4,6 +4,8 @@
 // fake cudart.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
+
 #include <cmath>
 #include <random>
 #include <vector>
@@ -81,19 +83,12 @@ std::vector<T> to_host(const T* d, size_t n) {
   CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(T), cudaMemcpyDeviceToHost));
   return v;
 }
-std::vector<float> random_floats(size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<float> d(-1, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
 
 // Runs the SGEMM on a 37x29 @ 29x41 problem (no size a multiple of 16); max abs error.
 template <bool kSecondSync>
 float sgemm_error() {
   const int m = 37, k = 29, n = 41;
-  auto a = random_floats(m * k, 1), b = random_floats(k * n, 2);
+  auto a = gantry::testing::random_values<float>(m * k, 1), b = gantry::testing::random_values<float>(k * n, 2);
   float *da = to_device(a), *db = to_device(b), *dc = to_device(std::vector<float>(m * n, NAN));
   CUDA_CHECK(launch(sgemm_tiled<kSecondSync>, dim3((n + kTile - 1) / kTile, (m + kTile - 1) / kTile), dim3(kTile, kTile),
                     0, nullptr, dc, da, db, m, n, k));
@@ -112,7 +107,7 @@ float sgemm_error() {
 template <bool kSync>
 float shuffle_sum_error() {
   const int n = 1000;
-  auto x = random_floats(n, 3);
+  auto x = gantry::testing::random_values<float>(n, 3);
   float *dx = to_device(x), *dout = to_device(std::vector<float>{0.f});
   CUDA_CHECK(launch(shuffle_sum<kSync>, dim3((n + 255) / 256), dim3(256), 0, nullptr, dout, dx, n));
   double ref = 0;
@@ -125,7 +120,7 @@ float shuffle_sum_error() {
 template <bool kSync>
 float tree_sum_error() {
   const int n = 700, block = 128, blocks = (n + block - 1) / block;
-  auto x = random_floats(n, 4);
+  auto x = gantry::testing::random_values<float>(n, 4);
   float *dx = to_device(x), *dp = to_device(std::vector<float>(blocks, NAN));
   CUDA_CHECK(launch(tree_sum<kSync>, dim3(blocks), dim3(block), block * sizeof(float), nullptr, dp, dx, n));
   auto p = to_host(dp, blocks);

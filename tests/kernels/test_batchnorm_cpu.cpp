@@ -4,6 +4,8 @@
 // outputs pre-filled with NaN so an unwritten element shows; float and double.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -17,28 +19,11 @@ using namespace gantry::kernels::cpu;
 
 namespace {
 
-template <class T>
-std::vector<T> random_values(size_t n, unsigned seed, double lo = -1, double hi = 1) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  std::vector<T> v(n);
-  for (auto& x : v) x = (T)dist(gen);
-  return v;
-}
-
-template <class T> std::vector<T> nans(size_t n) { return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN()); }
+using gantry::testing::check_close;
+using gantry::testing::nans;
+using gantry::testing::random_values;
 
 template <class T> double tolerance() { return std::is_same_v<T, float> ? 2e-5 : 1e-11; }
-
-// |got - want| <= tol (1 + |want|) for every element; a NaN fails.
-template <class T>
-void check_close(const std::vector<T>& got, const std::vector<double>& want, double tol, const char* what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO(what << " element " << i << ": got " << got[i] << ", want " << want[i]);
-    CHECK(std::abs((double)got[i] - want[i]) <= tol * (1 + std::abs(want[i])));
-  }
-}
 
 size_t at(const BatchNormShape& s, int64_t n, int64_t c, int64_t i) { return (size_t)(((n * s.c + c) * s.s) + i); }
 

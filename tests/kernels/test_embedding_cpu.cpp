@@ -2,6 +2,8 @@
 // repeated and unused indices, dims that span several column blocks, n_idx = 0,
 // outputs pre-filled with junk; the backward is the same for 1 and several threads.
 #include <doctest/doctest.h>
+
+#include "test_util.hpp"
 #include <omp.h>
 
 #include <cmath>
@@ -15,14 +17,9 @@ using namespace gantry::kernels::cpu;
 
 namespace {
 
-template <class T>
-std::vector<T> random_values(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  std::vector<T> v(n);
-  for (auto& x : v) x = (T)dist(gen);
-  return v;
-}
+using gantry::testing::check_close;
+using gantry::testing::nans;
+using gantry::testing::random_values;
 
 // Indices into [0, num) with repeats; the last row of the table is never used.
 std::vector<int64_t> random_indices(size_t n, int64_t num, unsigned seed) {

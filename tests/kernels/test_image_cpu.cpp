@@ -4,6 +4,8 @@
 // odd shapes (N = 1, C = 3, 7x5, 1-pixel rows), outputs pre-filled with NaN.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
+
 #include <cmath>
 #include <limits>
 #include <random>
@@ -17,27 +19,11 @@ using namespace gantry::kernels::cpu;
 
 namespace {
 
-template <class T>
-std::vector<T> random_values(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  std::vector<T> v(n);
-  for (auto& x : v) x = (T)dist(gen);
-  return v;
-}
-
-template <class T> std::vector<T> nans(size_t n) { return std::vector<T>(n, std::numeric_limits<T>::quiet_NaN()); }
+using gantry::testing::check_close;
+using gantry::testing::nans;
+using gantry::testing::random_values;
 
 template <class T> double tolerance() { return std::is_same_v<T, float> ? 1e-5 : 1e-13; }
-
-template <class T>
-void check_close(const std::vector<T>& got, const std::vector<double>& want, double tol, const char* what) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO(what << " element " << i << ": got " << got[i] << ", want " << want[i]);
-    CHECK(std::abs((double)got[i] - want[i]) <= tol * (1 + std::abs(want[i])));
-  }
-}
 
 template <class T>
 double dot(const std::vector<T>& a, const std::vector<T>& b) {

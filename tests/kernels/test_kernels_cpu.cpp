@@ -3,6 +3,8 @@
 // known-answer vectors. (Batch norm, padding, upsampling and embedding have their
 // own files beside this one.)
 #include <doctest/doctest.h>
+
+#include "test_util.hpp"
 #include <omp.h>
 
 #include <cmath>
@@ -18,23 +20,9 @@ using namespace gantry::kernels::cpu;
 
 namespace {
 
-std::vector<double> random_vec(size_t n, unsigned seed) {
-  std::mt19937 g(seed);
-  std::uniform_real_distribution<double> d(-1, 1);
-  std::vector<double> v(n);
-  for (auto& x : v) x = d(g);
-  return v;
-}
-
-std::vector<double> junk(size_t n) { return std::vector<double>(n, NAN); }
-
-void check_close(const std::vector<double>& got, const std::vector<double>& want, double tol = 1e-12) {
-  REQUIRE(got.size() == want.size());
-  for (size_t i = 0; i < got.size(); ++i) {
-    INFO("element " << i);
-    CHECK(std::abs(got[i] - want[i]) <= tol * (1 + std::abs(want[i])));
-  }
-}
+using gantry::testing::check_close;
+using gantry::testing::nans;
+using gantry::testing::random_values;
 
 Conv2dShape geometry(int64_t n, int64_t ci, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh,
                      int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
@@ -76,7 +64,7 @@ TEST_CASE("conv2d forward, backward-input and backward-weight match the 7-loop d
     INFO("conv " << s.n << "x" << s.c_in << "x" << s.in_h << "x" << s.in_w << " stride " << s.stride_h << " pad " << s.pad_h);
     const size_t nx = s.n * s.c_in * s.in_h * s.in_w, nw = s.c_out * s.c_in * s.k_h * s.k_w,
                  ny = s.n * s.c_out * s.out_h * s.out_w;
-    auto x = random_vec(nx, 1), w = random_vec(nw, 2), b = random_vec(s.c_out, 3), dy = random_vec(ny, 4);
+    auto x = random_values<double>(nx, 1), w = random_values<double>(nw, 2), b = random_values<double>(s.c_out, 3), dy = random_values<double>(ny, 4);
     std::vector<double> y_ref(ny, 0), dx_ref(nx, 0), dw_ref(nw, 0);
     conv_loops(s, [&](int64_t yi, int64_t xi, int64_t wi) {
       y_ref[yi] += x[xi] * w[wi];
@@ -84,13 +72,13 @@ TEST_CASE("conv2d forward, backward-input and backward-weight match the 7-loop d
       dw_ref[wi] += dy[yi] * x[xi];
     });
     for (size_t i = 0; i < ny; ++i) y_ref[i] += b[(i / (s.out_h * s.out_w)) % s.c_out];
-    auto y = junk(ny), dx = junk(nx), dwt = junk(nw);
+    auto y = nans<double>(ny), dx = nans<double>(nx), dwt = nans<double>(nw);
     conv2d_forward(y.data(), x.data(), w.data(), b.data(), s);
     conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
     conv2d_backward_weight(dwt.data(), dy.data(), x.data(), s);
-    check_close(y, y_ref);
-    check_close(dx, dx_ref);
-    check_close(dwt, dw_ref);
+    check_close(y, y_ref, 1e-12);
+    check_close(dx, dx_ref, 1e-12);
+    check_close(dwt, dw_ref, 1e-12);
     // float agrees with double to float rounding
     std::vector<float> xf(x.begin(), x.end()), wf(w.begin(), w.end()), yf(ny, NAN);
     conv2d_forward(yf.data(), xf.data(), wf.data(), (const float*)nullptr, s);
