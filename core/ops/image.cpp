@@ -6,6 +6,9 @@
 #include "core/ops/common.hpp"
 #include "kernels/cpu/embedding.hpp"
 #include "kernels/cpu/image.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/image.cuh"
+#endif
 
 namespace gantry {
 
@@ -23,6 +26,12 @@ struct Pads {
 
 Tensor pad2d_backward(const Tensor& g, const Shape& in, const Pads& p) {
   Tensor gc = contiguous(g), dx = empty(in, g.dtype(), g.device());
+#if GANTRY_HAS_CUDA
+  if (g.device().is_cuda())
+    kernels::cuda::pad2d_backward(dx.data<float>(), gc.data<float>(), image_shape(in), p.l, p.r, p.t, p.b,
+                                  p.mode == PadMode::reflect, nullptr);
+  else
+#endif
   dispatch_floating(g.dtype(), "pad2d_backward", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::pad2d_backward<T>(dx.data<T>(), gc.data<T>(), image_shape(in), p.l, p.r, p.t, p.b,
@@ -35,6 +44,11 @@ Tensor pad2d_backward(const Tensor& g, const Shape& in, const Pads& p) {
 
 Tensor upsample_backward(const Tensor& g, const Shape& in, int64_t sh, int64_t sw) {
   Tensor gc = contiguous(g), dx = empty(in, g.dtype(), g.device());
+#if GANTRY_HAS_CUDA
+  if (g.device().is_cuda())
+    kernels::cuda::upsample_nearest2d_backward(dx.data<float>(), gc.data<float>(), image_shape(in), sh, sw, nullptr);
+  else
+#endif
   dispatch_floating(g.dtype(), "upsample_nearest2d_backward", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::upsample_nearest2d_backward<T>(dx.data<T>(), gc.data<T>(), image_shape(in), sh, sw);
@@ -47,8 +61,7 @@ Tensor upsample_backward(const Tensor& g, const Shape& in, int64_t sh, int64_t s
 void check_indices(const char* op, const Tensor& idx, int64_t limit, const char* what) {
   GANTRY_CHECK(idx.defined() && idx.dtype() == DType::i64, op, ": ", what, " must be an int64 tensor, got ",
                idx.defined() ? dtype_name(idx.dtype()) : "undefined");
-  detail::require_cpu(op, idx);
-  Tensor c = contiguous(idx);
+  Tensor c = contiguous(idx).to(Device::cpu());  // checked on the host before any kernel reads it
   const int64_t* p = c.data<int64_t>();
   for (int64_t i = 0; i < c.numel(); ++i)
     GANTRY_CHECK(p[i] >= 0 && p[i] < limit, op, ": ", what, " [", i, "] = ", p[i], " is out of range [0, ", limit,
@@ -57,6 +70,12 @@ void check_indices(const char* op, const Tensor& idx, int64_t limit, const char*
 
 Tensor embedding_backward(const Tensor& g, const Tensor& indices, const Shape& table_shape) {
   Tensor gc = contiguous(g), ic = contiguous(indices), dt = empty(table_shape, g.dtype(), g.device());
+#if GANTRY_HAS_CUDA
+  if (g.device().is_cuda())
+    kernels::cuda::embedding_backward(dt.data<float>(), gc.data<float>(), ic.data<int64_t>(), ic.numel(),
+                                      table_shape[0], table_shape[1], nullptr);
+  else
+#endif
   dispatch_floating(g.dtype(), "embedding_backward", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::embedding_backward<T>(dt.data<T>(), gc.data<T>(), ic.data<int64_t>(), ic.numel(),
@@ -71,7 +90,7 @@ Tensor embedding_backward(const Tensor& g, const Tensor& indices, const Shape& t
 
 Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, PadMode mode) {
   detail::check_floating("pad2d", x);
-  detail::require_cpu("pad2d", x);
+
   detail::check_dim("pad2d", x, 4, "input");
   GANTRY_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "pad2d: padding must be non-negative, got (",
                left, ", ", right, ", ", top, ", ", bottom, ")");
@@ -83,6 +102,12 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
   Pads p{left, right, top, bottom, mode};
   Tensor xc = contiguous(x);
   Tensor y = empty({x.size(0), x.size(1), x.size(2) + top + bottom, x.size(3) + left + right}, x.dtype(), x.device());
+#if GANTRY_HAS_CUDA
+  if (x.device().is_cuda())
+    kernels::cuda::pad2d_forward(y.data<float>(), xc.data<float>(), image_shape(x.shape()), left, right, top, bottom,
+                                 mode == PadMode::reflect, nullptr);
+  else
+#endif
   dispatch_floating(x.dtype(), "pad2d", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::pad2d_forward<T>(y.data<T>(), xc.data<T>(), image_shape(x.shape()), left, right, top, bottom,
@@ -93,11 +118,16 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
 
 Tensor upsample_nearest2d(const Tensor& x, int64_t sh, int64_t sw) {
   detail::check_floating("upsample_nearest2d", x);
-  detail::require_cpu("upsample_nearest2d", x);
+
   detail::check_dim("upsample_nearest2d", x, 4, "input");
   GANTRY_CHECK(sh >= 1 && sw >= 1, "upsample_nearest2d: scale factors must be >= 1, got ", sh, "x", sw);
   Tensor xc = contiguous(x);
   Tensor y = empty({x.size(0), x.size(1), x.size(2) * sh, x.size(3) * sw}, x.dtype(), x.device());
+#if GANTRY_HAS_CUDA
+  if (x.device().is_cuda())
+    kernels::cuda::upsample_nearest2d_forward(y.data<float>(), xc.data<float>(), image_shape(x.shape()), sh, sw, nullptr);
+  else
+#endif
   dispatch_floating(x.dtype(), "upsample_nearest2d", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::upsample_nearest2d_forward<T>(y.data<T>(), xc.data<T>(), image_shape(x.shape()), sh, sw);
@@ -109,12 +139,19 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t sh, int64_t sw) {
 
 Tensor embedding(const Tensor& indices, const Tensor& table) {
   detail::check_floating("embedding", table);
-  detail::require_cpu("embedding", table);
+  GANTRY_CHECK(indices.device() == table.device(), "embedding: indices on ", indices.device().str(),
+               " but table on ", table.device().str());
   detail::check_dim("embedding", table, 2, "table");
   check_indices("embedding", indices, table.size(0), "index");
   Shape out = indices.shape();
   out.push_back(table.size(1));
   Tensor ic = contiguous(indices), tc = contiguous(table), y = empty(out, table.dtype(), table.device());
+#if GANTRY_HAS_CUDA
+  if (table.device().is_cuda())
+    kernels::cuda::embedding_forward(y.data<float>(), ic.data<int64_t>(), tc.data<float>(), ic.numel(), table.size(1),
+                                     nullptr);
+  else
+#endif
   dispatch_floating(table.dtype(), "embedding", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::embedding_forward<T>(y.data<T>(), ic.data<int64_t>(), tc.data<T>(), ic.numel(), table.size(0),
@@ -132,6 +169,12 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType t) {
   Shape out = labels.shape();
   out.push_back(num_classes);
   Tensor lc = contiguous(labels), y = zeros(out, t, labels.device());
+#if GANTRY_HAS_CUDA
+  if (labels.device().is_cuda()) {
+    kernels::cuda::one_hot(y.data<float>(), lc.data<int64_t>(), lc.numel(), num_classes, nullptr);
+    return y;
+  }
+#endif
   dispatch_floating(t, "one_hot", [&](auto tag) {
     using T = decltype(tag);
     const int64_t* l = lc.data<int64_t>();

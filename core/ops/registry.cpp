@@ -24,11 +24,11 @@ const std::vector<OpInfo>& op_registry() {
       {"cat", true}, {"stack", true},
       // softmax and losses (log_softmax: kernels/cuda/reduce.cu; the losses are compositions)
       {"log_softmax", true}, {"softmax", true}, {"bce_with_logits", true}, {"mse_loss", true}, {"l1_loss", true},
-      {"cross_entropy", false},
+      {"cross_entropy", true},
       // matmul and linear go through kernels/cuda/gemm.cu; the rest is not on cuda yet
       {"matmul", true}, {"linear", true}, {"conv2d", false}, {"conv_transpose2d", false},
       {"conv2d_backward_weight", false}, {"batch_norm", false}, {"layer_norm", true}, {"instance_norm", true},
-      {"pad2d", false}, {"upsample_nearest2d", false}, {"embedding", false}, {"one_hot", false},
+      {"pad2d", true}, {"upsample_nearest2d", true}, {"embedding", true}, {"one_hot", true},
   };
   return ops;
 }
