@@ -150,6 +150,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& targets, Reduction r = 
 // (optimizer steps, initialization), as in PyTorch.
 void copy_(const Tensor& dst, const Tensor& src);
 void fill_(const Tensor& dst, double value);
+// dst = clamp(dst, lo, hi) in place, one kernel on either device (WGAN's weight clipping).
+void clamp_(const Tensor& dst, double lo, double hi);
 
 // ---- the op registry (core/ops/registry.cpp) -----------------------------------------
 struct OpInfo {

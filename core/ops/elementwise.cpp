@@ -140,6 +140,23 @@ Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi
   });
 }
 
+void clamp_(const Tensor& dst, double lo, double hi) {
+  GANTRY_CHECK(lo <= hi, "clamp_: min ", lo, " is greater than max ", hi);
+  GANTRY_CHECK(!GradMode::enabled() || !dst.requires_grad(),
+               "clamp_: in-place write to a tensor that requires grad; do it under NoGradGuard");
+  GANTRY_CHECK(dst.is_contiguous(), "clamp_: the tensor ", shape_str(dst.shape()), " must be contiguous");
+  detail::check_floating("clamp_", dst);
+  if (dst.device().is_cuda()) {  // each element reads and writes only itself, so in place is safe
+    detail::cuda_unary(dst, dst, kernels::UnarySpec{kernels::UnaryOp::clamp, (float)lo, (float)hi});
+    return;
+  }
+  dispatch_floating(dst.dtype(), "clamp_", [&](auto tag) {
+    using T = decltype(tag);
+    T* p = dst.data<T>();
+    kernels::cpu::map_dense(p, p, dst.numel(), [lo, hi](T u) { return u < T(lo) ? T(lo) : u > T(hi) ? T(hi) : u; });
+  });
+}
+
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
   detail::check_defined("where", cond, "condition");
   Tensor c = cond.dtype() == a.dtype() ? cond.detach() : to_dtype(cond.detach(), a.dtype());

@@ -23,7 +23,14 @@
 //      load feeds 4 FMAs instead of 1
 //   3  as 2, with A and B staged by float4 loads where a whole float4 is in bounds and
 //      aligned (K and N multiples of 4): a quarter of the load instructions
+//   4  cuBLAS, the real build's default for matmul (GANTRY_SGEMM=1|2|3 selects ours)
+#include <cstdlib>
+#include <string>
+
 #include "kernels/cuda/gemm.cuh"
+#if !defined(GANTRY_CUDA_EMU)
+#include <cublas_v2.h>
+#endif
 
 namespace gantry::kernels::cuda {
 
@@ -122,6 +129,43 @@ __global__ void gemm_kernel_tiled(float* __restrict__ c, const float* __restrict
 
 unsigned blocks_for(int64_t size, int tile) { return (unsigned)((size + tile - 1) / tile); }
 
+// The version to run when the caller says 0.
+int default_version() {
+  static const int v = [] {
+    const char* env = std::getenv("GANTRY_SGEMM");
+    if (env && std::string(env) == "cublas") return kGemmCublas;
+    if (env && *env >= '1' && *env <= '3' && env[1] == 0) return *env - '0';
+#if defined(GANTRY_CUDA_EMU)
+    return kGemmVersion;
+#else
+    return kGemmCublas;
+#endif
+  }();
+  return v;
+}
+
+#if !defined(GANTRY_CUDA_EMU)
+cublasHandle_t cublas() {
+  static cublasHandle_t h = [] {
+    cublasHandle_t handle = nullptr;
+    if (cublasCreate(&handle) != CUBLAS_STATUS_SUCCESS) throw gantry::cuda::CudaError("cublasCreate failed");
+    return handle;
+  }();
+  return h;
+}
+
+// Row-major C = A B is column-major C^T = B^T A^T: hand cuBLAS B first.
+void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m, int n, int k, cudaStream_t stream) {
+  const float one = 1.f, zero = 0.f;
+  cublasSetStream(cublas(), stream);
+  const cublasStatus_t st = cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, n,
+                                                      (long long)k * n, a, k, (long long)m * k, &zero, c, n,
+                                                      (long long)m * n, (int)batch);
+  if (st != CUBLAS_STATUS_SUCCESS)
+    throw gantry::cuda::CudaError("cublasSgemmStridedBatched failed with status " + std::to_string((int)st));
+}
+#endif
+
 }  // namespace
 
 void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
@@ -131,7 +175,7 @@ void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64
     CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(float) * batch * m * n, stream));
     return;
   }
-  if (version == 0) version = kGemmVersion;
+  if (version == 0) version = default_version();
   const int M = (int)m, N = (int)n, K = (int)k;
   switch (version) {
     case 1:
@@ -146,7 +190,14 @@ void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64
       CUDA_CHECK(launch(gemm_kernel_tiled<true>, dim3(blocks_for(n, kBN), blocks_for(m, kBM), (unsigned)batch),
                         dim3(kThreadsX, kThreadsY), 0, stream, c, a, b, M, N, K));
       break;
-    default: throw gantry::cuda::CudaError("gemm_batched: no version " + std::to_string(version) + " (1..3)");
+    case kGemmCublas:
+#if defined(GANTRY_CUDA_EMU)
+      throw gantry::cuda::CudaError("gemm_batched: cuBLAS cannot run on the emulator; use versions 1..3");
+#else
+      gemm_cublas(c, a, b, batch, M, N, K, stream);
+      break;
+#endif
+    default: throw gantry::cuda::CudaError("gemm_batched: no version " + std::to_string(version) + " (1..4)");
   }
 }
 

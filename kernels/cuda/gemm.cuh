@@ -7,11 +7,16 @@
 
 namespace gantry::kernels::cuda {
 
-// The version gemm_batched runs unless told otherwise (see the table in gemm.cu).
+// The hand-written version gemm_batched runs unless told otherwise (table in gemm.cu).
 constexpr int kGemmVersion = 3;
+// cuBLAS (cublasSgemmStridedBatched), in the real GPU build only: cuBLAS cannot run on
+// the emulator, which is why every version above exists.
+constexpr int kGemmCublas = 4;
 
 // c[i] (m x n) = a[i] (m x k) @ b[i] (k x n) for i < batch; every pointer on the device,
-// every matrix dense row-major. `version` 1..3 picks a kernel (0: kGemmVersion).
+// every matrix dense row-major. `version` 1..3 picks a hand-written kernel, 4 cuBLAS;
+// 0 picks the default: cuBLAS in the real build, kGemmVersion on the emulator, or what
+// the environment variable GANTRY_SGEMM says (1, 2, 3 or cublas).
 // Throws gantry::cuda::CudaError if the launch fails.
 void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
                   cudaStream_t stream, int version = 0);

@@ -45,4 +45,9 @@ TEST_CASE("SGEMM versions match the CPU GEMM on odd shapes") {
       cudaFree(da), cudaFree(db), cudaFree(dc);
     }
   }
+#if defined(GANTRY_CUDA_EMU)
+  CHECK_THROWS_WITH_AS(gantry::kernels::cuda::gemm_batched(nullptr, nullptr, nullptr, 1, 2, 2, 2, nullptr,
+                                                           gantry::kernels::cuda::kGemmCublas),
+                       doctest::Contains("cuBLAS cannot run on the emulator"), gantry::cuda::CudaError);
+#endif
 }
