@@ -1,161 +1,331 @@
+// nn/checkpoint.cpp — safetensors files and module checkpoints (format: nn/checkpoint.hpp).
+//
+// Writing follows the reference writer (safetensors/src/tensor.rs, `prepare`): compact
+// JSON with "__metadata__" first and each entry's keys as dtype, shape, data_offsets;
+// tensors sorted by descending dtype alignment then name; the header padded with spaces
+// to a multiple of 8. Reading is stricter about bounds than about layout: any order is
+// fine as long as every tensor's bytes lie inside the data section.
 #include "nn/checkpoint.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <bit>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
+#include <filesystem>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
 
 namespace gantry::nn {
 
-using json = nlohmann::json;
+// ordered_json keeps keys in insertion order, as the reference writer emits them.
+using json = nlohmann::ordered_json;
+
+// Host-order bytes are little-endian on every machine gantry builds for.
+static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
 
 namespace {
+
+constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference reader's limit
 
 const char* st_dtype(DType t) {
   switch (t) {
     case DType::f32: return "F32";
     case DType::f64: return "F64";
-    default: return "I64";
+    case DType::i64: return "I64";
   }
+  return "?";
 }
 
-DType parse_dtype(const std::string& s, const std::string& path, const std::string& name) {
+// Position in the reference's Dtype enum, which is in increasing alignment order (F32 < F64 < I64).
+int st_rank(DType t) { return t == DType::i64 ? 2 : t == DType::f64 ? 1 : 0; }
+
+std::string errno_text() { return std::strerror(errno); }
+
+// ============================================================================
+// writing
+// ============================================================================
+
+// Writes n, header and the tensors' bytes to f, fsyncs and closes it. Returns 0 or the first errno.
+int write_file(std::FILE* f, const std::string& header, const std::vector<Tensor>& data) {
+  int err = 0;
+  errno = 0;  // so a short fwrite without errno reports EIO, not something stale
+  auto check = [&](bool ok) {
+    if (!ok && !err) err = errno ? errno : EIO;
+  };
+  const uint64_t n = header.size();
+  check(std::fwrite(&n, 8, 1, f) == 1);
+  check(std::fwrite(header.data(), 1, header.size(), f) == header.size());
+  for (const Tensor& t : data) {
+    const size_t bytes = (size_t)t.numel() * dtype_size(t.dtype());
+    check(err || bytes == 0 || std::fwrite(t.raw_data(), 1, bytes, f) == bytes);
+  }
+  check(err || std::fflush(f) == 0);
+  check(err || ::fsync(fileno(f)) == 0);
+  check(std::fclose(f) == 0);
+  return err;
+}
+
+// Makes a rename durable: fsync the directory that holds `path`. Best effort (some
+// filesystems refuse fsync on a directory); the data itself is already on disk.
+void sync_parent_dir(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0) return;
+  (void)::fsync(fd);
+  ::close(fd);
+}
+
+// ============================================================================
+// reading
+// ============================================================================
+
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t begin, end;
+};
+
+DType parse_dtype(const json& j, const std::string& where) {
+  GANTRY_CHECK(j.is_string(), where, ": \"dtype\" is not a string");
+  const std::string s = j.get<std::string>();
   if (s == "F32") return DType::f32;
   if (s == "F64") return DType::f64;
   if (s == "I64") return DType::i64;
-  throw Error(detail::concat("safetensors ", path, ": tensor '", name, "' has dtype ", s,
-                             ", which gantry does not read (F32, F64, I64)"));
+  throw Error(detail::concat(where, ": dtype ", s, " is not one gantry reads (F32, F64, I64)"));
 }
 
-// Host-order bytes are little-endian on every machine gantry builds for.
-static_assert(std::endian::native == std::endian::little, "safetensors I/O assumes a little-endian host");
+// One tensor's header entry, checked against a data section of data_size bytes.
+Entry parse_entry(const std::string& name, const json& j, const std::string& path, uint64_t data_size) {
+  const std::string where = detail::concat("safetensors ", path, ": tensor '", name, "'");
+  GANTRY_CHECK(j.is_object() && j.contains("dtype") && j.contains("shape") && j.contains("data_offsets"), where,
+               " needs an object with \"dtype\", \"shape\" and \"data_offsets\", got ", j.dump());
+  Entry e{name, parse_dtype(j["dtype"], where), {}, 0, 0};
+
+  const json& shape = j["shape"];
+  GANTRY_CHECK(shape.is_array(), where, ": \"shape\" is not an array");
+  uint64_t numel = 1;
+  bool overflow = false;
+  for (const json& d : shape) {
+    GANTRY_CHECK(d.is_number_unsigned(), where, ": shape ", shape.dump(), " is not a list of sizes >= 0");
+    const uint64_t size = d.get<uint64_t>();
+    GANTRY_CHECK(size <= (uint64_t)INT64_MAX, where, ": shape ", shape.dump(), " has a size too large");
+    e.shape.push_back((int64_t)size);
+    overflow = overflow || __builtin_mul_overflow(numel, size, &numel);
+  }
+  uint64_t need = 0;
+  overflow = overflow || __builtin_mul_overflow(numel, (uint64_t)dtype_size(e.dtype), &need);
+
+  const json& offsets = j["data_offsets"];
+  GANTRY_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
+                   offsets[1].is_number_unsigned(),
+               where, ": \"data_offsets\" is not [begin, end], got ", offsets.dump());
+  e.begin = offsets[0].get<uint64_t>(), e.end = offsets[1].get<uint64_t>();
+  GANTRY_CHECK(e.begin <= e.end, where, ": data_offsets [", e.begin, ",", e.end, "] end before they begin");
+  GANTRY_CHECK(e.end <= data_size, where, ": data_offsets [", e.begin, ",", e.end, "] lie outside the ", data_size,
+               "-byte data section (truncated file?)");
+  GANTRY_CHECK(!overflow && e.end - e.begin == need, where, ": data_offsets [", e.begin, ",", e.end, "] hold ",
+               e.end - e.begin, " bytes but ", st_dtype(e.dtype), " shape ", shape.dump(), " needs ",
+               overflow ? std::string("more than 2^64") : std::to_string(need));
+  return e;
+}
+
+Metadata parse_metadata(const json& j, const std::string& path) {
+  GANTRY_CHECK(j.is_object(), "safetensors ", path, ": \"__metadata__\" is not an object");
+  Metadata meta;
+  for (const auto& [key, value] : j.items()) {
+    GANTRY_CHECK(value.is_string(), "safetensors ", path, ": \"__metadata__\" value of '", key,
+                 "' is not a string (got ", value.dump(), ")");
+    meta[key] = value.get<std::string>();
+  }
+  return meta;
+}
+
+using File = std::unique_ptr<std::FILE, int (*)(std::FILE*)>;
+
+// Reads exactly n bytes at offset; false on a short read.
+bool read_at(std::FILE* f, uint64_t offset, void* out, uint64_t n) {
+  if (n == 0) return true;
+  return ::fseeko(f, (off_t)offset, SEEK_SET) == 0 && std::fread(out, 1, n, f) == n;
+}
+
+// ============================================================================
+// checkpoints
+// ============================================================================
+
+Named module_state(const Module& m) {
+  Named all = m.named_parameters();
+  for (auto& kv : m.named_buffers()) all.push_back(kv);
+  return all;
+}
+
+std::string join_problems(const std::vector<std::string>& problems) {
+  constexpr size_t kShown = 20;
+  std::string out;
+  for (size_t i = 0; i < problems.size() && i < kShown; ++i) out += (i ? "; " : "") + problems[i];
+  if (problems.size() > kShown) out += detail::concat("; and ", problems.size() - kShown, " more");
+  return out;
+}
 
 }  // namespace
 
 void save_safetensors(const std::string& path, const Named& tensors, const Metadata& meta) {
   std::vector<std::pair<std::string, Tensor>> sorted(tensors.begin(), tensors.end());
-  std::sort(sorted.begin(), sorted.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  for (const auto& [name, t] : sorted) {
+    GANTRY_CHECK(t.defined(), "safetensors ", path, ": tensor '", name, "' is undefined");
+    GANTRY_CHECK(name != "__metadata__", "safetensors ", path, ": '__metadata__' is reserved, not a tensor name");
+  }
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    const int ra = st_rank(a.second.dtype()), rb = st_rank(b.second.dtype());
+    return ra != rb ? ra > rb : a.first < b.first;
+  });
+  std::set<std::string> seen;
+  for (const auto& [name, t] : sorted)
+    GANTRY_CHECK(seen.insert(name).second, "safetensors ", path, ": tensor name '", name, "' appears twice");
+
   json header = json::object();
+  if (!meta.empty()) {
+    json m = json::object();
+    for (const auto& [k, v] : meta) m[k] = v;
+    header["__metadata__"] = m;
+  }
+  std::vector<Tensor> data;
   uint64_t offset = 0;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const auto& [name, t] = sorted[i];
-    GANTRY_CHECK(i == 0 || sorted[i - 1].first != name, "safetensors ", path, ": tensor name '", name,
-                 "' appears twice");
-    GANTRY_CHECK(t.defined() && t.device().is_cpu(), "safetensors ", path, ": tensor '", name,
-                 "' is undefined or not on the cpu");
-    const uint64_t bytes = t.numel() * dtype_size(t.dtype());
-    header[name] = {{"dtype", st_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
+  for (const auto& [name, t] : sorted) {
+    data.push_back(contiguous(t.detach().to(Device::cpu())));
+    const uint64_t bytes = (uint64_t)t.numel() * dtype_size(t.dtype());
+    header[name] =
+        json{{"dtype", st_dtype(t.dtype())}, {"shape", t.shape()}, {"data_offsets", {offset, offset + bytes}}};
     offset += bytes;
   }
-  if (!meta.empty()) header["__metadata__"] = meta;
-  std::string text = header.dump();
-  text.append((8 - text.size() % 8) % 8, ' ');  // pad so the data starts 8-byte aligned
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(
+        detail::concat("safetensors ", path, ": a name or metadata string is not valid UTF-8 (", e.what(), ")"));
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');  // so the data (and every 8-byte tensor) starts aligned
 
-  const std::string tmp = path + ".tmp." + std::to_string(getpid());
+  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
   std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  GANTRY_CHECK(f, "safetensors ", path, ": cannot create ", tmp, " (", std::strerror(errno), ")");
-  bool ok = true;
-  const uint64_t n = text.size();
-  ok = ok && std::fwrite(&n, 8, 1, f) == 1;
-  ok = ok && std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  for (const auto& [name, t] : sorted) {
-    Tensor c = contiguous(t.detach());
-    const size_t bytes = c.numel() * dtype_size(c.dtype());
-    ok = ok && (bytes == 0 || std::fwrite(c.raw_data(), 1, bytes, f) == bytes);
-  }
-  ok = ok && std::fflush(f) == 0 && fsync(fileno(f)) == 0;
-  ok = (std::fclose(f) == 0) && ok;
-  if (!ok || std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
+  // Nothing to clean up here: whatever is at tmp is not ours.
+  GANTRY_CHECK(f, "safetensors ", path, ": cannot write ", tmp, " (", errno_text(), "); any previous ", path,
+               " is untouched");
+  if (const int err = write_file(f, text, data)) {
+    const std::string why = std::strerror(err);
     std::remove(tmp.c_str());
-    throw Error(detail::concat("safetensors ", path, ": write failed (", why, "); the previous file is untouched"));
+    throw Error(detail::concat("safetensors ", path, ": cannot write ", tmp, " (", why, "); any previous ", path,
+                               " is untouched"));
   }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = errno_text();
+    std::remove(tmp.c_str());
+    throw Error(detail::concat("safetensors ", path, ": cannot rename ", tmp, " over it (", why, "); any previous ",
+                               path, " is untouched"));
+  }
+  sync_parent_dir(path);
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  GANTRY_CHECK(in.good(), "safetensors ", path, ": cannot open the file");
-  const uint64_t size = (uint64_t)in.tellg();
-  in.seekg(0);
-  GANTRY_CHECK(size >= 8, "safetensors ", path, ": file is ", size, " bytes, too short for the header length");
+  std::error_code ec;
+  GANTRY_CHECK(!std::filesystem::is_directory(path, ec), "safetensors ", path, ": is a directory, not a file");
+  File f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  GANTRY_CHECK(f, "safetensors ", path, ": cannot open the file (", errno_text(), ")");
+  GANTRY_CHECK(::fseeko(f.get(), 0, SEEK_END) == 0, "safetensors ", path, ": cannot seek (", errno_text(), ")");
+  const uint64_t size = (uint64_t)::ftello(f.get());
+
+  GANTRY_CHECK(size >= 8, "safetensors ", path, ": the file is ", size,
+               " bytes, too short for the 8-byte header length");
   uint64_t n = 0;
-  in.read(reinterpret_cast<char*>(&n), 8);
+  GANTRY_CHECK(read_at(f.get(), 0, &n, 8), "safetensors ", path, ": cannot read the header length");
   GANTRY_CHECK(n <= size - 8, "safetensors ", path, ": header length ", n, " runs past the end of the ", size,
-               "-byte file (truncated?)");
+               "-byte file (truncated or not a safetensors file?)");
+  GANTRY_CHECK(n <= kMaxHeaderBytes, "safetensors ", path, ": header length ", n, " is over the ", kMaxHeaderBytes,
+               "-byte limit");
   std::string text(n, '\0');
-  in.read(text.data(), (std::streamsize)n);
+  GANTRY_CHECK(read_at(f.get(), 8, text.data(), n), "safetensors ", path, ": cannot read the header");
+
   json header;
   try {
     header = json::parse(text);
-  } catch (const json::exception& e) {
+  } catch (const nlohmann::json::exception& e) {
     throw Error(detail::concat("safetensors ", path, ": the header is not valid JSON (", e.what(), ")"));
   }
   GANTRY_CHECK(header.is_object(), "safetensors ", path, ": the header is not a JSON object");
-  const uint64_t data_size = size - 8 - n;
+
+  const uint64_t data_start = 8 + n, data_size = size - data_start;
   SafetensorsFile out;
-  try {
-    for (auto& [name, entry] : header.items()) {
-      if (name == "__metadata__") {
-        out.metadata = entry.get<Metadata>();
-        continue;
-      }
-      DType t = parse_dtype(entry.at("dtype").get<std::string>(), path, name);
-      Shape shape = entry.at("shape").get<Shape>();
-      auto offsets = entry.at("data_offsets").get<std::vector<uint64_t>>();
-      for (auto d : shape) GANTRY_CHECK(d >= 0, "safetensors ", path, ": tensor '", name, "' has a negative size");
-      GANTRY_CHECK(offsets.size() == 2 && offsets[0] <= offsets[1] && offsets[1] <= data_size, "safetensors ", path,
-                   ": tensor '", name, "' has data_offsets outside the ", data_size, "-byte data section (truncated?)");
-      GANTRY_CHECK(offsets[1] - offsets[0] == (uint64_t)numel_of(shape) * dtype_size(t), "safetensors ", path,
-                   ": tensor '", name, "' has ", offsets[1] - offsets[0], " bytes but shape ", shape_str(shape),
-                   " needs ", numel_of(shape) * dtype_size(t));
-      Tensor x = empty(shape, t);
-      in.seekg((std::streamoff)(8 + n + offsets[0]));
-      in.read(static_cast<char*>(x.raw_data()), (std::streamsize)(offsets[1] - offsets[0]));
-      GANTRY_CHECK(in.good(), "safetensors ", path, ": reading tensor '", name, "' failed");
-      out.tensors.emplace_back(name, x);
-    }
-  } catch (const json::exception& e) {
-    throw Error(detail::concat("safetensors ", path, ": malformed header entry (", e.what(), ")"));
+  std::vector<Entry> entries;
+  for (const auto& [name, value] : header.items()) {
+    if (name == "__metadata__")
+      out.metadata = parse_metadata(value, path);
+    else
+      entries.push_back(parse_entry(name, value, path, data_size));
+  }
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  for (const Entry& e : entries) {
+    Tensor t = empty(e.shape, e.dtype);
+    GANTRY_CHECK(read_at(f.get(), data_start + e.begin, t.raw_data(), e.end - e.begin), "safetensors ", path,
+                 ": reading tensor '", e.name, "' came up short (did the file change while loading?)");
+    out.tensors.emplace_back(e.name, t);
   }
   return out;
 }
 
 void save_checkpoint(const std::string& path, const Module& m, const Named& extra, const Metadata& meta) {
-  Named all = m.named_parameters();
-  for (auto& kv : m.named_buffers()) all.push_back(kv);
-  for (auto& kv : extra) all.push_back(kv);
+  Named all = module_state(m);
+  all.insert(all.end(), extra.begin(), extra.end());
   save_safetensors(path, all, meta);
 }
 
 SafetensorsFile load_checkpoint(const std::string& path, Module& m, const std::string& extra_prefix) {
-  SafetensorsFile f = load_safetensors(path);
-  std::map<std::string, Tensor> in_file(f.tensors.begin(), f.tensors.end());
-  Named mine = m.named_parameters();
-  for (auto& kv : m.named_buffers()) mine.push_back(kv);
-  std::set<std::string> names;
-  for (const auto& [name, t] : mine) {
-    names.insert(name);
+  SafetensorsFile file = load_safetensors(path);
+  const std::map<std::string, Tensor> in_file(file.tensors.begin(), file.tensors.end());
+  const Named mine = module_state(m);
+
+  // Check everything first; `staged` holds the source of every copy.
+  std::vector<std::string> problems;
+  std::set<std::string> module_names;
+  std::vector<Tensor> staged(mine.size());
+  for (size_t i = 0; i < mine.size(); ++i) {
+    const auto& [name, t] = mine[i];
+    module_names.insert(name);
     auto it = in_file.find(name);
-    GANTRY_CHECK(it != in_file.end(), "checkpoint ", path, ": '", name, "' is missing from the file");
-    GANTRY_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "checkpoint ", path, ": '",
-                 name, "' has ", dtype_name(it->second.dtype()), " shape ", shape_str(it->second.shape()),
-                 " in the file but ", dtype_name(t.dtype()), " shape ", shape_str(t.shape()), " in the model");
+    if (it == in_file.end()) {
+      problems.push_back(detail::concat("'", name, "' is missing from the file"));
+    } else if (it->second.dtype() != t.dtype()) {
+      problems.push_back(detail::concat("'", name, "' has dtype ", dtype_name(it->second.dtype()),
+                                        " in the file but ", dtype_name(t.dtype()), " in the model"));
+    } else if (it->second.shape() != t.shape()) {
+      problems.push_back(detail::concat("'", name, "' has shape ", shape_str(it->second.shape()), " in the file but ",
+                                        shape_str(t.shape()), " in the model"));
+    } else {
+      staged[i] = it->second;
+    }
   }
   SafetensorsFile extras;
-  extras.metadata = f.metadata;
-  for (const auto& [name, t] : f.tensors) {
-    if (names.count(name)) continue;
-    GANTRY_CHECK(!extra_prefix.empty() && name.rfind(extra_prefix, 0) == 0, "checkpoint ", path,
-                 ": the file has '", name, "', which the model does not");
-    extras.tensors.emplace_back(name, t);
+  extras.metadata = file.metadata;
+  for (const auto& [name, t] : file.tensors) {
+    if (module_names.count(name)) continue;
+    if (!extra_prefix.empty() && name.starts_with(extra_prefix))
+      extras.tensors.emplace_back(name, t);
+    else
+      problems.push_back(detail::concat("the file has '", name, "', which is not a parameter or buffer of the model",
+                                        extra_prefix.empty() ? "" : " and does not start with '" + extra_prefix + "'"));
   }
-  NoGradGuard off;
-  for (const auto& [name, t] : mine) copy_(t, in_file.at(name));
+  if (!problems.empty()) throw Error(detail::concat("checkpoint ", path, ": ", join_problems(problems)));
+
+  // Move to the model's devices before writing, so a failure there also leaves m untouched.
+  for (size_t i = 0; i < mine.size(); ++i) staged[i] = staged[i].to(mine[i].second.device());
+  NoGradGuard no_grad;
+  for (size_t i = 0; i < mine.size(); ++i) copy_(mine[i].second, staged[i]);
   return extras;
 }
 
