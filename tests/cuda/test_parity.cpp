@@ -6,33 +6,26 @@
 // memory with NaN, so an unwritten output element fails the comparison.
 #include <doctest/doctest.h>
 
-#include <cmath>
-#include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 
-#include "core/ops.hpp"
 #include "cuda_test_util.hpp"
+#include "parity.hpp"
 
 using namespace gantry;
 
+namespace gantry::testing {
+std::vector<ParityCase>& parity_cases() {
+  static std::vector<ParityCase> cases;
+  return cases;
+}
+}  // namespace gantry::testing
+
 namespace {
 
-using Fn = std::function<Tensor(const std::vector<Tensor>&)>;
-
-struct Input {
-  Shape shape;
-  double lo = -1, hi = 1;
-  double away_from = NAN;  // keep values 0.05 away from this kink (relu, abs, ...)
-};
-
-struct Case {
-  std::string op;
-  Fn f;
-  std::vector<Input> inputs;
-  bool differentiable = true;
-};
+using Input = testing::ParityInput;
+using Case = testing::ParityCase;
 
 Tensor make_input(const Input& in, uint64_t seed) {
   Generator g(seed);
@@ -46,7 +39,7 @@ Tensor make_input(const Input& in, uint64_t seed) {
 }
 
 // max |a - b| <= atol + rtol |b|, elementwise; NaN anywhere fails.
-void check_close(const Tensor& gpu, const Tensor& cpu, const std::string& what) {
+void check_close(const Tensor& gpu, const Tensor& cpu, const std::string& what, double atol, double rtol) {
   const std::string label = what;
   INFO(label);
   REQUIRE(gpu.defined() == cpu.defined());
@@ -58,7 +51,7 @@ void check_close(const Tensor& gpu, const Tensor& cpu, const std::string& what) 
   bool nan = false;
   for (size_t i = 0; i < a.size(); ++i) {
     if (std::isnan(a[i]) != std::isnan(b[i])) nan = true;
-    const double err = std::abs((double)a[i] - b[i]) - (1e-5 + 2e-4 * std::abs((double)b[i]));
+    const double err = std::abs((double)a[i] - b[i]) - (atol + rtol * std::abs((double)b[i]));
     if (err > worst) worst = err, at = i;
   }
   CHECK_FALSE(nan);
@@ -94,7 +87,8 @@ std::vector<Tensor> run(const Case& c, Device device, uint64_t seed) {
   return out;
 }
 
-std::vector<Case> cases() {
+// The elementwise, reduction, data-movement, loss, matmul and image ops.
+std::vector<Case> general_cases() {
   const Shape odd = {7, 1, 5, 3}, b2 = {5, 1};
   const Input any{odd}, bcast{b2}, pos{odd, 0.3, 2.0}, kink0{odd, -1, 1, 0.0};
   auto un = [](auto op) { return [op](const std::vector<Tensor>& x) { return op(x[0]); }; };
@@ -176,13 +170,14 @@ std::vector<Case> cases() {
   };
   return c;
 }
+testing::ParityCases general(general_cases());
 
 }  // namespace
 
 TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward, double backward") {
   if (!testing::have_cuda_device()) return;
   std::multimap<std::string, Case> by_name;  // an op may have several cases
-  for (auto& c : cases()) by_name.emplace(c.op, c);
+  for (auto& c : testing::parity_cases()) by_name.emplace(c.op, c);
   std::vector<std::string> missing;
   for (const OpInfo& op : op_registry()) {
     if (!op.cuda) {
@@ -197,10 +192,17 @@ TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward
       std::vector<Tensor> cpu = run(it->second, Device::cpu(), 17), gpu = run(it->second, Device::cuda(0), 17);
       REQUIRE(cpu.size() == gpu.size());
       for (size_t i = 0; i < cpu.size(); ++i)
-        check_close(gpu[i], cpu[i], i == 0 ? "forward" : i <= it->second.inputs.size() ? "backward" : "double backward");
+        check_close(gpu[i], cpu[i], i == 0 ? "forward" : i <= it->second.inputs.size() ? "backward" : "double backward",
+                    it->second.atol, it->second.rtol);
     }
   }
   std::ostringstream os;
   for (auto& m : missing) os << (os.tellp() ? ", " : "") << m;
   std::printf("ops not on cuda yet (%zu): %s\n", missing.size(), os.str().c_str());
+}
+
+TEST_CASE("every parity case names an op of the registry") {
+  std::set<std::string> names;
+  for (const OpInfo& op : op_registry()) names.insert(op.name);
+  for (const Case& c : testing::parity_cases()) CHECK_MESSAGE(names.count(c.op), "case for unknown op '" << c.op << "'");
 }
