@@ -1,0 +1,73 @@
+// kernels/cuda/dnn.cu — the run-time choice between gantry's kernels and cuDNN
+// (kernels/cuda/dnn.cuh). In a build without cuDNN (GANTRY_HAVE_CUDNN undefined) the
+// kernels::cudnn functions throw.
+// The cuDNN calls themselves live in kernels/cuda/cudnn.cu (GANTRY_CUDA=real only).
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "kernels/cuda/dnn.cuh"
+
+namespace gantry::kernels::cuda {
+
+namespace {
+DnnImpl from_environment() {
+  const char* v = std::getenv("GANTRY_DNN");
+  if (!v || !*v || std::strcmp(v, "gantry") == 0) return DnnImpl::gantry;
+  if (std::strcmp(v, "cudnn") == 0) {
+    if (!cudnn_available())
+      throw std::runtime_error("GANTRY_DNN=cudnn: this build has no cuDNN (GANTRY_CUDA=emu); use GANTRY_DNN=gantry");
+    return DnnImpl::cudnn;
+  }
+  throw std::runtime_error(std::string("GANTRY_DNN='") + v + "': expected gantry or cudnn");
+}
+DnnImpl& current() {
+  static DnnImpl impl = from_environment();
+  return impl;
+}
+}  // namespace
+
+DnnImpl dnn_impl() { return current(); }
+
+void set_dnn_impl(DnnImpl impl) {
+  if (impl == DnnImpl::cudnn && !cudnn_available())
+    throw std::runtime_error("cuDNN was asked for, but this build has none (GANTRY_CUDA=emu): it runs gantry's kernels");
+  current() = impl;
+}
+
+#if !defined(GANTRY_HAVE_CUDNN)
+bool cudnn_available() { return false; }
+#endif
+
+}  // namespace gantry::kernels::cuda
+
+#if !defined(GANTRY_HAVE_CUDNN)  // GANTRY_CUDA=emu, or a real build not linked to cuDNN
+namespace gantry::kernels::cudnn {
+namespace {
+[[noreturn]] void absent(const char* fn) {
+  throw std::runtime_error(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDA=emu)");
+}
+}  // namespace
+void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+  absent("conv2d_forward");
+}
+void conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+  absent("conv2d_backward_input");
+}
+void conv2d_backward_weight(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+  absent("conv2d_backward_weight");
+}
+void batch_norm_forward_train(float*, float*, float*, float*, float*, const float*, const float*, const float*,
+                              const BatchNormShape&, float, float, cudaStream_t) {
+  absent("batch_norm_forward_train");
+}
+void batch_norm_forward_eval(float*, const float*, const float*, const float*, const float*, const float*,
+                             const BatchNormShape&, float, cudaStream_t) {
+  absent("batch_norm_forward_eval");
+}
+void batch_norm_backward(float*, float*, float*, const float*, const float*, const float*, const float*,
+                         const float*, const BatchNormShape&, cudaStream_t) {
+  absent("batch_norm_backward");
+}
+}  // namespace gantry::kernels::cudnn
+#endif

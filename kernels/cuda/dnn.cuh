@@ -1,0 +1,44 @@
+// kernels/cuda/dnn.cuh — who runs conv2d, conv_transpose2d and batch_norm on the cuda
+// device: gantry's hand-written kernels (kernels/cuda/conv.cu, batchnorm.cu; the
+// default) or NVIDIA's cuDNN (GANTRY_CUDA=real only: cuDNN cannot be emulated).
+// Chosen at run time: set_dnn_impl(), or the environment variable GANTRY_DNN=gantry|cudnn
+// read at the first dnn_impl() call. The op layer (core/ops/conv.cpp, norm.cpp) asks
+// dnn_impl() and calls kernels::cudnn::* or kernels::cuda::* — same signatures, same
+// contracts as the cpu functions in kernels/cpu/conv.hpp and batchnorm.hpp (float32).
+#pragma once
+#include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/shapes.hpp"
+
+namespace gantry::kernels::cuda {
+
+enum class DnnImpl { gantry, cudnn };
+
+// The implementation in use (GANTRY_DNN at first call, else gantry).
+DnnImpl dnn_impl();
+// Selects an implementation; throws std::runtime_error naming the build when cuDNN is
+// asked for in a build without it (GANTRY_CUDA=emu).
+void set_dnn_impl(DnnImpl impl);
+// Whether this build links cuDNN (GANTRY_CUDA=real).
+bool cudnn_available();
+
+}  // namespace gantry::kernels::cuda
+
+namespace gantry::kernels::cudnn {
+
+// The cuDNN versions of the kernels/cpu/conv.hpp and batchnorm.hpp contracts, on
+// device pointers, float32. In a build without cuDNN each throws std::runtime_error.
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
+                    cudaStream_t stream);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream);
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream);
+void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                              float* running_var, const float* x, const float* gamma, const float* beta,
+                              const BatchNormShape& s, float momentum, float eps, cudaStream_t stream);
+void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
+                             const float* gamma, const float* beta, const BatchNormShape& s, float eps,
+                             cudaStream_t stream);
+void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                         const float* save_mean, const float* save_invstd, const float* gamma,
+                         const BatchNormShape& s, cudaStream_t stream);
+
+}  // namespace gantry::kernels::cudnn
