@@ -122,6 +122,12 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 // x [N,C,*]: normalizes each (n, c) over its spatial dims. weight/bias [C] optional.
 Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
 
+// ---- penalties (core/ops/penalty.cpp) ----------------------------------------------
+// The WGAN-GP gradient penalty (Gulrajani et al., 2017) of per-sample input gradients
+// g [N, ...]: lambda * mean_n (sqrt(sum_i g[n, i]^2 + eps) - 1)^2, a scalar. eps keeps
+// the derivative of the norm finite where g_n = 0. Differentiable to any order.
+Tensor gradient_penalty(const Tensor& g, double lambda = 10.0, double eps = 1e-12);
+
 // ---- shape and indexing for images and labels (core/ops/image.cpp) -------------
 enum class PadMode { zero, reflect };
 // Pads the last two dims of [N,C,H,W] by (left, right, top, bottom).

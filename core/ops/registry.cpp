@@ -29,6 +29,8 @@ const std::vector<OpInfo>& op_registry() {
       {"matmul", true}, {"linear", true}, {"conv2d", false}, {"conv_transpose2d", false},
       {"conv2d_backward_weight", false}, {"batch_norm", false}, {"layer_norm", true}, {"instance_norm", true},
       {"pad2d", true}, {"upsample_nearest2d", true}, {"embedding", true}, {"one_hot", true},
+      // penalties (a composition today)
+      {"gradient_penalty", true},
   };
   return ops;
 }

@@ -154,3 +154,16 @@ TEST_CASE("gradcheck: softmax and losses") {
   Tensor t = from_indices({1, 4, 0, 4}, {4});
   check_gradients("cross_entropy", [t](const V& v) { return cross_entropy(v[0], t); }, {x});
 }
+
+TEST_CASE("gradcheck: gradient_penalty, and its value against a direct float64 sum") {
+  Tensor g = leaf({5, 2, 3}, 40);
+  check_gradients("gradient_penalty", [](const V& v) { return gradient_penalty(v[0], 10.0); }, {g});
+  std::vector<double> p = g.to_vector<double>();
+  double want = 0;
+  for (int n = 0; n < 5; ++n) {
+    double sq = 0;
+    for (int i = 0; i < 6; ++i) sq += p[n * 6 + i] * p[n * 6 + i];
+    want += (std::sqrt(sq + 1e-12) - 1) * (std::sqrt(sq + 1e-12) - 1);
+  }
+  CHECK(gradient_penalty(g, 10.0).item() == doctest::Approx(10.0 * want / 5).epsilon(1e-12));
+}

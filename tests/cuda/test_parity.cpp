@@ -167,6 +167,7 @@ std::vector<Case> general_cases() {
        {{{4, 5}, -2, 2}}},
       {"layer_norm", un([](Tensor a) { return layer_norm(a, {5, 3}); }), {any}},
       {"instance_norm", un([](Tensor a) { return instance_norm(reshape(a, {7, 1, 15})); }), {any}},
+      {"gradient_penalty", un([](Tensor a) { return gradient_penalty(a, 10.0); }), {any}},
   };
   return c;
 }

@@ -1,0 +1,22 @@
+// kernels/cuda/conv.cuh — 2-d convolution on the device: forward, backward-input (which
+// is also conv_transpose2d's forward) and backward-weight. The same contracts as
+// kernels/cpu/conv.hpp, float32, dense NCHW, geometry in kernels/shapes.hpp
+// (Conv2dShape). The algorithm, thread mapping and versions: kernels/cuda/conv.cu and
+// docs/kernels/conv2d.md.
+#pragma once
+#include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/shapes.hpp"
+
+namespace gantry::kernels::cuda {
+
+// y[N,Cout,OH,OW] = sum_{ci,kh,kw} x[n, ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[co, ci, kh, kw]
+//                   (+ bias[co] when bias != nullptr); zero padding.
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
+                    cudaStream_t stream);
+// dx[N,Cin,H,W] = d/dx of sum(dy * conv2d(x, w)). Overwrites dx. Also conv_transpose2d's
+// forward, reading the transposed conv's weight [Cin_t, Cout_t, KH, KW] as [c_out, c_in, KH, KW].
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream);
+// dw[Cout,Cin,KH,KW] = d/dw of sum(dy * conv2d(x, w)), summed over the batch. Overwrites dw.
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream);
+
+}  // namespace gantry::kernels::cuda
