@@ -11,27 +11,35 @@
 namespace gantry::kernels::cuda {
 
 namespace {
-DnnImpl from_environment() {
-  const char* v = std::getenv("GANTRY_DNN");
+// The build, as the errors name it.
+#if defined(GANTRY_CUDA_EMU)
+constexpr const char* kBuild = "GANTRY_CUDA=emu";
+#else
+constexpr const char* kBuild = "GANTRY_CUDA=real built with GANTRY_CUDNN=OFF";
+#endif
+DnnImpl& current() {
+  static DnnImpl impl = parse_dnn_impl(std::getenv("GANTRY_DNN"));
+  return impl;
+}
+}  // namespace
+
+DnnImpl parse_dnn_impl(const char* v) {
   if (!v || !*v || std::strcmp(v, "gantry") == 0) return DnnImpl::gantry;
   if (std::strcmp(v, "cudnn") == 0) {
     if (!cudnn_available())
-      throw std::runtime_error("GANTRY_DNN=cudnn: this build has no cuDNN (GANTRY_CUDA=emu); use GANTRY_DNN=gantry");
+      throw std::runtime_error(std::string("GANTRY_DNN=cudnn: this build has no cuDNN (") + kBuild +
+                               "); use GANTRY_DNN=gantry");
     return DnnImpl::cudnn;
   }
   throw std::runtime_error(std::string("GANTRY_DNN='") + v + "': expected gantry or cudnn");
 }
-DnnImpl& current() {
-  static DnnImpl impl = from_environment();
-  return impl;
-}
-}  // namespace
 
 DnnImpl dnn_impl() { return current(); }
 
 void set_dnn_impl(DnnImpl impl) {
   if (impl == DnnImpl::cudnn && !cudnn_available())
-    throw std::runtime_error("cuDNN was asked for, but this build has none (GANTRY_CUDA=emu): it runs gantry's kernels");
+    throw std::runtime_error(std::string("cuDNN was asked for, but this build has none (") + kBuild +
+                             "): it runs gantry's kernels");
   current() = impl;
 }
 
@@ -45,7 +53,11 @@ bool cudnn_available() { return false; }
 namespace gantry::kernels::cudnn {
 namespace {
 [[noreturn]] void absent(const char* fn) {
+#if defined(GANTRY_CUDA_EMU)
   throw std::runtime_error(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDA=emu)");
+#else
+  throw std::runtime_error(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDNN=OFF)");
+#endif
 }
 }  // namespace
 void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {

@@ -18,8 +18,12 @@ DnnImpl dnn_impl();
 // Selects an implementation; throws std::runtime_error naming the build when cuDNN is
 // asked for in a build without it (GANTRY_CUDA=emu).
 void set_dnn_impl(DnnImpl impl);
-// Whether this build links cuDNN (GANTRY_CUDA=real).
+// Whether this build links cuDNN (GANTRY_CUDA=real with GANTRY_CUDNN=ON).
 bool cudnn_available();
+// What a GANTRY_DNN value asks for: "gantry" (or empty / nullptr) or "cudnn". Throws
+// std::runtime_error naming GANTRY_DNN for any other value, or for "cudnn" in a build
+// without cuDNN. dnn_impl() reads the variable through this once and keeps the answer.
+DnnImpl parse_dnn_impl(const char* value);
 
 }  // namespace gantry::kernels::cuda
 
