@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 ./scripts/setup.sh
 
 # The real GPU build must keep compiling and linking (nvcc for sm_80 and sm_90 +
-# PTX, cudart, cuBLAS). Without a GPU its cuda tests say they were skipped.
+# PTX, cudart, cuBLAS, cuDNN): the cuda tests and the kernel benchmark. Without a GPU
+# the cuda tests say they were skipped.
 if [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "gantry: building GANTRY_CUDA=real (compile and link only) in build-real"
   cmake -S . -B build-real -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA=real >/dev/null
-  cmake --build build-real --target test_cuda
+  cmake --build build-real --target test_cuda bench_kernels
   ./build-real/test_cuda | grep -m1 -E "SKIPPED|Status" || true
 else
   echo "gantry: no nvcc at /usr/local/cuda/bin: the GANTRY_CUDA=real build was not checked"
