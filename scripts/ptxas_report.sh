@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # scripts/ptxas_report.sh — regenerate docs/kernels/ptxas.md: the registers, spills and
-# shared memory ptxas gives every kernel in kernels/cuda, for sm_80 and sm_90.
+# shared memory ptxas gives every kernel in kernels/cuda, for sm_80 and sm_90. Files with
+# no kernels (cudnn.cu, dnn.cu: host code) are compiled too, so a broken one fails here,
+# and listed under the table. cudnn.cu needs cudnn.h: CUDNN_INCLUDE (default the toolkit's).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 nvcc=${NVCC:-/usr/local/cuda/bin/nvcc}
+cudnn_include=${CUDNN_INCLUDE:-/usr/local/cuda/include}
 out=docs/kernels/ptxas.md
 mkdir -p docs/kernels
+host_only=()
 {
   echo "# ptxas resource use of every kernel"
   echo
@@ -15,8 +19,11 @@ mkdir -p docs/kernels
   echo "| file | arch | kernel | registers | spill stores | spill loads | shared memory |"
   echo "|---|---|---|---|---|---|---|"
   for cu in kernels/cuda/*.cu; do
+    rows=""
     for arch in sm_80 sm_90; do
-      "$nvcc" -std=c++17 -O3 -arch=$arch -Xptxas -v -I. -c "$cu" -o /dev/null 2>&1 |
+      log=$("$nvcc" -std=c++17 -O3 -arch=$arch -Xptxas -v -I. -I"$cudnn_include" -c "$cu" -o /dev/null 2>&1) ||
+        { echo "$log" >&2; echo "ptxas_report: $cu does not compile for $arch" >&2; exit 1; }
+      rows+=$(echo "$log" |
         awk -v file="$cu" -v arch="$arch" '
           /Compiling entry function/ { name = $0; sub(/.*function \047/, "", name); sub(/\047.*/, "", name) }
           /spill stores/ { split($0, a, ","); stores = a[2]; loads = a[3]; gsub(/[^0-9]/, "", stores); gsub(/[^0-9]/, "", loads) }
@@ -26,8 +33,15 @@ mkdir -p docs/kernels
             cmd = "c++filt " name; cmd | getline pretty; close(cmd)
             gsub(/\(anonymous namespace\)::/, "", pretty); sub(/\(.*/, "", pretty); sub(/.*::/, "", pretty)
             printf "| %s | %s | `%s` | %s | %s | %s | %s B |\n", file, arch, pretty, regs, stores, loads, smem
-          }'
+          }')
+      rows+=$'\n'
     done
+    if [ -n "${rows//$'\n'/}" ]; then printf "%s" "$rows" | sed '/^$/d'; else host_only+=("\`$cu\`"); fi
   done
-} >"$out"
+  if [ ${#host_only[@]} -gt 0 ]; then
+    echo
+    echo "No kernels (host code only, compiled above all the same): $(IFS=,; echo "${host_only[*]}" | sed 's/,/, /g')."
+  fi
+} >"$out.tmp"
+mv "$out.tmp" "$out"
 echo "wrote $out"
