@@ -13,7 +13,7 @@
 // batch 2, the 28x28 and 32x32 layers, one repeat; the times are the emulator's and say
 // nothing about a GPU. ctest runs it (bench_kernels_smoke).
 //
-//   ./build/bench_kernels [--repeats R] [--smoke | --full] [--only TEXT] [--csv FILE]
+//   ./build/bench_kernels [--repeats R] [--smoke | --full] [--only TEXT[,TEXT...]] [--csv FILE]
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -61,7 +61,8 @@ constexpr bool kEmulator = false;
 struct Options {
   int repeats = 0;  // 0: 20 on a GPU, 1 on the emulator
   bool smoke = false, full = false;
-  std::string only, csv;
+  std::vector<std::string> only;  // rows whose "kernel shape" contains any of these
+  std::string csv;
 };
 
 // Checks, times and records rows.
@@ -72,7 +73,11 @@ class Runner {
   int64_t batch() const { return batch_; }
   bool cudnn() const { return cudnn_; }
   bool wanted(const std::string& kernel, const std::string& shape) const {
-    return opt_.only.empty() || (kernel + " " + shape).find(opt_.only) != std::string::npos;
+    if (opt_.only.empty()) return true;
+    const std::string row = kernel + " " + shape;
+    for (const std::string& text : opt_.only)
+      if (row.find(text) != std::string::npos) return true;
+    return false;
   }
 
   // Runs `ours` once into `out` (pre-filled with NaN) and compares with `want`; the peer
@@ -326,7 +331,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 100000));
   auto* smoke = app.add_flag("--smoke", opt.smoke, "Small sizes, one repeat: a check that everything runs (the default on the emulator)");
   app.add_flag("--full", opt.full, "Full sizes (batch 64) even on the emulator (slow)")->excludes(smoke);
-  app.add_option("--only", opt.only, "Run only rows whose kernel name or shape contains TEXT (e.g. conv2d_forward, G28, batch_norm)");
+  app.add_option("--only", opt.only,
+                 "Run only rows whose kernel name or shape contains one of TEXT,... (e.g. conv2d_forward, G28, batch_norm)")
+      ->delimiter(',');
   app.add_option("--csv", opt.csv, "Also write the table to FILE as CSV");
   CLI11_PARSE(app, argc, argv);
   const bool smoke_run = opt.smoke || (kEmulator && !opt.full);
@@ -393,7 +400,7 @@ int main(int argc, char** argv) {
               "GB/s counts the bytes an ideal kernel moves (batch_norm train/eval 2 passes, backward 3, leaky_relu 2, "
               "its backward 3); ms/peer < 1 means gantry is faster.\n"
               "gradient_penalty: not measured yet (the fused kernel, kernels/cuda/penalty.cuh, is not in this tree).\n");
-  if (run.rows().empty()) std::printf("no row matched --only '%s'\n", opt.only.c_str());
+  if (run.rows().empty()) std::printf("no row matched --only\n");
   if (!opt.csv.empty()) {
     write_csv(opt.csv, run.rows(), roof, device);
     std::printf("wrote %s\n", opt.csv.c_str());
