@@ -1,5 +1,7 @@
-// core/ops/norm.cpp — batch_norm (a kernel op with its own rule), layer_norm and
-// instance_norm (compositions of differentiable ops).
+// core/ops/norm.cpp — batch_norm (a kernel op with its own rule); layer_norm and
+// instance_norm, which reuse it: normalizing each row of x viewed as [rows, len] is
+// batch_norm's training statistics over [1, rows, len] (one "channel" per row), so they
+// get its kernels and its rule (fused backward, differentiable under create_graph).
 //
 // batch_norm's rule, with xhat = (x - mean) * invstd over M = N*S values per channel
 // and g' = g * gamma:
@@ -78,6 +80,15 @@ void cuda_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const T
     save_mean.data<float>(), save_invstd.data<float>(), ptr_or_null<float>(w), bn_shape(x), nullptr);
 }
 #endif
+
+// Each of the `rows` rows of x (viewed as [rows, len]) normalized over its `len` values
+// (biased variance). dims: the same reduction in x's own dims, for the composition used
+// when a row has a single value (batch_norm refuses to train on one value per channel).
+Tensor normalize_rows(const Tensor& x, int64_t rows, int64_t len, const std::vector<int64_t>& dims, double eps) {
+  if (rows > 0 && len > 1)
+    return reshape(batch_norm(reshape(x, {1, rows, len}), {}, {}, {}, {}, true, 0.0, eps), x.shape());
+  return mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+}
 
 void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
   if (!v.defined()) return;
@@ -183,8 +194,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ",
                  shape_str(p->shape()), " must have shape ", shape_str(normalized_shape));
   std::vector<int64_t> dims;
-  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
-  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  int64_t len = 1;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);
+  Tensor y = normalize_rows(x, len ? x.numel() / len : 0, len, dims, eps);
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
   return y;
@@ -197,8 +209,9 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, 
     GANTRY_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == x.size(1)), "instance_norm: weight/bias ",
                  shape_str(p->shape()), " must be [", x.size(1), "]");
   std::vector<int64_t> dims;
-  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  int64_t len = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);
+  Tensor y = normalize_rows(x, x.size(0) * x.size(1), len, dims, eps);
   if (weight.defined()) y = mul(y, per_channel(weight, x));
   if (bias.defined()) y = add(y, per_channel(bias, x));
   return y;

@@ -47,6 +47,13 @@ testing::ParityCases bn_cases({
      {{{1, 3, 7, 5}}, {{3}}, {{3}, 0.5, 2}}},
     {"batch_norm", [](const V& v) { return batch_norm(v[0], v[1], v[2], v[3], {}, false); },
      {{{2, 3, 7, 5}}, {{3}}, {{3}, 0.5, 2}, {{3}}}},
+    // layer_norm and instance_norm run batch_norm's kernels on [1, rows, len]; len = 1 falls
+    // back to the composition
+    {"instance_norm", [](const V& v) { return instance_norm(v[0], v[1], v[2]); }, {{{2, 3, 300}}, {{3}}, {{3}}},
+     true, 1e-4, 1e-3},
+    {"layer_norm", [](const V& v) { return layer_norm(v[0], {257}, v[1], v[2]); }, {{{3, 257}}, {{257}}, {{257}}},
+     true, 1e-4, 1e-3},
+    {"layer_norm", [](const V& v) { return layer_norm(v[0], {1}); }, {{{4, 1}}}},
 });
 
 // ---- direct kernel tests -------------------------------------------------------------------------
