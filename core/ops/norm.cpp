@@ -1,13 +1,24 @@
-// core/ops/norm.cpp — batch_norm (a kernel op with its own rule), layer_norm and
-// instance_norm (compositions of differentiable ops).
+// core/ops/norm.cpp — batch_norm (a kernel op with its own rule); layer_norm and
+// instance_norm, which reuse it: normalizing each row of x viewed as [rows, len] is
+// batch_norm's training statistics over [1, rows, len] (one "channel" per row), so they
+// get its kernels and its rule (fused backward, differentiable under create_graph).
 //
 // batch_norm's rule, with xhat = (x - mean) * invstd over M = N*S values per channel
 // and g' = g * gamma:
 //   dx = invstd * (g' - mean(g') - xhat * mean(g' xhat)),  dgamma = sum(g xhat),  dbeta = sum(g)
 // When grad mode is off (a plain backward) the fused kernel computes it; when it is
 // on (create_graph) the same formula is built from differentiable ops.
+//
+// On the cuda device the training forward and the fused backward run
+// kernels/cuda/batchnorm.cu (or cuDNN, when kernels::cuda::dnn_impl() says so); the eval
+// forward runs the eval kernel for inference (no input requires grad) and the
+// composition otherwise, so its gradients stay differentiable.
 #include "core/ops/common.hpp"
 #include "kernels/cpu/batchnorm.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/batchnorm.cuh"
+#include "kernels/cuda/dnn.cuh"
+#endif
 
 namespace gantry {
 
@@ -26,6 +37,59 @@ std::vector<int64_t> all_but_channel(const Tensor& x) {
   return d;
 }
 
+kernels::BatchNormShape bn_shape(const Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1);
+  return {n, c, n * c != 0 ? x.numel() / (n * c) : 0};
+}
+
+template <class T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+#if GANTRY_HAS_CUDA
+// The cuda device's kernels, gantry's or cuDNN's (kernels/cuda/dnn.cuh); dense float32.
+bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+
+void cuda_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
+                        const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
+                        double eps) {
+  auto f = use_cudnn() ? kernels::cudnn::batch_norm_forward_train
+                       : static_cast<void (*)(float*, float*, float*, float*, float*, const float*, const float*,
+                                              const float*, const kernels::BatchNormShape&, float, float,
+                                              cudaStream_t)>(kernels::cuda::batch_norm_forward_train);
+  f(y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), ptr_or_null<float>(rm),
+    ptr_or_null<float>(rv), x.data<float>(), ptr_or_null<float>(w), ptr_or_null<float>(b), bn_shape(x),
+    (float)momentum, (float)eps, nullptr);
+}
+
+void cuda_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
+                       const Tensor& b, double eps) {
+  auto f = use_cudnn() ? kernels::cudnn::batch_norm_forward_eval : kernels::cuda::batch_norm_forward_eval;
+  f(y.data<float>(), x.data<float>(), rm.data<float>(), rv.data<float>(), ptr_or_null<float>(w),
+    ptr_or_null<float>(b), bn_shape(x), (float)eps, nullptr);
+}
+
+void cuda_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
+                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
+  auto f = use_cudnn() ? kernels::cudnn::batch_norm_backward
+                       : static_cast<void (*)(float*, float*, float*, const float*, const float*, const float*,
+                                              const float*, const float*, const kernels::BatchNormShape&,
+                                              cudaStream_t)>(kernels::cuda::batch_norm_backward);
+  f(dx.data<float>(), ptr_or_null<float>(dw), ptr_or_null<float>(db), g.data<float>(), x.data<float>(),
+    save_mean.data<float>(), save_invstd.data<float>(), ptr_or_null<float>(w), bn_shape(x), nullptr);
+}
+#endif
+
+// Each of the `rows` rows of x (viewed as [rows, len]) normalized over its `len` values
+// (biased variance). dims: the same reduction in x's own dims, for the composition used
+// when a row has a single value (batch_norm refuses to train on one value per channel).
+Tensor normalize_rows(const Tensor& x, int64_t rows, int64_t len, const std::vector<int64_t>& dims, double eps) {
+  if (rows > 0 && len > 1)
+    return reshape(batch_norm(reshape(x, {1, rows, len}), {}, {}, {}, {}, true, 0.0, eps), x.shape());
+  return mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+}
+
 void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
   if (!v.defined()) return;
   detail::check_same("batch_norm", x, v);
@@ -37,16 +101,21 @@ Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const T
                       const Tensor& save_invstd, double eps) {
   auto dims = all_but_channel(x);
   if (!GradMode::enabled()) {
-    const int64_t c = x.size(1), n = x.size(0), spatial = c ? x.numel() / (n * c) : 0;
-    Tensor gc = contiguous(g), xc = contiguous(x), dx = empty_like(x);
-    Tensor dw = w.defined() ? empty_like(w) : Tensor(), db = b.defined() ? empty_like(b) : Tensor();
+    Tensor gc = contiguous(g), xc = contiguous(x), dx = empty(x.shape(), x.dtype(), x.device());
+    Tensor dw = w.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
+    Tensor db = b.defined() ? empty(b.shape(), b.dtype(), b.device()) : Tensor();
     Tensor wc = w.defined() ? contiguous(w) : w;
+#if GANTRY_HAS_CUDA
+    if (x.device().is_cuda()) {
+      cuda_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
+      return {dx, dw, db};
+    }
+#endif
     dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
       using T = decltype(tag);
-      kernels::cpu::batch_norm_backward<T>(dx.data<T>(), dw.defined() ? dw.data<T>() : nullptr,
-                                           db.defined() ? db.data<T>() : nullptr, gc.data<T>(), xc.data<T>(),
-                                           save_mean.data<T>(), save_invstd.data<T>(),
-                                           wc.defined() ? wc.data<T>() : nullptr, {n, c, spatial});
+      kernels::cpu::batch_norm_backward<T>(dx.data<T>(), ptr_or_null<T>(dw), ptr_or_null<T>(db), gc.data<T>(),
+                                           xc.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+                                           ptr_or_null<T>(wc), bn_shape(x));
     });
     return {dx, dw, db};
   }
@@ -64,7 +133,6 @@ Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const T
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
   detail::check_floating("batch_norm", x);
-  detail::require_cpu("batch_norm", x, weight, bias, running_mean, running_var);
   GANTRY_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
   check_channel_vec("weight", weight, x);
   check_channel_vec("bias", bias, x);
@@ -74,6 +142,16 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                "batch_norm: give both running_mean and running_var, or neither");
   if (!training) {
     GANTRY_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+#if GANTRY_HAS_CUDA
+    const bool inference = !GradMode::enabled() || !(x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
+                                                      (bias.defined() && bias.requires_grad()));
+    if (x.device().is_cuda() && inference) {
+      Tensor y = empty(x.shape(), x.dtype(), x.device());
+      cuda_forward_eval(y, contiguous(x), contiguous(running_mean), contiguous(running_var),
+                        weight.defined() ? contiguous(weight) : weight, bias.defined() ? contiguous(bias) : bias, eps);
+      return y;
+    }
+#endif
     Tensor y = mul(sub(x, per_channel(running_mean.detach(), x)),
                    per_channel(rsqrt(add(running_var.detach(), eps)), x));
     if (weight.defined()) y = mul(y, per_channel(weight, x));
@@ -85,16 +163,20 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                shape_str(x.shape()));
   GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
                "batch_norm: running statistics must be contiguous");
-  Tensor xc = contiguous(x), y = empty_like(x), save_mean = empty({c}, x.dtype()), save_invstd = empty({c}, x.dtype());
+  Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
+  Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
   Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
+#if GANTRY_HAS_CUDA
+  if (x.device().is_cuda())
+    cuda_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
+  else
+#endif
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    kernels::cpu::batch_norm_forward_train<T>(
-        y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-        running_mean.defined() ? running_mean.data<T>() : nullptr,
-        running_var.defined() ? running_var.data<T>() : nullptr, xc.data<T>(),
-        wc.defined() ? wc.data<T>() : nullptr, bc.defined() ? bc.data<T>() : nullptr, {n, c, spatial}, (T)momentum,
-        (T)eps);
+    kernels::cpu::batch_norm_forward_train<T>(y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
+                                              ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var),
+                                              xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), bn_shape(x),
+                                              (T)momentum, (T)eps);
   });
   return record("batch_norm", y, {x, weight, bias}, [=](const Tensor& g) {
     return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps);
@@ -112,8 +194,9 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ",
                  shape_str(p->shape()), " must have shape ", shape_str(normalized_shape));
   std::vector<int64_t> dims;
-  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d);
-  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  int64_t len = 1;
+  for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);
+  Tensor y = normalize_rows(x, len ? x.numel() / len : 0, len, dims, eps);
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
   return y;
@@ -126,8 +209,9 @@ Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, 
     GANTRY_CHECK(!p->defined() || (p->dim() == 1 && p->size(0) == x.size(1)), "instance_norm: weight/bias ",
                  shape_str(p->shape()), " must be [", x.size(1), "]");
   std::vector<int64_t> dims;
-  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d);
-  Tensor y = mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
+  int64_t len = 1;
+  for (int64_t d = 2; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);
+  Tensor y = normalize_rows(x, x.size(0) * x.size(1), len, dims, eps);
   if (weight.defined()) y = mul(y, per_channel(weight, x));
   if (bias.defined()) y = add(y, per_channel(bias, x));
   return y;

@@ -24,4 +24,17 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
                          const float* save_mean, const float* save_invstd, const float* gamma,
                          const BatchNormShape& s, cudaStream_t stream);
 
+// ---- every kept version, by number (tests and bench/) ------------------------------------
+// The version of the training forward and the backward that the functions above run
+// (the table is in batchnorm.cu), and how many versions are kept.
+constexpr int kBatchNormVersion = 2;
+constexpr int kBatchNormVersions = 2;
+// As above, with `version` in 1..kBatchNormVersions; throws std::invalid_argument otherwise.
+void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                              float* running_var, const float* x, const float* gamma, const float* beta,
+                              const BatchNormShape& s, float momentum, float eps, cudaStream_t stream, int version);
+void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                         const float* save_mean, const float* save_invstd, const float* gamma,
+                         const BatchNormShape& s, cudaStream_t stream, int version);
+
 }  // namespace gantry::kernels::cuda
