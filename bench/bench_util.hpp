@@ -118,12 +118,13 @@ inline double percent(const Row& r, const Roofline& roof) {
   return 100 * rate(r, r.ms) / (r.flops ? roof.gflops : roof.gbs);
 }
 
-inline void print_table(const std::vector<Row>& rows, const Roofline& roof) {
-  std::printf("%-24s %-40s %10s %10s %-7s %6s | %-7s %10s %10s %8s | %s\n", "kernel", "shape", "ms", "rate", "unit",
+// rates = false (the emulator) leaves the rate columns blank: an emulator's GB/s mean nothing.
+inline void print_table(const std::vector<Row>& rows, const Roofline& roof, bool rates = true) {
+  std::printf("%-30s %-40s %10s %10s %-7s %6s | %-7s %10s %10s %8s | %s\n", "kernel", "shape", "ms", "rate", "unit",
               "%roof", "peer", "peer ms", "peer rate", "ms/peer", "check");
   for (const Row& r : rows)
-    std::printf("%-24s %-40s %10s %10s %-7s %6s | %-7s %10s %10s %8s | %s\n", r.kernel.c_str(), r.shape.c_str(),
-                fmt("%.4f", r.ms).c_str(), fmt("%.1f", rate(r, r.ms)).c_str(), unit(r).c_str(),
+    std::printf("%-30s %-40s %10s %10s %-7s %6s | %-7s %10s %10s %8s | %s\n", r.kernel.c_str(), r.shape.c_str(),
+                fmt("%.4f", r.ms).c_str(), fmt("%.1f", rates ? rate(r, r.ms) : NAN).c_str(), unit(r).c_str(),
                 fmt("%.1f", percent(r, roof)).c_str(), r.peer.empty() ? "-" : r.peer.c_str(),
                 fmt("%.4f", r.peer_ms).c_str(), fmt("%.1f", rate(r, r.peer_ms)).c_str(),
                 fmt("%.2f", r.ms / r.peer_ms).c_str(), r.check.c_str());

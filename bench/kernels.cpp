@@ -1,7 +1,8 @@
 // bench/kernels.cpp — gantry's CUDA kernels at the GAN models' sizes (batch 64): the
 // DCGAN / WGAN-GP conv layers at 28x28 and 32x32 and a 64x64 model for headroom (each
 // layer's three kernels: forward, input gradient, weight gradient), batch norm on those
-// activations, leaky_relu, and SGEMM as a reference. Per kernel: the median time of
+// activations (every kept version), leaky_relu, the WGAN-GP gradient penalty on
+// [64, 1*28*28] and [64, 3*64*64], and SGEMM as a reference. Per kernel: the median time of
 // --repeats samples (cudaEvent timing), GFLOP/s (conv: 2 N Cout OH OW Cin KH KW) or GB/s
 // (bandwidth-bound kernels: the bytes an ideal kernel reads + writes), the percent of
 // this device's roofline measured in the same run (a cudaMemcpy device-to-device for
@@ -24,11 +25,13 @@
 #include "kernels/cpu/batchnorm.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "kernels/cpu/gemm.hpp"
+#include "kernels/cpu/penalty.hpp"
 #include "kernels/cuda/batchnorm.cuh"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/dnn.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/penalty.cuh"
 #if !defined(GANTRY_CUDA_EMU)
 #include <cublas_v2.h>
 #endif
@@ -207,11 +210,17 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
   const std::string peer = run.cudnn() ? "cuDNN" : "";
   auto peer_fn = [&](std::function<void()> f) { return run.cudnn() ? f : std::function<void()>(); };
 
-  if (run.wanted("batch_norm_forward_train", what))
-    run.measure(make_row("batch_norm_forward_train", what, false, 2 * bytes, peer),
-                [&] { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); },
-                peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); }),
-                y_d, y_ref, 1e-4);
+  // Every kept version of the training forward and the backward (batchnorm.cu's table);
+  // the one the op runs is marked with *.
+  auto versioned = [](const char* kernel, int v) {
+    return std::string(kernel) + " v" + std::to_string(v) + (v == gpu::kBatchNormVersion ? "*" : "");
+  };
+  for (int v = 1; v <= gpu::kBatchNormVersions; ++v)
+    if (run.wanted(versioned("batch_norm_forward_train", v), what))
+      run.measure(make_row(versioned("batch_norm_forward_train", v), what, false, 2 * bytes, peer),
+                  [&] { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr, v); },
+                  peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); }),
+                  y_d, y_ref, 1e-4);
   if (run.wanted("batch_norm_forward_eval", what)) {
     std::vector<float> want(nx);
     cpu::batch_norm_forward_eval(want.data(), x.data(), rmean.data(), rvar.data(), gamma.data(), beta.data(), s, eps);
@@ -226,10 +235,12 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
     cpu::batch_norm_backward(want.data(), dg.data(), db.data(), dy.data(), x.data(), mean_ref.data(),
                              invstd_ref.data(), gamma.data(), s);
     DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
-    run.measure(make_row("batch_norm_backward", what, false, 3 * bytes, peer),
-                [&] { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); },
-                peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); }),
-                dx_d, want, 1e-4);
+    for (int v = 1; v <= gpu::kBatchNormVersions; ++v)
+      if (run.wanted(versioned("batch_norm_backward", v), what))
+        run.measure(make_row(versioned("batch_norm_backward", v), what, false, 3 * bytes, peer),
+                    [&] { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr, v); },
+                    peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); }),
+                    dx_d, want, 1e-4);
   }
 }
 
@@ -260,6 +271,33 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
                               nullptr);
                 },
                 nullptr, y_d, want, 1e-6);
+  }
+}
+
+// ---- gradient penalty ---------------------------------------------------------------------
+
+// WGAN-GP's penalty on the critic's per-sample input gradients g [N, K], K = C H W.
+void bench_gradient_penalty(Runner& run, int64_t c, int64_t size) {
+  const int64_t n = run.batch(), k = c * size * size;
+  const std::string what = "[" + std::to_string(n) + "," + std::to_string(k) + "] (" + std::to_string(c) + "x" +
+                           std::to_string(size) + "x" + std::to_string(size) + ")";
+  const float lambda = 10.f, eps = 1e-12f;
+  const auto g = random_floats(n * k, 16, -0.05f, 0.05f);  // norms near 1, where the penalty lives
+  DeviceArray g_d(g), norms_d(n), penalty_d(1), dg_d(n * k), grad_out_d(std::vector<float>{0.5f});
+  std::vector<float> penalty(1), norms(n);
+  cpu::gradient_penalty_forward(penalty.data(), norms.data(), g.data(), n, k, lambda, eps);
+  if (run.wanted("gradient_penalty_forward", what))  // reads g, writes N norms and the scalar
+    run.measure(make_row("gradient_penalty_forward", what, false, 4.0 * (n * k + n + 1)),
+                [&] { gpu::gradient_penalty_forward(penalty_d, norms_d, g_d, n, k, lambda, eps, nullptr); }, nullptr,
+                penalty_d, penalty, 1e-5);
+  if (run.wanted("gradient_penalty_backward", what)) {  // reads g and the norms, writes dg
+    std::vector<float> want(n * k);
+    const float grad_out = 0.5f;
+    cpu::gradient_penalty_backward(want.data(), &grad_out, g.data(), norms.data(), n, k, lambda);
+    DeviceArray norms0(norms);
+    run.measure(make_row("gradient_penalty_backward", what, false, 4.0 * (2 * n * k + n + 1)),
+                [&] { gpu::gradient_penalty_backward(dg_d, grad_out_d, g_d, norms0, n, k, lambda, nullptr); }, nullptr,
+                dg_d, want, 1e-5);
   }
 }
 
@@ -349,7 +387,7 @@ int main(int argc, char** argv) {
   if (kEmulator) {
     device = "the CPU emulator (GANTRY_CUDA=emu)";
     std::printf("bench_kernels on THE EMULATOR (GANTRY_CUDA=emu): every kernel ran on the CPU, one CUDA thread per fiber.\n"
-                "These are emulator times: they say nothing about GPU performance, and there is no roofline.\n");
+                "These are emulator times: they say nothing about GPU performance; no rates, no roofline.\n");
   } else {
 #if !defined(GANTRY_CUDA_EMU)
     device = device_name();
@@ -384,6 +422,8 @@ int main(int argc, char** argv) {
   for (const BatchNormLayer& l : norms)
     if (!smoke_run || l.size < 16) bench_batch_norm(run, l);
   bench_leaky_relu(run, 64, 14);
+  bench_gradient_penalty(run, 1, 28);
+  bench_gradient_penalty(run, 3, smoke_run ? 32 : 64);
   if (!smoke_run) bench_leaky_relu(run, 128, 16);
   if (smoke_run) {
     bench_sgemm(run, 64, 64, 64);
@@ -393,13 +433,13 @@ int main(int argc, char** argv) {
     bench_sgemm(run, 4096, 4096, 4096);
   }
 
-  print_table(run.rows(), roof);
+  print_table(run.rows(), roof, !kEmulator);
   std::printf("\nconv rows: the layer (D = discriminator/critic, G = generator; 28/32/64 = image size), its input -> "
               "output channels and size, and the pass (fwd, dgrad = input gradient, wgrad = weight gradient); a convT's "
               "fwd is conv2d_backward_input, its dgrad conv2d_forward.\n"
               "GB/s counts the bytes an ideal kernel moves (batch_norm train/eval 2 passes, backward 3, leaky_relu 2, "
-              "its backward 3); ms/peer < 1 means gantry is faster.\n"
-              "gradient_penalty: not measured yet (the fused kernel, kernels/cuda/penalty.cuh, is not in this tree).\n");
+              "its backward 3, gradient_penalty forward 1, backward 2); ms/peer < 1 means gantry is faster; * marks "
+              "the version the op runs.\n");
   if (run.rows().empty()) std::printf("no row matched --only\n");
   if (!opt.csv.empty()) {
     write_csv(opt.csv, run.rows(), roof, device);
