@@ -42,7 +42,8 @@ std::vector<Conv2dShape> kernel_shapes() {
   return {
       shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),     // fwd (2, 35, 27): under one tile everywhere
       shape(2, 3, 9, 7, 5, 3, 2, 2, 3, 1, 0, 1, 1),     // stride 2x3 on odd sizes, a 3x2 kernel
-      shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 1),     // padding past the half-width, dilation 2x1
+      shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 2),     // padding past the half-width, dilation 2
+      shape(2, 9, 13, 11, 17, 2, 3, 3, 2, 2, 4, 3, 2),  // every parameter different in h and w
       shape(2, 5, 11, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1),   // fwd (70, 198, 45): over a tile in every dim
       shape(3, 67, 9, 10, 66, 3, 3, 2, 2, 1, 1, 1, 1),  // bwd-input (67, 270, 594), bwd-weight (66, 603, 75)
       shape(8, 1, 28, 28, 32, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN D1; bwd-weight K = 1568: version 3 splits
