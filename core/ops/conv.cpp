@@ -6,8 +6,14 @@
 //   conv_transpose2d(x,w):  dx = conv2d(g, w)             dw = conv2d_backward_weight(x, g)
 //   conv2d_backward_weight(g, x) = dW:  d/dg = conv2d(x, gg)   d/dx = conv_transpose2d(g, gg)
 // and the bias gradient is sum(g) over (n, h, w).
+// Each op runs kernels/cpu/conv.hpp on the cpu and, on the cuda device, kernels/cuda/conv.cuh
+// (or cuDNN when kernels::cuda::dnn_impl() says so): the same three contracts.
 #include "core/ops/common.hpp"
 #include "kernels/cpu/conv.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/conv.cuh"
+#include "kernels/cuda/dnn.cuh"
+#endif
 
 namespace gantry {
 
@@ -57,11 +63,40 @@ void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor&
 
 Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
 
+// The device side: gantry's kernels (kernels/cuda/conv.cu) or cuDNN, as
+// kernels::cuda::dnn_impl() says. Dense float32 device tensors (float64 stays on the cpu).
+#if GANTRY_HAS_CUDA
+bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+
+void cuda_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
+  const float* bias = b.defined() ? b.data<float>() : nullptr;
+  if (use_cudnn()) kernels::cudnn::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
+  else kernels::cuda::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
+}
+void cuda_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
+  if (use_cudnn()) kernels::cudnn::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
+  else kernels::cuda::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
+}
+void cuda_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
+  if (use_cudnn()) kernels::cudnn::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
+  else kernels::cuda::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
+}
+#else  // GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached
+void cuda_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
+  throw Error("conv2d: cuda is not in this build");
+}
+void cuda_backward_input(const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
+  throw Error("conv_transpose2d: cuda is not in this build");
+}
+void cuda_backward_weight(const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
+  throw Error("conv2d_backward_weight: cuda is not in this build");
+}
+#endif
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
   detail::check_same("conv2d", x, w);
-  detail::require_cpu("conv2d", x, w, b);
   detail::check_dim("conv2d", x, 4, "input");
   detail::check_dim("conv2d", w, 4, "weight");
   GANTRY_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight expects ", w.size(1),
@@ -70,7 +105,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOpt
   kernels::Conv2dShape s = conv_geometry("conv2d", x.shape(), w.shape(), o);
   Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor y = empty({s.n, s.c_out, s.out_h, s.out_w}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+  if (x.device().is_cuda()) cuda_forward(y, xc, wc, bc, s);
+  else dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::conv2d_forward<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
                                     s);
@@ -86,7 +122,6 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
                         int64_t out_pad_h, int64_t out_pad_w) {
   const char* op = "conv_transpose2d";
   detail::check_same(op, x, w);
-  detail::require_cpu(op, x, w, b);
   detail::check_dim(op, x, 4, "input");
   detail::check_dim(op, w, 4, "weight");
   GANTRY_CHECK(x.size(1) == w.size(0), op, ": input has ", x.size(1), " channels but weight expects ", w.size(0),
@@ -104,7 +139,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   kernels::Conv2dShape s = conv_geometry(op, {x.size(0), w.size(1), oh, ow}, w.shape(), o);
   Tensor xc = contiguous(x), wc = contiguous(w);
   Tensor y = empty({s.n, s.c_in, oh, ow}, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
+  if (x.device().is_cuda()) cuda_backward_input(y, xc, wc, s);
+  else dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::conv2d_backward_input<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), s);
   });
@@ -122,7 +158,6 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
 Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape, const Conv2dOptions& o) {
   const char* op = "conv2d_backward_weight";
   detail::check_same(op, g, x);
-  detail::require_cpu(op, g, x);
   detail::check_dim(op, x, 4, "input");
   detail::check_dim(op, g, 4, "grad_output");
   GANTRY_CHECK(weight_shape.size() == 4 && weight_shape[1] == x.size(1), op, ": input ", shape_str(x.shape()),
@@ -133,7 +168,8 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
                " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
   Tensor gc = contiguous(g), xc = contiguous(x);
   Tensor dw = empty(weight_shape, x.dtype(), x.device());
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
+  if (x.device().is_cuda()) cuda_backward_weight(dw, gc, xc, s);
+  else dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::conv2d_backward_weight<T>(dw.data<T>(), gc.data<T>(), xc.data<T>(), s);
   });

@@ -25,9 +25,10 @@ const std::vector<OpInfo>& op_registry() {
       // softmax and losses (log_softmax: kernels/cuda/reduce.cu; the losses are compositions)
       {"log_softmax", true}, {"softmax", true}, {"bce_with_logits", true}, {"mse_loss", true}, {"l1_loss", true},
       {"cross_entropy", true},
-      // matmul and linear go through kernels/cuda/gemm.cu, batch_norm kernels/cuda/batchnorm.cu
-      {"matmul", true}, {"linear", true}, {"conv2d", false}, {"conv_transpose2d", false},
-      {"conv2d_backward_weight", false}, {"batch_norm", true}, {"layer_norm", true}, {"instance_norm", true},
+      // matmul and linear go through kernels/cuda/gemm.cu, conv through kernels/cuda/conv.cu,
+      // batch_norm through kernels/cuda/batchnorm.cu (layer_norm and instance_norm reuse it)
+      {"matmul", true}, {"linear", true}, {"conv2d", true}, {"conv_transpose2d", true},
+      {"conv2d_backward_weight", true}, {"batch_norm", true}, {"layer_norm", true}, {"instance_norm", true},
       {"pad2d", true}, {"upsample_nearest2d", true}, {"embedding", true}, {"one_hot", true},
       // penalties (kernels/cuda/penalty.cu)
       {"gradient_penalty", true},

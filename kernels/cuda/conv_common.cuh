@@ -1,0 +1,65 @@
+// kernels/cuda/conv_common.cuh — what conv.cu (forward) and conv_backward.cu share:
+// the geometry in 32-bit ints, the tile sizes of the implicit-GEMM kernels (version 2
+// and up), and the register-tile multiply they all run between two __syncthreads.
+// Internal to kernels/cuda; the public contract is kernels/cuda/conv.cuh.
+#pragma once
+#include <climits>
+#include <string>
+
+#include "kernels/cuda/conv.cuh"
+#include "kernels/cuda/grid_stride.cuh"  // versions 1: one thread per output, grid-stride
+
+namespace gantry::kernels::cuda::conv_detail {
+
+// Conv2dShape in ints: index arithmetic in 64 bits costs twice the instructions on a
+// GPU, and every tensor is checked to have fewer than 2^31 elements (to_geometry).
+struct Geometry {
+  int n, c_in, h, w;       // x [N, Cin, H, W]
+  int c_out, oh, ow;       // y [N, Cout, OH, OW]
+  int k_h, k_w;            // w [Cout, Cin, KH, KW]
+  int sh, sw, ph, pw, dh, dw;
+};
+
+inline Geometry to_geometry(const Conv2dShape& s, const char* fn) {
+  const int64_t biggest[] = {s.n * s.c_in * s.in_h * s.in_w, s.n * s.c_out * s.out_h * s.out_w,
+                             s.c_out * s.c_in * s.k_h * s.k_w, s.n * s.out_h * s.out_w, s.n * s.in_h * s.in_w};
+  for (int64_t v : biggest)
+    if (v >= INT_MAX)
+      throw gantry::cuda::CudaError(std::string(fn) + ": a tensor of 2^31 elements or more is not supported");
+  Geometry g;
+  g.n = (int)s.n, g.c_in = (int)s.c_in, g.h = (int)s.in_h, g.w = (int)s.in_w;
+  g.c_out = (int)s.c_out, g.oh = (int)s.out_h, g.ow = (int)s.out_w, g.k_h = (int)s.k_h, g.k_w = (int)s.k_w;
+  g.sh = (int)s.stride_h, g.sw = (int)s.stride_w, g.ph = (int)s.pad_h, g.pw = (int)s.pad_w;
+  g.dh = (int)s.dil_h, g.dw = (int)s.dil_w;
+  return g;
+}
+
+inline unsigned blocks_for(int64_t size, int per_block) { return (unsigned)((size + per_block - 1) / per_block); }
+
+// ---- versions 2 and up: the tiled implicit GEMM (the loop nest in conv.cu's header) --
+constexpr int kBM = 64, kBN = 64, kBK = 16;    // block tile of C[M, N], K per stage
+constexpr int kThreadsX = 16, kThreadsY = 16;  // 256 threads ...
+constexpr int kThreads = kThreadsX * kThreadsY;
+constexpr int kPerThread = 4;                  // ... each owning 4x4 outputs in registers
+constexpr int kALoads = kBM * kBK / kThreads;  // A elements each thread stages per stage (4)
+constexpr int kBLoads = kBK * kBN / kThreads;  // B elements each thread stages per stage (4)
+// The A tile is stored transposed, as[k][m], one float of padding a row: the staging
+// threads of a warp write 16 different k at 2 m, which without the pad all fall in one
+// shared-memory bank (16-way conflict); with it, at most 2-way.
+constexpr int kAPitch = kBM + 1;
+
+// acc[i][j] += sum_kk as[kk][ty + 16i] * bs[kk][tx + 16j]: one staged K slice, every
+// shared load reused kPerThread times from registers. Rows and columns interleave
+// (ty + 16i) so a half-warp reads 16 consecutive words of bs: no bank conflicts.
+__device__ __forceinline__ void multiply_stage(float (&acc)[kPerThread][kPerThread], const float (*as)[kAPitch],
+                                               const float (*bs)[kBN], int tx, int ty) {
+  for (int kk = 0; kk < kBK; ++kk) {
+    float ra[kPerThread], rb[kPerThread];
+    for (int i = 0; i < kPerThread; ++i) ra[i] = as[kk][ty + kThreadsY * i];
+    for (int j = 0; j < kPerThread; ++j) rb[j] = bs[kk][tx + kThreadsX * j];
+    for (int i = 0; i < kPerThread; ++i)
+      for (int j = 0; j < kPerThread; ++j) acc[i][j] += ra[i] * rb[j];
+  }
+}
+
+}  // namespace gantry::kernels::cuda::conv_detail
