@@ -63,7 +63,7 @@ constexpr bool kEmulator = false;
 
 struct Options {
   int repeats = 0;  // 0: 20 on a GPU, 1 on the emulator
-  bool smoke = false, full = false;
+  bool smoke = false, full = false, default_versions = false;
   std::vector<std::string> only;  // rows whose "kernel shape" contains any of these
   std::string csv;
 };
@@ -85,18 +85,21 @@ class Runner {
 
   // Runs `ours` once into `out` (pre-filled with NaN) and compares with `want`; the peer
   // likewise; then times both. `tol` bounds |got - want| / (1 + |want|).
-  void measure(Row r, const std::function<void()>& ours, const std::function<void()>& peer, const DeviceArray& out,
-               const std::vector<float>& want, double tol) {
+  const Row& measure(Row r, const std::function<void()>& ours, const std::function<void()>& peer,
+                     const DeviceArray& out, const std::vector<float>& want, double tol) {
     r.check = verdict(ours, out, want, tol);
     if (peer) r.check += "; " + r.peer + " " + verdict(peer, out, want, tol);
     r.ms = median_ms(ours, repeats(), !kEmulator);
     if (peer) r.peer_ms = median_ms(peer, repeats(), !kEmulator);
     rows_.push_back(r);
+    return rows_.back();
   }
 
   const std::vector<Row>& rows() const { return rows_; }
   int failures() const { return failures_; }
   int repeats() const { return opt_.repeats > 0 ? opt_.repeats : kEmulator ? 1 : 20; }
+  // Whether every kept version of a kernel gets a row, or only the one the op runs.
+  bool sweep() const { return !opt_.default_versions; }
 
  private:
   std::string verdict(const std::function<void()>& run, const DeviceArray& out, const std::vector<float>& want,
@@ -140,6 +143,29 @@ Conv2dShape geometry(const ConvLayer& l, int64_t n) {
   return {n, l.c_out, big, big, l.c_in, l.size, l.size, k, k, s, s, p, p, 1, 1};
 }
 
+// "kernel vN", with * on the version the op runs.
+std::string versioned(const char* kernel, int v, int chosen) {
+  return std::string(kernel) + " v" + std::to_string(v) + (v == chosen ? "*" : "");
+}
+
+// Rows for versions 1..count of one kernel (only `chosen` when the run is not sweeping);
+// the reference is computed once, if any row is wanted, and the peer timed once, beside
+// the first row.
+void version_rows(Runner& run, const char* kernel, const std::string& shape, bool flops, double work, int count,
+                  int chosen, const std::function<void(int)>& ours, const std::function<void()>& peer,
+                  const DeviceArray& out, const std::function<std::vector<float>()>& reference, double tol) {
+  std::vector<float> want;
+  double peer_ms = NAN;
+  for (int v = 1; v <= count; ++v) {
+    const std::string name = versioned(kernel, v, chosen);
+    if ((!run.sweep() && v != chosen) || !run.wanted(name, shape)) continue;
+    if (want.empty()) want = reference();
+    Row r = make_row(name, shape, flops, work, peer ? "cuDNN" : "");
+    r.peer_ms = peer_ms;
+    peer_ms = run.measure(r, [&, v] { ours(v); }, std::isnan(peer_ms) ? peer : nullptr, out, want, tol).peer_ms;
+  }
+}
+
 void bench_conv(Runner& run, const ConvLayer& l) {
   const Conv2dShape s = geometry(l, run.batch());
   const std::string what = std::string(l.name) + (l.transposed ? " convT " : " conv ") + std::to_string(l.c_in) +
@@ -154,36 +180,39 @@ void bench_conv(Runner& run, const ConvLayer& l) {
   const double flops = 2.0 * s.n * s.c_out * s.out_h * s.out_w * s.c_in * s.k_h * s.k_w;
   const auto x = random_floats(nx, 1), w = random_floats(nw, 2), dy = random_floats(ny, 3);
   DeviceArray x_d(x), w_d(w), dy_d(dy), y_d(ny), dx_d(nx), dw_d(nw);
-  const std::string peer = run.cudnn() ? "cuDNN" : "";
+  auto peer = [&](std::function<void()> f) { return run.cudnn() ? f : std::function<void()>(); };
   auto tol = [](double terms) { return 1e-6 * (terms + 8); };  // float sums of `terms` products in [-1, 1]
 
-  if (run.wanted("conv2d_forward", what + pass_fwd)) {
-    std::vector<float> want(ny);
-    cpu::conv2d_forward(want.data(), x.data(), w.data(), (const float*)nullptr, s);
-    run.measure(make_row("conv2d_forward", what + pass_fwd, true, flops, peer),
-                [&] { gpu::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr); },
-                run.cudnn() ? std::function<void()>([&] { cudnn::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr); })
-                            : nullptr,
-                y_d, want, tol((double)(s.c_in * s.k_h * s.k_w)));
-  }
-  if (run.wanted("conv2d_backward_input", what + pass_bwd_in)) {
-    std::vector<float> want(nx);
-    cpu::conv2d_backward_input(want.data(), dy.data(), w.data(), s);
-    run.measure(make_row("conv2d_backward_input", what + pass_bwd_in, true, flops, peer),
-                [&] { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr); },
-                run.cudnn() ? std::function<void()>([&] { cudnn::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr); })
-                            : nullptr,
-                dx_d, want, tol((double)(s.c_out * s.k_h * s.k_w)));
-  }
-  if (run.wanted("conv2d_backward_weight", what + " wgrad")) {
-    std::vector<float> want(nw);
-    cpu::conv2d_backward_weight(want.data(), dy.data(), x.data(), s);
-    run.measure(make_row("conv2d_backward_weight", what + " wgrad", true, flops, peer),
-                [&] { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr); },
-                run.cudnn() ? std::function<void()>([&] { cudnn::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr); })
-                            : nullptr,
-                dw_d, want, tol((double)(s.n * s.out_h * s.out_w)));
-  }
+  version_rows(
+      run, "conv2d_forward", what + pass_fwd, true, flops, gpu::kConvVersions, gpu::kConvForwardVersion,
+      [&](int v) { gpu::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr, v); },
+      peer([&] { cudnn::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr); }), y_d,
+      [&] {
+        std::vector<float> want(ny);
+        cpu::conv2d_forward(want.data(), x.data(), w.data(), (const float*)nullptr, s);
+        return want;
+      },
+      tol((double)(s.c_in * s.k_h * s.k_w)));
+  version_rows(
+      run, "conv2d_backward_input", what + pass_bwd_in, true, flops, gpu::kConvVersions,
+      gpu::kConvBackwardInputVersion, [&](int v) { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr, v); },
+      peer([&] { cudnn::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr); }), dx_d,
+      [&] {
+        std::vector<float> want(nx);
+        cpu::conv2d_backward_input(want.data(), dy.data(), w.data(), s);
+        return want;
+      },
+      tol((double)(s.c_out * s.k_h * s.k_w)));
+  version_rows(
+      run, "conv2d_backward_weight", what + " wgrad", true, flops, gpu::kConvWeightVersions,
+      gpu::kConvBackwardWeightVersion, [&](int v) { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr, v); },
+      peer([&] { cudnn::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr); }), dw_d,
+      [&] {
+        std::vector<float> want(nw);
+        cpu::conv2d_backward_weight(want.data(), dy.data(), x.data(), s);
+        return want;
+      },
+      tol((double)(s.n * s.out_h * s.out_w)));
 }
 
 // ---- batch normalization ------------------------------------------------------------------
@@ -210,17 +239,11 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
   const std::string peer = run.cudnn() ? "cuDNN" : "";
   auto peer_fn = [&](std::function<void()> f) { return run.cudnn() ? f : std::function<void()>(); };
 
-  // Every kept version of the training forward and the backward (batchnorm.cu's table);
-  // the one the op runs is marked with *.
-  auto versioned = [](const char* kernel, int v) {
-    return std::string(kernel) + " v" + std::to_string(v) + (v == gpu::kBatchNormVersion ? "*" : "");
-  };
-  for (int v = 1; v <= gpu::kBatchNormVersions; ++v)
-    if (run.wanted(versioned("batch_norm_forward_train", v), what))
-      run.measure(make_row(versioned("batch_norm_forward_train", v), what, false, 2 * bytes, peer),
-                  [&] { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr, v); },
-                  peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); }),
-                  y_d, y_ref, 1e-4);
+  version_rows(
+      run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
+      [&](int v) { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr, v); },
+      peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); }),
+      y_d, [&] { return y_ref; }, 1e-4);
   if (run.wanted("batch_norm_forward_eval", what)) {
     std::vector<float> want(nx);
     cpu::batch_norm_forward_eval(want.data(), x.data(), rmean.data(), rvar.data(), gamma.data(), beta.data(), s, eps);
@@ -230,18 +253,18 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
                 peer_fn([&] { cudnn::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps, nullptr); }), y_d,
                 want, 1e-5);
   }
-  if (run.wanted("batch_norm_backward", what)) {
-    std::vector<float> want(nx), dg(s.c), db(s.c);
-    cpu::batch_norm_backward(want.data(), dg.data(), db.data(), dy.data(), x.data(), mean_ref.data(),
-                             invstd_ref.data(), gamma.data(), s);
-    DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
-    for (int v = 1; v <= gpu::kBatchNormVersions; ++v)
-      if (run.wanted(versioned("batch_norm_backward", v), what))
-        run.measure(make_row(versioned("batch_norm_backward", v), what, false, 3 * bytes, peer),
-                    [&] { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr, v); },
-                    peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); }),
-                    dx_d, want, 1e-4);
-  }
+  DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
+  version_rows(
+      run, "batch_norm_backward", what, false, 3 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
+      [&](int v) { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr, v); },
+      peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); }), dx_d,
+      [&] {
+        std::vector<float> want(nx), dg(s.c), db(s.c);
+        cpu::batch_norm_backward(want.data(), dg.data(), db.data(), dy.data(), x.data(), mean_ref.data(),
+                                 invstd_ref.data(), gamma.data(), s);
+        return want;
+      },
+      1e-4);
 }
 
 // ---- leaky_relu ----------------------------------------------------------------------------
@@ -373,6 +396,8 @@ int main(int argc, char** argv) {
                  "Run only rows whose kernel name or shape contains one of TEXT,... (e.g. conv2d_forward, G28, batch_norm)")
       ->delimiter(',');
   app.add_option("--csv", opt.csv, "Also write the table to FILE as CSV");
+  app.add_flag("--default-versions", opt.default_versions,
+               "Only the version of each kernel the op runs (default: every kept version, side by side)");
   CLI11_PARSE(app, argc, argv);
   const bool smoke_run = opt.smoke || (kEmulator && !opt.full);
   const int64_t batch = smoke_run ? 2 : 64;
