@@ -31,7 +31,7 @@ host_only=()
             match($0, /Used [0-9]+ registers/); regs = substr($0, RSTART + 5, RLENGTH - 15)
             smem = "0"; if (match($0, /[0-9]+ bytes smem/)) smem = substr($0, RSTART, RLENGTH - 11)
             cmd = "c++filt " name; cmd | getline pretty; close(cmd)
-            gsub(/\(anonymous namespace\)::/, "", pretty); sub(/\(.*/, "", pretty); sub(/.*::/, "", pretty)
+            gsub(/\(anonymous namespace\)::/, "", pretty); sub(/\(.*/, "", pretty); gsub(/[A-Za-z_0-9]+::/, "", pretty); sub(/^void /, "", pretty)
             printf "| %s | %s | `%s` | %s | %s | %s | %s B |\n", file, arch, pretty, regs, stores, loads, smem
           }')
       rows+=$'\n'
