@@ -28,17 +28,6 @@ inline void check_dim(const char* op, const Tensor& t, int64_t nd, const char* w
   GANTRY_CHECK(t.dim() == nd, op, ": ", what, " must have ", nd, " dims, got shape ", shape_str(t.shape()));
 }
 
-// Ops whose kernels exist only on the cpu so far refuse other devices with a clear
-// error, never a silent copy (docs/architecture.md lists which ops run on cuda).
-template <class... Ts>
-void require_cpu(const char* op, const Ts&... ts) {
-  auto one = [op](const Tensor& t) {
-    GANTRY_CHECK(!t.defined() || t.device().is_cpu(), op, ": not on cuda yet (input ", shape_str(t.shape()),
-                 " is on ", t.device().str(), "); move it with .to(Device::cpu())");
-  };
-  (one(ts), ...);
-}
-
 // t's layout seen through the broadcast to `out` (dims aligned right; broadcast dims stride 0).
 inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
   GANTRY_CHECK(out.size() <= (size_t)kernels::kMaxDims, "gantry supports at most ", kernels::kMaxDims,
