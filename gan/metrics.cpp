@@ -84,8 +84,10 @@ std::string format_eval_table(const EvalResult& r, const std::string& title) {
   if (r.accuracy) out += line("accuracy on labels", num("%.4f", *r.accuracy), "classifier agrees with the label");
   out += line("classifier test accuracy", num("%.4f", r.classifier_test_accuracy), "on the 10k test images");
   std::string counts;
-  for (size_t c = 0; c < r.histogram.counts.size(); ++c)
-    counts += (c ? " " : "") + std::to_string(r.histogram.counts[c]);
+  for (size_t c = 0; c < r.histogram.counts.size(); ++c) {
+    if (c) counts += ' ';
+    counts += std::to_string(r.histogram.counts[c]);
+  }
   out += "  class counts: " + counts + "\n";
   return out;
 }
