@@ -33,7 +33,7 @@ GaussianStats rotated_gaussian(const Eigen::MatrixXd& q, const Eigen::VectorXd& 
   return {mu, q * sd.array().square().matrix().asDiagonal() * q.transpose()};
 }
 
-// The first 4000 test images and their classifier features, computed once.
+// The first 2000 test images and their classifier features, computed once.
 struct TestFeatures {
   LoadedClassifier classifier;
   Dataset test;
@@ -44,12 +44,29 @@ TestFeatures& test_features() {
     TestFeatures f{load_classifier(default_classifier_path()), {}, {}};
     DatasetOptions o;
     o.train = false;
-    o.limit = 4000;
+    o.limit = 2000;
     f.test = load_dataset(o);
     f.features = f.classifier.model->features(f.test.images);
     return f;
   }();
   return t;
+}
+
+// 256 training and 64 test images of random pixels as IDX files, so training the
+// classifier in a test does not read the 60k training set.
+std::string tiny_data() {
+  fs::path dir = fs::temp_directory_path() / ("gantry_metrics_data_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  Generator g(9);
+  for (auto [split, n] : {std::pair<std::string, int64_t>{"train", 256}, {"t10k", 64}}) {
+    IdxImages im{n, 28, 28, {}};
+    for (float v : rand({n, 28, 28}, DType::f32, &g, 0, 255).to_vector<float>()) im.pixels.push_back((uint8_t)v);
+    std::vector<uint8_t> labels;
+    for (int64_t i = 0; i < n; ++i) labels.push_back((uint8_t)(i % 10));
+    write_idx_images((dir / (split + "-images-idx3-ubyte")).string(), im);
+    write_idx_labels((dir / (split + "-labels-idx1-ubyte")).string(), labels);
+  }
+  return dir.string();
 }
 
 std::string temp_file(const std::string& name) {
@@ -148,14 +165,14 @@ TEST_CASE("class histogram: one class is 1 covered and KL log(10); balanced is 1
   CHECK(testing::error_of([] { class_histogram({3, 10}); }).find("outside") != std::string::npos);
 }
 
-TEST_CASE("the shipped classifier loads and is >= 90% accurate on 4000 test images") {
+TEST_CASE("the shipped classifier loads and is >= 90% accurate on 2000 test images") {
   TestFeatures& t = test_features();
   CHECK(t.classifier.model->parameter_count() < 250000);
   CHECK(t.classifier.test_accuracy >= 0.90);  // what training measured on all 10k
-  CHECK(t.features.shape() == Shape{4000, kClassifierFeatures});
+  CHECK(t.features.shape() == Shape{2000, kClassifierFeatures});
   CHECK(t.features.to_vector<float>() == t.classifier.model->features(t.test.images, 777).to_vector<float>());
   const double accuracy = classifier_accuracy(*t.classifier.model, t.test.images, t.test.labels);
-  MESSAGE("shipped classifier: accuracy " << accuracy << " on the first 4000 test images");
+  MESSAGE("shipped classifier: accuracy " << accuracy << " on the first 2000 test images");
   CHECK(accuracy >= 0.90);
   Tensor p = t.classifier.model->predict(t.test.images.narrow(0, 0, 50));
   CHECK(p.shape() == Shape{50, 10});
@@ -164,14 +181,14 @@ TEST_CASE("the shipped classifier loads and is >= 90% accurate on 4000 test imag
 
 TEST_CASE("FD-classifier: ~0 for test images against themselves, small for two halves, large for noise") {
   TestFeatures& t = test_features();
-  const GaussianStats first = gaussian_stats(t.features.narrow(0, 0, 2000));
-  const GaussianStats second = gaussian_stats(t.features.narrow(0, 2000, 2000));
+  const GaussianStats first = gaussian_stats(t.features.narrow(0, 0, 1000));
+  const GaussianStats second = gaussian_stats(t.features.narrow(0, 1000, 1000));
   CHECK(frechet_distance(first, first) <= 1e-6 * first.sigma.trace());
   const double halves = frechet_distance(first, second);
   Generator gen(11);
-  Tensor noise = rand({2000, 1, 28, 28}, DType::f32, &gen, -1, 1);
+  Tensor noise = rand({1000, 1, 28, 28}, DType::f32, &gen, -1, 1);
   const double to_noise = frechet_distance(gaussian_stats(t.classifier.model->features(noise)), second);
-  MESSAGE("FD-classifier: test[0:2000] vs test[2000:4000] " << halves << ", noise vs test[2000:4000] " << to_noise
+  MESSAGE("FD-classifier: test[0:1000] vs test[1000:2000] " << halves << ", noise vs test[1000:2000] " << to_noise
                                                             << ", tr(S) " << first.sigma.trace());
   CHECK(halves > 0);
   CHECK(halves < 0.05 * first.sigma.trace());
@@ -202,8 +219,7 @@ TEST_CASE("a missing, corrupt or foreign classifier file is an error naming the 
 TEST_CASE("classifier training is deterministic and round-trips through its checkpoint") {
   ClassifierTrainOptions o;
   o.epochs = 1;
-  o.limit = 256;
-  o.test_limit = 64;
+  o.data_dir = tiny_data();
   o.batch_size = 64;
   o.progress = false;
   o.command = "test";
@@ -222,4 +238,5 @@ TEST_CASE("classifier training is deterministic and round-trips through its chec
   Tensor x = rand({5, 1, 28, 28}, DType::f32, &gen, -1, 1);
   CHECK(loaded.model->predict(x).to_vector<float>() == a.model->predict(x).to_vector<float>());
   fs::remove(path);
+  fs::remove_all(o.data_dir);
 }
