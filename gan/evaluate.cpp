@@ -70,6 +70,7 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
   Evaluator ev(o.classifier, o.data_dir);
   std::fprintf(out, "gantry eval: classifier %s (test accuracy %.4f), reference statistics in %.1f s\n\n",
                ev.loaded().path.c_str(), ev.loaded().test_accuracy, seconds_since(start));
+  std::fflush(out);
   if (o.test_set) {
     print_references(ev, out);
   } else if (!o.samples.empty()) {
