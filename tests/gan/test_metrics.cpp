@@ -240,3 +240,30 @@ TEST_CASE("classifier training is deterministic and round-trips through its chec
   fs::remove(path);
   fs::remove_all(o.data_dir);
 }
+
+TEST_CASE("Evaluator: a test set against its own statistics is FD 0, with the label accuracy and the table") {
+  const std::string data = tiny_data();
+  Evaluator ev(default_classifier_path(), data);
+  const Dataset& test = ev.test_set();
+  REQUIRE(test.images.size(0) == 64);
+  EvalResult r = ev.evaluate(test.images, &test.labels);
+  CHECK(r.n == 64);
+  CHECK(r.fd <= 1e-6 * ev.test_stats().sigma.trace());
+  REQUIRE(r.accuracy.has_value());
+  CHECK(*r.accuracy == doctest::Approx(classifier_accuracy(ev.classifier(), test.images, test.labels)));
+  int64_t total = 0;
+  for (int64_t c : r.histogram.counts) total += c;
+  CHECK(total == 64);
+  CHECK(r.classifier_test_accuracy >= 0.90);
+  const std::string table = format_eval_table(r, "tiny");
+  for (const char* row : {"FD-classifier", "classes covered", "KL(classes || uniform)", "accuracy on labels",
+                          "classifier test accuracy", "class counts"})
+    CHECK(table.find(row) != std::string::npos);
+  // Unlabelled samples have no accuracy row; a shifted set is farther away.
+  EvalResult shifted = ev.evaluate(clamp(test.images + 0.5, -1.0, 1.0));
+  CHECK(!shifted.accuracy.has_value());
+  CHECK(shifted.fd > r.fd);
+  CHECK(format_eval_table(shifted, "tiny").find("accuracy on labels") == std::string::npos);
+  CHECK(testing::error_of([&] { ev.evaluate(zeros({3, 1, 32, 32})); }).find("[N, 1, 28, 28]") != std::string::npos);
+  fs::remove_all(data);
+}
