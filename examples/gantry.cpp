@@ -2,6 +2,8 @@
 //   gantry train dcgan [--epochs N] [--batch-size B] [--device cpu|cuda] [--data DIR] [--out DIR]
 //                      [--seed S] [--resume CKPT] [--threads T] ...
 //   gantry sample --checkpoint F [--n N] [--seed S] --out FILE [--format png|idx]
+//   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
+//   gantry classifier train [--epochs N] [--out F] [--threads T]
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
@@ -9,6 +11,7 @@
 #include "gan/data.hpp"
 #include "gan/image_grid.hpp"
 #include "gan/trainer.hpp"
+#include "eval_commands.hpp"
 
 using namespace gantry;
 
@@ -102,8 +105,12 @@ int main(int argc, char** argv) {
   sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
   sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
 
+  cli::EvalCommands eval_commands;
+  cli::add_eval_commands(app, eval_commands);
+
   CLI11_PARSE(app, argc, argv);
   try {
+    if (auto rc = cli::run_eval_commands(eval_commands, argc, argv)) return *rc;
     if (*train) return run_train(t, device);
     return run_sample(checkpoint, n, seed, out, format);
   } catch (const std::exception& e) {
