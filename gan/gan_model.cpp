@@ -39,10 +39,10 @@ nn::Module& GanModel::d_net() const { return *nets->children()[1].second; }
 
 Tensor GanModel::generate(nn::Module& g, const Tensor& z, const Tensor&) { return g.forward(z); }
 
-Tensor GanModel::sample(const Tensor& z, const Tensor& labels) {
+Tensor GanModel::sample(const Tensor& z, const Tensor& labels, bool use_ema) {
   GANTRY_CHECK(!conditional() || labels.defined(), "sample: a ", config.variant, " model needs labels");
   NoGradGuard off;
-  nn::Module& g = nets->children().size() > 2 ? *nets->children()[2].second : g_net();
+  nn::Module& g = use_ema && nets->children().size() > 2 ? *nets->children()[2].second : g_net();
   g.eval();
   Tensor images = generate(g, z.to(device_), labels.defined() ? labels.to(device_) : labels);
   g.train();

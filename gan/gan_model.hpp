@@ -71,8 +71,9 @@ class GanModel {
   // (read only by conditional variants; may be undefined otherwise).
   virtual StepLosses step(const Tensor& real, const Tensor& labels) = 0;
   // Images [N, 1, S, S] from latents z [N, z_dim] (and labels [N] when conditional), drawn
-  // by the EMA generator when there is one, else G, in eval mode, without gradients.
-  Tensor sample(const Tensor& z, const Tensor& labels = {});
+  // by the EMA generator when there is one (and use_ema), else G, in eval mode, without
+  // gradients.
+  Tensor sample(const Tensor& z, const Tensor& labels = {}, bool use_ema = true);
   // N(0, 1) latents [n, z_dim] on the model's device.
   Tensor latents(int64_t n, Generator* gen) const;
   bool conditional() const { return config.num_classes > 0; }
