@@ -43,6 +43,7 @@ class CganDiscriminator : public nn::Module {
 
 class Cgan : public GanModel {
  public:
+  // G and D above with c.num_classes classes, DCGAN's init (embeddings N(0, 1)), Adam.
   Cgan(const GanConfig& c, uint64_t seed);
   // labels: int64 [N], the real batch's classes.
   StepLosses step(const Tensor& real, const Tensor& labels) override;

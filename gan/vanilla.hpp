@@ -44,7 +44,9 @@ void default_init(nn::Module& m, Generator* gen);
 
 class VanillaGan : public GanModel {
  public:
+  // The MLPs above, initialized from seed; Adam with c.lr and betas for both.
   VanillaGan(const GanConfig& c, uint64_t seed);
+  // One BCE step (GanModel::bce_step); labels are not used.
   StepLosses step(const Tensor& real, const Tensor& labels) override;
   std::shared_ptr<MlpGenerator> G;
   std::shared_ptr<MlpDiscriminator> D;

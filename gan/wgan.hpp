@@ -17,11 +17,12 @@ namespace gantry::gan {
 
 class CriticGan : public GanModel {
  public:
-  using GanModel::GanModel;
+  using GanModel::GanModel;  // subclasses build G, D and the optimizers
   // One critic step on `real` (labels unused); and, when the critic has taken a multiple
   // of n_critic steps, one G step. On a critic-only step g_loss is -mean D(fake) of that
   // step's fake batch, so the column is G's loss at every step.
   StepLosses step(const Tensor& real, const Tensor& labels) override;
+  // d_loss, g_loss, wasserstein, d_real, d_fake (mean critic outputs), and gp for wgan-gp.
   std::vector<std::string> log_columns() const override;
   std::vector<double> log_values(const StepLosses& l) const override;
   std::string status(const StepLosses& l) const override;
@@ -42,6 +43,7 @@ class CriticGan : public GanModel {
 // RMSProp, lr 5e-5; n_critic 5; clip 0.01.
 class Wgan : public CriticGan {
  public:
+  // DCGAN's G and critic from seed (the critic clipped at once), RMSProp with c.lr.
   Wgan(const GanConfig& c, uint64_t seed);
 
  protected:
