@@ -14,7 +14,8 @@ using std::make_shared;
 namespace {
 void check_config(const DcganConfig& c) {
   GANTRY_CHECK(c.image_size == 28 || c.image_size == 32, "dcgan: image size must be 28 or 32, got ", c.image_size);
-  GANTRY_CHECK(c.z_dim > 0 && c.width > 0, "dcgan: z_dim and width must be positive (", c.z_dim, ", ", c.width, ")");
+  GANTRY_CHECK(c.z_dim > 0 && c.width > 0 && c.in_channels > 0, "dcgan: z_dim, width and in_channels must be positive (",
+               c.z_dim, ", ", c.width, ", ", c.in_channels, ")");
 }
 }  // namespace
 
@@ -51,7 +52,7 @@ DcganDiscriminator::DcganDiscriminator(const DcganConfig& c) : config(c) {
   check_config(c);
   const int64_t f = c.width;
   auto m = make_shared<nn::Sequential>();
-  m->add(make_shared<Conv2d>(1, f, 4, 2, 1, false)).add(make_shared<LeakyReLU>(0.2));  // S -> S/2
+  m->add(make_shared<Conv2d>(c.in_channels, f, 4, 2, 1, false)).add(make_shared<LeakyReLU>(0.2));  // S -> S/2
   m->add(make_shared<Conv2d>(f, 2 * f, 4, 2, 1, false));                               // S/2 -> S/4
   m->add(make_shared<BatchNorm2d>(2 * f)).add(make_shared<LeakyReLU>(0.2));
   if (c.image_size == 28) {
@@ -66,8 +67,9 @@ DcganDiscriminator::DcganDiscriminator(const DcganConfig& c) : config(c) {
 
 Tensor DcganDiscriminator::forward(const Tensor& x) {
   const int64_t s = config.image_size;
-  GANTRY_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == s && x.size(3) == s, "DcganDiscriminator: images must be [N, 1, ",
-               s, ", ", s, "], got ", shape_str(x.shape()));
+  GANTRY_CHECK(x.dim() == 4 && x.size(1) == config.in_channels && x.size(2) == s && x.size(3) == s,
+               "DcganDiscriminator: images must be [N, ", config.in_channels, ", ", s, ", ", s, "], got ",
+               shape_str(x.shape()));
   return reshape(main_->forward(x), {x.size(0)});
 }
 

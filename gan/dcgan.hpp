@@ -19,6 +19,7 @@ struct DcganConfig {
   int64_t image_size = 28;  // 28 or 32
   int64_t z_dim = 100;
   int64_t width = 32;       // f above: channels of the widest layer / 4 (or / 8)
+  int64_t in_channels = 1;  // D's input channels (cgan adds label planes)
 };
 
 class DcganGenerator : public nn::Module {
@@ -35,7 +36,7 @@ class DcganGenerator : public nn::Module {
 class DcganDiscriminator : public nn::Module {
  public:
   explicit DcganDiscriminator(const DcganConfig& c);
-  // images [N, 1, S, S] -> logits [N]
+  // images [N, in_channels, S, S] -> logits [N]
   Tensor forward(const Tensor& x) override;
   DcganConfig config;
 

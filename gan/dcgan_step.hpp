@@ -1,11 +1,12 @@
-// gan/dcgan_step.hpp — one DCGAN training step, shared by the trainer, the tests
-// and bench/: D sees the real batch and a detached fake batch and takes an Adam
-// step on BCE; then G takes an Adam step on the non-saturating loss through D.
+// gan/dcgan_step.hpp — DCGAN as a GanModel (shared by the trainer, the tests and
+// bench/). Its step is GanModel::bce_step: D sees the real batch and a detached
+// fake batch and takes an Adam step on BCE; then G takes an Adam step on the
+// non-saturating loss through D.
 #pragma once
 #include <memory>
 
 #include "gan/dcgan.hpp"
-#include "nn/optim.hpp"
+#include "gan/gan_model.hpp"
 
 namespace gantry::gan {
 
@@ -14,36 +15,17 @@ struct DcganHyper {
   double real_label = 1.0;  // < 1: one-sided label smoothing
 };
 
-struct StepLosses {
-  double d_loss, g_loss;
-  double d_real, d_fake;  // mean sigmoid(D) on the real and fake batch
-};
-
-// G and D under one Module, so their state is saved with names "G.main.0.weight", "D.main.0.weight".
-class GanPair : public nn::Module {
+class DcganModel : public GanModel {
  public:
-  GanPair(std::shared_ptr<nn::Module> g, std::shared_ptr<nn::Module> d) {
-    register_module("G", std::move(g));
-    register_module("D", std::move(d));
-  }
-};
-
-class DcganModel {
- public:
+  // config.variant "dcgan"; image_size, z_dim and width pick the nets.
+  DcganModel(const GanConfig& c, uint64_t seed);
   DcganModel(const DcganConfig& c, const DcganHyper& h, uint64_t seed);
-  // One step on a real batch [N, 1, S, S] in [-1, 1]; latents from `noise`.
-  StepLosses step(const Tensor& real);
-  // Images from latents z [N, z_dim], with G in eval mode (running batchnorm statistics).
-  Tensor sample(const Tensor& z);
-  Tensor latents(int64_t n, Generator* gen);
+  // One step on a real batch [N, 1, S, S] in [-1, 1] (labels are not used).
+  StepLosses step(const Tensor& real, const Tensor& labels) override;
+  StepLosses step(const Tensor& real) { return step(real, {}); }
 
-  DcganConfig config;
-  DcganHyper hyper;
   std::shared_ptr<DcganGenerator> G;
   std::shared_ptr<DcganDiscriminator> D;
-  std::shared_ptr<GanPair> nets;  // G and D together, for checkpoints
-  std::unique_ptr<nn::Adam> opt_g, opt_d;
-  Generator noise;  // draws the latents of every step
 };
 
 }  // namespace gantry::gan

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -9,7 +10,6 @@
 #include "gan/data.hpp"
 #include "gan/image_grid.hpp"
 #include "gan/progress.hpp"
-#include "nn/checkpoint.hpp"
 
 namespace gantry::gan {
 
@@ -17,94 +17,98 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr const char* kFormat = "gantry-gan-1";
 constexpr uint64_t kFixedLatentSeed = 0xF1A5;  // the sample grid's latents, the same every epoch
 
-nn::Named prefixed(const std::string& prefix, const nn::Named& in) {
-  nn::Named out;
-  for (const auto& [name, t] : in) out.emplace_back(prefix + name, t);
-  return out;
+Device parse_device(const std::string& name) {
+  if (name == "cpu") return Device::cpu();
+  GANTRY_CHECK(name == "cuda", "train: --device must be cpu or cuda, got '", name, "'");
+#if GANTRY_HAS_CUDA
+  return Device::cuda(0);
+#else
+  throw Error("--device cuda: this gantry was built with GANTRY_CUDA=off, so only the cpu device exists");
+#endif
 }
 
-nn::Named with_prefix(const nn::Named& in, const std::string& prefix) {
-  nn::Named out;
-  for (const auto& [name, t] : in)
-    if (name.rfind(prefix, 0) == 0) out.emplace_back(name.substr(prefix.size()), t);
-  return out;
+// The model to train: fresh from the options, or from --resume (which must be the same variant).
+LoadedGan start_model(const TrainOptions& o) {
+  const int64_t size = o.pad32 ? 32 : 28;
+  if (o.resume.empty()) return {make_gan(config_from_options(o), o.seed), 0, 0};
+  LoadedGan loaded = load_gan_checkpoint(o.resume);
+  const GanConfig& c = loaded.model->config;
+  GANTRY_CHECK(c.variant == o.variant, "train: --resume ", o.resume, " is a ", c.variant,
+               " checkpoint, not ", o.variant);
+  GANTRY_CHECK(c.image_size == size, "train: checkpoint ", o.resume, " is for ", c.image_size, "x", c.image_size,
+               " images but the data is ", size, "x", size);
+  return loaded;
 }
 
-// An integer from a checkpoint's metadata, with an error naming the file and key.
-template <class T>
-T meta_number(const nn::Metadata& m, const std::string& key, const std::string& path) {
-  auto it = m.find(key);
-  GANTRY_CHECK(it != m.end(), "checkpoint ", path, ": metadata has no '", key, "'");
-  try {
-    return (T)(std::is_signed_v<T> ? (T)std::stoll(it->second) : (T)std::stoull(it->second));
-  } catch (const std::exception&) {
-    throw Error(detail::concat("checkpoint ", path, ": metadata '", key, "' is not an integer: '", it->second, "'"));
+// Latents (and labels) of the per-epoch grid: 64 images, or for a conditional model one
+// class per row with the same 8 latents in every row.
+void fixed_grid(GanModel& m, Tensor& z, Tensor& labels) {
+  Generator fixed(kFixedLatentSeed);
+  if (!m.conditional()) {
+    z = m.latents(64, &fixed);
+    return;
   }
-}
-int64_t meta_int(const nn::Metadata& m, const std::string& key, const std::string& path) {
-  return meta_number<int64_t>(m, key, path);
-}
-
-std::string loss_status(const StepLosses& l) {
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "D %.3f  G %.3f  D(x) %.2f  D(G(z)) %.2f", l.d_loss, l.g_loss, l.d_real, l.d_fake);
-  return buf;
+  Tensor row = m.latents(8, &fixed);
+  std::vector<Tensor> rows(m.config.num_classes, row);
+  z = cat(rows, 0);
+  std::vector<int64_t> y;
+  for (int64_t k = 0; k < m.config.num_classes; ++k)
+    for (int i = 0; i < 8; ++i) y.push_back(k);
+  labels = from_indices(y, {(int64_t)y.size()}, m.device());
 }
 
 }  // namespace
 
-void save_dcgan_checkpoint(const std::string& path, const DcganModel& m, int64_t step, int64_t epoch) {
-  nn::Named extra = prefixed("opt_g.", m.opt_g->state());
-  for (auto& kv : prefixed("opt_d.", m.opt_d->state())) extra.push_back(kv);
-  nn::Metadata meta = {
-      {"format", kFormat},
-      {"variant", "dcgan"},
-      {"image_size", std::to_string(m.config.image_size)},
-      {"z_dim", std::to_string(m.config.z_dim)},
-      {"width", std::to_string(m.config.width)},
-      {"step", std::to_string(step)},
-      {"epoch", std::to_string(epoch)},
-      {"noise_seed", std::to_string(m.noise.seed())},
-      {"noise_offset", std::to_string(m.noise.offset())},
-      {"opt_g_steps", std::to_string(m.opt_g->steps())},
-      {"opt_d_steps", std::to_string(m.opt_d->steps())},
-      {"lr", std::to_string(m.hyper.lr)},
-      {"real_label", std::to_string(m.hyper.real_label)},
-  };
-  nn::save_checkpoint(path, *m.nets, extra, meta);
+GanConfig config_from_options(const TrainOptions& o) {
+  GanConfig c = variant_defaults(o.variant);
+  c.image_size = o.pad32 ? 32 : 28;
+  c.z_dim = o.z_dim;
+  c.width = o.width;
+  c.real_label = o.real_label;
+  if (o.lr) c.lr = *o.lr;
+  if (o.beta1) c.beta1 = *o.beta1;
+  if (o.beta2) c.beta2 = *o.beta2;
+  if (o.n_critic) c.n_critic = *o.n_critic;
+  GANTRY_CHECK(c.n_critic >= 1, "train: --n-critic must be at least 1, got ", c.n_critic);
+  c.clip = o.clip;
+  c.gp_lambda = o.gp_lambda;
+  c.critic_layer_norm = o.critic_layer_norm;
+  c.instance_noise = o.instance_noise;
+  c.ema = o.ema;
+  GANTRY_CHECK(c.ema >= 0 && c.ema < 1, "train: --ema must be in [0, 1), got ", c.ema);
+  GANTRY_CHECK(c.instance_noise >= 0, "train: --instance-noise must be >= 0, got ", c.instance_noise);
+  return c;
 }
 
-LoadedDcgan load_dcgan_checkpoint(const std::string& path) {
-  nn::SafetensorsFile peek = nn::load_safetensors(path);
-  const nn::Metadata& meta = peek.metadata;
-  auto fmt = meta.find("format");
-  GANTRY_CHECK(fmt != meta.end() && fmt->second == kFormat, "checkpoint ", path,
-               ": not a gantry GAN checkpoint (metadata 'format' should be '", kFormat, "')");
-  auto variant = meta.find("variant");
-  GANTRY_CHECK(variant != meta.end() && variant->second == "dcgan", "checkpoint ", path, ": variant '",
-               variant == meta.end() ? "?" : variant->second, "' is not dcgan");
-  DcganConfig c{meta_int(meta, "image_size", path), meta_int(meta, "z_dim", path), meta_int(meta, "width", path)};
-  DcganHyper h;
-  h.lr = std::stod(meta.at("lr"));
-  if (meta.count("real_label")) h.real_label = std::stod(meta.at("real_label"));
-  LoadedDcgan out;
-  out.model = std::make_unique<DcganModel>(c, h, 0);
-  nn::SafetensorsFile f = nn::load_checkpoint(path, *out.model->nets, "opt_");
-  out.model->opt_g->load_state(with_prefix(f.tensors, "opt_g."), meta_int(meta, "opt_g_steps", path));
-  out.model->opt_d->load_state(with_prefix(f.tensors, "opt_d."), meta_int(meta, "opt_d_steps", path));
-  out.model->noise.set_state(meta_number<uint64_t>(meta, "noise_seed", path),
-                             meta_number<uint64_t>(meta, "noise_offset", path));
-  out.step = meta_int(meta, "step", path);
-  out.epoch = meta_int(meta, "epoch", path);
-  return out;
+Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index, const std::string& checkpoint) {
+  GANTRY_CHECK(n > 0, "sample: --n must be positive, got ", n);
+  Generator gen(seed);
+  const int64_t k = m.config.num_classes;
+  if (!m.conditional()) {
+    GANTRY_CHECK(class_index < 0, "--class ", class_index, ": checkpoint ", checkpoint, " is a ", m.config.variant,
+                 " model, which is not class-conditional (only cgan takes --class)");
+    return {m.sample(m.latents(n, &gen)), (int64_t)std::ceil(std::sqrt((double)n))};
+  }
+  GANTRY_CHECK(class_index < k, "--class ", class_index, ": checkpoint ", checkpoint, " has classes 0..", k - 1);
+  if (class_index >= 0) {
+    Tensor labels = from_indices(std::vector<int64_t>(n, class_index), {n}, m.device());
+    return {m.sample(m.latents(n, &gen), labels), (int64_t)std::ceil(std::sqrt((double)n))};
+  }
+  const int64_t cols = (n + k - 1) / k;  // one class per row, the same latents in every row
+  Tensor row = m.latents(cols, &gen);
+  std::vector<int64_t> y;
+  for (int64_t c = 0; c < k; ++c)
+    for (int64_t i = 0; i < cols; ++i) y.push_back(c);
+  Tensor z = cat(std::vector<Tensor>(k, row), 0);
+  return {m.sample(z, from_indices(y, {k * cols}, m.device())), cols};
 }
 
 TrainResult train(const TrainOptions& o) {
-  GANTRY_CHECK(o.variant == "dcgan", "train: unknown variant '", o.variant, "' (this build has: dcgan)");
+  variant_defaults(o.variant);  // an unknown variant fails before any data is read
   GANTRY_CHECK(o.epochs >= 0 && o.batch_size > 0, "train: epochs must be >= 0 and batch size > 0");
+  const Device device = parse_device(o.device);
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
   DatasetOptions dopt;
@@ -116,21 +120,10 @@ TrainResult train(const TrainOptions& o) {
   GANTRY_CHECK(data.images.size(0) >= o.batch_size, "train: the data set has ", data.images.size(0),
                " images, fewer than one batch of ", o.batch_size);
 
-  std::unique_ptr<DcganModel> model;
-  int64_t step = 0, first_epoch = 0;
-  if (!o.resume.empty()) {
-    LoadedDcgan loaded = load_dcgan_checkpoint(o.resume);
-    GANTRY_CHECK(loaded.model->config.image_size == (o.pad32 ? 32 : 28), "train: checkpoint ", o.resume,
-                 " is for ", loaded.model->config.image_size, "x", loaded.model->config.image_size,
-                 " images but the data is ", o.pad32 ? 32 : 28, "x", o.pad32 ? 32 : 28);
-    model = std::move(loaded.model);
-    step = loaded.step;
-    first_epoch = loaded.epoch;
-  } else {
-    DcganHyper h;
-    h.real_label = o.real_label;
-    model = std::make_unique<DcganModel>(DcganConfig{o.pad32 ? 32 : 28, o.z_dim, o.width}, h, o.seed);
-  }
+  LoadedGan start = start_model(o);
+  std::unique_ptr<GanModel> model = std::move(start.model);
+  int64_t step = start.step;
+  model->to(device);
 
   fs::create_directories(o.out_dir);
   TrainResult r;
@@ -139,14 +132,19 @@ TrainResult train(const TrainOptions& o) {
   const bool fresh_log = o.resume.empty() || !fs::exists(r.log);
   std::ofstream log(r.log, fresh_log ? std::ios::trunc : std::ios::app);
   GANTRY_CHECK(log.good(), "train: cannot write ", r.log);
-  if (fresh_log) log << "epoch,step,d_loss,g_loss,d_real,d_fake\n";
+  if (fresh_log) {
+    log << "epoch,step";
+    for (auto& c : model->log_columns()) log << ',' << c;
+    log << '\n';
+  }
 
-  Generator fixed(kFixedLatentSeed);
-  Tensor fixed_z = model->latents(64, &fixed);
+  Tensor fixed_z, fixed_labels;
+  fixed_grid(*model, fixed_z, fixed_labels);
   BatchIterator batches(data, o.batch_size, o.seed, true);
+  const double total_steps = std::max<double>(1, (double)o.epochs * batches.batches_per_epoch());
   double seconds = 0;
   int64_t images = 0;
-  for (int64_t epoch = first_epoch; epoch < o.epochs; ++epoch) {
+  for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                     batches.batches_per_epoch(), o.batch_size);
@@ -154,28 +152,42 @@ TrainResult train(const TrainOptions& o) {
     int64_t done = 0;
     StepLosses last{};
     while (batches.next(real, labels)) {
-      last = model->step(real);
+      model->set_progress((double)step / total_steps);
+      last = model->step(real.to(device), labels);
       r.losses.push_back(last);
       ++step, ++done;
-      log << epoch + 1 << ',' << step << ',' << last.d_loss << ',' << last.g_loss << ',' << last.d_real << ','
-          << last.d_fake << '\n';
-      if (o.progress) bar.update(done, loss_status(last));
+      log << epoch + 1 << ',' << step;
+      for (double v : model->log_values(last)) log << ',' << v;
+      log << '\n';
+      if (o.progress) bar.update(done, model->status(last));
     }
-    if (o.progress) bar.finish(loss_status(last));
+    if (o.progress) bar.finish(model->status(last));
     seconds += bar.seconds();
     images += done * o.batch_size;
     log.flush();
     char name[64];
     std::snprintf(name, sizeof name, "samples_epoch_%03lld.png", (long long)(epoch + 1));
     r.samples = (fs::path(o.out_dir) / name).string();
-    save_image_grid(r.samples, model->sample(fixed_z), 8, 2, 2);
-    save_dcgan_checkpoint(r.checkpoint, *model, step, epoch + 1);
+    save_image_grid(r.samples, model->sample(fixed_z, fixed_labels).to(Device::cpu()), 8, 2, 2);
+    save_gan_checkpoint(r.checkpoint, *model, step, epoch + 1);
     r.epochs = epoch + 1;
   }
   r.steps = step;
   r.seconds = seconds;
   r.images_per_second = seconds > 0 ? (double)images / seconds : 0;
   return r;
+}
+
+void save_dcgan_checkpoint(const std::string& path, const DcganModel& m, int64_t step, int64_t epoch) {
+  save_gan_checkpoint(path, m, step, epoch);
+}
+
+LoadedDcgan load_dcgan_checkpoint(const std::string& path) {
+  LoadedGan g = load_gan_checkpoint(path);
+  auto* d = dynamic_cast<DcganModel*>(g.model.get());
+  GANTRY_CHECK(d != nullptr, "checkpoint ", path, ": variant '", g.model->config.variant, "' is not dcgan");
+  g.model.release();
+  return {std::unique_ptr<DcganModel>(d), g.step, g.epoch};
 }
 
 }  // namespace gantry::gan

@@ -77,9 +77,25 @@ void Module::to(DType t) {
   for (auto& [name, child] : children_) child->to(t);
 }
 
+void move_to_device_(const Tensor& x, Device d) {
+  if (!x.defined() || x.device() == d) return;
+  Tensor c = x.detach().to(d);
+  TensorImpl* impl = x.impl();
+  impl->storage = c.impl()->storage;
+  impl->sizes = c.shape();
+  impl->strides = c.strides();
+  impl->offset = c.offset();
+  impl->grad = nullptr;
+}
+
 void Module::to(Device d) {
+#if !GANTRY_HAS_CUDA
   GANTRY_CHECK(d.is_cpu(), "Module::to: this gantry was built with GANTRY_CUDA=off, so there is no ", d.str(),
                " device");
+#endif
+  for (auto& [name, x] : params_) move_to_device_(x, d);
+  for (auto& [name, x] : buffers_) move_to_device_(x, d);
+  for (auto& [name, child] : children_) child->to(d);
 }
 
 Sequential::Sequential(std::vector<std::shared_ptr<Module>> layers) {

@@ -39,8 +39,9 @@ class Module {
   // Converts every floating parameter and buffer to dtype t in place (the handles stay
   // valid); integer buffers such as num_batches_tracked keep their type, as in PyTorch.
   void to(DType t);
-  // Moves every parameter and buffer to device d in place. This build has only the
-  // cpu device: moving there is a no-op, and cuda throws a clear error.
+  // Moves every parameter and buffer to device d in place (the handles stay valid, so
+  // optimizers built afterwards see the moved tensors; .grad is dropped). Without a cuda
+  // device (GANTRY_CUDA=off) moving to cuda throws a clear error.
   void to(Device d);
 
  protected:
@@ -59,6 +60,9 @@ class Module {
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
 };
+
+// Moves x's contents to device d in place, keeping the handle (a no-op if already there).
+void move_to_device_(const Tensor& x, Device d);
 
 // Runs its children in order; names them 0, 1, 2, ... like torch.nn.Sequential.
 class Sequential : public Module {

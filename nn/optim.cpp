@@ -37,6 +37,11 @@ void Optimizer::add_slot(const std::string& name) {
   slots_.emplace_back(name, std::move(zs));
 }
 
+void Optimizer::to(Device d) {
+  for (auto& [name, tensors] : slots_)
+    for (auto& t : tensors) move_to_device_(t, d);
+}
+
 void Optimizer::step() {
   ++steps_;
   NoGradGuard off;

@@ -24,6 +24,8 @@ class Optimizer {
   // Restores state saved by state(); checks every name and shape.
   void load_state(const Named& state, int64_t steps);
   const std::vector<Tensor>& params() const { return params_; }
+  // Moves the state tensors to device d in place (after the parameters have moved).
+  void to(Device d);
 
  protected:
   // Adds a zero state slot per parameter.

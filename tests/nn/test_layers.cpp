@@ -51,7 +51,20 @@ TEST_CASE("Module names parameters and buffers with stable dotted names") {
   net.zero_grad();
   for (auto& p : net.parameters()) CHECK_FALSE(p.grad().defined());
   net.to(Device::cpu());
+#if GANTRY_HAS_CUDA
+  {  // to(cuda) and back keeps the handles and the values
+    Tensor w = net.head->weight;
+    auto before = w.to_vector<float>();
+    net.to(Device::cuda(0));
+    CHECK(w.device() == Device::cuda(0));
+    CHECK(net.head->weight.device() == Device::cuda(0));
+    net.to(Device::cpu());
+    CHECK(w.device() == Device::cpu());
+    CHECK(w.to_vector<float>() == before);
+  }
+#else
   CHECK_THROWS_WITH_AS(net.to(Device::cuda(0)), doctest::Contains("GANTRY_CUDA=off"), Error);
+#endif
   net.to(DType::f64);
   CHECK(net.head->weight.dtype() == DType::f64);
   CHECK(net.forward(randn({2, 1, 5, 5}, DType::f64)).dtype() == DType::f64);
