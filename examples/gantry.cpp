@@ -96,6 +96,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 10.0));
   train->add_option("--ema", t.ema, "Keep an EMA of G's weights with this decay (e.g. 0.999), used for samples")
       ->check(CLI::Range(0.0, 0.999999));
+  train->add_option("--eval-every", t.eval_every,
+                    "Every K epochs (and after the last) judge 28x28 samples with the classifier: <out>/metrics.csv")
+      ->check(CLI::Range(0, 100000));
+  train->add_option("--eval-n", t.eval_n, "Samples per evaluation")->check(CLI::Range(2, 1000000));
+  train->add_option("--classifier", t.classifier, "Classifier weights for --eval-every (default: the shipped ones)")
+      ->check(CLI::ExistingFile);
   train->add_flag("!--no-progress", t.progress, "No progress bar");
 
   std::string checkpoint, out, format = "png";

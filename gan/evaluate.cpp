@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "gan/data.hpp"
+#include "gan/gan_checkpoint.hpp"
 #include "gan/trainer.hpp"
 
 namespace gantry::gan {
@@ -37,17 +38,12 @@ void print_references(Evaluator& ev, std::FILE* out) {
 
 }  // namespace
 
-Tensor generate(const std::string& checkpoint, int64_t n, uint64_t seed) {
-  LoadedDcgan loaded = load_dcgan_checkpoint(checkpoint);
+Tensor generate(const std::string& checkpoint, int64_t n, uint64_t seed, Tensor* labels) {
+  LoadedGan loaded = load_gan_checkpoint(checkpoint);
   GANTRY_CHECK(loaded.model->config.image_size == 28, "eval: checkpoint ", checkpoint, " makes ",
                loaded.model->config.image_size, "x", loaded.model->config.image_size,
                " images; the classifier reads 28x28");
-  Generator gen(seed);
-  Tensor z = loaded.model->latents(n, &gen);
-  std::vector<Tensor> parts;
-  for (int64_t start = 0; start < n; start += 1000)
-    parts.push_back(loaded.model->sample(z.narrow(0, start, std::min<int64_t>(1000, n - start))));
-  return parts.size() == 1 ? parts[0] : cat(parts, 0);
+  return generate_for_eval(*loaded.model, n, seed, labels);
 }
 
 Tensor load_idx_samples(const std::string& path) {
@@ -86,8 +82,9 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
     std::fputs(format_eval_table(r, "samples: " + o.samples).c_str(), out);
   } else {
     GANTRY_CHECK(o.n > 1, "eval: --n must be at least 2");
-    Tensor images = generate(o.checkpoint, o.n, o.seed);
-    EvalResult r = ev.evaluate(images);
+    Tensor labels;
+    Tensor images = generate(o.checkpoint, o.n, o.seed, &labels);
+    EvalResult r = ev.evaluate(images, labels.defined() ? &labels : nullptr);
     std::fputs(format_eval_table(r, "samples: " + std::to_string(o.n) + " from " + o.checkpoint + " (seed " +
                                         std::to_string(o.seed) + ")")
                    .c_str(),

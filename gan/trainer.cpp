@@ -9,6 +9,7 @@
 
 #include "gan/data.hpp"
 #include "gan/image_grid.hpp"
+#include "gan/metrics.hpp"
 #include "gan/progress.hpp"
 
 namespace gantry::gan {
@@ -18,6 +19,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr uint64_t kFixedLatentSeed = 0xF1A5;  // the sample grid's latents, the same every epoch
+constexpr uint64_t kEvalSeed = 0xE7A1;        // the metric's latents, the same every evaluation
 
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::cpu();
@@ -105,6 +107,62 @@ Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index,
   return {m.sample(z, from_indices(y, {k * cols}, m.device())), cols};
 }
 
+Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels) {
+  Generator gen(seed);
+  Tensor z = m.latents(n, &gen);
+  Tensor y;
+  if (m.conditional()) {
+    std::vector<int64_t> ys(n);
+    for (int64_t i = 0; i < n; ++i) ys[i] = i % m.config.num_classes;
+    y = from_indices(ys, {n}, m.device());
+  }
+  std::vector<Tensor> parts;
+  for (int64_t start = 0; start < n; start += 1000) {
+    const int64_t len = std::min<int64_t>(1000, n - start);
+    parts.push_back(m.sample(z.narrow(0, start, len), y.defined() ? y.narrow(0, start, len) : Tensor())
+                        .to(Device::cpu()));
+  }
+  if (labels) *labels = y.defined() ? y.to(Device::cpu()) : Tensor();
+  return parts.size() == 1 ? parts[0] : cat(parts, 0);
+}
+
+namespace {
+
+// The metric on the model's samples after `epoch`, appended to metrics.csv and printed.
+struct EpochEvaluation {
+  std::unique_ptr<Evaluator> evaluator;
+  std::ofstream csv;
+
+  EpochEvaluation(const TrainOptions& o, const GanModel& m) {
+    if (o.eval_every <= 0) return;
+    GANTRY_CHECK(m.config.image_size == 28, "train: --eval-every needs 28x28 images (the classifier's size); drop --pad32");
+    GANTRY_CHECK(o.eval_n >= 2, "train: --eval-n must be at least 2, got ", o.eval_n);
+    evaluator = std::make_unique<Evaluator>(o.classifier, o.data_dir);
+    const std::string path = (fs::path(o.out_dir) / "metrics.csv").string();
+    const bool fresh = o.resume.empty() || !fs::exists(path);
+    csv.open(path, fresh ? std::ios::trunc : std::ios::app);
+    GANTRY_CHECK(csv.good(), "train: cannot write ", path);
+    if (fresh) csv << "epoch,step,n,fd_classifier,classes_covered,kl_uniform,label_accuracy\n";
+  }
+
+  void maybe_run(const TrainOptions& o, GanModel& m, int64_t epoch, int64_t step) {
+    if (!evaluator || (epoch % o.eval_every != 0 && epoch != o.epochs)) return;
+    Tensor labels;
+    Tensor images = generate_for_eval(m, o.eval_n, kEvalSeed, &labels);
+    EvalResult r = evaluator->evaluate(images, labels.defined() ? &labels : nullptr);
+    csv << epoch << ',' << step << ',' << r.n << ',' << r.fd << ',' << r.histogram.covered << ','
+        << r.histogram.kl_uniform << ',';
+    if (r.accuracy) csv << *r.accuracy;
+    csv << '\n';
+    csv.flush();
+    if (o.progress)
+      std::printf("  epoch %lld: FD-classifier %.2f, %lld/10 classes covered, KL to uniform %.4f\n",
+                  (long long)epoch, r.fd, (long long)r.histogram.covered, r.histogram.kl_uniform);
+  }
+};
+
+}  // namespace
+
 TrainResult train(const TrainOptions& o) {
   variant_defaults(o.variant);  // an unknown variant fails before any data is read
   GANTRY_CHECK(o.epochs >= 0 && o.batch_size > 0, "train: epochs must be >= 0 and batch size > 0");
@@ -140,6 +198,7 @@ TrainResult train(const TrainOptions& o) {
 
   Tensor fixed_z, fixed_labels;
   fixed_grid(*model, fixed_z, fixed_labels);
+  EpochEvaluation evaluation(o, *model);
   BatchIterator batches(data, o.batch_size, o.seed, true);
   const double total_steps = std::max<double>(1, (double)o.epochs * batches.batches_per_epoch());
   double seconds = 0;
@@ -171,6 +230,7 @@ TrainResult train(const TrainOptions& o) {
     save_image_grid(r.samples, model->sample(fixed_z, fixed_labels).to(Device::cpu()), 8, 2, 2);
     save_gan_checkpoint(r.checkpoint, *model, step, epoch + 1);
     r.epochs = epoch + 1;
+    evaluation.maybe_run(o, *model, epoch + 1, step);
   }
   r.steps = step;
   r.seconds = seconds;

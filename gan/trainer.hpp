@@ -38,6 +38,11 @@ struct TrainOptions {
   bool critic_layer_norm = true;
   double instance_noise = 0;  // sigma at the start, annealed linearly to 0 over the run
   double ema = 0;             // decay of G's EMA (0: none)
+  // The quality metric (docs/metrics.md) every `eval_every` epochs and after the last one
+  // (0: never), on `eval_n` samples, appended to <out>/metrics.csv.
+  int64_t eval_every = 0;
+  int64_t eval_n = 5000;
+  std::string classifier;     // empty: default_classifier_path()
 };
 
 // The model configuration these options ask for (paper defaults plus overrides).
@@ -60,6 +65,11 @@ struct Samples {
   Tensor images;
   int64_t nrow = 8;
 };
+// n images [n, 1, S, S] on the cpu for the metric, latents from Generator(seed), drawn in
+// chunks of 1000. For a conditional model the labels are 0, 1, ..., k-1, 0, 1, ...
+// (balanced) and are returned in *labels; otherwise *labels is left undefined.
+Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels);
+
 Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index, const std::string& checkpoint);
 
 // DCGAN-only wrappers kept for the DCGAN tests and older callers.
