@@ -56,8 +56,10 @@ std::vector<double> CriticGan::log_values(const StepLosses& l) const {
 
 std::string CriticGan::status(const StepLosses& l) const {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "D %.3f  G %.3f  W %.3f  gp %.3f", l.d_loss, l.g_loss, l.wasserstein, l.gp);
-  if (config.variant != "wgan-gp") std::snprintf(buf, sizeof buf, "D %.4f  G %.4f  W %.4f", l.d_loss, l.g_loss, l.wasserstein);
+  if (config.variant == "wgan-gp")
+    std::snprintf(buf, sizeof buf, "D %.3f  G %.3f  W %.3f  gp %.3f", l.d_loss, l.g_loss, l.wasserstein, l.gp);
+  else
+    std::snprintf(buf, sizeof buf, "D %.4f  G %.4f  W %.4f", l.d_loss, l.g_loss, l.wasserstein);
   return buf;
 }
 

@@ -4,7 +4,9 @@
 #pragma once
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
+#include <vector>
 
 #include "kernels/cuda/cuda_compat.cuh"
 
@@ -18,6 +20,23 @@ inline bool have_cuda_device() {
     return false;
   }
   return true;
+}
+
+// A fresh device buffer holding v (at least one element, so a null pointer never means
+// "empty"); the caller cudaFree()s it.
+inline float* to_device(const std::vector<float>& v) {
+  float* d = nullptr;
+  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
+  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
+  return d;
+}
+
+// n floats copied back from device memory, after every kernel before has finished.
+inline std::vector<float> to_host(const float* d, size_t n) {
+  std::vector<float> v(n);
+  CUDA_CHECK(cudaDeviceSynchronize());
+  CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
+  return v;
 }
 
 }  // namespace gantry::testing

@@ -57,17 +57,8 @@ testing::ParityCases bn_cases({
 });
 
 // ---- direct kernel tests -------------------------------------------------------------------------
-float* to_device(const std::vector<float>& v) {
-  float* d = nullptr;
-  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return d;
-}
-std::vector<float> to_host(const float* d, size_t n) {
-  std::vector<float> v(n);
-  CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
-  return v;
-}
+using gantry::testing::to_device;
+using gantry::testing::to_host;
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 const double* or_null(const std::vector<double>& v, bool on) { return on ? v.data() : nullptr; }
 double* or_null(std::vector<double>& v, bool on) { return on ? v.data() : nullptr; }

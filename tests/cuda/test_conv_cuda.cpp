@@ -55,12 +55,7 @@ std::vector<Conv2dShape> kernel_shapes() {
 
 std::vector<double> to_double(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 
-float* to_device(const std::vector<float>& v) {
-  float* d = nullptr;
-  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return d;
-}
+using gantry::testing::to_device;
 
 // Runs kernel(out, a, b) on the device with out pre-filled with NaN, returns out.
 template <class F>

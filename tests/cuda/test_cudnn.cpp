@@ -64,18 +64,8 @@ namespace {
 
 using gantry::testing::random_values;
 
-float* to_device(const std::vector<float>& v) {
-  float* d = nullptr;
-  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return d;
-}
-std::vector<float> to_host(const float* d, size_t n) {
-  std::vector<float> v(n);
-  CUDA_CHECK(cudaDeviceSynchronize());
-  CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
-  return v;
-}
+using gantry::testing::to_device;
+using gantry::testing::to_host;
 std::vector<double> widen(const std::vector<float>& v) { return {v.begin(), v.end()}; }
 // A device buffer of n floats filled with `junk`, so an element left unwritten shows.
 float* junk(size_t n, float value) { return to_device(std::vector<float>(n, value)); }

@@ -14,12 +14,7 @@
 
 namespace {
 
-float* to_device(const std::vector<float>& v) {
-  float* d = nullptr;
-  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return d;
-}
+using gantry::testing::to_device;
 
 }  // namespace
 

@@ -38,17 +38,8 @@ Reference reference(const std::vector<float>& g, int64_t n, int64_t k, double la
   return r;
 }
 
-float* to_device(const std::vector<float>& v) {
-  float* d = nullptr;
-  CUDA_CHECK(cudaMalloc(&d, std::max<size_t>(v.size(), 1) * sizeof(float)));
-  CUDA_CHECK(cudaMemcpy(d, v.data(), v.size() * sizeof(float), cudaMemcpyHostToDevice));
-  return d;
-}
-std::vector<float> to_host(const float* d, size_t n) {
-  std::vector<float> v(n);
-  CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
-  return v;
-}
+using gantry::testing::to_device;
+using gantry::testing::to_host;
 
 struct Shape2 {
   int64_t n, k;
