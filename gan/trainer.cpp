@@ -158,6 +158,7 @@ struct EpochEvaluation {
     if (o.progress)
       std::printf("  epoch %lld: FD-classifier %.2f, %lld/10 classes covered, KL to uniform %.4f\n",
                   (long long)epoch, r.fd, (long long)r.histogram.covered, r.histogram.kl_uniform);
+    std::fflush(stdout);  // before the next epoch's progress bar (on stderr)
   }
 };
 
