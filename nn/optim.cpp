@@ -22,7 +22,7 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(st
 }
 
 // True when p lives on the cuda device (then the step runs there); the cpu otherwise.
-static bool on_cuda(const Tensor& p) {
+[[maybe_unused]] static bool on_cuda(const Tensor& p) {
 #if GANTRY_HAS_CUDA
   return p.device().is_cuda();
 #else
