@@ -66,7 +66,7 @@ Tensor unary_forward(const char* op, const Tensor& x, kernels::UnarySpec spec, F
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, x.shape())},
-                                       [&](T v) -> T { return f(v); });
+                                       [f](T v) -> T { return f(v); });
   });
   return y;
 }
@@ -85,7 +85,7 @@ Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, kernels:
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
                                        {strided(a, out), strided(b, out)},
-                                       [&](T u, T v) -> T { return f(u, v); });
+                                       [f](T u, T v) -> T { return f(u, v); });
   });
   return y;
 }
@@ -105,7 +105,7 @@ Tensor ternary_forward(const char* op, const Tensor& a, const Tensor& b, const T
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {a.data<T>(), b.data<T>(), c.data<T>()},
                                        {strided(a, out), strided(b, out), strided(c, out)},
-                                       [&](T u, T v, T w) -> T { return f(u, v, w); });
+                                       [f](T u, T v, T w) -> T { return f(u, v, w); });
   });
   return y;
 }
