@@ -2,18 +2,6 @@
 
 namespace gantry::gan {
 
-namespace {
-GanConfig from_dcgan(const DcganConfig& c, const DcganHyper& h) {
-  GanConfig g = variant_defaults("dcgan");
-  g.image_size = c.image_size, g.z_dim = c.z_dim, g.width = c.width;
-  g.lr = h.lr, g.beta1 = h.beta1, g.beta2 = h.beta2, g.real_label = h.real_label;
-  return g;
-}
-}  // namespace
-
-DcganModel::DcganModel(const DcganConfig& c, const DcganHyper& h, uint64_t seed)
-    : DcganModel(from_dcgan(c, h), seed) {}
-
 DcganModel::DcganModel(const GanConfig& c, uint64_t seed) : GanModel(c, seed) {
   const DcganConfig dc{c.image_size, c.z_dim, c.width};
   Generator init_gen(seed);

@@ -10,16 +10,10 @@
 
 namespace gantry::gan {
 
-struct DcganHyper {
-  double lr = 2e-4, beta1 = 0.5, beta2 = 0.999;
-  double real_label = 1.0;  // < 1: one-sided label smoothing
-};
-
 class DcganModel : public GanModel {
  public:
   // config.variant "dcgan"; image_size, z_dim and width pick the nets.
   DcganModel(const GanConfig& c, uint64_t seed);
-  DcganModel(const DcganConfig& c, const DcganHyper& h, uint64_t seed);
   // One step on a real batch [N, 1, S, S] in [-1, 1] (labels are not used).
   StepLosses step(const Tensor& real, const Tensor& labels) override;
   StepLosses step(const Tensor& real) { return step(real, {}); }

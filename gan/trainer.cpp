@@ -239,16 +239,4 @@ TrainResult train(const TrainOptions& o) {
   return r;
 }
 
-void save_dcgan_checkpoint(const std::string& path, const DcganModel& m, int64_t step, int64_t epoch) {
-  save_gan_checkpoint(path, m, step, epoch);
-}
-
-LoadedDcgan load_dcgan_checkpoint(const std::string& path) {
-  LoadedGan g = load_gan_checkpoint(path);
-  auto* d = dynamic_cast<DcganModel*>(g.model.get());
-  GANTRY_CHECK(d != nullptr, "checkpoint ", path, ": variant '", g.model->config.variant, "' is not dcgan");
-  g.model.release();
-  return {std::unique_ptr<DcganModel>(d), g.step, g.epoch};
-}
-
 }  // namespace gantry::gan

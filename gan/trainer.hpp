@@ -72,12 +72,4 @@ Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels);
 
 Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index, const std::string& checkpoint);
 
-// DCGAN-only wrappers kept for the DCGAN tests and older callers.
-void save_dcgan_checkpoint(const std::string& path, const DcganModel& m, int64_t step, int64_t epoch);
-struct LoadedDcgan {
-  std::unique_ptr<DcganModel> model;
-  int64_t step = 0, epoch = 0;
-};
-LoadedDcgan load_dcgan_checkpoint(const std::string& path);
-
 }  // namespace gantry::gan

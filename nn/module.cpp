@@ -57,20 +57,28 @@ void Module::zero_grad() {
   for (auto& [name, t] : named_parameters()) t.set_grad({});
 }
 
+namespace {
+// Makes the tensor behind x hold c's data (storage, sizes, strides, offset, dtype) and
+// drops its gradient. x keeps its identity, so every handle to it (an optimizer's, a
+// user's) sees the new contents.
+void replace_contents_(const Tensor& x, const Tensor& c) {
+  TensorImpl* impl = x.impl();
+  impl->storage = c.impl()->storage;
+  impl->sizes = c.shape();
+  impl->strides = c.strides();
+  impl->offset = c.offset();
+  impl->dtype = c.dtype();
+  impl->grad = nullptr;
+}
+}  // namespace
+
 void Module::to(DType t) {
   // Swap each tensor's contents for a converted copy, keeping the handle (and so
   // every reference an optimizer or a user holds) valid.
   GANTRY_CHECK(is_floating(t), "Module::to: modules convert to a floating dtype, not ", dtype_name(t));
   auto convert = [t](const Tensor& x) {
     if (x.dtype() == t || !is_floating(x.dtype())) return;  // integer buffers (counters) keep their type
-    Tensor c = x.detach().to(t);
-    TensorImpl* impl = x.impl();
-    impl->storage = c.impl()->storage;
-    impl->sizes = c.shape();
-    impl->strides = c.strides();
-    impl->offset = c.offset();
-    impl->dtype = t;
-    impl->grad = nullptr;
+    replace_contents_(x, x.detach().to(t));
   };
   for (auto& [name, x] : params_) convert(x);
   for (auto& [name, x] : buffers_) convert(x);
@@ -78,14 +86,7 @@ void Module::to(DType t) {
 }
 
 void move_to_device_(const Tensor& x, Device d) {
-  if (!x.defined() || x.device() == d) return;
-  Tensor c = x.detach().to(d);
-  TensorImpl* impl = x.impl();
-  impl->storage = c.impl()->storage;
-  impl->sizes = c.shape();
-  impl->strides = c.strides();
-  impl->offset = c.offset();
-  impl->grad = nullptr;
+  if (x.defined() && x.device() != d) replace_contents_(x, x.detach().to(d));
 }
 
 void Module::to(Device d) {

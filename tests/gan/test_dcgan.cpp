@@ -59,17 +59,21 @@ TEST_CASE("a few DCGAN steps: finite losses, parameters move, samples and checkp
   std::string data = tiny_data(), out = fs::temp_directory_path() / ("gantry_dcgan_out_" + std::to_string(::getpid()));
   TrainOptions o = small(data, out);
   o.epochs = 1;
-  DcganModel before({28, 8, 4}, {}, 5);
+  GanConfig config = variant_defaults("dcgan");
+  config.z_dim = 8, config.width = 4;
+  DcganModel before(config, 5);
   TrainResult r = train(o);
   CHECK(r.steps == 6);
   for (auto& l : r.losses) {
     CHECK(std::isfinite(l.d_loss));
     CHECK(std::isfinite(l.g_loss));
   }
-  LoadedDcgan after = load_dcgan_checkpoint(r.checkpoint);
+  LoadedGan after = load_gan_checkpoint(r.checkpoint);
   CHECK(after.step == 6);
   CHECK(after.epoch == 1);
-  auto p0 = before.G->parameters()[0].to_vector<float>(), p1 = after.model->G->parameters()[0].to_vector<float>();
+  auto* loaded = dynamic_cast<DcganModel*>(after.model.get());
+  REQUIRE(loaded != nullptr);
+  auto p0 = before.G->parameters()[0].to_vector<float>(), p1 = loaded->G->parameters()[0].to_vector<float>();
   CHECK(p0 != p1);
   int w = 0, h = 0, c = 0;
   unsigned char* px = stbi_load(r.samples.c_str(), &w, &h, &c, 0);
