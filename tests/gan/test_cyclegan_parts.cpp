@@ -8,6 +8,8 @@
 #include <map>
 #include <set>
 
+#include "gan/data.hpp"
+#include "gan/eval/cyclegan_metrics.hpp"
 #include "gan/train/image_pool.hpp"
 #include "gan/train/lr_schedule.hpp"
 #include "gan/zoo/cyclegan_step.hpp"
@@ -271,4 +273,74 @@ TEST_CASE("CycleGAN's gan modes, identity off, and bad settings") {
   CHECK(error_of([&] { m.step(a, b); }).find("[N, 3, S, S]") != std::string::npos);
   NamedLosses ok = m.step(a, rand({2, 3, 16, 16}, DType::f32, &data, -1, 1));
   CHECK(std::isfinite(loss_of(ok, "cycle_B")));
+}
+
+namespace {
+struct IdentityNet : nn::Module {
+  Tensor forward(const Tensor& x) override { return x; }
+};
+// Maps each key image to its value image (exact match), like a perfect translator of a fixed set.
+struct LookupNet : nn::Module {
+  Tensor keys, values;
+  LookupNet(Tensor k, Tensor v) : keys(std::move(k)), values(std::move(v)) {}
+  Tensor forward(const Tensor& x) override {
+    std::vector<Tensor> rows;
+    for (int64_t i = 0; i < x.size(0); ++i) {
+      Tensor row = narrow(x, 0, i, 1);
+      int64_t found = -1;
+      for (int64_t k = 0; k < keys.size(0) && found < 0; ++k)
+        if (max(abs(sub(narrow(keys, 0, k, 1), row))).item() == 0) found = k;
+      REQUIRE(found >= 0);
+      rows.push_back(narrow(values, 0, found, 1));
+    }
+    return cat(rows, 0);
+  }
+};
+}  // namespace
+
+TEST_CASE("silhouette L1 on hand-made images") {
+  Tensor in = full({2, 1, 6, 6}, -1.0), out = full({2, 1, 6, 6}, -1.0);
+  {
+    NoGradGuard ng;
+    copy_(narrow(narrow(in, 2, 1, 2), 3, 1, 2), full({2, 1, 2, 2}, 1.0));  // a 2x2 object at 1 in both images
+    copy_(narrow(narrow(select(out, 0, 0).unsqueeze(0), 2, 1, 2), 3, 1, 2), full({1, 1, 2, 2}, 0.0));
+    copy_(narrow(select(out, 0, 1).unsqueeze(0), 2, 4, 2), full({1, 1, 2, 6}, 1.0));  // off the silhouette
+  }
+  // Image 0: the object went from 1 to 0 (L1 1 on its 4 pixels); image 1: the object is
+  // gone (L1 2), and what was drawn on the background does not count.
+  CHECK(silhouette_l1(in, out) == doctest::Approx((1.0 + 2.0) / 2));
+  CHECK(silhouette_l1(in, in) == 0);
+  Tensor empty_in = full({1, 1, 6, 6}, -1.0);
+  CHECK(error_of([&] { silhouette_l1(empty_in, empty_in); }).find("no image") != std::string::npos);
+}
+
+TEST_CASE("CycleGAN metrics: the identity fails to translate; a perfect lookup succeeds with zero cycle error") {
+  LoadedClassifier c = load_classifier(default_classifier_path());
+  Tensor sneakers = load_dataset({"", false, false, {7}, 120}).images;
+  Tensor boots = load_dataset({"", false, false, {9}, 120}).images;
+  IdentityNet id;
+  CycleganEval e = evaluate_cyclegan(*c.model, id, id, sneakers, boots, 7, 9, 50);
+  CHECK(e.n_a == 120);
+  CHECK(e.success_ab < 0.1);  // sneakers stay sneakers
+  CHECK(e.success_ba < 0.1);
+  CHECK(e.cycle_l1_a == 0);
+  CHECK(e.kept_ab == 0);
+  CHECK(e.kept_ab_unpaired > 0.3);
+  CHECK(e.fd_ab > 10 * evaluate_cyclegan(*c.model, id, id, sneakers, sneakers, 7, 7).fd_ab + 1);
+
+  // G_AB maps sneaker i to boot i and G_BA back: perfect cycle, success = the classifier's
+  // accuracy on boots, FD 0 (the same images), silhouette L1 = its unpaired value.
+  LookupNet ab(sneakers, boots), ba(boots, sneakers);
+  CycleganEval p = evaluate_cyclegan(*c.model, ab, ba, sneakers, boots, 7, 9, 50);
+  CHECK(p.success_ab > 0.9);
+  CHECK(p.success_ba > 0.9);
+  CHECK(p.fd_ab == doctest::Approx(0).epsilon(1e-6));
+  CHECK(p.cycle_l1_a == 0);
+  CHECK(p.cycle_l1_b == 0);
+  CHECK(p.kept_ab == doctest::Approx(p.kept_ab_unpaired));
+  CHECK(format_cyclegan_eval(p, "lookup").find("translation success  A->B") != std::string::npos);
+  // 32 x 32 (padded) images are cropped for the classifier: the same numbers.
+  Tensor s32 = load_dataset({"", false, true, {7}, 120}).images, b32 = load_dataset({"", false, true, {9}, 120}).images;
+  LookupNet ab32(s32, b32), ba32(b32, s32);
+  CHECK(evaluate_cyclegan(*c.model, ab32, ba32, s32, b32, 7, 9).success_ab == doctest::Approx(p.success_ab));
 }
