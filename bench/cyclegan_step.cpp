@@ -1,0 +1,60 @@
+// bench/cyclegan_step.cpp — one CycleGAN training step (G_AB and G_BA with cycle and
+// identity losses, then D_A and D_B on pooled fakes; gan/zoo/cyclegan_step.hpp) on the
+// CPU: median ms/step and images/s over many steps after a warm-up, the parameter
+// counts and peak tensor memory. bench/run_cyclegan_step.sh runs it beside the same
+// step in PyTorch (bench/peers/cyclegan_step.py).
+//   ./build/bench_cyclegan_step [--threads T] [--steps N] [--warmup W] [--batch B] [--size S]
+//                               [--ngf F] [--blocks R] [--ndf F] [--n-layers L]
+#include <omp.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+
+#include "gan/zoo/cyclegan_step.hpp"
+
+using namespace gantry;
+
+int main(int argc, char** argv) {
+  int threads = omp_get_max_threads(), steps = 20, warmup = 3;
+  int64_t batch = 4, size = 28;
+  gan::CycleganConfig c;
+  c.ngf = 16, c.n_blocks = 3, c.ndf = 32, c.n_layers = 2;  // the 28 px default (docs/gans.md)
+  CLI::App app{"CycleGAN training-step benchmark"};
+  app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
+  app.add_option("--steps", steps)->check(CLI::Range(1, 100000));
+  app.add_option("--warmup", warmup)->check(CLI::Range(0, 100000));
+  app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
+  app.add_option("--size", size)->check(CLI::Range(8, 1024));
+  app.add_option("--ngf", c.ngf)->check(CLI::Range(1, 1024));
+  app.add_option("--blocks", c.n_blocks)->check(CLI::Range(0, 64));
+  app.add_option("--ndf", c.ndf)->check(CLI::Range(1, 1024));
+  app.add_option("--n-layers", c.n_layers)->check(CLI::Range(1, 8));
+  CLI11_PARSE(app, argc, argv);
+  omp_set_num_threads(threads);
+
+  gan::CycleganStep model(c, 1);
+  Generator data_gen(2);
+  Tensor a = rand({batch, 1, size, size}, DType::f32, &data_gen, -1, 1);
+  Tensor b = rand({batch, 1, size, size}, DType::f32, &data_gen, -1, 1);
+  for (int i = 0; i < warmup; ++i) model.step(a, b);
+  reset_peak_memory();
+  std::vector<double> ms;
+  for (int i = 0; i < steps; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    model.step(a, b);
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms[ms.size() / 2];
+  std::printf("gantry  cyclegan step  batch %lld  size %lld  ngf %lld blocks %lld ndf %lld n_layers %lld  threads %d: "
+              "median %.2f ms/step (min %.2f, max %.2f), %.0f image pairs/s; params G %lld, D %lld each; "
+              "peak tensor memory %.1f MiB\n",
+              (long long)batch, (long long)size, (long long)c.ngf, (long long)c.n_blocks, (long long)c.ndf,
+              (long long)c.n_layers, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
+              (long long)model.G_AB->parameter_count(), (long long)model.D_A->parameter_count(),
+              memory_stats().peak_bytes / 1048576.0);
+  std::printf("RESULT gantry %.4f\n", median);
+  return 0;
+}
