@@ -10,12 +10,11 @@ after --warmup. Run through bench/run_cyclegan_step.sh, which sets the threads f
 import argparse
 import itertools
 import random
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from step_timer import time_steps
 
 
 class ResnetBlock(nn.Module):
@@ -124,16 +123,7 @@ def main():
             ((gan(d(real), True) + gan(d(fake.detach()), False)) * 0.5).backward()
         opt_D.step()
 
-    for _ in range(a.warmup):
-        step()
-    ms = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
-    median = ms[len(ms) // 2]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median, ms, rss = time_steps(step, a.warmup, a.steps)
     n_g = sum(t.numel() for t in G_AB.parameters())
     n_d = sum(t.numel() for t in D_A.parameters())
     print(f"pytorch {torch.__version__} cyclegan step  batch {a.batch}  size {a.size}  ngf {a.ngf} blocks {a.blocks} "

@@ -7,12 +7,11 @@ as gantry's trainer does). Median ms/step over --steps after --warmup.
 Run through bench/run_dcgan_step.sh, which sets the threads fairly.
 """
 import argparse
-import resource
-import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from step_timer import time_steps
 
 
 def generator(z_dim, f):
@@ -70,16 +69,7 @@ def main():
             p_.grad = g_
         opt_g.step()
 
-    for _ in range(a.warmup):
-        step()
-    ms = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        step()
-        ms.append((time.perf_counter() - t0) * 1000)
-    ms.sort()
-    median = ms[len(ms) // 2]
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    median, ms, rss = time_steps(step, a.warmup, a.steps)
     print(f"pytorch {torch.__version__} dcgan step  batch {a.batch}  width {a.width}  threads {a.threads}: "
           f"median {median:.2f} ms/step (min {ms[0]:.2f}, max {ms[-1]:.2f}), {a.batch * 1000 / median:.0f} images/s, "
           f"peak process RSS {rss:.0f} MiB")

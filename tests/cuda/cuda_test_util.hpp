@@ -5,7 +5,9 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "kernels/cuda/cuda_compat.cuh"
@@ -37,6 +39,18 @@ inline std::vector<float> to_host(const float* d, size_t n) {
   CUDA_CHECK(cudaDeviceSynchronize());
   CUDA_CHECK(cudaMemcpy(v.data(), d, n * sizeof(float), cudaMemcpyDeviceToHost));
   return v;
+}
+
+// max |x - y| <= atol + rtol * max |y| (x from the cuda device, y from the cpu); the
+// message names `what` and gives both maxima.
+inline void check_max_error(const std::vector<float>& x, const std::vector<float>& y, const std::string& what,
+                            double atol, double rtol) {
+  REQUIRE(x.size() == y.size());
+  double scale = 0, worst = 0;
+  for (float v : y) scale = std::max(scale, (double)std::abs(v));
+  for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, (double)std::abs(x[k] - y[k]));
+  INFO(what << ": max |cuda - cpu| = " << worst << ", max |cpu| = " << scale);
+  CHECK(worst <= atol + rtol * scale);
 }
 
 }  // namespace gantry::testing

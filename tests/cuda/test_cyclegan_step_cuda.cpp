@@ -71,17 +71,6 @@ CycleRun cyclegan_steps(Device device, CycleganGanMode mode) {
   return r;
 }
 
-// max |x - y| <= atol + rtol * max |y|.
-void check_close(const std::vector<float>& x, const std::vector<float>& y, const char* what, const std::string& i,
-                 double atol, double rtol) {
-  REQUIRE(x.size() == y.size());
-  double scale = 0, worst = 0;
-  for (float v : y) scale = std::max(scale, (double)std::abs(v));
-  for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, (double)std::abs(x[k] - y[k]));
-  INFO(what << " " << i << ": max |cuda - cpu| = " << worst << ", max |cpu| = " << scale);
-  CHECK(worst <= atol + rtol * scale);
-}
-
 void check_runs(const CycleRun& gpu, const CycleRun& cpu) {
   REQUIRE(gpu.losses.size() == cpu.losses.size());
   for (size_t s = 0; s < cpu.losses.size(); ++s)
@@ -111,13 +100,13 @@ void check_runs(const CycleRun& gpu, const CycleRun& cpu) {
       CHECK(max_abs(g.grad) < 1e-5 * scale);
       continue;
     }
-    check_close(g.grad, c.grad, "gradient of", c.name, 1e-6, 1e-4);
+    testing::check_max_error(g.grad, c.grad, "gradient of " + c.name, 1e-6, 1e-4);
     // Two Adam steps move each weight by about 2 lr sign(gradient): the weights agree to
     // float32 rounding wherever the gradients do.
-    check_close(g.weight, c.weight, "weight", c.name, 1e-6, 1e-5);
+    testing::check_max_error(g.weight, c.weight, "weight " + c.name, 1e-6, 1e-5);
   }
   CHECK(under_norm == 2 * 7 + 2 * 1);
-  check_close(gpu.pool_b, cpu.pool_b, "pooled fake B", "", 1e-5, 1e-4);
+  testing::check_max_error(gpu.pool_b, cpu.pool_b, "pooled fake B", 1e-5, 1e-4);
 }
 
 }  // namespace

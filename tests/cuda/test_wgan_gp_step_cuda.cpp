@@ -95,15 +95,9 @@ StepResult wgan_gp_step(Device device) {
 void check_tensors(const std::vector<Tensor>& a, const std::vector<Tensor>& b, const char* what, double atol,
                    double rtol) {
   REQUIRE(a.size() == b.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    auto x = a[i].to_vector<float>(), y = b[i].to_vector<float>();
-    REQUIRE(x.size() == y.size());
-    double scale = 0, worst = 0;
-    for (float v : y) scale = std::max(scale, (double)std::abs(v));
-    for (size_t k = 0; k < x.size(); ++k) worst = std::max(worst, (double)std::abs(x[k] - y[k]));
-    INFO(what << " " << i << ": max |cuda - cpu| = " << worst << ", max |cpu| = " << scale);
-    CHECK(worst <= atol + rtol * scale);
-  }
+  for (size_t i = 0; i < a.size(); ++i)
+    testing::check_max_error(a[i].to_vector<float>(), b[i].to_vector<float>(), what + (" " + std::to_string(i)), atol,
+                             rtol);
 }
 
 }  // namespace

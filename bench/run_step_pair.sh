@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# bench/run_step_pair.sh — a training-step benchmark and its PyTorch peer, same machine,
+# same thread count, in one run: ./build/bench_NAME and bench/peers/NAME.py with the same
+# arguments; prints the CPU, both lines and the ratio. Installs Debian's python3-torch if
+# it is missing, and OpenBLAS: without it Debian's torch falls back to the reference BLAS
+# and is several times slower, which would flatter us. A fair peer: torch.set_num_threads(T)
+# inside, OpenBLAS single-threaded under it, and no OPENBLAS_CORETYPE override (Haswell
+# kernels halve OpenBLAS on newer CPUs).
+#   bench/run_step_pair.sh NAME [--threads T] [the benchmark's own flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+name="${1:?usage: bench/run_step_pair.sh NAME [flags]}"
+shift
+threads=""
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  [ "${args[$i]}" = "--threads" ] && threads="${args[$((i + 1))]}"
+done
+[ -n "$threads" ] || { threads=$(nproc); args+=(--threads "$threads"); }
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-openmp >/dev/null 2>&1; then
+  sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch libopenblas0-openmp
+fi
+./scripts/setup.sh >/dev/null
+build="${GANTRY_BUILD_DIR:-build}"
+echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores visible, load $(cut -d' ' -f1-3 /proc/loadavg)"
+g=$("./$build/bench_$name" "${args[@]}")
+# The peer, set up fairly (see the header).
+p=$(env -u OPENBLAS_CORETYPE OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS="$threads" \
+    /usr/bin/python3 "bench/peers/$name.py" "${args[@]}")
+echo "$g" | grep -v '^RESULT'
+echo "$p" | grep -v '^RESULT'
+gm=$(echo "$g" | awk '/^RESULT/ {print $3}')
+pm=$(echo "$p" | awk '/^RESULT/ {print $3}')
+awk -v g="$gm" -v p="$pm" 'BEGIN { printf "ratio: gantry takes %.2fx the time of pytorch per step (%s)\n", g / p, (g < p ? "gantry faster" : "pytorch faster") }'
