@@ -9,6 +9,16 @@ ImagePool::ImagePool(int64_t capacity, uint64_t seed) : capacity_(capacity), gen
   GANTRY_CHECK(capacity >= 0, "ImagePool: capacity must be >= 0, got ", capacity);
 }
 
+void ImagePool::restore(std::vector<Tensor> images, uint64_t seed, uint64_t offset) {
+  GANTRY_CHECK((int64_t)images.size() <= capacity_, "ImagePool::restore: ", images.size(),
+               " images for a pool of capacity ", capacity_);
+  for (const Tensor& t : images)
+    GANTRY_CHECK(t.dim() >= 1 && t.size(0) == 1, "ImagePool::restore: each image must be [1, ...], got ",
+                 shape_str(t.shape()));
+  images_ = std::move(images);
+  gen_.set_state(seed, offset);
+}
+
 Tensor ImagePool::query(const Tensor& images) {
   GANTRY_CHECK(images.dim() >= 1 && images.size(0) >= 1, "ImagePool::query: images must be [N, ...] with N >= 1, got ",
                shape_str(images.shape()));

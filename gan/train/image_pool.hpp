@@ -27,6 +27,10 @@ class ImagePool {
   Generator& generator() { return gen_; }
   // The stored images, each [1, ...], in slot order.
   const std::vector<Tensor>& images() const { return images_; }
+  // Restores a pool saved as images() and generator()'s (seed, offset), e.g. from a
+  // checkpoint, so a resumed run makes the same choices. Throws if there are more images
+  // than the capacity.
+  void restore(std::vector<Tensor> images, uint64_t seed, uint64_t offset);
 
  private:
   int64_t capacity_;

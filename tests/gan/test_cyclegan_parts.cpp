@@ -168,6 +168,14 @@ TEST_CASE("the image pool: pass-through while filling, then a fair coin and a un
   CHECK(ra == rb);
   CHECK(ra != rc);
   CHECK(off.size() == 0);
+  // A pool restored from another's images and generator state goes on identically.
+  ImagePool resumed(cap, 99);
+  resumed.restore(a.images(), a.generator().seed(), a.generator().offset());
+  for (int q = 0; q < 5; ++q) {
+    Tensor x = batch(5000 + 8 * q, 8);
+    CHECK(ids(resumed.query(x)) == ids(a.query(x)));
+  }
+  CHECK(error_of([&] { ImagePool(1, 0).restore(a.images(), 0, 0); }).find("capacity 1") != std::string::npos);
 }
 
 TEST_CASE("the linear LR schedule has the reference's values") {
