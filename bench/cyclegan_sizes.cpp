@@ -32,8 +32,7 @@ void write_grid(const std::string& path, CycleganStep& m, const Tensor& a, const
 }  // namespace
 
 int main(int argc, char** argv) {
-  CycleganConfig c;
-  c.ngf = 16, c.n_blocks = 3, c.ndf = 32, c.n_layers = 2;
+  CycleganConfig c = cyclegan_small_config();
   int64_t batch = 4, eval_n = 500, max_steps = 1000, eval_every = 250;
   int threads = 1;
   std::string grid;

@@ -19,8 +19,7 @@ using namespace gantry;
 int main(int argc, char** argv) {
   int threads = omp_get_max_threads(), steps = 20, warmup = 3;
   int64_t batch = 4, size = 28;
-  gan::CycleganConfig c;
-  c.ngf = 16, c.n_blocks = 3, c.ndf = 32, c.n_layers = 2;  // the 28 px default (docs/gans.md)
+  gan::CycleganConfig c = gan::cyclegan_small_config();  // the 28 px default
   CLI::App app{"CycleGAN training-step benchmark"};
   app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
   app.add_option("--steps", steps)->check(CLI::Range(1, 100000));

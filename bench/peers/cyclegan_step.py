@@ -1,5 +1,7 @@
 """bench/peers/cyclegan_step.py — the same CycleGAN step as bench/cyclegan_step.cpp, in PyTorch.
 
+Defaults: the 28 px sizes of gan::cyclegan_small_config() (ngf 8, 2 blocks, ndf 16, n_layers 2), batch 4.
+
 Same model (gan/zoo/cyclegan_nets.cpp, the reference's ResnetGenerator and
 NLayerDiscriminator with instance norm, conv biases kept), same init N(0, 0.02), same
 step as the reference's CycleGANModel.optimize_parameters: G_AB and G_BA under one Adam
@@ -84,9 +86,9 @@ def main():
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--batch", type=int, default=4)
     p.add_argument("--size", type=int, default=28)
-    p.add_argument("--ngf", type=int, default=16)
-    p.add_argument("--blocks", type=int, default=3)
-    p.add_argument("--ndf", type=int, default=32)
+    p.add_argument("--ngf", type=int, default=8)
+    p.add_argument("--blocks", type=int, default=2)
+    p.add_argument("--ndf", type=int, default=16)
     p.add_argument("--n-layers", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)

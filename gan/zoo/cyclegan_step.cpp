@@ -22,6 +22,12 @@ const char* cyclegan_gan_mode_name(CycleganGanMode m) {
   return "?";
 }
 
+CycleganConfig cyclegan_small_config() {
+  CycleganConfig c;
+  c.ngf = 8, c.n_blocks = 2, c.ndf = 16, c.n_layers = 2;
+  return c;
+}
+
 double loss_of(const NamedLosses& l, const std::string& name) {
   for (const auto& [n, v] : l)
     if (n == name) return v;

@@ -352,3 +352,11 @@ TEST_CASE("CycleGAN metrics: the identity fails to translate; a perfect lookup s
   LookupNet ab32(s32, b32), ba32(b32, s32);
   CHECK(evaluate_cyclegan(*c.model, ab32, ba32, s32, b32, 7, 9).success_ab == doctest::Approx(p.success_ab));
 }
+
+TEST_CASE("the small 28 px CycleGAN has the measured parameter counts") {
+  CycleganStep m(cyclegan_small_config(), 1);
+  CHECK(m.G_AB->parameter_count() == 49377);
+  CHECK(m.D_A->parameter_count() == 42353);
+  CHECK(patch_output_size(28, m.config.n_layers) == 5);
+  CHECK(patch_receptive_field(m.config.n_layers) == 34);
+}
