@@ -1,6 +1,6 @@
 """bench/peers/cyclegan_step.py — the same CycleGAN step as bench/cyclegan_step.cpp, in PyTorch.
 
-Defaults: the 28 px sizes of gan::cyclegan_small_config() (ngf 8, 2 blocks, ndf 16, n_layers 2), batch 4.
+Defaults: the 28 px sizes of gan::cyclegan_small_config() (ngf 8, 2 blocks, ndf 16, n_layers 2), batch 1.
 
 Same model (gan/zoo/cyclegan_nets.cpp, the reference's ResnetGenerator and
 NLayerDiscriminator with instance norm, conv biases kept), same init N(0, 0.02), same
@@ -84,7 +84,7 @@ def main():
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--warmup", type=int, default=3)
-    p.add_argument("--batch", type=int, default=4)
+    p.add_argument("--batch", type=int, default=1)
     p.add_argument("--size", type=int, default=28)
     p.add_argument("--ngf", type=int, default=8)
     p.add_argument("--blocks", type=int, default=2)
