@@ -13,9 +13,9 @@
 #include <ctime>
 #include <cstdio>
 
-#include "gan/data.hpp"
+#include "gan/data/dataset.hpp"
 #include "gan/eval/cyclegan_metrics.hpp"
-#include "gan/image_grid.hpp"
+#include "gan/eval/image_grid.hpp"
 #include "gan/zoo/cyclegan_step.hpp"
 
 using namespace gantry;

@@ -10,7 +10,7 @@
 #include <chrono>
 #include <cstdio>
 
-#include "gan/dcgan_step.hpp"
+#include "gan/zoo/dcgan_step.hpp"
 
 using namespace gantry;
 

@@ -433,7 +433,7 @@ int main(int argc, char** argv) {
                           : "cuBLAS for SGEMM (this build has no cuDNN)");
 
   // The models' layers (DCGAN / WGAN-GP generator and discriminator, width 32, z 100;
-  // gan/dcgan.cpp) and a 64x64, 3-channel pair at width 64 for headroom.
+  // gan/zoo/dcgan.cpp) and a 64x64, 3-channel pair at width 64 for headroom.
   const ConvLayer convs[] = {
       {"D28.1", false, 1, 32, 28, 4, 2, 1, true},   {"D28.2", false, 32, 64, 14, 4, 2, 1, true},
       {"G28.2", true, 128, 64, 7, 4, 2, 1, true},   {"G28.3", true, 64, 1, 14, 4, 2, 1, true},

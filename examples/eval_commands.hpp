@@ -1,12 +1,12 @@
 // examples/eval_commands.hpp — the flags of `gantry eval` and `gantry classifier
-// train`; the work is in gan/evaluate.hpp. Kept apart from gantry.cpp's train and
+// train`; the work is in gan/eval/evaluate.hpp. Kept apart from gantry.cpp's train and
 // sample so each can change without the other.
 #pragma once
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <optional>
 
-#include "gan/evaluate.hpp"
+#include "gan/eval/evaluate.hpp"
 
 namespace gantry::cli {
 

@@ -8,9 +8,9 @@
 #include <cmath>
 #include <cstdio>
 
-#include "gan/data.hpp"
-#include "gan/image_grid.hpp"
-#include "gan/trainer.hpp"
+#include "gan/data/dataset.hpp"
+#include "gan/eval/image_grid.hpp"
+#include "gan/train/trainer.hpp"
 #include "eval_commands.hpp"
 
 using namespace gantry;

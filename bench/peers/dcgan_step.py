@@ -1,6 +1,6 @@
 """bench/peers/dcgan_step.py — the same DCGAN step as bench/dcgan_step.cpp, in PyTorch.
 
-Same model (gan/dcgan.cpp: 28x28, z 100, width F), same init, same step: D takes
+Same model (gan/zoo/dcgan.cpp: 28x28, z 100, width F), same init, same step: D takes
 Adam on BCE over a real and a detached fake batch; G takes Adam on the
 non-saturating loss, with gradients for G's parameters only (torch.autograd.grad,
 as gantry's trainer does). Median ms/step over --steps after --warmup.

@@ -1,9 +1,9 @@
 // gan/eval/cyclegan_metrics.hpp — how well a CycleGAN translates between two Fashion-MNIST
-// classes, judged by gantry's classifier (gan/classifier.hpp). For test images a of
+// classes, judged by gantry's classifier (gan/eval/classifier.hpp). For test images a of
 // class A and b of class B, and the generators G_AB, G_BA:
 //
 //   success_ab    the share of G_AB(a) the classifier labels B (success_ba: G_BA(b) labelled A)
-//   fd_ab         FD-classifier (gan/metrics.hpp) of G_AB(a) against the real b; fd_ba likewise
+//   fd_ab         FD-classifier (gan/eval/metrics.hpp) of G_AB(a) against the real b; fd_ba likewise
 //   cycle_l1_a    mean |G_BA(G_AB(a)) - a| over all pixels, in [-1, 1] units (cycle_l1_b likewise)
 //   kept_ab       how much of the input survives: the mean over images of the L1 between a
 //                 and G_AB(a) on a's silhouette (pixels brighter than the background,
@@ -19,8 +19,8 @@
 // has kept_ab = 0 and success near 0; a model that ignores its input has kept_ab near
 // kept_ab_unpaired.
 #pragma once
-#include "gan/classifier.hpp"
-#include "gan/metrics.hpp"
+#include "gan/eval/classifier.hpp"
+#include "gan/eval/metrics.hpp"
 #include "nn/module.hpp"
 
 namespace gantry::gan {

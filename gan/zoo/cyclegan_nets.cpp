@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "gan/dcgan.hpp"
+#include "gan/zoo/dcgan.hpp"
 
 namespace gantry::gan {
 

@@ -1,7 +1,7 @@
 // gan/zoo/cyclegan_step.cpp — CycleGAN's training step: G_AB and G_BA together, then D_A and D_B.
 #include "gan/zoo/cyclegan_step.hpp"
 
-#include "gan/wgan_gp.hpp"
+#include "gan/zoo/wgan_gp.hpp"
 
 namespace gantry::gan {
 

@@ -8,7 +8,7 @@
 #include <map>
 #include <set>
 
-#include "gan/data.hpp"
+#include "gan/data/dataset.hpp"
 #include "gan/eval/cyclegan_metrics.hpp"
 #include "gan/train/image_pool.hpp"
 #include "gan/train/lr_schedule.hpp"

@@ -11,7 +11,7 @@
 #include <fstream>
 #include <set>
 
-#include "gan/data.hpp"
+#include "gan/data/dataset.hpp"
 
 using namespace gantry;
 using gantry::testing::error_of;

@@ -7,8 +7,8 @@
 #include <cmath>
 #include <filesystem>
 
-#include "gan/data.hpp"
-#include "gan/trainer.hpp"
+#include "gan/data/dataset.hpp"
+#include "gan/train/trainer.hpp"
 
 using namespace gantry;
 using namespace gantry::gan;

@@ -5,7 +5,7 @@
 
 #include <filesystem>
 
-#include "gan/image_grid.hpp"
+#include "gan/eval/image_grid.hpp"
 
 using namespace gantry;
 using namespace gantry::gan;

@@ -1,4 +1,4 @@
-// The quality metric (gan/metrics.hpp) and its classifier (gan/classifier.hpp):
+// The quality metric (gan/eval/metrics.hpp) and its classifier (gan/eval/classifier.hpp):
 // the Fréchet distance against closed forms, the matrix square root, the class
 // histogram, the shipped classifier's accuracy and the metric's scale on real test
 // images and on noise, and the errors for a missing or corrupt classifier file.
@@ -10,8 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gan/data.hpp"
-#include "gan/metrics.hpp"
+#include "gan/data/dataset.hpp"
+#include "gan/eval/metrics.hpp"
 #include "test_util.hpp"
 
 using namespace gantry;

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "gan/evaluate.hpp"
-#include "gan/trainer.hpp"
+#include "gan/eval/evaluate.hpp"
+#include "gan/train/trainer.hpp"
 #include "zoo_util.hpp"
 
 using namespace gantry;

@@ -5,7 +5,7 @@
 
 #include <cmath>
 
-#include "gan/wgan_gp.hpp"
+#include "gan/zoo/wgan_gp.hpp"
 #include "test_util.hpp"
 
 using namespace gantry;

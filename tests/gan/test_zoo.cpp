@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "gan/cgan.hpp"
+#include "gan/zoo/cgan.hpp"
 #include "nn/checkpoint.hpp"
 #include "test_util.hpp"
 #include "zoo_util.hpp"

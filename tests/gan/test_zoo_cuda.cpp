@@ -8,7 +8,7 @@
 
 #include <cmath>
 
-#include "gan/gan_checkpoint.hpp"
+#include "gan/train/gan_checkpoint.hpp"
 #include "test_util.hpp"
 #include "zoo_util.hpp"
 

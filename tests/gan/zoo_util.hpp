@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-#include "gan/data.hpp"
-#include "gan/trainer.hpp"
+#include "gan/data/dataset.hpp"
+#include "gan/train/trainer.hpp"
 
 namespace gantry::testing {
 
