@@ -282,7 +282,7 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
     std::vector<float> want(count);
     for (int64_t i = 0; i < count; ++i) want[i] = x[i] > 0 ? x[i] : slope * x[i];
     run.measure(make_row("leaky_relu", what, false, 2 * 4.0 * count),
-                [&] { gpu::unary(y_d, x_d, dense, {gantry::kernels::UnaryOp::leaky_relu, slope}, nullptr); }, nullptr,
+                [&] { gpu::unary(y_d, x_d, dense, gantry::kernels::elementwise::LeakyRelu<float>{slope}, nullptr); }, nullptr,
                 y_d, want, 1e-6);
   }
   if (run.wanted("leaky_relu_backward", what)) {
@@ -290,8 +290,8 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
     for (int64_t i = 0; i < count; ++i) want[i] = x[i] > 0 ? g[i] : slope * g[i];
     run.measure(make_row("leaky_relu_backward", what, false, 3 * 4.0 * count),
                 [&] {
-                  gpu::binary(y_d, g_d, dense, x_d, dense, {gantry::kernels::BinaryOp::leaky_relu_backward, slope},
-                              nullptr);
+                  gpu::binary(y_d, g_d, dense, x_d, dense,
+                              gantry::kernels::elementwise::LeakyReluBackward<float>{slope}, nullptr);
                 },
                 nullptr, y_d, want, 1e-6);
   }

@@ -69,31 +69,6 @@ struct UpFirDn2dShape {
   int64_t up_y = 1, up_x = 1, down_y = 1, down_x = 1, pad_y0 = 0, pad_x0 = 0;
 };
 
-// Elementwise ops as the device kernels know them (the cpu backend inlines lambdas
-// instead), with up to two float parameters a, b.
-enum class UnaryOp : int {
-  neg, exp, log, sqrt, rsqrt, abs, sign, relu, sigmoid, tanh, softplus,
-  leaky_relu,  // x > 0 ? x : a x
-  add_scalar,  // x + a
-  mul_scalar,  // x a
-  pow_scalar,  // x^a
-  clamp,       // min(max(x, a), b)
-  inside,      // a <= x <= b ? 1 : 0
-  gt_scalar,   // x > a ? 1 : 0
-};
-struct UnarySpec {
-  UnaryOp op;
-  float a = 0, b = 0;
-};
-enum class BinaryOp : int {
-  add, sub, mul, div, minimum, maximum, eq, ne, lt, le, gt, ge,
-  leaky_relu_backward,  // (g, x) -> x > 0 ? g : a g
-};
-struct BinarySpec {
-  BinaryOp op;
-  float a = 0;
-};
-
 // Hyperparameters of one fused optimizer step (the same struct for CPU and CUDA).
 // Adam (Kingma & Ba; weight_decay is L2 added to the gradient, as torch.optim.Adam):
 //   g' = g + wd p;  m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2

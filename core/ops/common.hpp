@@ -1,11 +1,12 @@
 // core/ops/common.hpp — what the op files share: argument checks and the
-// elementwise forward helpers that hand a lambda to kernels/cpu/elementwise.hpp.
+// elementwise forward helpers that apply a functor of kernels/elementwise_ops.hpp.
 // Internal to core/ops; not part of the public API.
 #pragma once
 #include <array>
 
 #include "core/ops.hpp"
 #include "kernels/cpu/elementwise.hpp"
+#include "kernels/elementwise_ops.hpp"
 
 namespace gantry::detail {
 
@@ -44,9 +45,12 @@ inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
   return s;
 }
 
-// The device side of the elementwise helpers below (core/ops/cuda_dispatch.cpp).
-void cuda_unary(const Tensor& y, const Tensor& x, kernels::UnarySpec spec);
-void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, kernels::BinarySpec spec);
+// The device side of the elementwise helpers below (core/ops/cuda_dispatch.cpp), for
+// each functor F = Op<float> of kernels/elementwise_ops.hpp.
+template <class F>
+void cuda_unary(const Tensor& y, const Tensor& x, F f);
+template <class F>
+void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, F f);
 void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b);
 // Row reductions of a dense [rows, cols] device tensor `in` into `out`.
 enum class RowReduce { sum, max, argmax, log_softmax };
@@ -54,58 +58,57 @@ void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows
 // c[batch, m, n] = a[batch, m, k] @ b[batch, k, n], dense device tensors (the hand-written SGEMM).
 void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k);
 
-// y = f(x) elementwise, in x's dtype: the lambda f on the cpu, `spec` on the cuda device.
-template <class F>
-Tensor unary_forward(const char* op, const Tensor& x, kernels::UnarySpec spec, F f) {
+// y = Op(x) elementwise in x's dtype, Op a functor template of kernels/elementwise_ops.hpp
+// built from `params` cast to the element type: Op<T> on the cpu, Op<float> on cuda.
+template <template <class> class Op, class... P>
+Tensor unary_forward(const char* op, const Tensor& x, P... params) {
   check_floating(op, x);
   Tensor y = empty(x.shape(), x.dtype(), x.device());
   if (x.device().is_cuda()) {
-    cuda_unary(y, x, spec);
+    cuda_unary(y, x, Op<float>{static_cast<float>(params)...});
     return y;
   }
   dispatch_floating(x.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, x.shape())},
-                                       [f](T v) -> T { return f(v); });
+                                       Op<T>{static_cast<T>(params)...});
   });
   return y;
 }
 
-// y = f(a, b) elementwise with broadcasting, in a's dtype (spec on the cuda device).
-template <class F>
-Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, kernels::BinarySpec spec, F f) {
+// y = Op(a, b) elementwise with broadcasting, in a's dtype.
+template <template <class> class Op, class... P>
+Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, P... params) {
   check_same(op, a, b);
   Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
   if (a.device().is_cuda()) {
-    cuda_binary(y, a, b, spec);
+    cuda_binary(y, a, b, Op<float>{static_cast<float>(params)...});
     return y;
   }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
-                                       {strided(a, out), strided(b, out)},
-                                       [f](T u, T v) -> T { return f(u, v); });
+                                       {strided(a, out), strided(b, out)}, Op<T>{static_cast<T>(params)...});
   });
   return y;
 }
 
-// y = f(a, b, c) elementwise with broadcasting, in a's dtype.
-template <class F>
-Tensor ternary_forward(const char* op, const Tensor& a, const Tensor& b, const Tensor& c, F f) {
+// y = where(c, a, b) elementwise with broadcasting, in a's dtype (c in a's dtype too).
+inline Tensor where_forward(const char* op, const Tensor& c, const Tensor& a, const Tensor& b) {
+  check_same(op, c, a);
   check_same(op, a, b);
-  check_same(op, a, c);
-  Shape out = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), op), c.shape(), op);
+  Shape out = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), op), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
-  if (a.device().is_cuda()) {  // the only ternary op is where(a = condition, b, c)
-    cuda_where(y, a, b, c);
+  if (a.device().is_cuda()) {
+    cuda_where(y, c, a, b);
     return y;
   }
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
-    kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {a.data<T>(), b.data<T>(), c.data<T>()},
-                                       {strided(a, out), strided(b, out), strided(c, out)},
-                                       [f](T u, T v, T w) -> T { return f(u, v, w); });
+    kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {c.data<T>(), a.data<T>(), b.data<T>()},
+                                       {strided(c, out), strided(a, out), strided(b, out)},
+                                       kernels::elementwise::Where<T>{});
   });
   return y;
 }

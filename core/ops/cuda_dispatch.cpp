@@ -16,15 +16,17 @@ void check_float32(const Tensor& t) {
 }
 }  // namespace
 
-void cuda_unary(const Tensor& y, const Tensor& x, kernels::UnarySpec spec) {
+template <class F>
+void cuda_unary(const Tensor& y, const Tensor& x, F f) {
   check_float32(x);
-  kernels::cuda::unary(y.data<float>(), x.data<float>(), strided(x, y.shape()), spec, nullptr);
+  kernels::cuda::unary(y.data<float>(), x.data<float>(), strided(x, y.shape()), f, nullptr);
 }
 
-void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, kernels::BinarySpec spec) {
+template <class F>
+void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, F f) {
   check_float32(a);
   kernels::cuda::binary(y.data<float>(), a.data<float>(), strided(a, y.shape()), b.data<float>(),
-                        strided(b, y.shape()), spec, nullptr);
+                        strided(b, y.shape()), f, nullptr);
 }
 
 void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b) {
@@ -53,15 +55,24 @@ void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch,
 }
 #else
 // GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached.
-void cuda_unary(const Tensor&, const Tensor&, kernels::UnarySpec) { throw Error("cuda: not in this build"); }
-void cuda_binary(const Tensor&, const Tensor&, const Tensor&, kernels::BinarySpec) {
-  throw Error("cuda: not in this build");
-}
+template <class F>
+void cuda_unary(const Tensor&, const Tensor&, F) { throw Error("cuda: not in this build"); }
+template <class F>
+void cuda_binary(const Tensor&, const Tensor&, const Tensor&, F) { throw Error("cuda: not in this build"); }
 void cuda_where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { throw Error("cuda: not in this build"); }
 void cuda_rows(RowReduce, const Tensor&, const Tensor&, int64_t, int64_t) { throw Error("cuda: not in this build"); }
 void cuda_gemm(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, int64_t, int64_t) {
   throw Error("cuda: not in this build");
 }
 #endif
+
+#define GANTRY_INSTANTIATE_UNARY(Op) \
+  template void cuda_unary(const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
+#define GANTRY_INSTANTIATE_BINARY(Op) \
+  template void cuda_binary(const Tensor&, const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
+GANTRY_UNARY_FUNCTORS(GANTRY_INSTANTIATE_UNARY)
+GANTRY_BINARY_FUNCTORS(GANTRY_INSTANTIATE_BINARY)
+#undef GANTRY_INSTANTIATE_UNARY
+#undef GANTRY_INSTANTIATE_BINARY
 
 }  // namespace gantry::detail
