@@ -28,6 +28,7 @@ bool launched_by_mpi() {
 }
 
 #if GANTRY_HAS_MPI
+
 MPI_Comm g_comm = MPI_COMM_NULL;       // collectives in program order
 MPI_Comm g_grad_comm = MPI_COMM_NULL;  // gradient buckets, in flight during backward
 
@@ -137,6 +138,12 @@ Communicator::Communicator() {
   MPI_Comm_split_type(g_comm, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &node);
   MPI_Comm_rank(node, &local_rank_);
   MPI_Comm_free(&node);
+#else
+  // N copies of a one-rank program would each train alone and overwrite each other's files.
+  const char* n = std::getenv("OMPI_COMM_WORLD_SIZE");
+  if (!n) n = std::getenv("PMI_SIZE");
+  GANTRY_CHECK(!launched_by_mpi() || !n || std::atoi(n) <= 1, "launched by an MPI launcher with ", n,
+               " processes, but this build has no MPI (configure with -DGANTRY_MPI=ON and libopenmpi-dev)");
 #endif
 }
 
@@ -262,6 +269,8 @@ void Communicator::abort(const std::string& message, int code) {
   std::fflush(stderr);
 #if GANTRY_HAS_MPI
   if (distributed()) MPI_Abort(MPI_COMM_WORLD, code);
+#else
+  (void)code;
 #endif
   throw Error(message);
 }

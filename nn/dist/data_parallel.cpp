@@ -8,6 +8,7 @@
 
 #include "core/autograd.hpp"
 #include "core/error.hpp"
+#include "nn/dist/nccl.hpp"
 #include "nn/layers.hpp"
 
 namespace gantry::dist {
@@ -117,6 +118,13 @@ int64_t GradientReducer::gradient_bytes() const {
   return b;
 }
 
+void GradientReducer::use_nccl(NcclCommunicator* nccl) {
+  nccl_ = nccl;
+  const Device d = nccl && !params_.empty() ? params_[0].device() : Device::cpu();
+  GANTRY_CHECK(!nccl || d.is_cuda(), "GradientReducer::use_nccl: the parameters are on ", d.str(), ", not cuda");
+  for (auto& b : buckets_) b.flat = zeros(b.flat.shape(), DType::f32, d);
+}
+
 void GradientReducer::prepare(int passes) {
   GANTRY_CHECK(passes >= 1, "GradientReducer::prepare: passes must be >= 1, got ", passes);
   passes_ = passes;
@@ -132,8 +140,18 @@ void GradientReducer::copy_in(size_t k) {
   const double t0 = now_s();
   Bucket& b = buckets_[bucket_of_[k]];
   const int64_t off = b.offsets[slot_of_[k]], n = params_[k].numel();
-  float* dst = b.flat.data<float>() + off;
   Tensor g = params_[k].grad();
+  if (nccl_) {  // device to device, no staging
+    NoGradGuard off_grad;
+    Tensor slot = b.flat.narrow(0, off, n);
+    if (g.defined()) copy_(slot, g.reshape({-1}));
+    else copy_(slot, zeros({n}, DType::f32, slot.device()));
+    copied_[k] = true;
+    b.filled++;
+    stats_.copy_s += now_s() - t0;
+    return;
+  }
+  float* dst = b.flat.data<float>() + off;
   if (g.defined()) {
     Tensor h = g.device().is_cpu() && g.is_contiguous() ? g : g.to(Device::cpu()).contiguous();
     std::memcpy(dst, h.data<float>(), (size_t)n * 4);
@@ -158,7 +176,8 @@ void GradientReducer::start_ready_buckets() {
   while (next_to_start_ < buckets_.size()) {
     Bucket& b = buckets_[next_to_start_];
     if (b.filled < (int)b.params.size()) break;
-    b.request = comm_.iall_reduce_sum_(b.flat, true);
+    if (nccl_) nccl_->all_reduce_sum_(b.flat);  // queued on the stream, then synchronized
+    else b.request = comm_.iall_reduce_sum_(b.flat, true);
     b.started = true;
     if (armed_) stats_.buckets_started_in_backward++;
     ++next_to_start_;

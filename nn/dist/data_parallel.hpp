@@ -16,6 +16,8 @@
 
 namespace gantry::dist {
 
+class NcclCommunicator;
+
 // "name dtype [shape] grad|nograd" per parameter and buffer of m, one per line: what
 // must agree across ranks before training starts.
 std::string describe(const nn::Module& m);
@@ -57,6 +59,9 @@ class GradientReducer {
   void finish();
   // prepare-less reduction of the current .grads (after grad()).
   void reduce();
+  // What to call right before the optimizer's step(): finish() if prepare() armed this
+  // step, else reduce(). One call site per optimizer step, whichever way grads were made.
+  void sync() { armed_ ? finish() : reduce(); }
 
   // Times since the last reset_stats(): seconds blocked in finish()/reduce() waiting for
   // reductions (communication not hidden by backward), and seconds from each step's
@@ -68,6 +73,11 @@ class GradientReducer {
   const Stats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
   size_t bucket_count() const { return buckets_.size(); }
+  // GPU path (real build): buckets live on the parameters' cuda device and each is
+  // reduced by nccl->all_reduce_sum_ (on the default stream, so it is ordered after the
+  // kernels that made the gradients), instead of staging through host memory and MPI.
+  // nccl must outlive the reducer. Compiles and links; not yet run on a GPU.
+  void use_nccl(class NcclCommunicator* nccl);
   int64_t gradient_bytes() const;
 
  private:
@@ -86,6 +96,7 @@ class GradientReducer {
 
   std::vector<Tensor> params_;
   Communicator& comm_;
+  NcclCommunicator* nccl_ = nullptr;
   std::vector<Bucket> buckets_;
   std::vector<size_t> bucket_of_, slot_of_;
   std::vector<int> fired_;

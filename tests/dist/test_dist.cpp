@@ -223,7 +223,7 @@ TEST_CASE("only the armed reducer's net is reduced; reduce() after grad() averag
   auto params = b->parameters();
   auto grads = grad({sum(b->forward(x))}, params);
   for (size_t i = 0; i < params.size(); ++i) params[i].set_grad(grads[i]);
-  rb.reduce();
+  rb.sync();  // not armed: reduce()
   Tensor g = params[0].grad().clone(), gm = g.clone();
   comm.all_reduce_mean_(gm);
   CHECK(max_abs_diff(g, gm) < 1e-6);
