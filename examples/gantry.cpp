@@ -89,6 +89,15 @@ int main(int argc, char** argv) {
   cli::EvalCommands eval_commands;
   cli::add_eval_commands(app, eval_commands);
 
+  // `gantry train NAME` with a name no variant has: the registry's error, listing them.
+  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
+    try {
+      gan::find_variant(argv[2]);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "gantry: %s\n", e.what());
+      return 1;
+    }
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (auto rc = cli::run_eval_commands(eval_commands, argc, argv)) return *rc;

@@ -22,6 +22,10 @@ std::string num(double v) {
 // Shortest text that reads back as v ("2e-4" style for --help).
 std::string short_num(double v) {
   char buf[40];
+  if (v == std::floor(v) && std::abs(v) < 1e15) {
+    std::snprintf(buf, sizeof buf, "%.0f", v);
+    return buf;
+  }
   for (int p = 1; p <= 17; ++p) {
     std::snprintf(buf, sizeof buf, "%.*g", p, v);
     if (std::strtod(buf, nullptr) == v) break;
@@ -90,7 +94,7 @@ std::optional<std::string> parse_hyper(const HyperSpec& s, const std::string& te
       int64_t v = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
       if (ec != std::errc() || end != text.data() + text.size()) return fail("is out of the int64 range");
-      if (text[0] == '-' && v == 0) return fail("is '-0', not a plain integer");
+      if (text[0] == '-' && v == 0) return fail("is a negative zero, not a plain integer");
       if ((double)v < s.min || (double)v > s.max) return fail(range());
       return std::to_string(v);
     }
