@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "gan/eval/evaluate.hpp"
+#include "gan/eval/image_grid.hpp"
 #include "gan/train/registry.hpp"
 #include "gan/train/trainer.hpp"
 #include "gan/zoo/gan_common.hpp"
@@ -88,10 +89,70 @@ const RegisterVariant toy({"toy",
                            },
                            {}});
 
+// A toy image-to-image variant shaped like CycleGAN: four nets (G_AB, G_BA, D_A, D_B, each
+// one 1x1 conv), two optimizers over pairs of nets, no latent, two domains, translation.
+// Its "step" is a least-squares stand-in: G_AB(a) towards the mean of b and back.
+class ToyTranslate : public GanModel {
+ public:
+  ToyTranslate(const Hyperparams& h, ModelShape s, uint64_t seed) : GanModel(h, s, seed) {
+    Generator init(seed);
+    const int64_t c = s.channels;
+    for (const char* n : {"G_AB", "G_BA", "D_A", "D_B"}) {
+      auto m = std::make_shared<nn::Conv2d>(c, n[0] == 'G' ? c : 1, 1, 1, 0, true);
+      NoGradGuard off;
+      copy_(m->weight, randn(m->weight.shape(), DType::f32, &init, 0, 0.1));
+      copy_(m->bias, zeros(m->bias.shape()));
+      add_net(n, m);
+    }
+    const double lr = h.f("lr");
+    auto adam = [lr](std::vector<Tensor> p) { return std::make_unique<nn::Adam>(std::move(p), lr, 0.5, 0.999); };
+    add_optimizer("g", {"G_AB", "G_BA"}, adam);
+    add_optimizer("d", {"D_A", "D_B"}, adam);
+  }
+  Losses step(const Batch& b) override {
+    REQUIRE(b.images_b.defined());
+    REQUIRE(b.images.device() == device());
+    Tensor ab = net("G_AB").forward(b.images), ba = net("G_BA").forward(b.images_b);
+    Tensor g = add(mean(mul(sub(ab, mean(b.images_b)), sub(ab, mean(b.images_b)))),
+                   mean(mul(sub(ba, mean(b.images)), sub(ba, mean(b.images)))));
+    optimizer("g").zero_grad();
+    g.backward();
+    optimizer("g").step();
+    Tensor da = mean(net("D_A").forward(b.images)), db = mean(net("D_B").forward(b.images_b));
+    Tensor d = add(mul(da, da), mul(db, db));
+    optimizer("d").zero_grad();
+    d.backward();
+    optimizer("d").step();
+    Losses l;
+    l.set("g_loss", g.item());
+    l.set("d_loss", d.item());
+    return l;
+  }
+  std::vector<std::string> loss_names() const override { return {"g_loss", "d_loss"}; }
+  Sampling sampling() const override { return Sampling::images; }
+  Tensor translate(const Tensor& x, const std::string& direction) override {
+    NoGradGuard off;
+    return net(direction == "a2b" ? "G_AB" : "G_BA").forward(x.to(device()));
+  }
+};
+
+const RegisterVariant toy_translate({"toy-translate",
+                                     "a CycleGAN-shaped test variant (4 nets, 2 optimizers, two domains)",
+                                     {hp::lr(1e-3, "a test value")},
+                                     DataKind::two_domains,
+                                     [](const Hyperparams& h, ModelShape s, uint64_t seed) {
+                                       return std::make_unique<ToyTranslate>(h, s, seed);
+                                     },
+                                     [](GanModel& m, const EvalOptions& o, std::FILE* out) {
+                                       std::fprintf(out, "toy-translate eval of %s: %s, %lld nets, n %lld\n",
+                                                    o.checkpoint.c_str(), m.variant().c_str(),
+                                                    (long long)m.nets().children().size(), (long long)o.n);
+                                     }});
+
 // ---- helpers ---------------------------------------------------------------------------
 
 // Tiny options for any variant: width 4, z 8 where declared, 32 images, batch 8 (4 for two
-// domains, whose default classes hold ~10 images each of the test data).
+// domains, whose default classes hold 9 images each of the test data).
 TrainOptions tiny(const std::string& variant, const std::string& out) {
   TrainOptions o = testing::zoo_options(variant, out);
   o.limit = 32;
@@ -140,7 +201,7 @@ std::string data_with_test_split() {
 
 TEST_CASE("an unknown variant is an error listing the registered ones, wherever it is named") {
   const std::vector<std::string> names = variant_names();
-  for (const char* v : {"dcgan", "vanilla", "cgan", "wgan", "wgan-gp", "toy"})
+  for (const char* v : {"dcgan", "vanilla", "cgan", "wgan", "wgan-gp", "toy", "toy-translate"})
     CHECK(std::find(names.begin(), names.end(), v) != names.end());
   std::string e = error_of([] { find_variant("stylegan9"); });
   CHECK(e.find("unknown GAN variant 'stylegan9' (this build has: ") != std::string::npos);
@@ -388,4 +449,52 @@ TEST_CASE("a loss log that cannot be written is an error naming the file") {
   fs::create_directories(fs::path(o.out_dir) / "log.csv");  // a folder where the log goes
   const std::string e = error_of([&] { train(o); });
   CHECK(e.find("cannot write " + (fs::path(o.out_dir) / "log.csv").string()) != std::string::npos);
+}
+
+TEST_CASE("two-domain variants: domains from classes or from image folders, batches on the model's device") {
+  // Classes: zoo_data's 96 labels are i % 10, so sneaker (7) and ankle boot (9) hold 9 images each.
+  TrainOptions o = tiny("toy-translate", "reg_domains");
+  std::unique_ptr<DataSource> d = data_from_options(o);
+  CHECK(d->two_domains());
+  CHECK(d->size() == 9);
+  CHECK(d->size_b() == 9);
+  o.domain_a = {"7"}, o.domain_b = {"Ankle-Boot"};
+  CHECK(data_from_options(o)->size_b() == 9);
+  o.domain_b = {"boots?"};
+  CHECK(error_of([&] { data_from_options(o); }).find("unknown Fashion-MNIST class 'boots?' (the classes: 0 t-shirt") !=
+        std::string::npos);
+  CHECK(fashion_class("sneakers") == 7);
+  CHECK(fashion_class("T-shirt") == 0);
+
+  // Folders of RGB PNGs at 16x16, through the trainer, the grid and the checkpoint.
+  const fs::path root = testing::zoo_out("reg_folders");
+  Generator g(5);
+  for (const char* dom : {"a", "b"}) {
+    fs::create_directories(root / dom);
+    for (int i = 0; i < 6; ++i) {
+      Tensor x = rand({1, 3, 20, 24}, DType::f32, &g, -1, 1);
+      save_image_grid((root / dom / (std::to_string(i) + ".png")).string(), x, 1, 0, 1);
+    }
+  }
+  TrainOptions f = tiny("toy-translate", "reg_folders_run");
+  f.data_a = (root / "a").string(), f.data_b = (root / "b").string();
+  f.image_size = 16, f.channels = 3, f.batch_size = 2, f.epochs = 1;
+  TrainResult r = train(f);
+  CHECK(r.steps == 3);
+  LoadedGan l = load_gan_checkpoint(r.checkpoint);
+  CHECK(l.model->shape().image_size == 16);
+  CHECK(l.model->shape().channels == 3);
+  CHECK(l.model->optimizers().size() == 2);
+  CHECK(l.model->optimizers()[0].nets == std::vector<std::string>{"G_AB", "G_BA"});
+  CHECK(fs::exists(r.samples));
+  CHECK(error_of([&] { draw_samples(*l.model, 4, 0, -1, r.checkpoint); }).find("translates images") !=
+        std::string::npos);
+  f.data_b.clear();
+  CHECK(error_of([&] { train(f); }).find("give both --data-a and --data-b") != std::string::npos);
+
+#if GANTRY_HAS_CUDA
+  TrainOptions c = tiny("toy-translate", "reg_domains_cuda");
+  c.device = "cuda", c.epochs = 1;
+  CHECK(train(c).steps == 2);  // the step REQUIREs its batch on the model's device
+#endif
 }
