@@ -66,6 +66,45 @@ void read_v1_hyper(const nn::Metadata& m, const Variant& v, Hyperparams& h, cons
                                " has no classes (gantry-gan-1 layout; only cgan is conditional)"));
 }
 
+// Loads the nets' parameters and buffers from f (every one present with its shape and
+// dtype, checked before anything is written) and sorts the other tensors into optimizer
+// state ("opt_*") and model state ("state.*", prefix stripped); any other is an error.
+void load_nets(const std::string& path, const nn::SafetensorsFile& f, nn::Module& nets, nn::Named& opt,
+               nn::Named& state) {
+  nn::Named mine = nets.named_parameters();
+  for (auto& kv : nets.named_buffers()) mine.push_back(kv);
+  std::map<std::string, Tensor> in_file(f.tensors.begin(), f.tensors.end());
+  std::vector<std::string> problems;
+  std::map<std::string, bool> is_net;
+  for (auto& [name, t] : mine) {
+    is_net[name] = true;
+    auto it = in_file.find(name);
+    if (it == in_file.end())
+      problems.push_back("'" + name + "' is missing from the file");
+    else if (it->second.dtype() != t.dtype() || it->second.shape() != t.shape())
+      problems.push_back(detail::concat("'", name, "' is ", dtype_name(it->second.dtype()), " ",
+                                        shape_str(it->second.shape()), " in the file but ", dtype_name(t.dtype()), " ",
+                                        shape_str(t.shape()), " in the model"));
+  }
+  for (auto& [name, t] : f.tensors) {
+    if (is_net.count(name)) continue;
+    if (name.rfind("opt_", 0) == 0)
+      opt.emplace_back(name, t);
+    else if (name.rfind("state.", 0) == 0)
+      state.emplace_back(name.substr(6), t);
+    else
+      problems.push_back("the file has '" + name + "', which belongs to no net, optimizer or model state");
+  }
+  if (!problems.empty()) {
+    std::string all;
+    for (size_t i = 0; i < problems.size() && i < 8; ++i) all += (i ? "; " : "") + problems[i];
+    if (problems.size() > 8) all += detail::concat("; and ", problems.size() - 8, " more");
+    throw Error(detail::concat("checkpoint ", path, ": ", all));
+  }
+  NoGradGuard off;
+  for (auto& [name, t] : mine) copy_(t, in_file.at(name).to(t.device()));
+}
+
 }  // namespace
 
 std::map<std::string, std::string> checkpoint_metadata(const GanModel& m, int64_t step, int64_t epoch) {
@@ -80,6 +119,7 @@ std::map<std::string, std::string> checkpoint_metadata(const GanModel& m, int64_
   meta["epoch"] = std::to_string(epoch);
   meta["noise_seed"] = std::to_string(m.noise.seed());
   meta["noise_offset"] = std::to_string(m.noise.offset());
+  for (auto& [k, v] : m.save_state_metadata()) meta["state." + k] = v;
   return meta;
 }
 
@@ -87,6 +127,7 @@ void save_gan_checkpoint(const std::string& path, const GanModel& m, int64_t ste
   nn::Named extra;
   for (auto& o : m.optimizers())
     for (auto& kv : prefixed("opt_" + o.name + ".", o.opt->state())) extra.push_back(kv);
+  for (auto& kv : prefixed("state.", m.save_state())) extra.push_back(kv);
   nn::save_checkpoint(path, m.nets(), extra, checkpoint_metadata(m, step, epoch));
 }
 
@@ -126,13 +167,22 @@ LoadedGan load_gan_checkpoint(const std::string& path) {
   } catch (const Error& e) {
     throw Error(detail::concat("checkpoint ", path, ": ", e.what()));
   }
-  nn::SafetensorsFile f = nn::load_checkpoint(path, out.model->nets(), "opt_");
+  nn::Named opt_tensors, state;
+  load_nets(path, peek, out.model->nets(), opt_tensors, state);
+  std::map<std::string, std::string> state_meta;
+  for (const auto& [k, v] : meta)
+    if (k.rfind("state.", 0) == 0) state_meta[k.substr(6)] = v;
   out.step = meta_int(meta, "step", 0, kMaxSteps, path);
   out.epoch = meta_int(meta, "epoch", 0, kMaxEpochs, path);
   for (auto& o : out.model->optimizers())
-    o.opt->load_state(with_prefix(f.tensors, "opt_" + o.name + "."),
+    o.opt->load_state(with_prefix(opt_tensors, "opt_" + o.name + "."),
                       meta_int(meta, "opt_" + o.name + "_steps", 0, kMaxSteps, path));
   out.model->noise.set_state(meta_u64(meta, "noise_seed", path), meta_u64(meta, "noise_offset", path));
+  try {
+    out.model->restore_state(state, state_meta);
+  } catch (const Error& e) {
+    throw Error(detail::concat("checkpoint ", path, ": ", e.what()));
+  }
   return out;
 }
 

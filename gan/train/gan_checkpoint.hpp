@@ -1,8 +1,9 @@
 // gan/train/gan_checkpoint.hpp — a model's checkpoint, one safetensors file that Python's
 // safetensors can open: its nets ("G.*", "D.*", "G_ema.*", ...), each optimizer's state
-// ("opt_<name>.*") and metadata (format "gantry-gan-2"):
+// ("opt_<name>.*"), the model's own extra state ("state.*", GanModel::save_state) and
+// metadata (format "gantry-gan-2"):
 //   variant, image_size, channels, hp.<name> for each hyperparameter, step, epoch,
-//   opt_<name>_steps, noise_seed, noise_offset.
+//   opt_<name>_steps, noise_seed, noise_offset, state.<key>.
 // Files of the earlier layout "gantry-gan-1" (every GanConfig field flat: z_dim, width, lr,
 // n_critic, ...) still load. Every field goes through the range checks of its flag; an
 // error names the file and the key.

@@ -178,6 +178,11 @@ void GanModel::set_grads(const Tensor& loss, const std::vector<Tensor>& params) 
   for (size_t i = 0; i < params.size(); ++i) params[i].set_grad(grads[i]);
 }
 
+void GanModel::restore_state(const nn::Named& tensors, const std::map<std::string, std::string>& meta) {
+  GANTRY_CHECK(tensors.empty() && meta.empty(), variant_, ": the checkpoint holds extra state ('state.",
+               tensors.empty() ? meta.begin()->first : tensors.front().first, "') this model does not keep");
+}
+
 void GanModel::to(Device d) {
   nets_->to(d);
   for (auto& o : optimizers_) o.opt->to(d);

@@ -114,6 +114,14 @@ class GanModel {
   const Hyperparams& hyper() const { return hyper_; }
   ModelShape shape() const { return shape_; }
 
+  // State beyond the nets, the optimizers and `noise` that an exact --resume needs (e.g.
+  // CycleGAN's image pools): tensors saved as "state.<name>", text as metadata
+  // "state.<key>". restore_state gets them back (prefixes stripped) after a load; the
+  // default accepts only none. Tensors may be on any device.
+  virtual nn::Named save_state() const { return {}; }
+  virtual std::map<std::string, std::string> save_state_metadata() const { return {}; }
+  virtual void restore_state(const nn::Named& tensors, const std::map<std::string, std::string>& meta);
+
   // Moves every net and optimizer state to device d.
   void to(Device d);
   Device device() const { return device_; }

@@ -126,14 +126,34 @@ class ToyTranslate : public GanModel {
     Losses l;
     l.set("g_loss", g.item());
     l.set("d_loss", d.item());
+    // Extra state an exact resume needs (like CycleGAN's image pool): the last fakes.
+    l.set("pool_mean", pool_.defined() ? mean(pool_).item() : 0.0);
+    pool_ = ab.detach();
+    ++pooled_;
     return l;
   }
-  std::vector<std::string> loss_names() const override { return {"g_loss", "d_loss"}; }
+  std::vector<std::string> loss_names() const override { return {"g_loss", "d_loss", "pool_mean"}; }
+  nn::Named save_state() const override {
+    if (!pool_.defined()) return {};
+    return {{"pool", pool_}};
+  }
+  std::map<std::string, std::string> save_state_metadata() const override {
+    return {{"pooled", std::to_string(pooled_)}};
+  }
+  void restore_state(const nn::Named& t, const std::map<std::string, std::string>& meta) override {
+    REQUIRE(t.size() <= 1);
+    if (!t.empty()) pool_ = t[0].second.to(device());
+    pooled_ = std::stoll(meta.at("pooled"));
+  }
   Sampling sampling() const override { return Sampling::images; }
   Tensor translate(const Tensor& x, const std::string& direction) override {
     NoGradGuard off;
     return net(direction == "a2b" ? "G_AB" : "G_BA").forward(x.to(device()));
   }
+
+ private:
+  Tensor pool_;
+  int64_t pooled_ = 0;
 };
 
 const RegisterVariant toy_translate({"toy-translate",
@@ -486,6 +506,14 @@ TEST_CASE("two-domain variants: domains from classes or from image folders, batc
   CHECK(l.model->shape().channels == 3);
   CHECK(l.model->optimizers().size() == 2);
   CHECK(l.model->optimizers()[0].nets == std::vector<std::string>{"G_AB", "G_BA"});
+  CHECK(nn::load_safetensors(r.checkpoint).metadata.at("state.pooled") == "3");
+  const std::string odd = with_metadata(r.checkpoint, testing::zoo_out("reg_state.safetensors"), {});
+  {
+    nn::SafetensorsFile sf = nn::load_safetensors(odd);
+    sf.tensors.emplace_back("stray.x", zeros({1}));
+    nn::save_safetensors(odd, sf.tensors, sf.metadata);
+  }
+  CHECK(error_of([&] { load_gan_checkpoint(odd); }).find("'stray.x', which belongs to no net") != std::string::npos);
   CHECK(fs::exists(r.samples));
   CHECK(error_of([&] { draw_samples(*l.model, 4, 0, -1, r.checkpoint); }).find("translates images") !=
         std::string::npos);
