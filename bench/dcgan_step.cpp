@@ -26,9 +26,9 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   omp_set_num_threads(threads);
 
-  gan::GanConfig config = gan::variant_defaults("dcgan");  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
-  config.width = width;
-  gan::DcganModel model(config, 1);
+  gan::Hyperparams config = gan::find_variant("dcgan").defaults();  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
+  config.set("width", std::to_string(width), "--width");
+  gan::DcganModel model(config, {}, 1);
   Generator data_gen(2);
   Tensor real = rand({batch, 1, 28, 28}, DType::f32, &data_gen, -1, 1);
   for (int i = 0; i < warmup; ++i) model.step(real);

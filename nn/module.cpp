@@ -6,6 +6,16 @@ Tensor Module::forward(const Tensor&) {
   throw Error("Module::forward: this module does not define a one-input forward");
 }
 
+Tensor Module::forward_many(const std::vector<Tensor>& inputs) {
+  GANTRY_CHECK(inputs.size() == 1, "Module::forward_many: this module takes one input, got ", inputs.size());
+  return forward(inputs[0]);
+}
+
+void Module::apply(const std::function<void(Module&)>& fn) {
+  for (auto& [name, child] : children_) child->apply(fn);
+  fn(*this);
+}
+
 Tensor Module::register_parameter(const std::string& name, Tensor t) {
   GANTRY_CHECK(t.defined() && t.is_leaf(), "register_parameter: '", name, "' must be a defined leaf tensor");
   if (!t.requires_grad()) t.requires_grad_();

@@ -4,6 +4,7 @@
 // so checkpoints can be read from Python. A Module is held by shared_ptr; its
 // parameters are Tensors (handles), so optimizers update them in place.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,6 +22,17 @@ class Module {
   // The module's computation on one input; modules with other signatures add their own.
   virtual Tensor forward(const Tensor& x);
   Tensor operator()(const Tensor& x) { return forward(x); }
+  // The module's computation on several inputs (e.g. images and class labels). The
+  // default takes exactly one input and runs forward(x); conditional modules override it.
+  virtual Tensor forward_many(const std::vector<Tensor>& inputs);
+  template <class... T>
+  Tensor operator()(const Tensor& x, const Tensor& y, const T&... rest) {
+    return forward_many({x, y, rest...});
+  }
+
+  // Calls fn on every module of the tree: each child's subtree first, in registration
+  // order, then this module (torch.nn.Module.apply's order), e.g. for initialization.
+  void apply(const std::function<void(Module&)>& fn);
 
   // All parameters / buffers of this module and its children, depth first, dotted names.
   Named named_parameters() const;

@@ -40,9 +40,9 @@ void print_references(Evaluator& ev, std::FILE* out) {
 
 Tensor generate(const std::string& checkpoint, int64_t n, uint64_t seed, Tensor* labels) {
   LoadedGan loaded = load_gan_checkpoint(checkpoint);
-  GANTRY_CHECK(loaded.model->config.image_size == 28, "eval: checkpoint ", checkpoint, " makes ",
-               loaded.model->config.image_size, "x", loaded.model->config.image_size,
-               " images; the classifier reads 28x28");
+  const ModelShape s = loaded.model->shape();
+  GANTRY_CHECK(s.image_size == 28 && s.channels == 1, "eval: checkpoint ", checkpoint, " makes ", s.image_size, "x",
+               s.image_size, "x", s.channels, " images; the classifier reads 28x28x1");
   return generate_for_eval(*loaded.model, n, seed, labels);
 }
 
@@ -62,6 +62,14 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
   GANTRY_CHECK(modes == 1, "eval: give exactly one of --samples, --checkpoint, --test-set");
   GANTRY_CHECK(o.labels.empty() || !o.samples.empty(), "eval: --labels goes with --samples");
   if (o.threads > 0) omp_set_num_threads(o.threads);
+  if (!o.checkpoint.empty()) {  // a variant with its own evaluation (e.g. image-to-image) runs it
+    LoadedGan loaded = load_gan_checkpoint(o.checkpoint);
+    const Variant& v = find_variant(loaded.model->variant());
+    if (v.eval) {
+      v.eval(*loaded.model, o, out);
+      return;
+    }
+  }
   const auto start = std::chrono::steady_clock::now();
   Evaluator ev(o.classifier, o.data_dir);
   std::fprintf(out, "gantry eval: classifier %s (test accuracy %.4f), reference statistics in %.1f s\n\n",

@@ -1,13 +1,17 @@
+// gan/train/trainer.cpp — the training loop for every registered variant, the loss log,
+// resume, and sampling for `gantry sample` / `gantry eval`.
 #include "gan/train/trainer.hpp"
 
 #include <omp.h>
 
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
-#include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
 #include "gan/eval/metrics.hpp"
 #include "gan/train/progress.hpp"
@@ -18,8 +22,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr uint64_t kFixedLatentSeed = 0xF1A5;  // the sample grid's latents, the same every epoch
-constexpr uint64_t kEvalSeed = 0xE7A1;        // the metric's latents, the same every evaluation
+constexpr uint64_t kEvalSeed = 0xE7A1;  // the metric's latents, the same every evaluation
 
 Device parse_device(const std::string& name) {
   if (name == "cpu") return Device::cpu();
@@ -31,65 +34,153 @@ Device parse_device(const std::string& name) {
 #endif
 }
 
-// The model to train: fresh from the options, or from --resume (which must be the same variant).
-LoadedGan start_model(const TrainOptions& o) {
-  const int64_t size = o.pad32 ? 32 : 28;
-  if (o.resume.empty()) return {make_gan(config_from_options(o), o.seed), 0, 0};
+// A CSV file written a whole row at a time, flushed per row; every write is checked.
+class CsvFile {
+ public:
+  CsvFile(std::string path, const std::string& header, bool append) : path_(std::move(path)) {
+    f_ = std::fopen(path_.c_str(), append ? "a" : "w");
+    if (!f_) fail();
+    if (!append) row(header);
+  }
+  ~CsvFile() {
+    if (f_) std::fclose(f_);
+  }
+  CsvFile(const CsvFile&) = delete;
+  CsvFile& operator=(const CsvFile&) = delete;
+  void row(const std::string& line) {
+    const std::string l = line + "\n";
+    if (std::fwrite(l.data(), 1, l.size(), f_) != l.size() || std::fflush(f_) != 0) fail();
+  }
+
+ private:
+  [[noreturn]] void fail() {
+    throw Error(detail::concat("train: cannot write ", path_, ": ", std::strerror(errno)));
+  }
+  std::string path_;
+  std::FILE* f_ = nullptr;
+};
+
+std::string fmt(double v) {  // as the log always printed: ostream's default (%g, 6 digits)
+  std::ostringstream s;
+  s << v;
+  return s.str();
+}
+
+// The model to train: fresh from the options, or from --resume (the same variant, shape,
+// and no hyperparameter override that differs from the checkpoint's).
+LoadedGan start_model(const TrainOptions& o, ModelShape shape) {
+  if (o.resume.empty()) return {model_from_options(o, shape), 0, 0};
   LoadedGan loaded = load_gan_checkpoint(o.resume);
-  const GanConfig& c = loaded.model->config;
-  GANTRY_CHECK(c.variant == o.variant, "train: --resume ", o.resume, " is a ", c.variant,
-               " checkpoint, not ", o.variant);
-  GANTRY_CHECK(c.image_size == size, "train: checkpoint ", o.resume, " is for ", c.image_size, "x", c.image_size,
-               " images but the data is ", size, "x", size);
+  const GanModel& m = *loaded.model;
+  GANTRY_CHECK(m.variant() == o.variant, "train: --resume ", o.resume, " is a ", m.variant(), " checkpoint, not ",
+               o.variant);
+  GANTRY_CHECK(m.shape().image_size == shape.image_size && m.shape().channels == shape.channels, "train: checkpoint ",
+               o.resume, " is for ", m.shape().image_size, "x", m.shape().image_size, "x", m.shape().channels,
+               " images but the data is ", shape.image_size, "x", shape.image_size, "x", shape.channels);
+  const Hyperparams asked = hyper_from_options(o);
+  for (auto& [name, text] : o.hyper)
+    GANTRY_CHECK(asked.s(name) == m.hyper().s(name), "train: --", asked.spec(name)->flag_name(), " ", text,
+                 " differs from the checkpoint's ", m.hyper().s(name), " (", o.resume,
+                 "); a resumed run keeps its hyperparameters");
   return loaded;
 }
 
-// Latents (and labels) of the per-epoch grid: 64 images, or for a conditional model one
-// class per row with the same 8 latents in every row.
-void fixed_grid(GanModel& m, Tensor& z, Tensor& labels) {
-  Generator fixed(kFixedLatentSeed);
-  if (!m.conditional()) {
-    z = m.latents(64, &fixed);
-    return;
-  }
-  Tensor row = m.latents(8, &fixed);
-  std::vector<Tensor> rows(m.config.num_classes, row);
-  z = cat(rows, 0);
-  std::vector<int64_t> y;
-  for (int64_t k = 0; k < m.config.num_classes; ++k)
-    for (int i = 0; i < 8; ++i) y.push_back(k);
-  labels = from_indices(y, {(int64_t)y.size()}, m.device());
+std::string likely_cause(const GanModel& m) {
+  std::string s = "the run diverged; likely a learning rate too high";
+  if (m.hyper().has("lr")) s += " (--lr " + m.hyper().s("lr") + ": try a smaller one)";
+  if (m.hyper().has("gp_lambda")) s += " or too strong a penalty (--gp-lambda " + m.hyper().s("gp_lambda") + ")";
+  return s + "; gantry's GAN steps do not clip gradients";
 }
 
 }  // namespace
 
-GanConfig config_from_options(const TrainOptions& o) {
-  GanConfig c = variant_defaults(o.variant);
-  c.image_size = o.pad32 ? 32 : 28;
-  c.z_dim = o.z_dim;
-  c.width = o.width;
-  c.real_label = o.real_label;
-  if (o.lr) c.lr = *o.lr;
-  if (o.beta1) c.beta1 = *o.beta1;
-  if (o.beta2) c.beta2 = *o.beta2;
-  if (o.n_critic) c.n_critic = *o.n_critic;
-  GANTRY_CHECK(c.n_critic >= 1, "train: --n-critic must be at least 1, got ", c.n_critic);
-  c.clip = o.clip;
-  c.gp_lambda = o.gp_lambda;
-  c.critic_layer_norm = o.critic_layer_norm;
-  c.instance_noise = o.instance_noise;
-  c.ema = o.ema;
-  GANTRY_CHECK(c.ema >= 0 && c.ema < 1, "train: --ema must be in [0, 1), got ", c.ema);
-  GANTRY_CHECK(c.instance_noise >= 0, "train: --instance-noise must be >= 0, got ", c.instance_noise);
-  return c;
+Hyperparams hyper_from_options(const TrainOptions& o) {
+  Hyperparams h = find_variant(o.variant).defaults();
+  for (auto& [name, text] : o.hyper) {
+    const HyperSpec* s = h.spec(name);
+    h.set(name, text, s ? "--" + s->flag_name() : "train " + o.variant);
+  }
+  return h;
+}
+
+std::unique_ptr<GanModel> model_from_options(const TrainOptions& o, ModelShape shape) {
+  return make_model(o.variant, hyper_from_options(o), shape, o.seed);
+}
+
+std::unique_ptr<DataSource> data_from_options(const TrainOptions& o) {
+  const Variant& v = find_variant(o.variant);
+  DatasetOptions d;
+  d.dir = o.data_dir;
+  d.pad_to_32 = o.pad32;
+  d.limit = o.limit;
+  if (v.data == DataKind::images) {
+    GANTRY_CHECK(o.data_a.empty() && o.data_b.empty(), "train: --data-a/--data-b are for two-domain variants; ",
+                 o.variant, " trains on one (--data)");
+    d.classes = o.classes;
+    return idx_source(d);
+  }
+  GANTRY_CHECK(o.data_a.empty() == o.data_b.empty(), "train: give both --data-a and --data-b, or neither");
+  if (!o.data_a.empty()) {
+    ImageFolderOptions fo;
+    fo.size = o.image_size;
+    fo.channels = o.channels;
+    return folder_domains(o.data_a, o.data_b, fo, o.limit);
+  }
+  std::vector<int> a, b;
+  for (auto& n : o.domain_a) a.push_back(fashion_class(n));
+  for (auto& n : o.domain_b) b.push_back(fashion_class(n));
+  return class_domains(d, a, b);
+}
+
+int64_t truncate_log(const std::string& path, const std::string& header, int64_t step_col, int64_t max_step) {
+  if (!fs::exists(path)) return 0;
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream all;
+  all << in.rdbuf();
+  const std::string text = all.str();
+  const auto commas = [](const std::string& l) { return std::count(l.begin(), l.end(), ','); };
+  std::string kept = header + "\n";
+  int64_t rows = 0;
+  size_t pos = 0;
+  bool first = true;
+  while (pos < text.size()) {
+    const size_t nl = text.find('\n', pos);
+    if (nl == std::string::npos) break;  // a torn last line
+    const std::string line = text.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (first) {
+      first = false;
+      if (line == header) continue;
+    }
+    if (commas(line) != commas(header)) continue;
+    std::stringstream ss(line);
+    std::string cell;
+    for (int64_t c = 0; c <= step_col; ++c) std::getline(ss, cell, ',');
+    char* end = nullptr;
+    const long long step = std::strtoll(cell.c_str(), &end, 10);
+    if (cell.empty() || *end != '\0' || step > max_step) continue;
+    kept += line + "\n";
+    ++rows;
+  }
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out << kept;
+    out.flush();
+    GANTRY_CHECK(out.good(), "train: cannot write ", tmp);
+  }
+  fs::rename(tmp, path);
+  return rows;
 }
 
 Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index, const std::string& checkpoint) {
   GANTRY_CHECK(n > 0, "sample: --n must be positive, got ", n);
+  GANTRY_CHECK(m.sampling() != Sampling::images, "sample: checkpoint ", checkpoint, " is a ", m.variant(),
+               " model, which translates images instead of sampling from latents (gantry translate)");
   Generator gen(seed);
-  const int64_t k = m.config.num_classes;
-  if (!m.conditional()) {
-    GANTRY_CHECK(class_index < 0, "--class ", class_index, ": checkpoint ", checkpoint, " is a ", m.config.variant,
+  const int64_t k = m.num_classes();
+  if (m.sampling() == Sampling::latents) {
+    GANTRY_CHECK(class_index < 0, "--class ", class_index, ": checkpoint ", checkpoint, " is a ", m.variant(),
                  " model, which is not class-conditional (only cgan takes --class)");
     return {m.sample(m.latents(n, &gen)), (int64_t)std::ceil(std::sqrt((double)n))};
   }
@@ -108,12 +199,14 @@ Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index,
 }
 
 Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels) {
+  GANTRY_CHECK(m.sampling() != Sampling::images, "eval: a ", m.variant(),
+               " model translates images; it has no latent samples to judge");
   Generator gen(seed);
   Tensor z = m.latents(n, &gen);
   Tensor y;
-  if (m.conditional()) {
+  if (m.sampling() == Sampling::latents_and_classes) {
     std::vector<int64_t> ys(n);
-    for (int64_t i = 0; i < n; ++i) ys[i] = i % m.config.num_classes;
+    for (int64_t i = 0; i < n; ++i) ys[i] = i % m.num_classes();
     y = from_indices(ys, {n}, m.device());
   }
   std::vector<Tensor> parts;
@@ -131,18 +224,21 @@ namespace {
 // The metric on the model's samples after `epoch`, appended to metrics.csv and printed.
 struct EpochEvaluation {
   std::unique_ptr<Evaluator> evaluator;
-  std::ofstream csv;
+  std::unique_ptr<CsvFile> csv;
 
-  EpochEvaluation(const TrainOptions& o, const GanModel& m) {
+  EpochEvaluation(const TrainOptions& o, const GanModel& m, int64_t start_step) {
     if (o.eval_every <= 0) return;
-    GANTRY_CHECK(m.config.image_size == 28, "train: --eval-every needs 28x28 images (the classifier's size); drop --pad32");
+    GANTRY_CHECK(m.sampling() != Sampling::images, "train: --eval-every judges latent samples; ", m.variant(),
+                 " translates images (use gantry eval on its checkpoint)");
+    GANTRY_CHECK(m.shape().image_size == 28 && m.shape().channels == 1,
+                 "train: --eval-every needs 28x28 images (the classifier's size); drop --pad32");
     GANTRY_CHECK(o.eval_n >= 2, "train: --eval-n must be at least 2, got ", o.eval_n);
     evaluator = std::make_unique<Evaluator>(o.classifier, o.data_dir);
     const std::string path = (fs::path(o.out_dir) / "metrics.csv").string();
-    const bool fresh = o.resume.empty() || !fs::exists(path);
-    csv.open(path, fresh ? std::ios::trunc : std::ios::app);
-    GANTRY_CHECK(csv.good(), "train: cannot write ", path);
-    if (fresh) csv << "epoch,step,n,fd_classifier,classes_covered,kl_uniform,label_accuracy\n";
+    const std::string header = "epoch,step,n,fd_classifier,classes_covered,kl_uniform,label_accuracy";
+    const bool append = !o.resume.empty() && fs::exists(path);
+    if (append) truncate_log(path, header, 1, start_step);
+    csv = std::make_unique<CsvFile>(path, header, append);
   }
 
   void maybe_run(const TrainOptions& o, GanModel& m, int64_t epoch, int64_t step) {
@@ -150,11 +246,11 @@ struct EpochEvaluation {
     Tensor labels;
     Tensor images = generate_for_eval(m, o.eval_n, kEvalSeed, &labels);
     EvalResult r = evaluator->evaluate(images, labels.defined() ? &labels : nullptr);
-    csv << epoch << ',' << step << ',' << r.n << ',' << r.fd << ',' << r.histogram.covered << ','
+    std::ostringstream row;
+    row << epoch << ',' << step << ',' << r.n << ',' << r.fd << ',' << r.histogram.covered << ','
         << r.histogram.kl_uniform << ',';
-    if (r.accuracy) csv << *r.accuracy;
-    csv << '\n';
-    csv.flush();
+    if (r.accuracy) row << *r.accuracy;
+    csv->row(row.str());
     if (o.progress)
       std::printf("  epoch %lld: FD-classifier %.2f, %lld/10 classes covered, KL to uniform %.4f\n",
                   (long long)epoch, r.fd, (long long)r.histogram.covered, r.histogram.kl_uniform);
@@ -165,21 +261,20 @@ struct EpochEvaluation {
 }  // namespace
 
 TrainResult train(const TrainOptions& o) {
-  variant_defaults(o.variant);  // an unknown variant fails before any data is read
-  GANTRY_CHECK(o.epochs >= 0 && o.batch_size > 0, "train: epochs must be >= 0 and batch size > 0");
+  const Variant& variant = find_variant(o.variant);  // an unknown variant fails before any data is read
+  hyper_from_options(o);                             // and so does a bad hyperparameter
+  GANTRY_CHECK(o.epochs >= 0 && o.epochs <= kMaxEpochs, "train: --epochs must be in [0, ", kMaxEpochs, "], got ",
+               o.epochs);
+  GANTRY_CHECK(o.batch_size > 0, "train: --batch-size must be positive, got ", o.batch_size);
   const Device device = parse_device(o.device);
   if (o.threads > 0) omp_set_num_threads(o.threads);
 
-  DatasetOptions dopt;
-  dopt.dir = o.data_dir;
-  dopt.pad_to_32 = o.pad32;
-  dopt.classes = o.classes;
-  dopt.limit = o.limit;
-  Dataset data = load_dataset(dopt);
-  GANTRY_CHECK(data.images.size(0) >= o.batch_size, "train: the data set has ", data.images.size(0),
-               " images, fewer than one batch of ", o.batch_size);
+  std::unique_ptr<DataSource> data = data_from_options(o);
+  const int64_t n_data = variant.data == DataKind::two_domains ? std::max(data->size(), data->size_b()) : data->size();
+  GANTRY_CHECK(n_data >= o.batch_size, "train: the data set has ", n_data, " images, fewer than one batch of ",
+               o.batch_size);
 
-  LoadedGan start = start_model(o);
+  LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
   int64_t step = start.step;
   model->to(device);
@@ -188,48 +283,66 @@ TrainResult train(const TrainOptions& o) {
   TrainResult r;
   r.checkpoint = (fs::path(o.out_dir) / "checkpoint.safetensors").string();
   r.log = (fs::path(o.out_dir) / "log.csv").string();
-  const bool fresh_log = o.resume.empty() || !fs::exists(r.log);
-  std::ofstream log(r.log, fresh_log ? std::ios::trunc : std::ios::app);
-  GANTRY_CHECK(log.good(), "train: cannot write ", r.log);
-  if (fresh_log) {
-    log << "epoch,step";
-    for (auto& c : model->log_columns()) log << ',' << c;
-    log << '\n';
-  }
+  std::string header = "epoch,step";
+  for (auto& c : model->loss_names()) header += "," + c;
+  const bool append = !o.resume.empty() && fs::exists(r.log);
+  if (append) truncate_log(r.log, header, 1, step);  // a killed run's rows past the checkpoint go
+  CsvFile log(r.log, header, append);
 
-  Tensor fixed_z, fixed_labels;
-  fixed_grid(*model, fixed_z, fixed_labels);
-  EpochEvaluation evaluation(o, *model);
-  BatchIterator batches(data, o.batch_size, o.seed, true);
+  // The grid's fixed inputs: the first images of each domain (image variants).
+  Batch fixed;
+  if (model->sampling() == Sampling::images) {
+    std::vector<int64_t> ia, ib;
+    for (int64_t i = 0; i < std::min<int64_t>(8, data->size()); ++i) ia.push_back(i);
+    for (int64_t i = 0; i < std::min<int64_t>(8, data->size_b()); ++i) ib.push_back(i);
+    fixed = data->gather(ia, ib).to(device);
+  }
+  EpochEvaluation evaluation(o, *model, step);
+  Batches batches(*data, o.batch_size, o.seed, device);
   const double total_steps = std::max<double>(1, (double)o.epochs * batches.batches_per_epoch());
+  const std::vector<std::string> names = model->loss_names();
   double seconds = 0;
   int64_t images = 0;
   for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                     batches.batches_per_epoch(), o.batch_size);
-    Tensor real, labels;
+    Batch b;
     int64_t done = 0;
-    StepLosses last{};
-    while (batches.next(real, labels)) {
+    Losses last;
+    while (batches.next(b)) {
       model->set_progress((double)step / total_steps);
-      last = model->step(real.to(device), labels);
-      r.losses.push_back(last);
+      last = model->step(b);
       ++step, ++done;
-      log << epoch + 1 << ',' << step;
-      for (double v : model->log_values(last)) log << ',' << v;
-      log << '\n';
+      std::string row = std::to_string(epoch + 1) + "," + std::to_string(step);
+      for (const std::string& name : names) {
+        const double v = last[name];
+        if (!std::isfinite(v)) {
+          if (o.progress) bar.finish(model->status(last));
+          throw Error(detail::concat(
+              "train: step ", step, " (epoch ", epoch + 1, "): loss '", name, "' is ", v, "; ", likely_cause(*model),
+              ". Stopped without saving: ",
+              fs::exists(r.checkpoint) ? "the last good checkpoint " + r.checkpoint + " is kept"
+                                       : std::string("no checkpoint was written yet")));
+        }
+        row += "," + fmt(v);
+      }
+      r.losses.push_back(last);
+      log.row(row);
       if (o.progress) bar.update(done, model->status(last));
     }
     if (o.progress) bar.finish(model->status(last));
     seconds += bar.seconds();
     images += done * o.batch_size;
-    log.flush();
     char name[64];
     std::snprintf(name, sizeof name, "samples_epoch_%03lld.png", (long long)(epoch + 1));
     r.samples = (fs::path(o.out_dir) / name).string();
-    save_image_grid(r.samples, model->sample(fixed_z, fixed_labels).to(Device::cpu()), 8, 2, 2);
-    save_gan_checkpoint(r.checkpoint, *model, step, epoch + 1);
+    SampleGrid grid = model->sample_grid(fixed);
+    save_image_grid(r.samples, grid.images.to(Device::cpu()), grid.nrow, 2, 2);
+    // Written beside the last one and renamed over it: a failed write keeps the previous.
+    const std::string tmp = r.checkpoint + ".tmp";
+    save_gan_checkpoint(tmp, *model, step, epoch + 1);
+    fs::rename(tmp, r.checkpoint);
     r.epochs = epoch + 1;
     evaluation.maybe_run(o, *model, epoch + 1, step);
   }

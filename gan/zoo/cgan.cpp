@@ -1,3 +1,4 @@
+// gan/zoo/cgan.cpp — the conditional GAN's nets, its step and the "cgan" registration.
 #include "gan/zoo/cgan.hpp"
 
 #include "nn/init.hpp"
@@ -25,14 +26,14 @@ CganGenerator::CganGenerator(const DcganConfig& c, int64_t num_classes, int64_t 
   net_ = register_module("net", make_shared<DcganGenerator>(with_channels(c, 1, c.z_dim + embed_dim)));
 }
 
-Tensor CganGenerator::forward(const Tensor& z, const Tensor& labels) {
+Tensor CganGenerator::forward_many(const std::vector<Tensor>& inputs) {
+  GANTRY_CHECK(inputs.size() == 2, "CganGenerator: forward takes {z, labels}, got ", inputs.size(), " inputs");
+  const Tensor &z = inputs[0], &labels = inputs[1];
   GANTRY_CHECK(z.dim() == 2 && z.size(1) == z_dim, "CganGenerator: z must be [N, ", z_dim, "], got ",
                shape_str(z.shape()));
   check_labels("CganGenerator", labels, z.size(0), num_classes);
   return net_->forward(cat({z, embed_->forward(labels)}, 1));
 }
-
-Tensor CganGenerator::forward(const Tensor&) { throw Error("CganGenerator: forward needs labels"); }
 
 CganDiscriminator::CganDiscriminator(const DcganConfig& c, int64_t num_classes, int64_t embed_dim)
     : num_classes(num_classes) {
@@ -41,7 +42,10 @@ CganDiscriminator::CganDiscriminator(const DcganConfig& c, int64_t num_classes, 
   net_ = register_module("net", make_shared<DcganDiscriminator>(with_channels(c, 1 + embed_dim, c.z_dim)));
 }
 
-Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& labels) {
+Tensor CganDiscriminator::forward_many(const std::vector<Tensor>& inputs) {
+  GANTRY_CHECK(inputs.size() == 2, "CganDiscriminator: forward takes {images, labels}, got ", inputs.size(),
+               " inputs");
+  const Tensor &x = inputs[0], &labels = inputs[1];
   GANTRY_CHECK(x.dim() == 4 && x.size(1) == 1, "CganDiscriminator: images must be [N, 1, S, S], got ",
                shape_str(x.shape()));
   check_labels("CganDiscriminator", labels, x.size(0), num_classes);
@@ -51,35 +55,41 @@ Tensor CganDiscriminator::forward(const Tensor& x, const Tensor& labels) {
   return net_->forward(cat({x, planes}, 1));
 }
 
-Tensor CganDiscriminator::forward(const Tensor&) { throw Error("CganDiscriminator: forward needs labels"); }
-
-Cgan::Cgan(const GanConfig& c, uint64_t seed) : GanModel(c, seed) {
-  GANTRY_CHECK(c.num_classes > 0, "cgan: num_classes must be positive, got ", c.num_classes);
-  const DcganConfig dc{c.image_size, c.z_dim, c.width};
+Cgan::Cgan(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, shape, seed) {
+  check_gray("cgan", shape, {28, 32});
+  const int64_t k = h.i("num_classes"), e = h.i("embed_dim");
+  const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
   Generator init_gen(seed);
-  G = make_shared<CganGenerator>(dc, c.num_classes, c.embed_dim);
-  D = make_shared<CganDiscriminator>(dc, c.num_classes, c.embed_dim);
+  G = make_shared<CganGenerator>(dc, k, e);
+  D = make_shared<CganDiscriminator>(dc, k, e);
   for (nn::Module* m : {(nn::Module*)G.get(), (nn::Module*)D.get()}) {
     dcgan_init(*m, &init_gen);
     for (auto& [name, p] : m->named_parameters())
       if (name == "embed.weight") nn::init::normal_(p, 0, 1, &init_gen);
   }
-  register_nets(G, D, [dc, c] { return make_shared<CganGenerator>(dc, c.num_classes, c.embed_dim); });
-  opt_g = std::make_unique<nn::Adam>(G->parameters(), c.lr, c.beta1, c.beta2);
-  opt_d = std::make_unique<nn::Adam>(D->parameters(), c.lr, c.beta1, c.beta2);
+  setup(G, D, [dc, k, e] { return make_shared<CganGenerator>(dc, k, e); });
 }
 
-StepLosses Cgan::step(const Tensor& real, const Tensor& labels) {
-  check_labels("cgan step", labels, real.size(0), config.num_classes);
-  const Tensor real_labels = labels.to(device());
-  const Tensor fake_labels = random_labels(real.size(0));
+Losses Cgan::step(const Batch& b) {
+  check_labels("cgan step", b.labels, b.size(), num_classes());
+  const Tensor real_labels = b.labels.to(device());
+  const Tensor fake_labels = random_labels(b.size());
   return bce_step(
-      real, [&](const Tensor& z) { return G->forward(z, fake_labels); },
-      [&](const Tensor& x, bool is_real) { return D->forward(x, is_real ? real_labels : fake_labels); });
+      b.images, [&](const Tensor& z) { return (*G)(z, fake_labels); },
+      [&](const Tensor& x, bool is_real) { return (*D)(x, is_real ? real_labels : fake_labels); });
 }
 
-Tensor Cgan::generate(nn::Module& g, const Tensor& z, const Tensor& labels) {
-  return static_cast<CganGenerator&>(g).forward(z, labels);
-}
+namespace {
+const RegisterVariant registered({
+    "cgan",
+    "Conditional GAN (Mirza & Osindero, 2014) on DCGAN's nets: G and D see the class label; sample --class K",
+    {hp::z_dim(), hp::width(), int_hyper("num_classes", 10, 2, 1000, "Classes G and D are conditioned on"),
+     int_hyper("embed_dim", 10, 1, 1024, "Label embedding size (G's extra input, D's extra planes)"),
+     hp::lr(2e-4, "DCGAN's 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(), hp::instance_noise(),
+     hp::ema()},
+    DataKind::images,
+    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Cgan>(h, s, seed); },
+    {}});
+}  // namespace
 
 }  // namespace gantry::gan

@@ -11,16 +11,16 @@
 // fake batch is drawn with labels uniform over the classes. Adam 2e-4, (0.5, 0.999).
 #pragma once
 #include "gan/zoo/dcgan.hpp"
-#include "gan/train/gan_model.hpp"
+#include "gan/zoo/gan_common.hpp"
 
 namespace gantry::gan {
 
 class CganGenerator : public nn::Module {
  public:
   CganGenerator(const DcganConfig& c, int64_t num_classes, int64_t embed_dim);
-  // z [N, z_dim], labels int64 [N] in [0, num_classes) -> images [N, 1, S, S]
-  Tensor forward(const Tensor& z, const Tensor& labels);
-  Tensor forward(const Tensor& z) override;  // throws: a cgan generator needs labels
+  // {z [N, z_dim], labels int64 [N] in [0, num_classes)} -> images [N, 1, S, S]
+  // (the one-input forward is Module's, which throws: a cgan generator needs labels)
+  Tensor forward_many(const std::vector<Tensor>& inputs) override;
   int64_t z_dim, num_classes;
 
  private:
@@ -31,9 +31,8 @@ class CganGenerator : public nn::Module {
 class CganDiscriminator : public nn::Module {
  public:
   CganDiscriminator(const DcganConfig& c, int64_t num_classes, int64_t embed_dim);
-  // images [N, 1, S, S], labels int64 [N] -> logits [N]
-  Tensor forward(const Tensor& x, const Tensor& labels);
-  Tensor forward(const Tensor& x) override;  // throws: a cgan discriminator needs labels
+  // {images [N, 1, S, S], labels int64 [N]} -> logits [N]
+  Tensor forward_many(const std::vector<Tensor>& inputs) override;
   int64_t num_classes;
 
  private:
@@ -41,17 +40,17 @@ class CganDiscriminator : public nn::Module {
   std::shared_ptr<DcganDiscriminator> net_;
 };
 
-class Cgan : public GanModel {
+class Cgan : public BceGan {
  public:
-  // G and D above with c.num_classes classes, DCGAN's init (embeddings N(0, 1)), Adam.
-  Cgan(const GanConfig& c, uint64_t seed);
-  // labels: int64 [N], the real batch's classes.
-  StepLosses step(const Tensor& real, const Tensor& labels) override;
+  // G and D above with num_classes classes, DCGAN's init (embeddings N(0, 1)), Adam.
+  Cgan(const Hyperparams& h, ModelShape shape, uint64_t seed);
+  // b.labels: int64 [N], the real batch's classes.
+  Losses step(const Batch& b) override;
+  Sampling sampling() const override { return Sampling::latents_and_classes; }
+  int64_t z_dim() const override { return hyper().i("z_dim"); }
+  int64_t num_classes() const override { return hyper().i("num_classes"); }
   std::shared_ptr<CganGenerator> G;
   std::shared_ptr<CganDiscriminator> D;
-
- protected:
-  Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) override;
 };
 
 }  // namespace gantry::gan

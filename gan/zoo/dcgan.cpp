@@ -1,3 +1,4 @@
+// gan/zoo/dcgan.cpp — DCGAN's generator and discriminator, and its initialization.
 #include "gan/zoo/dcgan.hpp"
 
 #include "nn/init.hpp"
@@ -74,20 +75,18 @@ Tensor DcganDiscriminator::forward(const Tensor& x) {
 }
 
 void dcgan_init(nn::Module& m, Generator* gen) {
-  for (auto& [name, child] : m.children()) {
-    nn::Module* c = child.get();
-    if (auto* conv = dynamic_cast<Conv2d*>(c)) {
+  m.apply([gen](nn::Module& c) {
+    if (auto* conv = dynamic_cast<Conv2d*>(&c)) {
       nn::init::normal_(conv->weight, 0, 0.02, gen);
       if (conv->bias.defined()) nn::init::zeros_(conv->bias);
-    } else if (auto* convt = dynamic_cast<ConvTranspose2d*>(c)) {
+    } else if (auto* convt = dynamic_cast<ConvTranspose2d*>(&c)) {
       nn::init::normal_(convt->weight, 0, 0.02, gen);
       if (convt->bias.defined()) nn::init::zeros_(convt->bias);
-    } else if (auto* bn = dynamic_cast<nn::BatchNorm*>(c)) {
+    } else if (auto* bn = dynamic_cast<nn::BatchNorm*>(&c)) {
       if (bn->weight.defined()) nn::init::normal_(bn->weight, 1, 0.02, gen);
       if (bn->bias.defined()) nn::init::zeros_(bn->bias);
     }
-    dcgan_init(*c, gen);
-  }
+  });
 }
 
 }  // namespace gantry::gan

@@ -1,3 +1,4 @@
+// gan/zoo/vanilla.cpp — the MLP GAN, PyTorch's default init, and the "vanilla" registration.
 #include "gan/zoo/vanilla.hpp"
 
 #include <cmath>
@@ -51,36 +52,45 @@ void default_init(nn::Module& m, Generator* gen) {
     nn::init::uniform_(w, -bound, bound, gen);
     if (b.defined()) nn::init::uniform_(b, -bound, bound, gen);
   };
-  for (auto& [name, child] : m.children()) {
-    nn::Module* c = child.get();
-    if (auto* lin = dynamic_cast<Linear*>(c)) {
+  m.apply([&](nn::Module& c) {
+    if (auto* lin = dynamic_cast<Linear*>(&c)) {
       fan_in_uniform(lin->weight, lin->bias, lin->weight.size(1));
-    } else if (auto* conv = dynamic_cast<nn::Conv2d*>(c)) {
+    } else if (auto* conv = dynamic_cast<nn::Conv2d*>(&c)) {
       fan_in_uniform(conv->weight, conv->bias, nn::init::fans(conv->weight).in);
-    } else if (auto* convt = dynamic_cast<nn::ConvTranspose2d*>(c)) {
+    } else if (auto* convt = dynamic_cast<nn::ConvTranspose2d*>(&c)) {
       // PyTorch's fan_in of a transposed conv weight [in, out, k, k] is dim 1 * k * k.
       fan_in_uniform(convt->weight, convt->bias, nn::init::fans(convt->weight).in);
-    } else if (auto* emb = dynamic_cast<nn::Embedding*>(c)) {
+    } else if (auto* emb = dynamic_cast<nn::Embedding*>(&c)) {
       nn::init::normal_(emb->weight, 0, 1, gen);
     }
-    default_init(*c, gen);
-  }
+  });
 }
 
-VanillaGan::VanillaGan(const GanConfig& c, uint64_t seed) : GanModel(c, seed) {
+VanillaGan::VanillaGan(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, shape, seed) {
+  check_gray("vanilla", shape, {28, 32});
+  const int64_t z = h.i("z_dim"), s = shape.image_size;
   Generator init_gen(seed);
-  G = make_shared<MlpGenerator>(c.z_dim, c.image_size);
-  D = make_shared<MlpDiscriminator>(c.image_size);
+  G = make_shared<MlpGenerator>(z, s);
+  D = make_shared<MlpDiscriminator>(s);
   default_init(*G, &init_gen);
   default_init(*D, &init_gen);
-  register_nets(G, D, [c] { return make_shared<MlpGenerator>(c.z_dim, c.image_size); });
-  opt_g = std::make_unique<nn::Adam>(G->parameters(), c.lr, c.beta1, c.beta2);
-  opt_d = std::make_unique<nn::Adam>(D->parameters(), c.lr, c.beta1, c.beta2);
+  setup(G, D, [z, s] { return make_shared<MlpGenerator>(z, s); });
 }
 
-StepLosses VanillaGan::step(const Tensor& real, const Tensor&) {
-  return bce_step(real, [&](const Tensor& z) { return G->forward(z); },
+Losses VanillaGan::step(const Batch& b) {
+  return bce_step(b.images, [&](const Tensor& z) { return G->forward(z); },
                   [&](const Tensor& x, bool) { return D->forward(x); });
 }
+
+namespace {
+const RegisterVariant registered({
+    "vanilla",
+    "The original GAN (Goodfellow et al., 2014) with MLPs as in PyTorch-GAN's gan.py, BCE, Adam 2e-4",
+    {hp::z_dim(), hp::lr(2e-4, "PyTorch-GAN: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
+     hp::instance_noise(), hp::ema()},
+    DataKind::images,
+    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<VanillaGan>(h, s, seed); },
+    {}});
+}  // namespace
 
 }  // namespace gantry::gan

@@ -10,7 +10,7 @@
 // BCE on logits, the non-saturating G loss, Adam 2e-4, betas (0.5, 0.999). Weights
 // start as PyTorch's defaults (U(-1/sqrt(fan_in), 1/sqrt(fan_in))), drawn from the seed.
 #pragma once
-#include "gan/train/gan_model.hpp"
+#include "gan/zoo/gan_common.hpp"
 #include "nn/layers.hpp"
 
 namespace gantry::gan {
@@ -42,12 +42,14 @@ class MlpDiscriminator : public nn::Module {
 // Embedding, drawn from gen, so a seed fixes the whole model.
 void default_init(nn::Module& m, Generator* gen);
 
-class VanillaGan : public GanModel {
+class VanillaGan : public BceGan {
  public:
-  // The MLPs above, initialized from seed; Adam with c.lr and betas for both.
-  VanillaGan(const GanConfig& c, uint64_t seed);
-  // One BCE step (GanModel::bce_step); labels are not used.
-  StepLosses step(const Tensor& real, const Tensor& labels) override;
+  // The MLPs above, initialized from seed; Adam with lr and betas for both.
+  VanillaGan(const Hyperparams& h, ModelShape shape, uint64_t seed);
+  // One BCE step (BceGan::bce_step); labels are not used.
+  Losses step(const Batch& b) override;
+  Sampling sampling() const override { return Sampling::latents; }
+  int64_t z_dim() const override { return hyper().i("z_dim"); }
   std::shared_ptr<MlpGenerator> G;
   std::shared_ptr<MlpDiscriminator> D;
 };

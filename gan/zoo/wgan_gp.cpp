@@ -1,3 +1,4 @@
+// gan/zoo/wgan_gp.cpp — the layer-norm critic, the gradient penalty, and the "wgan-gp" registration.
 #include "gan/zoo/wgan_gp.hpp"
 
 namespace gantry::gan {
@@ -49,22 +50,39 @@ Tensor wgan_gradient_penalty(nn::Module& critic, const Tensor& x_hat, double lam
   return gradient_penalty(g, lambda);
 }
 
-WganGp::WganGp(const GanConfig& c, uint64_t seed) : CriticGan(c, seed) {
-  const DcganConfig dc{c.image_size, c.z_dim, c.width};
+WganGp::WganGp(const Hyperparams& h, ModelShape shape, uint64_t seed) : CriticGan(h, shape, seed) {
+  check_gray("wgan-gp", shape, {28, 32});
+  const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
   Generator init_gen(seed);
   G = make_shared<DcganGenerator>(dc);
-  D = make_shared<GpCritic>(dc, c.critic_layer_norm);
+  D = make_shared<GpCritic>(dc, h.b("critic_layer_norm"));
   dcgan_init(*G, &init_gen);
   dcgan_init(*D, &init_gen);  // conv weights N(0, 0.02); layer norm keeps weight 1, bias 0
-  register_nets(G, D, [dc] { return make_shared<DcganGenerator>(dc); });
-  opt_g = std::make_unique<nn::Adam>(G->parameters(), c.lr, c.beta1, c.beta2);
-  opt_d = std::make_unique<nn::Adam>(D->parameters(), c.lr, c.beta1, c.beta2);
+  setup_nets(dc);
+  const double lr = h.f("lr"), b1 = h.f("beta1"), b2 = h.f("beta2");
+  auto adam = [&](std::vector<Tensor> p) { return std::make_unique<nn::Adam>(std::move(p), lr, b1, b2); };
+  add_optimizer("g", {"G"}, adam);
+  add_optimizer("d", {"D"}, adam);
 }
 
-Tensor WganGp::critic_regularizer(const Tensor& real, const Tensor& fake, StepLosses& l) {
-  Tensor gp = wgan_gradient_penalty(*D, interpolate(real, fake, &noise), config.gp_lambda);
-  l.gp = gp.item();
+Tensor WganGp::critic_regularizer(const Tensor& real, const Tensor& fake, Losses& l) {
+  Tensor gp = wgan_gradient_penalty(*D, interpolate(real, fake, &noise), hyper().f("gp_lambda"));
+  l.set("gp", gp.item());
   return gp;
 }
+
+namespace {
+const RegisterVariant registered({
+    "wgan-gp",
+    "WGAN-GP (Gulrajani et al., 2017): gradient penalty at interpolates, layer-norm critic, Adam 1e-4 (0, 0.9)",
+    {hp::z_dim(), hp::width(), hp::lr(1e-4, "paper, Algorithm 1: 1e-4"), hp::beta1(0), hp::beta2(0.9),
+     int_hyper("n_critic", 5, 1, 1000, "Critic steps per G step (paper: 5)"),
+     real_hyper("gp_lambda", 10, 0, 1e6, "Gradient penalty weight lambda (paper: 10)"),
+     bool_hyper("critic_layer_norm", true, "Layer norm in the critic (off: no normalization)", "critic-norm"),
+     hp::instance_noise(), hp::ema()},
+    DataKind::images,
+    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<WganGp>(h, s, seed); },
+    {}});
+}  // namespace
 
 }  // namespace gantry::gan

@@ -37,11 +37,12 @@ Tensor wgan_gradient_penalty(nn::Module& critic, const Tensor& x_hat, double lam
 
 class WganGp : public CriticGan {
  public:
-  // config.critic_layer_norm picks the critic's normalization.
-  WganGp(const GanConfig& c, uint64_t seed);
+  // critic_layer_norm picks the critic's normalization; Adam with lr, beta1, beta2.
+  WganGp(const Hyperparams& h, ModelShape shape, uint64_t seed);
 
  protected:
-  Tensor critic_regularizer(const Tensor& real, const Tensor& fake, StepLosses& l) override;
+  Tensor critic_regularizer(const Tensor& real, const Tensor& fake, Losses& l) override;
+  bool has_gp() const override { return hyper().f("gp_lambda") > 0; }
 };
 
 }  // namespace gantry::gan

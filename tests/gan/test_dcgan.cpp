@@ -9,6 +9,7 @@
 
 #include "gan/data/dataset.hpp"
 #include "gan/train/trainer.hpp"
+#include "gan/zoo/dcgan_step.hpp"
 
 using namespace gantry;
 using namespace gantry::gan;
@@ -34,8 +35,7 @@ TrainOptions small(const std::string& data, const std::string& out) {
   o.data_dir = data;
   o.out_dir = out;
   o.batch_size = 16;
-  o.width = 4;
-  o.z_dim = 8;
+  o.hyper = {{"width", "4"}, {"z_dim", "8"}};
   o.seed = 5;
   o.progress = false;
   return o;
@@ -59,14 +59,14 @@ TEST_CASE("a few DCGAN steps: finite losses, parameters move, samples and checkp
   std::string data = tiny_data(), out = fs::temp_directory_path() / ("gantry_dcgan_out_" + std::to_string(::getpid()));
   TrainOptions o = small(data, out);
   o.epochs = 1;
-  GanConfig config = variant_defaults("dcgan");
-  config.z_dim = 8, config.width = 4;
-  DcganModel before(config, 5);
+  Hyperparams config = find_variant("dcgan").defaults();
+  config.set("z_dim", "8", "test"), config.set("width", "4", "test");
+  DcganModel before(config, {}, 5);
   TrainResult r = train(o);
   CHECK(r.steps == 6);
   for (auto& l : r.losses) {
-    CHECK(std::isfinite(l.d_loss));
-    CHECK(std::isfinite(l.g_loss));
+    CHECK(std::isfinite(l["d_loss"]));
+    CHECK(std::isfinite(l["g_loss"]));
   }
   LoadedGan after = load_gan_checkpoint(r.checkpoint);
   CHECK(after.step == 6);
@@ -100,7 +100,7 @@ TEST_CASE("resuming from a checkpoint gives the same losses as an uninterrupted 
   REQUIRE(uninterrupted.losses.size() == 18);
   REQUIRE(resumed.losses.size() == 12);
   for (size_t i = 0; i < 12; ++i) {
-    CHECK(resumed.losses[i].d_loss == uninterrupted.losses[6 + i].d_loss);
-    CHECK(resumed.losses[i].g_loss == uninterrupted.losses[6 + i].g_loss);
+    CHECK(resumed.losses[i]["d_loss"] == uninterrupted.losses[6 + i]["d_loss"]);
+    CHECK(resumed.losses[i]["g_loss"] == uninterrupted.losses[6 + i]["g_loss"]);
   }
 }

@@ -102,13 +102,13 @@ TEST_CASE("WGAN-GP: the penalty's gradient w.r.t. critic weights matches central
 }
 
 TEST_CASE("WGAN: every critic parameter is clipped to [-c, c] after a critic step") {
-  GanConfig c = variant_defaults("wgan");
-  c.width = 4, c.z_dim = 8;
-  c.lr = 0.05;  // a step this large would leave the box if it were not clipped
-  Wgan m(c, 2);
+  Hyperparams c = find_variant("wgan").defaults();
+  c.set("width", "4", "test"), c.set("z_dim", "8", "test");
+  c.set("lr", "0.05", "test");  // a step this large would leave the box if it were not clipped
+  Wgan m(c, {}, 2);
   Generator g(3);
   Tensor real = rand({8, 1, 28, 28}, DType::f32, &g, -1, 1);
-  for (int s = 0; s < 2; ++s) m.step(real, {});
+  for (int s = 0; s < 2; ++s) m.step(Batch{real, {}, {}});
   int64_t at_edge = 0;
   for (auto& p : m.D->parameters())
     for (float v : p.to_vector<float>()) {

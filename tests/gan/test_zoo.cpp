@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "gan/zoo/cgan.hpp"
+#include "gan/train/registry.hpp"
 #include "nn/checkpoint.hpp"
 #include "test_util.hpp"
 #include "zoo_util.hpp"
@@ -26,7 +27,7 @@ std::string first_line(const std::string& path) {
   return line;
 }
 std::vector<float> g_weights(const GanModel& m) {
-  return m.nets->named_parameters()[0].second.to_vector<float>();  // "G.main.0.weight" or "G.embed.weight"
+  return m.nets().named_parameters()[0].second.to_vector<float>();  // "G.main.0.weight" or "G.embed.weight"
 }
 }  // namespace
 
@@ -39,20 +40,20 @@ TEST_CASE("every zoo variant trains on the cpu: finite losses that change, G mov
   for (auto& [variant, columns] : header) {
     CAPTURE(variant);
     TrainOptions o = zoo_options(variant, "train_" + variant);
-    std::unique_ptr<GanModel> fresh = make_gan(config_from_options(o), o.seed);
+    std::unique_ptr<GanModel> fresh = model_from_options(o);
     TrainResult r = train(o);
     REQUIRE(r.steps == 6);  // 96 images, batch 16
     for (auto& l : r.losses) {
-      CHECK(std::isfinite(l.d_loss));
-      CHECK(std::isfinite(l.g_loss));
-      CHECK(std::isfinite(l.gp));
+      CHECK(std::isfinite(l["d_loss"]));
+      CHECK(std::isfinite(l["g_loss"]));
+      if (variant == "wgan-gp") CHECK(std::isfinite(l["gp"]));
     }
-    CHECK(r.losses.front().d_loss != r.losses.back().d_loss);
-    CHECK(r.losses.front().g_loss != r.losses.back().g_loss);
-    if (variant == "wgan-gp") CHECK(r.losses.front().gp > 0);
+    CHECK(r.losses.front()["d_loss"] != r.losses.back()["d_loss"]);
+    CHECK(r.losses.front()["g_loss"] != r.losses.back()["g_loss"]);
+    if (variant == "wgan-gp") CHECK(r.losses.front()["gp"] > 0);
     CHECK(first_line(r.log) == columns);
     LoadedGan after = load_gan_checkpoint(r.checkpoint);
-    CHECK(after.model->config.variant == variant);
+    CHECK(after.model->variant() == variant);
     CHECK(after.step == 6);
     CHECK(g_weights(*after.model) != g_weights(*fresh));  // G took at least one step (n_critic 5 for the WGANs)
     CHECK(fs::exists(r.samples));
@@ -65,20 +66,20 @@ TEST_CASE("the WGANs take one G step per n_critic critic steps") {
     TrainOptions o = zoo_options(variant, "ncritic_" + variant);
     TrainResult r = train(o);
     LoadedGan after = load_gan_checkpoint(r.checkpoint);
-    CHECK(after.model->config.n_critic == 5);
-    CHECK(after.model->opt_d->steps() == 6);
-    CHECK(after.model->opt_g->steps() == 1);
-    o.n_critic = 2;
+    CHECK(after.model->hyper().i("n_critic") == 5);
+    CHECK(after.model->optimizer("d").steps() == 6);
+    CHECK(after.model->optimizer("g").steps() == 1);
+    o.hyper["n_critic"] = "2";
     o.out_dir += "_2";
     after = load_gan_checkpoint(train(o).checkpoint);
-    CHECK(after.model->opt_g->steps() == 3);
+    CHECK(after.model->optimizer("g").steps() == 3);
   }
 }
 
 TEST_CASE("cgan: samples of class K are conditioned on K") {
-  GanConfig c = variant_defaults("cgan");
-  c.width = 4, c.z_dim = 8;
-  Cgan m(c, 1);
+  Hyperparams c = find_variant("cgan").defaults();
+  c.set("width", "4", "test"), c.set("z_dim", "8", "test");
+  Cgan m(c, {}, 1);
   Generator gen(4);
   Tensor z = m.latents(3, &gen);
   auto image = [&](int64_t k) { return m.sample(z, from_indices({k, k, k}, {3})).to_vector<float>(); };
@@ -101,15 +102,15 @@ TEST_CASE("cgan: samples of class K are conditioned on K") {
 
 TEST_CASE("--ema keeps an exponential moving average of G, saved and used for samples") {
   TrainOptions o = zoo_options("vanilla", "ema");
-  o.ema = 0.9;
+  o.hyper["ema"] = "0.9";
   o.limit = 16;  // one step
-  std::unique_ptr<GanModel> fresh = make_gan(config_from_options(o), o.seed);
+  std::unique_ptr<GanModel> fresh = model_from_options(o);
   LoadedGan after = load_gan_checkpoint(train(o).checkpoint);
-  nn::Named p = after.model->nets->named_parameters();
+  nn::Named p = after.model->nets().named_parameters();
   std::map<std::string, std::vector<float>> by_name;
   for (auto& [name, t] : p) by_name[name] = t.to_vector<float>();
   REQUIRE(by_name.count("G_ema.main.0.weight"));
-  std::vector<float> g0 = fresh->nets->named_parameters()[0].second.to_vector<float>();
+  std::vector<float> g0 = fresh->nets().named_parameters()[0].second.to_vector<float>();
   std::vector<float> g1 = by_name["G.main.0.weight"], e1 = by_name["G_ema.main.0.weight"];
   for (size_t i = 0; i < g0.size(); i += 97) CHECK(e1[i] == doctest::Approx(0.9 * g0[i] + 0.1 * g1[i]).epsilon(1e-5));
   Generator gen(1);
@@ -121,9 +122,9 @@ TEST_CASE("--ema keeps an exponential moving average of G, saved and used for sa
 TEST_CASE("--instance-noise perturbs D's inputs") {
   TrainOptions o = zoo_options("vanilla", "noise");
   o.limit = 16;
-  const double clean = train(o).losses[0].d_loss;
-  o.instance_noise = 0.5;
-  const double noisy = train(o).losses[0].d_loss;
+  const double clean = train(o).losses[0]["d_loss"];
+  o.hyper["instance_noise"] = "0.5";
+  const double noisy = train(o).losses[0]["d_loss"];
   CHECK(std::isfinite(noisy));
   CHECK(noisy != clean);
 }
@@ -135,7 +136,7 @@ TEST_CASE("resuming a wgan and a vanilla GAN with EMA equals an uninterrupted ru
     CAPTURE(variant);
     TrainOptions full = zoo_options(variant, "resume_full_" + variant);
     full.epochs = 3;
-    if (variant == "vanilla") full.ema = 0.9;
+    if (variant == "vanilla") full.hyper["ema"] = "0.9";
     TrainResult uninterrupted = train(full);
     TrainOptions first = full;
     first.out_dir = testing::zoo_out("resume_split_" + variant);
@@ -148,14 +149,15 @@ TEST_CASE("resuming a wgan and a vanilla GAN with EMA equals an uninterrupted ru
     REQUIRE(uninterrupted.losses.size() == 18);
     REQUIRE(resumed.losses.size() == 12);
     for (size_t i = 0; i < 12; ++i) {
-      CHECK(resumed.losses[i].d_loss == uninterrupted.losses[6 + i].d_loss);
-      CHECK(resumed.losses[i].g_loss == uninterrupted.losses[6 + i].g_loss);
+      CHECK(resumed.losses[i]["d_loss"] == uninterrupted.losses[6 + i]["d_loss"]);
+      CHECK(resumed.losses[i]["g_loss"] == uninterrupted.losses[6 + i]["g_loss"]);
     }
   }
 }
 
 TEST_CASE("bad variants, flags and checkpoints give errors naming them") {
-  TrainOptions o = zoo_options("stylegan9", "bad");
+  TrainOptions o = zoo_options("dcgan", "bad");
+  o.variant = "stylegan9";
   CHECK(error_of([&] { train(o); }).find("unknown GAN variant 'stylegan9'") != std::string::npos);
   CHECK(error_of([&] { train(o); }).find("wgan-gp") != std::string::npos);  // lists the known ones
 
@@ -168,9 +170,9 @@ TEST_CASE("bad variants, flags and checkpoints give errors naming them") {
   CHECK(e.find(ckpt) != std::string::npos);
   CHECK(e.find("not class-conditional") != std::string::npos);
 
-  GanConfig c = variant_defaults("cgan");
-  c.width = 4, c.z_dim = 8;
-  Cgan cgan(c, 0);
+  Hyperparams c = find_variant("cgan").defaults();
+  c.set("width", "4", "test"), c.set("z_dim", "8", "test");
+  Cgan cgan(c, {}, 0);
   e = error_of([&] { draw_samples(cgan, 4, 0, 10, "c.safetensors"); });
   CHECK(e.find("--class 10") != std::string::npos);
   CHECK(e.find("c.safetensors has classes 0..9") != std::string::npos);
@@ -187,4 +189,7 @@ TEST_CASE("bad variants, flags and checkpoints give errors naming them") {
                        {{"format", "gantry-gan-1"}, {"variant", "biggan"}});
   e = error_of([&] { load_gan_checkpoint(testing::zoo_out("odd_variant.safetensors")); });
   CHECK(e.find("odd_variant.safetensors: unknown GAN variant 'biggan'") != std::string::npos);
+  nn::save_safetensors(testing::zoo_out("odd_format.safetensors"), {{"x", zeros({2})}}, {{"format", "gantry-gan-9"}});
+  e = error_of([&] { load_gan_checkpoint(testing::zoo_out("odd_format.safetensors")); });
+  CHECK(e.find("should be 'gantry-gan-2', or the earlier 'gantry-gan-1'") != std::string::npos);
 }

@@ -32,15 +32,20 @@ inline std::string zoo_out(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("gantry_zoo_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
-// Small nets, batch 16, one epoch, no progress bar.
+// Sets hyperparameter `name` of o's variant when the variant declares it.
+inline void set_if_declared(gan::TrainOptions& o, const std::string& name, const std::string& value) {
+  if (gan::find_variant(o.variant).defaults().has(name)) o.hyper[name] = value;
+}
+
+// Small nets (width 4, z 8 where the variant has them), batch 16, one epoch, no progress bar.
 inline gan::TrainOptions zoo_options(const std::string& variant, const std::string& out) {
   gan::TrainOptions o;
   o.variant = variant;
   o.data_dir = zoo_data();
   o.out_dir = zoo_out(out);
   o.batch_size = 16;
-  o.width = 4;
-  o.z_dim = 8;
+  for (const std::string& v : gan::variant_names())
+    if (v == variant) set_if_declared(o, "width", "4"), set_if_declared(o, "z_dim", "8");
   o.seed = 3;
   o.epochs = 1;
   o.progress = false;

@@ -143,3 +143,52 @@ TEST_CASE("initializers have the documented statistics") {
   nn::init::normal_(b, 0, 1, &g2);
   CHECK(max_abs_diff(a, b) == 0);
 }
+
+namespace {
+// A module of two inputs: x * w + y (for forward_many).
+class AddScaled : public gantry::nn::Module {
+ public:
+  AddScaled() { w = register_parameter("w", gantry::full({1}, 2.0)); }
+  gantry::Tensor forward_many(const std::vector<gantry::Tensor>& in) override {
+    GANTRY_CHECK(in.size() == 2, "AddScaled takes two inputs");
+    return gantry::add(gantry::mul(in[0], w), in[1]);
+  }
+  gantry::Tensor w;
+};
+}  // namespace
+
+TEST_CASE("Module: forward_many takes several inputs; the one-input default and the variadic call") {
+  using namespace gantry;
+  AddScaled m;
+  Tensor x = full({3}, 1.0), y = full({3}, 0.5);
+  CHECK(m.forward_many({x, y}).to_vector<float>() == std::vector<float>{2.5f, 2.5f, 2.5f});
+  CHECK(m(x, y).to_vector<float>() == std::vector<float>{2.5f, 2.5f, 2.5f});
+  CHECK_THROWS_WITH_AS(m.forward(x), doctest::Contains("does not define a one-input forward"), Error);
+  nn::Linear lin(3, 2);
+  CHECK(lin.forward_many({x}).to_vector<float>() == lin.forward(x).to_vector<float>());
+  CHECK_THROWS_WITH_AS(lin.forward_many({x, y}), doctest::Contains("takes one input, got 2"), Error);
+}
+
+TEST_CASE("Module::apply visits every module of the tree, children before their parent") {
+  using namespace gantry;
+  auto inner = std::make_shared<nn::Sequential>(
+      std::vector<std::shared_ptr<nn::Module>>{std::make_shared<nn::Linear>(2, 2), std::make_shared<nn::ReLU>()});
+  nn::Sequential outer({inner, std::make_shared<nn::Linear>(2, 1)});
+  std::vector<std::string> seen;
+  outer.apply([&](nn::Module& m) {
+    if (dynamic_cast<nn::Linear*>(&m)) seen.push_back("linear");
+    else if (dynamic_cast<nn::ReLU*>(&m)) seen.push_back("relu");
+    else seen.push_back(&m == &outer ? "outer" : "inner");
+  });
+  CHECK(seen == std::vector<std::string>{"linear", "relu", "inner", "linear", "outer"});
+  // e.g. initialization: every Linear's bias set to 0.25.
+  outer.apply([](nn::Module& m) {
+    if (auto* l = dynamic_cast<nn::Linear*>(&m)) {
+      NoGradGuard off;
+      copy_(l->bias, full(l->bias.shape(), 0.25));
+    }
+  });
+  for (auto& [name, p] : outer.named_parameters())
+    if (name.find("bias") != std::string::npos)
+      for (float v : p.to_vector<float>()) CHECK(v == 0.25f);
+}
