@@ -3,6 +3,7 @@
 
 #include <unordered_map>
 
+#include "core/anomaly.hpp"
 #include "core/ops.hpp"
 
 namespace gantry {
@@ -37,7 +38,59 @@ void clear_post_accumulate_grad_hooks(const Tensor& leaf) {
   if (leaf.defined() && leaf.impl()->grad_accumulator) leaf.impl()->grad_accumulator->post_accumulate_hooks.clear();
 }
 
+// ---- anomaly detection (core/anomaly.hpp) ------------------------------------------
+namespace {
+thread_local bool g_anomaly_checking = false;  // inside a check: its own ops are not checked
+thread_local int g_in_rule = 0;                // inside a derivative rule: checked as a whole
+
+struct Flag {
+  bool& f;
+  bool prev;
+  explicit Flag(bool& flag) : f(flag), prev(flag) { f = true; }
+  ~Flag() { f = prev; }
+};
+
+std::string shapes_of(const std::vector<Tensor>& inputs) {
+  std::string s;
+  for (size_t i = 0; i < inputs.size(); ++i)
+    s += (i ? ", " : "") + (inputs[i].defined() ? shape_str(inputs[i].shape()) : std::string("(none)"));
+  return s;
+}
+
+void anomaly_check_forward(const char* name, const Tensor& out, const std::vector<Tensor>& inputs) {
+  if (g_anomaly_checking || g_in_rule > 0 || !is_anomaly_enabled()) return;
+  Flag checking(g_anomaly_checking);
+  const char* kind = non_finite_kind(out);
+  if (!kind) return;
+  std::string from = "its inputs were finite";
+  for (size_t i = 0; i < inputs.size(); ++i)
+    if (const char* k = non_finite_kind(inputs[i])) {
+      from = detail::concat("input ", i, " already held ", k,
+                            " (it came from no checked op: data, a parameter, or an in-place update)");
+      break;
+    }
+  throw Error(detail::concat("anomaly: op '", name, "' (inputs ", shapes_of(inputs), ") produced ", kind,
+                             " in its output ", shape_str(out.shape()), " in forward; ", from));
+}
+
+void anomaly_check_backward(const Node& node, const Tensor& g, const Grads& grads) {
+  if (g_anomaly_checking || !is_anomaly_enabled()) return;
+  Flag checking(g_anomaly_checking);
+  std::string ins;
+  for (size_t i = 0; i < node.input_shapes.size(); ++i) ins += (i ? ", " : "") + shape_str(node.input_shapes[i]);
+  for (size_t j = 0; j < grads.size(); ++j)
+    if (const char* kind = non_finite_kind(grads[j])) {
+      const char* gk = non_finite_kind(g);
+      throw Error(detail::concat("anomaly: the backward of op '", node.name, "' (inputs ", ins, ") produced ", kind,
+                                 " in its gradient for input ", j, " ", shape_str(grads[j].shape()),
+                                 gk ? detail::concat("; the gradient it was given already held ", gk)
+                                    : std::string("; the gradient it was given was finite")));
+    }
+}
+}  // namespace
+
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, DerivativeRule rule) {
+  anomaly_check_forward(name, out, inputs);
   if (!GradMode::enabled()) return out;
   bool any = false;
   for (const auto& x : inputs) any = any || (x.defined() && x.requires_grad());
@@ -169,7 +222,14 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     if (g.defined()) {
       GANTRY_CHECK(!node->released, "backward: trying to backward through the graph a second time (op '",
                    node->name, "'): its saved tensors were freed; pass retain_graph=true the first time");
-      grads = node->rule(g);
+      {
+        ++g_in_rule;
+        struct Leave {
+          ~Leave() { --g_in_rule; }
+        } leave;
+        grads = node->rule(g);
+      }
+      anomaly_check_backward(*node, g, grads);
       GANTRY_CHECK(grads.size() == node->next.size(), "backward: the rule of '", node->name, "' returned ",
                    grads.size(), " gradients for ", node->next.size(), " inputs");
       if (!retain_graph) {

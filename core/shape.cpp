@@ -6,7 +6,9 @@ namespace gantry {
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
-  for (auto d : s) n *= d;
+  bool over = false;
+  for (auto d : s) over |= __builtin_mul_overflow(n, d, &n) || n > kMaxNumel || n < -kMaxNumel;
+  GANTRY_CHECK(!over, "shape ", shape_str(s), " has more elements than the element-count limit kMaxNumel = 2^60");
   return n;
 }
 

@@ -8,6 +8,11 @@ namespace gantry {
 
 using Shape = std::vector<int64_t>;
 
+// The element-count limit of a tensor: 2^60, so that its byte size (<= 8 bytes an
+// element) fits an int64 too.
+inline constexpr int64_t kMaxNumel = int64_t(1) << 60;
+// The product of the sizes; throws (naming the shape and kMaxNumel) if it overflows or
+// exceeds kMaxNumel.
 int64_t numel_of(const Shape& s);
 Shape contiguous_strides(const Shape& s);
 // "[8,3,28,28]"

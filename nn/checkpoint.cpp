@@ -3,9 +3,14 @@
 // Writing follows the reference writer (safetensors/src/tensor.rs, `prepare`): compact
 // JSON with "__metadata__" first and each entry's keys as dtype, shape, data_offsets;
 // tensors sorted by descending dtype alignment then name; the header padded with spaces
-// to a multiple of 8. Reading is stricter about bounds than about layout: any order is
-// fine as long as every tensor's bytes lie inside the data section.
+// to a multiple of 8. Reading checks what the reference reader checks: the header is at
+// most kMaxHeaderBytes, nests JSON at most kMaxJsonDepth deep (a pre-scan, before the
+// parser sees it), and the tensors' data_offsets, in offset order, are contiguous,
+// non-overlapping and cover the data section exactly. Errors quote at most a few dozen
+// characters of the file's JSON (clip()).
 #include "nn/checkpoint.hpp"
+
+#include "core/file_io.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -31,6 +36,41 @@ static_assert(std::endian::native == std::endian::little, "safetensors I/O assum
 namespace {
 
 constexpr uint64_t kMaxHeaderBytes = 100'000'000;  // the reference reader's limit
+// How deep arrays and objects may nest in the header: a checkpoint needs 3 (header,
+// entry, shape); nlohmann's parser, dump() and destructor recurse per level, so 70,000
+// levels would overflow the stack.
+constexpr int kMaxJsonDepth = 64;
+// How much of an untrusted string or JSON value an error message quotes.
+constexpr size_t kQuoteChars = 60;
+
+// s, cut to kQuoteChars characters with a note of its full length.
+std::string clip(const std::string& s) {
+  if (s.size() <= kQuoteChars) return s;
+  return detail::concat(s.substr(0, kQuoteChars), "... (", s.size(), " characters)");
+}
+// A JSON value (depth-bounded: the header passed max_json_depth) as clipped text.
+std::string clip(const nlohmann::ordered_json& j) { return clip(j.dump()); }
+
+// The deepest nesting of [ and { in JSON text, outside strings; stops counting past limit.
+int max_json_depth(const std::string& text, int limit) {
+  int depth = 0, deepest = 0;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+      if (deepest > limit) return deepest;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -50,37 +90,6 @@ std::string errno_text() { return std::strerror(errno); }
 // writing
 // ============================================================================
 
-// Writes n, header and the tensors' bytes to f, fsyncs and closes it. Returns 0 or the first errno.
-int write_file(std::FILE* f, const std::string& header, const std::vector<Tensor>& data) {
-  int err = 0;
-  errno = 0;  // so a short fwrite without errno reports EIO, not something stale
-  auto check = [&](bool ok) {
-    if (!ok && !err) err = errno ? errno : EIO;
-  };
-  const uint64_t n = header.size();
-  check(std::fwrite(&n, 8, 1, f) == 1);
-  check(std::fwrite(header.data(), 1, header.size(), f) == header.size());
-  for (const Tensor& t : data) {
-    const size_t bytes = (size_t)t.numel() * dtype_size(t.dtype());
-    check(err || bytes == 0 || std::fwrite(t.raw_data(), 1, bytes, f) == bytes);
-  }
-  check(err || std::fflush(f) == 0);
-  check(err || ::fsync(fileno(f)) == 0);
-  check(std::fclose(f) == 0);
-  return err;
-}
-
-// Makes a rename durable: fsync the directory that holds `path`. Best effort (some
-// filesystems refuse fsync on a directory); the data itself is already on disk.
-void sync_parent_dir(const std::string& path) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0) return;
-  (void)::fsync(fd);
-  ::close(fd);
-}
-
 // ============================================================================
 // reading
 // ============================================================================
@@ -98,14 +107,14 @@ DType parse_dtype(const json& j, const std::string& where) {
   if (s == "F32") return DType::f32;
   if (s == "F64") return DType::f64;
   if (s == "I64") return DType::i64;
-  throw Error(detail::concat(where, ": dtype ", s, " is not one gantry reads (F32, F64, I64)"));
+  throw Error(detail::concat(where, ": dtype ", clip(s), " is not one gantry reads (F32, F64, I64)"));
 }
 
 // One tensor's header entry, checked against a data section of data_size bytes.
 Entry parse_entry(const std::string& name, const json& j, const std::string& path, uint64_t data_size) {
-  const std::string where = detail::concat("safetensors ", path, ": tensor '", name, "'");
+  const std::string where = detail::concat("safetensors ", path, ": tensor '", clip(name), "'");
   GANTRY_CHECK(j.is_object() && j.contains("dtype") && j.contains("shape") && j.contains("data_offsets"), where,
-               " needs an object with \"dtype\", \"shape\" and \"data_offsets\", got ", j.dump());
+               " needs an object with \"dtype\", \"shape\" and \"data_offsets\", got ", clip(j));
   Entry e{name, parse_dtype(j["dtype"], where), {}, 0, 0};
 
   const json& shape = j["shape"];
@@ -113,9 +122,9 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
   uint64_t numel = 1;
   bool overflow = false;
   for (const json& d : shape) {
-    GANTRY_CHECK(d.is_number_unsigned(), where, ": shape ", shape.dump(), " is not a list of sizes >= 0");
+    GANTRY_CHECK(d.is_number_unsigned(), where, ": shape ", clip(shape), " is not a list of sizes >= 0");
     const uint64_t size = d.get<uint64_t>();
-    GANTRY_CHECK(size <= (uint64_t)INT64_MAX, where, ": shape ", shape.dump(), " has a size too large");
+    GANTRY_CHECK(size <= (uint64_t)INT64_MAX, where, ": shape ", clip(shape), " has a size too large");
     e.shape.push_back((int64_t)size);
     overflow = overflow || __builtin_mul_overflow(numel, size, &numel);
   }
@@ -125,13 +134,13 @@ Entry parse_entry(const std::string& name, const json& j, const std::string& pat
   const json& offsets = j["data_offsets"];
   GANTRY_CHECK(offsets.is_array() && offsets.size() == 2 && offsets[0].is_number_unsigned() &&
                    offsets[1].is_number_unsigned(),
-               where, ": \"data_offsets\" is not [begin, end], got ", offsets.dump());
+               where, ": \"data_offsets\" is not [begin, end], got ", clip(offsets));
   e.begin = offsets[0].get<uint64_t>(), e.end = offsets[1].get<uint64_t>();
   GANTRY_CHECK(e.begin <= e.end, where, ": data_offsets [", e.begin, ",", e.end, "] end before they begin");
   GANTRY_CHECK(e.end <= data_size, where, ": data_offsets [", e.begin, ",", e.end, "] lie outside the ", data_size,
                "-byte data section (truncated file?)");
   GANTRY_CHECK(!overflow && e.end - e.begin == need, where, ": data_offsets [", e.begin, ",", e.end, "] hold ",
-               e.end - e.begin, " bytes but ", st_dtype(e.dtype), " shape ", shape.dump(), " needs ",
+               e.end - e.begin, " bytes but ", st_dtype(e.dtype), " shape ", clip(shape), " needs ",
                overflow ? std::string("more than 2^64") : std::to_string(need));
   return e;
 }
@@ -140,8 +149,8 @@ Metadata parse_metadata(const json& j, const std::string& path) {
   GANTRY_CHECK(j.is_object(), "safetensors ", path, ": \"__metadata__\" is not an object");
   Metadata meta;
   for (const auto& [key, value] : j.items()) {
-    GANTRY_CHECK(value.is_string(), "safetensors ", path, ": \"__metadata__\" value of '", key,
-                 "' is not a string (got ", value.dump(), ")");
+    GANTRY_CHECK(value.is_string(), "safetensors ", path, ": \"__metadata__\" value of '", clip(key),
+                 "' is not a string (got ", clip(value), ")");
     meta[key] = value.get<std::string>();
   }
   return meta;
@@ -213,24 +222,14 @@ void save_safetensors(const std::string& path, const Named& tensors, const Metad
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // so the data (and every 8-byte tensor) starts aligned
 
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  // Nothing to clean up here: whatever is at tmp is not ours.
-  GANTRY_CHECK(f, "safetensors ", path, ": cannot write ", tmp, " (", errno_text(), "); any previous ", path,
-               " is untouched");
-  if (const int err = write_file(f, text, data)) {
-    const std::string why = std::strerror(err);
-    std::remove(tmp.c_str());
-    throw Error(detail::concat("safetensors ", path, ": cannot write ", tmp, " (", why, "); any previous ", path,
-                               " is untouched"));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = errno_text();
-    std::remove(tmp.c_str());
-    throw Error(detail::concat("safetensors ", path, ": cannot rename ", tmp, " over it (", why, "); any previous ",
-                               path, " is untouched"));
-  }
-  sync_parent_dir(path);
+  // AtomicFile: "<path>.tmp.<pid>", every write checked, fsynced, renamed over path; on
+  // any failure the temp file is removed and a previous checkpoint stays as it was.
+  AtomicFile f(path, "safetensors");
+  const uint64_t n = text.size();
+  f.write(&n, 8);
+  f.write(text);
+  for (const Tensor& t : data) f.write(t.raw_data(), (size_t)t.numel() * dtype_size(t.dtype()));
+  f.commit();
 }
 
 SafetensorsFile load_safetensors(const std::string& path) {
@@ -252,11 +251,14 @@ SafetensorsFile load_safetensors(const std::string& path) {
   std::string text(n, '\0');
   GANTRY_CHECK(read_at(f.get(), 8, text.data(), n), "safetensors ", path, ": cannot read the header");
 
+  const int depth = max_json_depth(text, kMaxJsonDepth);
+  GANTRY_CHECK(depth <= kMaxJsonDepth, "safetensors ", path, ": the header nests JSON arrays/objects more than ",
+               kMaxJsonDepth, " deep (the limit kMaxJsonDepth)");
   json header;
   try {
     header = json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(detail::concat("safetensors ", path, ": the header is not valid JSON (", e.what(), ")"));
+    throw Error(detail::concat("safetensors ", path, ": the header is not valid JSON (", clip(std::string(e.what())), ")"));
   }
   GANTRY_CHECK(header.is_object(), "safetensors ", path, ": the header is not a JSON object");
 
@@ -269,7 +271,22 @@ SafetensorsFile load_safetensors(const std::string& path) {
     else
       entries.push_back(parse_entry(name, value, path, data_size));
   }
-  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) { return a.begin < b.begin; });
+  // The layout safetensors requires: in offset order, each tensor begins where the one
+  // before ends, the first at 0 and the last ending at the end of the data section. (A
+  // header length off by one, or two tensors sharing bytes, fails here.)
+  std::stable_sort(entries.begin(), entries.end(), [](const Entry& a, const Entry& b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  uint64_t at = 0;
+  for (const Entry& e : entries) {
+    GANTRY_CHECK(e.begin == at, "safetensors ", path, ": tensor '", clip(e.name), "' has data_offsets [", e.begin,
+                 ",", e.end, "] but the tensors before it end at ", at,
+                 e.begin < at ? " (overlapping tensors)" : " (a gap in the data section)",
+                 "; safetensors requires contiguous, non-overlapping offsets");
+    at = e.end;
+  }
+  GANTRY_CHECK(at == data_size, "safetensors ", path, ": the tensors cover ", at, " bytes of the ", data_size,
+               "-byte data section (header length ", n, " off, or bytes after the last tensor?)");
   for (const Entry& e : entries) {
     Tensor t = empty(e.shape, e.dtype);
     GANTRY_CHECK(read_at(f.get(), data_start + e.begin, t.raw_data(), e.end - e.begin), "safetensors ", path,

@@ -33,9 +33,11 @@ struct SafetensorsFile {
 void save_safetensors(const std::string& path, const Named& tensors, const Metadata& meta = {});
 
 // Reads a whole file into cpu tensors. Throws gantry::Error naming the file and what is
-// wrong: missing file, shorter than 8 bytes, header length past the end, invalid JSON,
-// unknown dtype, shape and offsets that disagree, offsets outside the data section
-// (a truncated file). Tensors out of order or overlapping are accepted if in bounds.
+// wrong: missing file, shorter than 8 bytes, header length past the end or over 100 MB,
+// JSON nested more than 64 deep, invalid JSON, unknown dtype, shape and offsets that
+// disagree, offsets outside the data section (a truncated file), and offsets that, in
+// offset order, are not contiguous, overlap, or do not cover the data section exactly.
+// Header entries may come in any order.
 SafetensorsFile load_safetensors(const std::string& path);
 
 // Saves m's parameters and buffers under their dotted names ("main.0.weight"), plus

@@ -19,3 +19,11 @@ else
 fi
 
 ctest --test-dir "${GANTRY_BUILD_DIR:-build}" --output-on-failure "$@"
+
+# ASan + UBSan (+ LeakSanitizer) over the suites' subset that covers every op and every
+# file reader, then each fuzzer for a bounded time (docs/reliability.md has the times).
+#   GANTRY_SANITIZERS=0 skips both; GANTRY_FUZZ_SECONDS=0 skips only the fuzzers (default 30 s each).
+if [ "${GANTRY_SANITIZERS:-1}" != 0 ]; then
+  ./scripts/sanitize.sh
+  ./fuzz/run.sh "${GANTRY_FUZZ_SECONDS:-30}"
+fi

@@ -1,9 +1,12 @@
+// gan/eval/image_grid.cpp — make_grid (tiles in rows, [-1, 1] to bytes) and save_image_grid (a PNG, checked write).
 #include "gan/eval/image_grid.hpp"
 
 #include <stb/stb_image_write.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "core/file_io.hpp"
 
 namespace gantry::gan {
 
@@ -32,9 +35,14 @@ Grid make_grid(const Tensor& images, int64_t nrow, int64_t padding, int64_t scal
 
 void save_image_grid(const std::string& path, const Tensor& images, int64_t nrow, int64_t padding, int64_t scale) {
   Grid g = make_grid(images, nrow, padding, scale);
-  const int ok = stbi_write_png(path.c_str(), (int)g.width, (int)g.height, (int)g.channels, g.pixels.data(),
-                                (int)(g.width * g.channels));
-  GANTRY_CHECK(ok, "save_image_grid: cannot write PNG ", path);
+  // Encode into memory, then one checked atomic write (core/file_io.hpp): a full disk is
+  // an error naming the file, never a truncated PNG.
+  std::string png;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((const char*)data, size); };
+  const int ok = stbi_write_png_to_func(append, &png, (int)g.width, (int)g.height, (int)g.channels, g.pixels.data(),
+                                        (int)(g.width * g.channels));
+  GANTRY_CHECK(ok, "save_image_grid: cannot encode PNG ", path, " (", g.width, "x", g.height, ")");
+  write_file_atomic(path, png, "PNG");
 }
 
 }  // namespace gantry::gan

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# scripts/sanitize.sh — builds the emu build under AddressSanitizer + UndefinedBehaviorSanitizer
+# (LeakSanitizer on; a UBSan finding aborts: -fno-sanitize-recover) in build-asan with
+# clang-14, together with the libFuzzer targets (fuzz/, GANTRY_FUZZ=ON: the same build),
+# and runs the test suites under it, the emulator's threads in forward and in random order.
+#
+# The subset (measured on the 2-core CI machine, see docs/reliability.md): the full suites
+# under ASan take far too long there (test_gan alone is ~5 min without sanitizers, and the
+# zoo's training steps dominate it), so this runs
+#   test_core, test_kernels, test_nn               in full (every op's forward, gradient and
+#                                                  gradgradcheck; every cpu kernel; checkpoints)
+#   test_cuda, test_emu                            in full, forward and random thread order
+#                                                  (every op on the emulated device, parity)
+#   test_gan                                       the file readers and writers only (IDX,
+#                                                  image folder, PNG grid, checked writes)
+# which covers every op of the registry and every reader of outside bytes.
+#   GANTRY_SANITIZERS=0        skip (scripts/test.sh honours it)
+#   GANTRY_ASAN_BUILD_DIR      build folder (default build-asan)
+#   GANTRY_ASAN_FULL=1         run every suite in full (slow: hours on 2 cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "${GANTRY_SANITIZERS:-1}" = 0 ]; then echo "gantry: sanitizers skipped (GANTRY_SANITIZERS=0)"; exit 0; fi
+cc=clang-14 cxx=clang++-14
+command -v $cxx >/dev/null || { echo "gantry: sanitize.sh needs clang-14 (scripts/setup.sh installs it)" >&2; exit 1; }
+build="${GANTRY_ASAN_BUILD_DIR:-build-asan}"
+start=$(date +%s)
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_CUDA=emu -DGANTRY_SANITIZE=ON \
+  -DGANTRY_FUZZ=ON -DGANTRY_BENCH=OFF -DCMAKE_C_COMPILER=$cc -DCMAKE_CXX_COMPILER=$cxx "${launcher[@]}" >/dev/null
+cmake --build "$build" -j"$(nproc)" --target test_core test_kernels test_nn test_emu test_cuda test_gan \
+  fuzz_idx fuzz_safetensors fuzz_image_folder fuzz_make_seeds
+built=$(date +%s)
+
+export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
+export LSAN_OPTIONS="suppressions=$PWD/scripts/lsan.supp"
+run() {  # run LABEL CMD...: runs CMD, its output in $build/sanitize_LABEL.log, and prints its time
+  local label=$1 t0=$(date +%s); shift
+  echo "gantry: sanitize: $label: $*"
+  "$@" > "$build/sanitize_$label.log" 2>&1 ||
+    { tail -40 "$build/sanitize_$label.log"; echo "gantry: sanitize: $label FAILED"; exit 1; }
+  echo "gantry: sanitize:   ok in $(( $(date +%s) - t0 )) s ($(grep -m1 -o 'test cases:.*' "$build/sanitize_$label.log" | tr -s ' '))"
+}
+# test_gan: the files of the readers and writers (doctest's source-file filter).
+gan_readers='*test_data.cpp,*test_image_folder.cpp,*test_image_grid.cpp,*test_idx_limits.cpp,*test_checked_writes.cpp'
+if [ "${GANTRY_ASAN_FULL:-0}" = 1 ]; then gan_readers='*'; fi
+for order in forward "random:20261124"; do
+  export GANTRY_EMU_ORDER=$order
+  o=${order%%:*}
+  if [ "$order" = forward ]; then  # no emulated threads in these: once is enough
+    run test_core "$build/test_core"
+    run test_kernels "$build/test_kernels"
+    run test_nn "$build/test_nn"
+    run test_gan_readers "$build/test_gan" -sf="$gan_readers"
+  fi
+  run "test_emu_$o" "$build/test_emu"
+  run "test_cuda_$o" "$build/test_cuda"
+  unset GANTRY_EMU_ORDER
+done
+echo "gantry: sanitize: build $(( built - start )) s, tests $(( $(date +%s) - built )) s"
