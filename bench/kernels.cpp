@@ -2,7 +2,8 @@
 // DCGAN / WGAN-GP conv layers at 28x28 and 32x32 and a 64x64 model for headroom (each
 // layer's three kernels: forward, input gradient, weight gradient), batch norm on those
 // activations (every kept version), leaky_relu, the WGAN-GP gradient penalty on
-// [64, 1*28*28] and [64, 3*64*64], and SGEMM as a reference. Per kernel: the median time of
+// [64, 1*28*28] and [64, 3*64*64], StyleGAN2's fused modulated conv at its layer sizes
+// (beside cuDNN's grouped conv), and SGEMM as a reference. Per kernel: the median time of
 // --repeats samples (cudaEvent timing), GFLOP/s (conv: 2 N Cout OH OW Cin KH KW) or GB/s
 // (bandwidth-bound kernels: the bytes an ideal kernel reads + writes), the percent of
 // this device's roofline measured in the same run (a cudaMemcpy device-to-device for
@@ -25,12 +26,15 @@
 #include "kernels/cpu/batchnorm.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "kernels/cpu/gemm.hpp"
+#include "kernels/cpu/modconv.hpp"
 #include "kernels/cpu/penalty.hpp"
 #include "kernels/cuda/batchnorm.cuh"
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/dnn.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/modconv.cuh"
+#include "kernels/cuda/modconv_cudnn.cuh"
 #include "kernels/cuda/penalty.cuh"
 #if !defined(GANTRY_CUDA_EMU)
 #include <cublas_v2.h>
@@ -324,6 +328,81 @@ void bench_gradient_penalty(Runner& run, int64_t c, int64_t size) {
   }
 }
 
+// ---- modulated convolution (StyleGAN2) ----------------------------------------------------
+
+// A synthesis layer: a modulated k x k conv c_in -> c_out at size x size, stride 1, same padding.
+struct ModconvLayer {
+  const char* name;
+  int64_t c_in, c_out, size, k;
+  bool in_smoke;
+};
+
+// The fused kernels of kernels/cuda/modconv.cu (forward, dgrad, wgrad) with styles and
+// demodulation. Peers: cuDNN's grouped conv (groups = N) on the per-sample weights w' =
+// d w s, formed beforehand and not timed (the fused kernel forms them in its tile loads),
+// for fwd and dgrad; for wgrad cuDNN's shared-weight backward-filter on the pre-scaled
+// d*dy and s*x (the unfused form), again with the scaling untimed.
+void bench_modconv(Runner& run, const ModconvLayer& l) {
+  const int64_t n = run.batch(), pad = l.k / 2;
+  const Conv2dShape s{n, l.c_in, l.size, l.size, l.c_out, l.size, l.size, l.k, l.k, 1, 1, pad, pad, 1, 1};
+  const std::string what = std::string(l.name) + " modconv " + std::to_string(l.c_in) + "->" +
+                           std::to_string(l.c_out) + " " + std::to_string(l.size) + "x" + std::to_string(l.size) +
+                           " k" + std::to_string(l.k);
+  const bool any = run.wanted("modconv2d_forward", what + " fwd") || run.wanted("modconv2d_backward_input", what + " dgrad") ||
+                   run.wanted("modconv2d_backward_weight", what + " wgrad");
+  if (!any) return;
+  const size_t nx = n * s.c_in * s.in_h * s.in_w, ny = n * s.c_out * s.out_h * s.out_w,
+               nw = s.c_out * s.c_in * s.k_h * s.k_w, taps = s.k_h * s.k_w;
+  const double flops = 2.0 * n * s.c_out * s.out_h * s.out_w * s.c_in * s.k_h * s.k_w;
+  const auto x = random_floats(nx, 21), w = random_floats(nw, 22), dy = random_floats(ny, 23);
+  const auto st = random_floats(n * s.c_in, 24, 0.5f, 1.5f), dm = random_floats(n * s.c_out, 25, 0.5f, 1.5f);
+  DeviceArray x_d(x), w_d(w), dy_d(dy), s_d(st), d_d(dm), y_d(ny), dx_d(nx), dw_d(nw);
+  auto tol = [](double terms) { return 1e-6 * (terms + 8) * 4; };  // products of up to 4 factors below 1.5
+  const bool with_cudnn = run.cudnn();
+  const std::string peer = with_cudnn ? "cuDNN grouped" : "";
+
+  std::vector<float> w_per_sample, dy_scaled, x_scaled;  // the peer's inputs (formed untimed)
+  if (with_cudnn) {
+    w_per_sample.resize(n * nw), dy_scaled.resize(ny), x_scaled.resize(nx);
+    for (int64_t b = 0; b < n; ++b)
+      for (int64_t co = 0; co < s.c_out; ++co)
+        for (int64_t ci = 0; ci < s.c_in; ++ci)
+          for (size_t t = 0; t < taps; ++t) {
+            const size_t at = (co * s.c_in + ci) * taps + t;
+            w_per_sample[b * nw + at] = dm[b * s.c_out + co] * w[at] * st[b * s.c_in + ci];
+          }
+    for (size_t i = 0; i < ny; ++i) dy_scaled[i] = dy[i] * dm[i / (s.out_h * s.out_w)];
+    for (size_t i = 0; i < nx; ++i) x_scaled[i] = x[i] * st[i / (s.in_h * s.in_w)];
+  }
+  DeviceArray wps_d(w_per_sample), dys_d(dy_scaled), xs_d(x_scaled);
+  auto peer_fn = [&](std::function<void()> f) { return with_cudnn ? f : std::function<void()>(); };
+
+  if (run.wanted("modconv2d_forward", what + " fwd")) {
+    std::vector<float> want(ny);
+    cpu::modconv2d_forward(want.data(), x.data(), w.data(), st.data(), dm.data(), s);
+    run.measure(make_row("modconv2d_forward", what + " fwd", true, flops, peer),
+                [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s, nullptr); },
+                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s, nullptr); }), y_d, want,
+                tol((double)(s.c_in * taps)));
+  }
+  if (run.wanted("modconv2d_backward_input", what + " dgrad")) {
+    std::vector<float> want(nx);
+    cpu::modconv2d_backward_input(want.data(), dy.data(), w.data(), st.data(), dm.data(), s);
+    run.measure(make_row("modconv2d_backward_input", what + " dgrad", true, flops, peer),
+                [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s, nullptr); },
+                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s, nullptr); }), dx_d, want,
+                tol((double)(s.c_out * taps)));
+  }
+  if (run.wanted("modconv2d_backward_weight", what + " wgrad")) {
+    std::vector<float> want(nw);
+    cpu::modconv2d_backward_weight(want.data(), dy.data(), x.data(), st.data(), dm.data(), s);
+    run.measure(make_row("modconv2d_backward_weight", what + " wgrad", true, flops, with_cudnn ? "cuDNN" : ""),
+                [&] { gpu::modconv2d_backward_weight(dw_d, dy_d, x_d, s_d, d_d, s, nullptr); },
+                peer_fn([&] { cudnn::conv2d_backward_weight(dw_d, dys_d, xs_d, s, nullptr); }), dw_d, want,
+                tol((double)(n * s.out_h * s.out_w)));
+  }
+}
+
 // ---- SGEMM --------------------------------------------------------------------------------
 
 void bench_sgemm(Runner& run, int64_t m, int64_t n, int64_t k) {
@@ -446,6 +525,16 @@ int main(int argc, char** argv) {
   const BatchNormLayer norms[] = {{"G28.bn1", 128, 7}, {"G28.bn2", 64, 14}, {"D28.bn", 64, 7}, {"D64.bn2", 128, 16}};
   for (const BatchNormLayer& l : norms)
     if (!smoke_run || l.size < 16) bench_batch_norm(run, l);
+  // StyleGAN2's synthesis layers: the paper's 512 channels at 4x4 and 8x8, then the widths
+  // halving as resolution doubles, and a toRGB (1x1, one output channel). The smoke test
+  // keeps two narrow layers.
+  const ModconvLayer modconvs[] = {
+      {"SG4", 512, 512, 4, 3, false},   {"SG8", 512, 512, 8, 3, false},  {"SG16", 256, 256, 16, 3, false},
+      {"SG32", 128, 128, 32, 3, false}, {"SG32rgb", 128, 1, 32, 1, false}, {"sg8", 32, 32, 8, 3, true},
+      {"sg16rgb", 16, 1, 16, 1, true},
+  };
+  for (const ModconvLayer& l : modconvs)
+    if (!smoke_run || l.in_smoke) bench_modconv(run, l);
   bench_leaky_relu(run, 64, 14);
   bench_gradient_penalty(run, 1, 28);
   bench_gradient_penalty(run, 3, smoke_run ? 32 : 64);
@@ -462,6 +551,9 @@ int main(int argc, char** argv) {
   std::printf("\nconv rows: the layer (D = discriminator/critic, G = generator; 28/32/64 = image size), its input -> "
               "output channels and size, and the pass (fwd, dgrad = input gradient, wgrad = weight gradient); a convT's "
               "fwd is conv2d_backward_input, its dgrad conv2d_forward.\n"
+              "modconv rows: StyleGAN2's synthesis layers (SG = batch-64 sizes, sg = smoke sizes; rgb = toRGB 1x1), "
+              "fused kernels with styles and demodulation; the peer is cuDNN's grouped conv (groups = N) on per-sample "
+              "weights formed untimed beforehand (wgrad: cuDNN's shared-weight backward-filter on pre-scaled inputs).\n"
               "GB/s counts the bytes an ideal kernel moves (batch_norm train/eval 2 passes, backward 3, leaky_relu 2, "
               "its backward 3, gradient_penalty forward 1, backward 2); ms/peer < 1 means gantry is faster; * marks "
               "the version the op runs.\n");

@@ -176,3 +176,18 @@ TEST_CASE("modulated_conv2d and upfirdn2d reject bad arguments, naming the op an
   CHECK_THROWS_WITH_AS(upfirdn2d(x, leaf({3}, 47), {}), doctest::Contains("filter"), Error);
   CHECK_THROWS_WITH_AS(upfirdn2d(x, leaf({3, 3}, 48), {0, 1}), doctest::Contains("up and down"), Error);
 }
+
+TEST_CASE("modconv2d_backward_input with the scales swapped is StyleGAN2's modulated transposed conv (up = 2)") {
+  // x [N, Cin, H, W], a transposed-conv weight wt [Cin, Cout, 3, 3]: w''[n, i, o] = wt[i, o] styles[n, i] d[n, o].
+  Tensor x = leaf({2, 3, 4, 5}, 50), wt = leaf({3, 4, 3, 3}, 51), styles = leaf({2, 3}, 52, 0.3, 1.3);
+  Tensor d = modulation_demod(permute(wt, {1, 0, 2, 3}), styles);
+  Tensor y = modconv2d_backward_input(x, wt, d, styles, {2, 4, 9, 11}, Conv2dOptions::square(2, 0));
+  std::vector<Tensor> want;
+  for (int64_t n = 0; n < 2; ++n) {
+    Tensor wn = mul(mul(wt, reshape(narrow(styles, 0, n, 1), {3, 1, 1, 1})), reshape(narrow(d, 0, n, 1), {1, 4, 1, 1}));
+    // demodulated: every output channel of the per-sample weight has unit norm
+    CHECK(max(abs(add(sum(mul(wn, wn), {0, 2, 3}), -1.0))).item() < 1e-6);
+    want.push_back(conv_transpose2d(narrow(x, 0, n, 1), wn, {}, Conv2dOptions::square(2, 0)));
+  }
+  CHECK(max_abs_diff(y, cat(want, 0)) < 1e-12);
+}

@@ -193,3 +193,24 @@ std::vector<ParityCase> modconv_parity_cases() {
 testing::ParityCases modconv_cases(modconv_parity_cases());
 
 }  // namespace
+
+TEST_CASE("the fused modulated conv stores no per-sample weight: the forward's peak device memory is below w''s size") {
+  if (!testing::have_cuda_device()) return;
+  const Device cuda = Device::cuda(0);
+  Generator g(3);
+  // x, y: 8*64*4*4 floats (32 KiB each); w: 64*64*3*3 (144 KiB); w' would be 8 times w (1.1 MiB).
+  Tensor x = rand({8, 64, 4, 4}, DType::f32, &g).to(cuda), w = rand({64, 64, 3, 3}, DType::f32, &g).to(cuda);
+  Tensor s = rand({8, 64}, DType::f32, &g, 0.5, 1.5).to(cuda);
+  NoGradGuard off;
+  Tensor d = modulation_demod(w, s);
+  const int64_t before = memory_stats(cuda).current_bytes;
+  reset_peak_memory(cuda);
+  Tensor y = modconv2d(x, w, s, d, Conv2dOptions::square(1, 1));
+  const int64_t per_sample_weight_bytes = 8 * w.numel() * 4;
+  CHECK(memory_stats(cuda).peak_bytes - before < per_sample_weight_bytes / 4);
+  CHECK(memory_stats(cuda).peak_bytes - before >= y.numel() * 4);  // y itself was allocated
+  // ... and y is the per-sample conv with w'' (the cpu's unfused path).
+  Tensor want = modconv2d(x.to(Device::cpu()), w.to(Device::cpu()), s.to(Device::cpu()), d.to(Device::cpu()),
+                          Conv2dOptions::square(1, 1));
+  CHECK(max(abs(sub(y.to(Device::cpu()), want))).item() < 1e-4);
+}

@@ -1,0 +1,148 @@
+// kernels/cuda/modconv_cudnn.cu — cuDNN's grouped convolution (groups = batch), the peer
+// bench_kernels times beside the fused modulated conv (kernels/cuda/modconv_cudnn.cuh).
+// Host code only: descriptors [1, N*C, H, W], a filter [N*Cout, Cin, KH, KW], group count N,
+// CUDNN_FMA_MATH (float32, no TF32, as kernels/cuda/cudnn.cu); the algorithm is cuDNN's
+// heuristic first choice (cudnnGet*_v7), kept per shape; one handle and workspace, kept.
+#include "kernels/cuda/modconv_cudnn.cuh"
+
+#include <string>
+
+#if defined(GANTRY_HAVE_CUDNN)
+#include <cudnn.h>
+
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#define MODCONV_CUDNN_CHECK(expr)                                                                             \
+  do {                                                                                                        \
+    const cudnnStatus_t gantry_status_ = (expr);                                                              \
+    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                               \
+      throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudnnGetErrorString(gantry_status_) + \
+                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                    \
+  } while (0)
+
+namespace gantry::kernels::cudnn {
+
+namespace {
+
+struct Grouped {
+  cudnnTensorDescriptor_t x = nullptr, y = nullptr;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  explicit Grouped(const Conv2dShape& s) {
+    MODCONV_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    MODCONV_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    MODCONV_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    MODCONV_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    MODCONV_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_in),
+                                                   (int)s.in_h, (int)s.in_w));
+    MODCONV_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_out),
+                                                   (int)s.out_h, (int)s.out_w));
+    MODCONV_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)(s.n * s.c_out),
+                                                   (int)s.c_in, (int)s.k_h, (int)s.k_w));
+    MODCONV_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, (int)s.pad_h, (int)s.pad_w, (int)s.stride_h,
+                                                        (int)s.stride_w, (int)s.dil_h, (int)s.dil_w,
+                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    MODCONV_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, (int)s.n));
+    MODCONV_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+  }
+  ~Grouped() {
+    cudnnDestroyTensorDescriptor(x);
+    cudnnDestroyTensorDescriptor(y);
+    cudnnDestroyFilterDescriptor(w);
+    cudnnDestroyConvolutionDescriptor(conv);
+  }
+  Grouped(const Grouped&) = delete;
+  Grouped& operator=(const Grouped&) = delete;
+};
+
+using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
+                       int64_t>;
+Key key_of(int pass, const Conv2dShape& s) {
+  return {pass, s.n, s.c_in, s.in_h, s.in_w, s.c_out, s.k_h, s.k_w, s.stride_h, s.pad_h, s.dil_h, s.stride_w};
+}
+
+struct State {
+  cudnnHandle_t handle = nullptr;
+  void* workspace = nullptr;
+  size_t workspace_bytes = 0;
+  std::map<Key, std::pair<int, size_t>> algorithm;  // (algo, workspace bytes)
+  void* reserve(size_t bytes) {
+    if (bytes > workspace_bytes) {
+      if (workspace) CUDA_CHECK(cudaFree(workspace));
+      workspace = nullptr, workspace_bytes = 0;
+      CUDA_CHECK(cudaMalloc(&workspace, bytes));
+      workspace_bytes = bytes;
+    }
+    return workspace;
+  }
+};
+
+std::mutex mutex;
+State& state(cudaStream_t stream) {
+  static State st;
+  if (!st.handle) MODCONV_CUDNN_CHECK(cudnnCreate(&st.handle));
+  MODCONV_CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  return st;
+}
+
+}  // namespace
+
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  State& st = state(stream);
+  Grouped d(s);
+  auto [it, fresh] = st.algorithm.try_emplace(key_of(0, s), -1, 0);
+  if (fresh) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int returned = 0;
+    MODCONV_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(st.handle, d.x, d.w, d.conv, d.y,
+                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    for (int i = 0; i < returned && it->second.first < 0; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
+    if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped forward algorithm for this shape");
+  }
+  const float one = 1.f, zero = 0.f;
+  void* ws = st.reserve(it->second.second);
+  MODCONV_CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x, x, d.w, w, d.conv,
+                                              (cudnnConvolutionFwdAlgo_t)it->second.first, ws, it->second.second,
+                                              &zero, d.y, y));
+}
+
+void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
+                                   cudaStream_t stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  State& st = state(stream);
+  Grouped d(s);
+  auto [it, fresh] = st.algorithm.try_emplace(key_of(1, s), -1, 0);
+  if (fresh) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int returned = 0;
+    MODCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
+        st.handle, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
+    for (int i = 0; i < returned && it->second.first < 0; ++i)
+      if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
+    if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped backward-data algorithm for this shape");
+  }
+  const float one = 1.f, zero = 0.f;
+  void* ws = st.reserve(it->second.second);
+  MODCONV_CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w, w, d.y, dy, d.conv,
+                                                   (cudnnConvolutionBwdDataAlgo_t)it->second.first, ws,
+                                                   it->second.second, &zero, d.x, dx));
+}
+
+}  // namespace gantry::kernels::cudnn
+
+#else  // no cuDNN in this build (the emulator, or GANTRY_CUDNN=OFF)
+
+namespace gantry::kernels::cudnn {
+void grouped_conv2d_forward(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+  throw gantry::cuda::CudaError("cudnn: grouped_conv2d_forward needs the real build with cuDNN");
+}
+void grouped_conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+  throw gantry::cuda::CudaError("cudnn: grouped_conv2d_backward_input needs the real build with cuDNN");
+}
+}  // namespace gantry::kernels::cudnn
+
+#endif
