@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--hidden", o.hidden, "hidden width of G and D (2 hidden layers each)");
   app.add_option("--lr-g", o.lr_g, "G's Adam learning rate");
   app.add_option("--lr-d", o.lr_d, "D's Adam learning rate");
+  app.add_option("--beta1", o.beta1, "Adam beta1 (G and D)");
+  app.add_option("--beta2", o.beta2, "Adam beta2 (G and D)");
   app.add_option("--d-steps", o.d_steps, "D steps per G step (0: 1 for bce, 5 for wgan-gp)");
   app.add_option("--snapshots", o.snapshots, "scatters in the strip, from step 0 to the last");
   app.add_option("--eval-samples", o.eval_samples, "samples per snapshot");
