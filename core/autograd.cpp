@@ -27,6 +27,16 @@ std::shared_ptr<Node> gradient_edge(const Tensor& t) {
   return impl->grad_accumulator;
 }
 
+void register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor& leaf)> hook) {
+  GANTRY_CHECK(leaf.defined() && leaf.is_leaf() && leaf.requires_grad(),
+               "register_post_accumulate_grad_hook: the tensor must be a leaf that requires grad");
+  gradient_edge(leaf)->post_accumulate_hooks.push_back(std::move(hook));
+}
+
+void clear_post_accumulate_grad_hooks(const Tensor& leaf) {
+  if (leaf.defined() && leaf.impl()->grad_accumulator) leaf.impl()->grad_accumulator->post_accumulate_hooks.clear();
+}
+
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, DerivativeRule rule) {
   if (!GradMode::enabled()) return out;
   bool any = false;
@@ -151,6 +161,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
         Tensor gl = create_graph ? g : g.detach();
         if (leaf->grad) gl = add(Tensor(leaf->grad), gl);
         Tensor(leaf).set_grad(create_graph ? gl : gl.detach());
+        for (auto& hook : node->post_accumulate_hooks) hook(Tensor(leaf));
       }
       continue;
     }

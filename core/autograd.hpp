@@ -33,11 +33,22 @@ class Node {
   bool accumulator = false;                 // a leaf's sink: adds into leaf->grad
   std::weak_ptr<TensorImpl> leaf;           // the leaf, for an accumulator
   bool released = false;                    // the rule (and what it saved) was freed by backward
+  // An accumulator's hooks: run by backward() right after this backward pass added its
+  // gradient into the leaf's .grad (the leaf's gradient for the pass is then final).
+  std::vector<std::function<void(const Tensor& leaf)>> post_accumulate_hooks;
 };
 
 // The node a gradient for `t` flows into: its grad_fn, or (for a leaf that
 // requires grad) its accumulator; null when t needs no gradient.
 std::shared_ptr<Node> gradient_edge(const Tensor& t);
+
+// Registers hook(leaf) to run each time backward() has accumulated into leaf.grad (the
+// leaf's gradient for that pass is final then: what data-parallel training needs to
+// start a gradient all-reduce during backward). grad() never runs it: it leaves .grad
+// alone. `leaf` must be a leaf that requires grad. The hooks live as long as the leaf.
+void register_post_accumulate_grad_hook(const Tensor& leaf, std::function<void(const Tensor& leaf)> hook);
+// Drops every post-accumulate hook of `leaf`.
+void clear_post_accumulate_grad_hooks(const Tensor& leaf);
 
 // Grad mode: thread-local switch; when off, ops record nothing.
 struct GradMode {

@@ -109,6 +109,32 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, 
 Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape,
                               const Conv2dOptions& o);
 
+// ---- modulated convolution and FIR resampling (core/ops/modconv.cpp), NCHW ---------
+// StyleGAN2's modulated conv: x [N,Cin,H,W], weight [Cout,Cin,KH,KW], styles [N,Cin].
+//   w'[n,o,i] = w[o,i] * s[n,i];  if demodulate, d[n,o] = rsqrt(sum_{i,kh,kw} w'[n,o,i]^2 + eps)
+//   and w'' = w' * d;  y[n] = conv2d(x[n], w''[n]) with the options o.
+// Differentiable to every order in x, weight and styles (docs/kernels/modulated_conv2d.md).
+Tensor modulated_conv2d(const Tensor& x, const Tensor& weight, const Tensor& styles, bool demodulate = true,
+                        const Conv2dOptions& o = {}, double eps = 1e-8);
+// d[n,o] = rsqrt(sum_i s[n,i]^2 sum_{kh,kw} w[o,i,kh,kw]^2 + eps): the demodulation [N,Cout], composed.
+Tensor modulation_demod(const Tensor& weight, const Tensor& styles, double eps = 1e-8);
+// The primitive behind modulated_conv2d: y[n,o] = d[n,o] * conv2d(s[n,:] * x[n], w)[o], i.e. conv2d
+// with the per-sample weight d[n,o] w[o,i] s[n,i]. s [N,Cin] and d [N,Cout] may be undefined (= 1).
+Tensor modconv2d(const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d, const Conv2dOptions& o = {});
+// The adjoint of modconv2d in x: dx[n,i] = s[n,i] * conv_transpose(d[n,:] * g[n], w)[i], of input_shape.
+Tensor modconv2d_backward_input(const Tensor& g, const Tensor& w, const Tensor& s, const Tensor& d,
+                                const Shape& input_shape, const Conv2dOptions& o = {});
+// d/dw of sum(g * modconv2d(x, w, s, d)): sum_n conv2d_backward_weight(d[n] g[n], s[n] x[n]), of weight_shape.
+Tensor modconv2d_backward_weight(const Tensor& g, const Tensor& x, const Tensor& s, const Tensor& d,
+                                 const Shape& weight_shape, const Conv2dOptions& o = {});
+// upfirdn2d (StyleGAN2's resampling): zero-insert `up`, pad (x0, x1, y0, y1; negative crops), convolve
+// with the 2-d filter f [KH,KW] (a true convolution), keep every `down`-th sample. x [N,C,H,W] ->
+// [N, C, (H*up + y0 + y1 - KH)/down + 1, (W*up + x0 + x1 - KW)/down + 1]. f gets no gradient.
+struct UpFirDn2dOptions {
+  int64_t up = 1, down = 1, pad_x0 = 0, pad_x1 = 0, pad_y0 = 0, pad_y1 = 0;
+};
+Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o);
+
 // ---- normalization (core/ops/norm.cpp) ------------------------------------------
 // x [N,C] or [N,C,*]. training: batch statistics (biased var for the output) and, if
 // running_mean/var are given, an in-place update with `momentum` (unbiased var);

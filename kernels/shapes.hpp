@@ -58,6 +58,17 @@ struct ImageShape {
   int64_t n = 0, c = 0, h = 0, w = 0;
 };
 
+// upfirdn2d (StyleGAN2's FIR resampling) of x [N, C, H, W] by a 2-d filter f [KH, KW]:
+// upsample by zero insertion, pad (a negative pad crops), convolve with f (a true
+// convolution: f flipped), keep every down-th sample:
+//   y[n, c, oy, ox] = sum_{ky, kx} f[KH-1-ky, KW-1-kx] * u(oy*down_y + ky - pad_y0, ox*down_x + kx - pad_x0)
+//   u(j, i) = x[n, c, j/up_y, i/up_x] if j % up_y == 0, i % up_x == 0 and inside x, else 0.
+// The far pads only set out_h, out_w: out = (in*up + pad0 + pad1 - K) / down + 1.
+struct UpFirDn2dShape {
+  int64_t n = 0, c = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0, k_h = 0, k_w = 0;
+  int64_t up_y = 1, up_x = 1, down_y = 1, down_x = 1, pad_y0 = 0, pad_x0 = 0;
+};
+
 // Hyperparameters of one fused optimizer step (the same struct for CPU and CUDA).
 // Adam (Kingma & Ba; weight_decay is L2 added to the gradient, as torch.optim.Adam):
 //   g' = g + wd p;  m = b1 m + (1-b1) g';  v = b2 v + (1-b2) g'^2

@@ -1,5 +1,6 @@
 #include "nn/layers.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/init.hpp"
@@ -61,7 +62,30 @@ Tensor BatchNorm::forward(const Tensor& x) {
   GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ",
                expected_dims, "-d input, got ", shape_str(x.shape()));
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+  if (is_training() && sync_) return sync_forward(x);
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
+}
+
+// Two passes over the global batch, each one all-reduce of C (+1) numbers:
+//   mean = sum_ranks sum_local x / n,   var = sum_ranks sum_local (x - mean)^2 / n,
+// y = (x - mean) / sqrt(var + eps) * weight + bias, in differentiable ops, so backward
+// all-reduces the statistics' gradients too. Running var takes the unbiased n/(n-1) var.
+Tensor BatchNorm::sync_forward(const Tensor& x) {
+  const int64_t c = x.size(1);
+  const std::vector<int64_t> dims = x.dim() == 2 ? std::vector<int64_t>{0} : std::vector<int64_t>{0, 2, 3};
+  const Shape per_channel = x.dim() == 2 ? Shape{1, c} : Shape{1, c, 1, 1};
+  Tensor local_count = full({1}, (double)(x.numel() / c), x.dtype(), x.device());
+  Tensor sums = sync_(cat({sum(x, dims), local_count}));
+  const double n = sums.narrow(0, c, 1).item();
+  Tensor mu = mul(sums.narrow(0, 0, c), 1.0 / n);
+  Tensor centered = sub(x, mu.reshape(per_channel));
+  Tensor var_b = mul(sync_(sum(mul(centered, centered), dims)), 1.0 / n);
+  Tensor y = mul(centered, rsqrt(add(var_b, eps)).reshape(per_channel));
+  if (weight.defined()) y = add(mul(y, weight.reshape(per_channel)), bias.reshape(per_channel));
+  NoGradGuard off;
+  copy_(running_mean, add(mul(running_mean, 1 - momentum), mul(mu.detach(), momentum)));
+  copy_(running_var, add(mul(running_var, 1 - momentum), mul(var_b.detach(), momentum * n / std::max(n - 1, 1.0))));
+  return y;
 }
 
 InstanceNorm2d::InstanceNorm2d(int64_t f, double eps, bool affine) : eps(eps) {

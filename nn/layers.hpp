@@ -2,6 +2,7 @@
 // Default initializations follow PyTorch (U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
 // Linear and conv weights and biases), from the global generator (manual_seed).
 #pragma once
+#include <functional>
 #include "nn/module.hpp"
 
 namespace gantry::nn {
@@ -44,6 +45,16 @@ class BatchNorm : public Module {
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
   int expected_dims;
+  // Sync batch norm: `reduce` sums a per-channel tensor over every process of a
+  // data-parallel run, differentiably (dist::set_sync_batchnorm sets it). With it, the
+  // training statistics are the global batch's, in forward and backward; null: local.
+  using StatsReduce = std::function<Tensor(const Tensor&)>;
+  void set_sync(StatsReduce reduce) { sync_ = std::move(reduce); }
+  bool synced() const { return (bool)sync_; }
+
+ private:
+  Tensor sync_forward(const Tensor& x);
+  StatsReduce sync_;
 };
 struct BatchNorm1d : BatchNorm {
   explicit BatchNorm1d(int64_t f, double eps = 1e-5, double momentum = 0.1, bool affine = true)

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev
-          libboost-context-dev dataset-fashion-mnist)
+          libboost-context-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -45,6 +45,43 @@ kernels::Conv2dShape conv_geometry(const char* op, const Shape& x, const Shape& 
   return s;
 }
 
+// Whether conv2d's output may be cut from [s.out_h, s.out_w] rows and columns to
+// [out_h, out_w]: when the cut conv2d is the adjoint of a conv_transpose2d, i.e. when the
+// output_padding that maps [out_h, out_w] back to [s.in_h, s.in_w] is below max(stride,
+// dilation) (it is >= stride exactly when out_h < s.out_h).
+bool cut_fits(const kernels::Conv2dShape& s, int64_t out_h, int64_t out_w) {
+  auto op = [](int64_t in, int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k) {
+    return in - ((out - 1) * stride - 2 * pad + dil * (k - 1) + 1);
+  };
+  const int64_t oph = op(s.in_h, out_h, s.stride_h, s.pad_h, s.dil_h, s.k_h);
+  const int64_t opw = op(s.in_w, out_w, s.stride_w, s.pad_w, s.dil_w, s.k_w);
+  return out_h > 0 && out_w > 0 && out_h <= s.out_h && out_w <= s.out_w && oph >= 0 && opw >= 0 &&
+         oph < std::max(s.stride_h, s.dil_h) && opw < std::max(s.stride_w, s.dil_w);
+}
+
+// conv2d's geometry with a given, possibly shorter, output [out_h, out_w]: the adjoint of
+// conv_transpose2d(output_padding op) when op >= stride (allowed when dilation > stride,
+// as in PyTorch). Its output is [H, W] = x's, while conv2d of the [oh, ow] map comes out
+// H + op / stride rows: the last op / stride rows (columns) of that conv are not part of
+// the transpose, and every kernel here (cpu, cuda) bounds its loops by out_h/out_w.
+kernels::Conv2dShape conv_geometry_out(const char* op, const Shape& x, const Shape& w, const Conv2dOptions& o,
+                                       int64_t out_h, int64_t out_w) {
+  kernels::Conv2dShape s = conv_geometry(op, x, w, o);
+  GANTRY_CHECK(cut_fits(s, out_h, out_w), op, ": output ", out_h, "x", out_w, " does not fit input ", shape_str(x),
+               " and weight ", shape_str(w), " (conv2d gives ", s.out_h, "x", s.out_w, ")");
+  s.out_h = out_h, s.out_w = out_w;
+  return s;
+}
+
+// conv2d(x, w) cut to its first [h, w] rows and columns (the adjoint of conv_transpose2d
+// with output_padding >= stride; see conv_geometry_out). Differentiable: conv2d then narrow.
+Tensor conv2d_cut(const Tensor& x, const Tensor& w, const Conv2dOptions& o, int64_t h, int64_t wd) {
+  Tensor y = conv2d(x, w, {}, o);
+  if (y.size(2) != h) y = narrow(y, 2, 0, h);
+  if (y.size(3) != wd) y = narrow(y, 3, 0, wd);
+  return y;
+}
+
 // The output_padding that makes conv_transpose2d of an [oh, ow] map come out [h, w].
 std::pair<int64_t, int64_t> out_padding_for(const kernels::Conv2dShape& s) {
   auto base = [](int64_t out, int64_t stride, int64_t pad, int64_t dil, int64_t k) {
@@ -66,19 +103,27 @@ Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g,
 // The device side: gantry's kernels (kernels/cuda/conv.cu) or cuDNN, as
 // kernels::cuda::dnn_impl() says. Dense float32 device tensors (float64 stays on the cpu).
 #if GANTRY_HAS_CUDA
-bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+// cuDNN checks its output descriptor against the natural conv2d size, so a cut geometry
+// (conv_geometry_out) runs gantry's kernels.
+bool natural(const kernels::Conv2dShape& s) {
+  return s.out_h == conv_out_size(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
+         s.out_w == conv_out_size(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
+}
+bool use_cudnn(const kernels::Conv2dShape& s) {
+  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
+}
 
 void cuda_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   const float* bias = b.defined() ? b.data<float>() : nullptr;
-  if (use_cudnn()) kernels::cudnn::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
+  if (use_cudnn(s)) kernels::cudnn::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
   else kernels::cuda::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
 }
 void cuda_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
-  if (use_cudnn()) kernels::cudnn::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
+  if (use_cudnn(s)) kernels::cudnn::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
   else kernels::cuda::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
 }
 void cuda_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
-  if (use_cudnn()) kernels::cudnn::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
+  if (use_cudnn(s)) kernels::cudnn::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
   else kernels::cuda::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
 }
 #else  // GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached
@@ -136,7 +181,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   GANTRY_CHECK(oh > 0 && ow > 0, op, ": the output size ", oh, "x", ow, " is not positive (input ",
                shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
   // The adjoint conv2d maps [N, Cout_t, oh, ow] to x's [N, Cin_t, H, W].
-  kernels::Conv2dShape s = conv_geometry(op, {x.size(0), w.size(1), oh, ow}, w.shape(), o);
+  kernels::Conv2dShape s = conv_geometry_out(op, {x.size(0), w.size(1), oh, ow}, w.shape(), o, x.size(2), x.size(3));
   Tensor xc = contiguous(x), wc = contiguous(w);
   Tensor y = empty({s.n, s.c_in, oh, ow}, x.dtype(), x.device());
   if (x.device().is_cuda()) cuda_backward_input(y, xc, wc, s);
@@ -150,7 +195,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
     out = add(y, reshape(b.detach(), {1, b.size(0), 1, 1}));
   }
   return record(op, out, {x, w, b}, [x, w, b, o](const Tensor& g) {
-    return Grads{x.requires_grad() ? conv2d(g, w, {}, o) : Tensor(),
+    return Grads{x.requires_grad() ? conv2d_cut(g, w, o, x.size(2), x.size(3)) : Tensor(),
                  w.requires_grad() ? conv2d_backward_weight(x, g, w.shape(), o) : Tensor(), bias_grad(g, b)};
   });
 }
@@ -164,7 +209,11 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
                " does not fit weight shape ", shape_str(weight_shape));
   kernels::Conv2dShape s = conv_geometry(op, x.shape(), weight_shape, o);
   const Shape want = {s.n, s.c_out, s.out_h, s.out_w};
-  GANTRY_CHECK(g.shape() == want, op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
+  // g may be shorter than conv2d's output (cut_fits): the weight gradient of
+  // conv_transpose2d with output_padding >= stride.
+  if (g.dim() == 4 && g.size(0) == s.n && g.size(1) == s.c_out && g.shape() != want && cut_fits(s, g.size(2), g.size(3)))
+    s.out_h = g.size(2), s.out_w = g.size(3);
+  GANTRY_CHECK(g.shape() == Shape({s.n, s.c_out, s.out_h, s.out_w}), op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
                " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
   Tensor gc = contiguous(g), xc = contiguous(x);
   Tensor dw = empty(weight_shape, x.dtype(), x.device());
@@ -175,7 +224,7 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
   });
   return record(op, dw, {g, x}, [g, x, o, s](const Tensor& gg) {
     auto [oph, opw] = out_padding_for(s);
-    return Grads{g.requires_grad() ? conv2d(x, gg, {}, o) : Tensor(),
+    return Grads{g.requires_grad() ? conv2d_cut(x, gg, o, s.out_h, s.out_w) : Tensor(),
                  x.requires_grad() ? conv_transpose2d(g, gg, {}, o, oph, opw) : Tensor()};
   });
 }

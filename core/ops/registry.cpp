@@ -32,6 +32,10 @@ const std::vector<OpInfo>& op_registry() {
       {"pad2d", true}, {"upsample_nearest2d", true}, {"embedding", true}, {"one_hot", true},
       // penalties (kernels/cuda/penalty.cu)
       {"gradient_penalty", true},
+      // modulated convolution (kernels/cuda/modconv.cu; modulated_conv2d and modulation_demod are
+      // compositions) and upfirdn2d (kernels/cuda/upfirdn.cu)
+      {"modulated_conv2d", true}, {"modulation_demod", true}, {"modconv2d", true},
+      {"modconv2d_backward_input", true}, {"modconv2d_backward_weight", true}, {"upfirdn2d", true},
   };
   return ops;
 }

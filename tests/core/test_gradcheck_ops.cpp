@@ -112,6 +112,16 @@ TEST_CASE("gradcheck: convolution") {
   check_gradients("conv2d_backward_weight",
                   [p](const V& v) { return conv2d_backward_weight(v[0], v[1], {3, 2, 2, 3}, p); },
                   {leaf({1, 3, 6, 4}, 66), leaf({1, 2, 5, 4}, 67)});
+  // output_padding >= stride (dilation > stride): 2 >= stride 2 in rows, 1 >= stride 1 in columns.
+  Conv2dOptions t2{2, 1, 1, 0, 3, 2};
+  check_gradients("conv_transpose2d output_padding >= stride",
+                  [t2](const V& v) { return conv_transpose2d(v[0], v[1], v[2], t2, 2, 1); },
+                  {leaf({2, 2, 3, 3}, 68), leaf({2, 2, 2, 3}, 69), leaf({2}, 160)});
+  // ... and its weight gradient as an op: g [2,2,3,2] is one row and column short of
+  // conv2d(x [2,2,8,7])'s [2,2,4,3] output.
+  check_gradients("conv2d_backward_weight, grad_output short of conv2d's",
+                  [t2](const V& v) { return conv2d_backward_weight(v[0], v[1], {2, 2, 2, 3}, t2); },
+                  {leaf({2, 2, 3, 2}, 161), leaf({2, 2, 8, 7}, 162)});
 }
 
 TEST_CASE("gradcheck: normalization") {

@@ -214,6 +214,11 @@ std::vector<ParityCase> conv_parity_cases() {
        {{{2, 64, 7, 7}}, {{64, 32, 4, 4}}, {{32}}}},
       {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 2, 1, 1, 1, 1), 0, 0); },
        {{{2, 32, 14, 14}}, {{32, 1, 4, 4}}}},
+      // output_padding >= stride (dilation > stride): the issue 14 case, and 2 >= stride 2 in rows
+      {"conv_transpose2d", [](auto& in) { return convt(in, options(1, 1, 0, 0, 2, 2), 1, 1); },
+       {{{1, 1, 2, 2}}, {{1, 1, 2, 2}}}},
+      {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 1, 1, 0, 3, 2), 2, 1); },
+       {{{2, 2, 3, 3}}, {{2, 3, 2, 3}}, {{3}}}},
       // conv2d_backward_weight(g, x) as an op of its own: its rule is conv2d and conv_transpose2d
       {"conv2d_backward_weight",
        [](auto& in) { return conv2d_backward_weight(in[0], in[1], {4, 3, 3, 2}, options(2, 1, 1, 2, 1, 2)); },
@@ -221,6 +226,10 @@ std::vector<ParityCase> conv_parity_cases() {
       {"conv2d_backward_weight",
        [](auto& in) { return conv2d_backward_weight(in[0], in[1], {32, 1, 4, 4}, options(2, 2, 1, 1, 1, 1)); },
        {{{4, 32, 14, 14}}, {{4, 1, 28, 28}}}},
+      // g one row and column short of conv2d's output: the weight gradient of a transpose with output_padding >= stride
+      {"conv2d_backward_weight",
+       [](auto& in) { return conv2d_backward_weight(in[0], in[1], {2, 2, 2, 3}, options(2, 1, 1, 0, 3, 2)); },
+       {{{2, 2, 3, 2}}, {{2, 2, 8, 7}}}},
   };
   for (auto& one : c) one.atol = kConvAtol;
   return c;

@@ -1,0 +1,238 @@
+// core/ops/modconv.cpp — StyleGAN2's modulated convolution and upfirdn2d.
+//
+// modulated_conv2d(x, w, s) = modconv2d(x, w, s, d) with d = modulation_demod(w, s) (or none),
+// where the primitive modconv2d is conv2d with the per-sample weight d[n,o] w[o,i] s[n,i]:
+//   y = D conv(S x, w),  S = diag(s[n, :]) on input channels, D = diag(d[n, :]) on output channels.
+// d is composed from differentiable ops, so its dependence on w and s needs no rule here.
+// Three primitives, each linear in two of its arguments and the adjoint of the others
+// (L = <g, modconv2d(x, w, s, d)>; P1 = modconv2d, P2 = _backward_input, P3 = _backward_weight):
+//   P1(x, w, s, d):      dx = P2(g, w, s, d)   dw = P3(g, x, s, d)
+//                        ds = sum_hw x * P2(g, w, 1, d)      dd = sum_hw g * P1(x, w, s, 1)
+//   P2(g, w, s, d) = dx: d/dg = P1(gg, w, s, d)   d/dw = P3(g, gg, s, d)
+//                        d/ds = sum_hw gg * P2(g, w, 1, d)   d/dd = sum_hw g * P1(gg, w, s, 1)
+//   P3(g, x, s, d) = dW: d/dg = P1(x, gW, s, d)   d/dx = P2(g, gW, s, d)
+//                        d/ds = sum_hw x * P2(g, gW, 1, d)   d/dd = sum_hw g * P1(x, gW, s, 1)
+// The rules use only P1, P2, P3, mul and sum, so every order of derivative is one of them
+// (docs/kernels/modulated_conv2d.md). On the cpu they run kernels/cpu/modconv (scale, conv,
+// scale); on cuda the fused kernels of kernels/cuda/modconv.cu.
+//
+// upfirdn2d's adjoint in x is another upfirdn2d: the flipped filter, up and down swapped,
+// the near pad K-1-pad0 and the far pad that gives back x's size (docs/kernels/upfirdn2d.md).
+#include <algorithm>
+
+#include "core/ops/common.hpp"
+#include "kernels/cpu/modconv.hpp"
+#include "kernels/cpu/upfirdn.hpp"
+#if GANTRY_HAS_CUDA
+#include "kernels/cuda/modconv.cuh"
+#include "kernels/cuda/upfirdn.cuh"
+#endif
+
+namespace gantry {
+
+namespace {
+
+// The conv2d geometry of input `x` [N,Cin,H,W] and weight `w` [Cout,Cin,KH,KW] under o.
+kernels::Conv2dShape modconv_geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOptions& o) {
+  GANTRY_CHECK(x.size() == 4 && w.size() == 4, op, ": input ", shape_str(x), " and weight ", shape_str(w),
+               " must have 4 dims");
+  GANTRY_CHECK(x[1] == w[1], op, ": input has ", x[1], " channels but weight expects ", w[1], " (input ",
+               shape_str(x), ", weight ", shape_str(w), ")");
+  GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
+               ": stride and dilation must be positive and padding non-negative");
+  kernels::Conv2dShape s;
+  s.n = x[0], s.c_in = x[1], s.in_h = x[2], s.in_w = x[3];
+  s.c_out = w[0], s.k_h = w[2], s.k_w = w[3];
+  s.stride_h = o.stride_h, s.stride_w = o.stride_w, s.pad_h = o.pad_h, s.pad_w = o.pad_w;
+  s.dil_h = o.dil_h, s.dil_w = o.dil_w;
+  s.out_h = (s.in_h + 2 * o.pad_h - o.dil_h * (s.k_h - 1) - 1) / o.stride_h + 1;
+  s.out_w = (s.in_w + 2 * o.pad_w - o.dil_w * (s.k_w - 1) - 1) / o.stride_w + 1;
+  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel does not fit the padded ",
+               s.in_h, "x", s.in_w, " input");
+  return s;
+}
+
+// s [N, Cin] and d [N, Cout], when defined: same dtype and device as `like`, the right shape.
+void check_scales(const char* op, const Tensor& like, const Tensor& s, const Tensor& d,
+                  const kernels::Conv2dShape& g) {
+  if (s.defined()) {
+    detail::check_same(op, like, s);
+    GANTRY_CHECK(s.shape() == Shape({g.n, g.c_in}), op, ": styles ", shape_str(s.shape()), " should be ",
+                 shape_str(Shape{g.n, g.c_in}));
+  }
+  if (d.defined()) {
+    detail::check_same(op, like, d);
+    GANTRY_CHECK(d.shape() == Shape({g.n, g.c_out}), op, ": demodulation ", shape_str(d.shape()), " should be ",
+                 shape_str(Shape{g.n, g.c_out}));
+  }
+}
+
+Tensor maybe_contiguous(const Tensor& t) { return t.defined() ? contiguous(t) : t; }
+template <class T>
+const T* ptr(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+// sum over (h, w) of a * b: a per-(n, channel) scale's gradient, [N, C].
+Tensor channel_dot(const Tensor& a, const Tensor& b) { return sum(mul(a, b), {2, 3}); }
+
+enum class Pass { forward, backward_input, backward_weight };
+
+// Runs one primitive's kernel: out = pass(a, b, s, d) on a's device and dtype.
+void run_modconv(Pass pass, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& s, const Tensor& d,
+                 const kernels::Conv2dShape& g, const char* op) {
+#if GANTRY_HAS_CUDA
+  if (a.device().is_cuda()) {
+    GANTRY_CHECK(a.dtype() == DType::f32, op, ": cuda takes float32, got ", dtype_name(a.dtype()));
+    float* o = out.data<float>();
+    const float *pa = a.data<float>(), *pb = b.data<float>(), *ps = ptr<float>(s), *pd = ptr<float>(d);
+    switch (pass) {
+      case Pass::forward: kernels::cuda::modconv2d_forward(o, pa, pb, ps, pd, g, nullptr); break;
+      case Pass::backward_input: kernels::cuda::modconv2d_backward_input(o, pa, pb, ps, pd, g, nullptr); break;
+      case Pass::backward_weight: kernels::cuda::modconv2d_backward_weight(o, pa, pb, ps, pd, g, nullptr); break;
+    }
+    return;
+  }
+#endif
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    T* o = out.data<T>();
+    const T *pa = a.data<T>(), *pb = b.data<T>(), *ps = ptr<T>(s), *pd = ptr<T>(d);
+    switch (pass) {
+      case Pass::forward: kernels::cpu::modconv2d_forward<T>(o, pa, pb, ps, pd, g); break;
+      case Pass::backward_input: kernels::cpu::modconv2d_backward_input<T>(o, pa, pb, ps, pd, g); break;
+      case Pass::backward_weight: kernels::cpu::modconv2d_backward_weight<T>(o, pa, pb, ps, pd, g); break;
+    }
+  });
+}
+
+}  // namespace
+
+Tensor modconv2d(const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d, const Conv2dOptions& o) {
+  const char* op = "modconv2d";
+  detail::check_same(op, x, w);
+  const kernels::Conv2dShape g = modconv_geometry(op, x.shape(), w.shape(), o);
+  check_scales(op, x, s, d, g);
+  Tensor y = empty({g.n, g.c_out, g.out_h, g.out_w}, x.dtype(), x.device());
+  run_modconv(Pass::forward, y, contiguous(x), contiguous(w), maybe_contiguous(s), maybe_contiguous(d), g, op);
+  return record(op, y, {x, w, s, d}, [x, w, s, d, o](const Tensor& gy) {
+    return Grads{x.requires_grad() ? modconv2d_backward_input(gy, w, s, d, x.shape(), o) : Tensor(),
+                 w.requires_grad() ? modconv2d_backward_weight(gy, x, s, d, w.shape(), o) : Tensor(),
+                 s.defined() && s.requires_grad()
+                     ? channel_dot(x, modconv2d_backward_input(gy, w, {}, d, x.shape(), o))
+                     : Tensor(),
+                 d.defined() && d.requires_grad() ? channel_dot(gy, modconv2d(x, w, s, {}, o)) : Tensor()};
+  });
+}
+
+Tensor modconv2d_backward_input(const Tensor& g, const Tensor& w, const Tensor& s, const Tensor& d,
+                                const Shape& input_shape, const Conv2dOptions& o) {
+  const char* op = "modconv2d_backward_input";
+  detail::check_same(op, g, w);
+  const kernels::Conv2dShape geo = modconv_geometry(op, input_shape, w.shape(), o);
+  check_scales(op, g, s, d, geo);
+  const Shape want = {geo.n, geo.c_out, geo.out_h, geo.out_w};
+  GANTRY_CHECK(g.shape() == want, op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
+               " for input ", shape_str(input_shape), " and weight ", shape_str(w.shape()));
+  Tensor dx = empty(input_shape, g.dtype(), g.device());
+  run_modconv(Pass::backward_input, dx, contiguous(g), contiguous(w), maybe_contiguous(s), maybe_contiguous(d), geo,
+              op);
+  return record(op, dx, {g, w, s, d}, [g, w, s, d, o](const Tensor& gg) {
+    return Grads{g.requires_grad() ? modconv2d(gg, w, s, d, o) : Tensor(),
+                 w.requires_grad() ? modconv2d_backward_weight(g, gg, s, d, w.shape(), o) : Tensor(),
+                 s.defined() && s.requires_grad()
+                     ? channel_dot(gg, modconv2d_backward_input(g, w, {}, d, gg.shape(), o))
+                     : Tensor(),
+                 d.defined() && d.requires_grad() ? channel_dot(g, modconv2d(gg, w, s, {}, o)) : Tensor()};
+  });
+}
+
+Tensor modconv2d_backward_weight(const Tensor& g, const Tensor& x, const Tensor& s, const Tensor& d,
+                                 const Shape& weight_shape, const Conv2dOptions& o) {
+  const char* op = "modconv2d_backward_weight";
+  detail::check_same(op, g, x);
+  const kernels::Conv2dShape geo = modconv_geometry(op, x.shape(), weight_shape, o);
+  check_scales(op, x, s, d, geo);
+  const Shape want = {geo.n, geo.c_out, geo.out_h, geo.out_w};
+  GANTRY_CHECK(g.shape() == want, op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
+               " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
+  Tensor dw = empty(weight_shape, x.dtype(), x.device());
+  run_modconv(Pass::backward_weight, dw, contiguous(g), contiguous(x), maybe_contiguous(s), maybe_contiguous(d), geo,
+              op);
+  return record(op, dw, {g, x, s, d}, [g, x, s, d, o](const Tensor& gw) {
+    return Grads{g.requires_grad() ? modconv2d(x, gw, s, d, o) : Tensor(),
+                 x.requires_grad() ? modconv2d_backward_input(g, gw, s, d, x.shape(), o) : Tensor(),
+                 s.defined() && s.requires_grad()
+                     ? channel_dot(x, modconv2d_backward_input(g, gw, {}, d, x.shape(), o))
+                     : Tensor(),
+                 d.defined() && d.requires_grad() ? channel_dot(g, modconv2d(x, gw, s, {}, o)) : Tensor()};
+  });
+}
+
+Tensor modulation_demod(const Tensor& weight, const Tensor& styles, double eps) {
+  detail::check_same("modulation_demod", weight, styles);
+  GANTRY_CHECK(weight.dim() == 4 && styles.dim() == 2 && styles.size(1) == weight.size(1),
+               "modulation_demod: weight ", shape_str(weight.shape()), " and styles ", shape_str(styles.shape()),
+               " should be [Cout, Cin, KH, KW] and [N, Cin]");
+  Tensor w2 = sum(mul(weight, weight), {2, 3});                              // [Cout, Cin]
+  return rsqrt(add(matmul(mul(styles, styles), transpose(w2, 0, 1)), eps));  // [N, Cout]
+}
+
+Tensor modulated_conv2d(const Tensor& x, const Tensor& weight, const Tensor& styles, bool demodulate,
+                        const Conv2dOptions& o, double eps) {
+  detail::check_same("modulated_conv2d", x, styles);
+  GANTRY_CHECK(x.dim() == 4 && styles.dim() == 2 && styles.size(0) == x.size(0), "modulated_conv2d: styles ",
+               shape_str(styles.shape()), " should be [N, Cin] for input ", shape_str(x.shape()));
+  Tensor d = demodulate ? modulation_demod(weight, styles, eps) : Tensor();
+  return modconv2d(x, weight, styles, d, o);
+}
+
+// ---- upfirdn2d ----------------------------------------------------------------------------
+
+namespace {
+
+Tensor flipped_filter(const Tensor& f) {
+  std::vector<double> v = contiguous(f.detach()).to(Device::cpu()).to(DType::f64).to_vector<double>();
+  std::reverse(v.begin(), v.end());  // reversing the flat [KH, KW] buffer flips both axes
+  return from_vector(v, f.shape(), f.dtype(), f.device());
+}
+
+}  // namespace
+
+Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o) {
+  const char* op = "upfirdn2d";
+  detail::check_same(op, x, f);
+  detail::check_dim(op, x, 4, "input");
+  detail::check_dim(op, f, 2, "filter");
+  GANTRY_CHECK(o.up >= 1 && o.down >= 1, op, ": up and down must be >= 1 (got ", o.up, ", ", o.down, ")");
+  kernels::UpFirDn2dShape s;
+  s.n = x.size(0), s.c = x.size(1), s.in_h = x.size(2), s.in_w = x.size(3), s.k_h = f.size(0), s.k_w = f.size(1);
+  s.up_y = s.up_x = o.up, s.down_y = s.down_x = o.down, s.pad_y0 = o.pad_y0, s.pad_x0 = o.pad_x0;
+  const int64_t span_h = s.in_h * o.up + o.pad_y0 + o.pad_y1 - s.k_h, span_w = s.in_w * o.up + o.pad_x0 + o.pad_x1 - s.k_w;
+  GANTRY_CHECK(span_h >= 0 && span_w >= 0, op, ": the ", s.k_h, "x", s.k_w, " filter does not fit the upsampled, "
+               "padded ", shape_str(x.shape()), " input (up ", o.up, ", pads x ", o.pad_x0, ",", o.pad_x1, " y ",
+               o.pad_y0, ",", o.pad_y1, ")");
+  s.out_h = span_h / o.down + 1, s.out_w = span_w / o.down + 1;
+  Tensor xc = contiguous(x), fc = contiguous(f);
+  Tensor y = empty({s.n, s.c, s.out_h, s.out_w}, x.dtype(), x.device());
+#if GANTRY_HAS_CUDA
+  if (x.device().is_cuda()) {
+    GANTRY_CHECK(x.dtype() == DType::f32, op, ": cuda takes float32, got ", dtype_name(x.dtype()));
+    kernels::cuda::upfirdn2d(y.data<float>(), xc.data<float>(), fc.data<float>(), s, nullptr);
+  } else
+#endif
+  dispatch_floating(x.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::upfirdn2d<T>(y.data<T>(), xc.data<T>(), fc.data<T>(), s);
+  });
+  // The adjoint: near pad K-1-pad0; the far pad that makes the output x's size again.
+  UpFirDn2dOptions adj;
+  adj.up = o.down, adj.down = o.up;
+  adj.pad_y0 = s.k_h - 1 - o.pad_y0, adj.pad_x0 = s.k_w - 1 - o.pad_x0;
+  adj.pad_y1 = (s.in_h - 1) * o.up + s.k_h - adj.pad_y0 - s.out_h * o.down;
+  adj.pad_x1 = (s.in_w - 1) * o.up + s.k_w - adj.pad_x0 - s.out_w * o.down;
+  Tensor f_flip = flipped_filter(f);
+  return record(op, y, {x}, [f_flip, adj](const Tensor& g) { return Grads{upfirdn2d(g, f_flip, adj)}; });
+}
+
+}  // namespace gantry

@@ -1,0 +1,62 @@
+// gan/zoo/toy.hpp — the 2-D mode-collapse toy (Metz et al., 2017, Figure 1): small MLPs for
+// G and D held as plain parameter lists (so D's parameters can be unrolled), trained with
+// BCE (optionally unrolled K steps) or WGAN-GP on ring8 / grid25, with mode counts per
+// snapshot and a PNG strip of the sample scatter over training.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "gan/eval/mode_count.hpp"
+#include "gan/train/unroll.hpp"
+
+namespace gantry::gan {
+
+// ---- a functional MLP: params = {W0, b0, W1, b1, ...}, W_l [out, in], b_l [out] ----
+enum class MlpActivation { relu, tanh };
+// PyTorch's nn.Linear initialization, U(-1/sqrt(in), 1/sqrt(in)) for weights and biases,
+// for the layer sizes `sizes` (input first, output last), drawn from gen; leaves that require grad.
+std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Generator* gen, DType t = DType::f32);
+// x [n, sizes[0]] -> [n, sizes.back()]: linear layers with `act` between them, none after the last.
+Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActivation act = MlpActivation::relu);
+
+// ---- the toy trainer ----
+struct ToyOptions {
+  std::string target = "ring8";  // ring8 | grid25 (gan/data/toy2d.hpp)
+  std::string loss = "bce";      // bce (non-saturating G loss) | wgan-gp
+  int64_t unroll = 0;            // K: G's loss is taken against D after K unrolled Adam steps
+  int64_t steps = 3000;          // G steps
+  int64_t batch = 256;
+  int64_t z_dim = 64;            // the paper: 256
+  int64_t hidden = 128;          // G and D: 2 hidden layers of this width, ReLU (as the paper)
+  double lr_g = 1e-3, lr_d = 1e-4, beta1 = 0.5, beta2 = 0.999;  // the paper's Adam settings
+  int64_t d_steps = 1;           // D steps per G step; 0 picks 1 for bce, 5 for wgan-gp
+  double gp_lambda = 0.1;        // WGAN-GP's toy setting (gan_toy.py: LAMBDA = 0.1)
+  int64_t snapshots = 6;         // scatters and counts at steps 0, steps/(s-1), ..., steps
+  int64_t eval_samples = 2048;   // samples per snapshot (a fixed z, the same at every snapshot)
+  int64_t min_per_mode = 10;     // high-quality samples a mode needs to count as covered
+  uint64_t seed = 0;
+  std::string out;               // PNG strip path; empty: none written
+  bool verbose = false;          // print each snapshot's counts to stdout
+};
+
+struct ToySnapshot {
+  int64_t step = 0;
+  ModeCount count;
+  Tensor samples;  // [eval_samples, 2]
+};
+
+struct ToyResult {
+  std::vector<ToySnapshot> snapshots;
+  double seconds = 0;  // wall time of the training (not the drawing)
+};
+
+// Trains the toy GAN of `o` from o.seed and returns a snapshot (mode count and samples) at
+// every o.snapshots points, writing the strip to o.out if set. Throws on a bad option.
+ToyResult train_toy(const ToyOptions& o);
+
+// The scatters of `snaps` as one PNG row, one tile_px square tile per snapshot spanning
+// [-extent, extent]^2: the modes' 3-sigma discs in red, the samples as dark blue dots.
+void save_toy_strip(const std::string& path, const Mixture2d& m, const std::vector<ToySnapshot>& snaps,
+                    double extent, int64_t tile_px = 200);
+
+}  // namespace gantry::gan
