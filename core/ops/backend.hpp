@@ -44,6 +44,19 @@ struct Backend {
   void (*rows)(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols);
   // c[batch, m, n] = a[batch, m, k] @ b[batch, k, n]
   void (*gemm)(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k);
+  // ---- convolution (conv.cpp): the three contracts of kernels/cpu/conv.hpp ----
+  void (*conv2d_forward)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                         const kernels::Conv2dShape& s);
+  void (*conv2d_backward_input)(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s);
+  void (*conv2d_backward_weight)(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s);
+  // ---- modulated convolution and FIR resampling (modconv.cpp); styles s, demodulation d may be undefined ----
+  void (*modconv2d_forward)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
+                            const kernels::Conv2dShape& g);
+  void (*modconv2d_backward_input)(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s,
+                                   const Tensor& d, const kernels::Conv2dShape& g);
+  void (*modconv2d_backward_weight)(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s,
+                                    const Tensor& d, const kernels::Conv2dShape& g);
+  void (*upfirdn2d)(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s);
   // ---- images and indexing (image.cpp); pads are left, right, top, bottom ----
   void (*pad2d_forward)(const Tensor& y, const Tensor& x, const int64_t pads[4], bool reflect);
   void (*pad2d_backward)(const Tensor& dx, const Tensor& g, const int64_t pads[4], bool reflect);

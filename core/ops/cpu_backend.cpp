@@ -6,12 +6,15 @@
 #include "core/ops/backend.hpp"
 #include "core/ops/common.hpp"
 #include "kernels/cpu/batchnorm.hpp"
+#include "kernels/cpu/conv.hpp"
 #include "kernels/cpu/embedding.hpp"
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/image.hpp"
+#include "kernels/cpu/modconv.hpp"
 #include "kernels/cpu/penalty.hpp"
 #include "kernels/cpu/random.hpp"
 #include "kernels/cpu/reduce.hpp"
+#include "kernels/cpu/upfirdn.hpp"
 
 namespace gantry::detail {
 
@@ -86,6 +89,59 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int6
   dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::gemm_batched<T>(c.data<T>(), a.data<T>(), b.data<T>(), batch, m, n, k);
+  });
+}
+
+// ---- convolution --------------------------------------------------------------------------
+void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
+  dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_forward<T>(y.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), s);
+  });
+}
+void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
+  dispatch_floating(dy.dtype(), "conv_transpose2d", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_backward_input<T>(dx.data<T>(), dy.data<T>(), w.data<T>(), s);
+  });
+}
+void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
+  dispatch_floating(x.dtype(), "conv2d_backward_weight", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_backward_weight<T>(dw.data<T>(), dy.data<T>(), x.data<T>(), s);
+  });
+}
+// One modulated-conv pass: out = kernel(a, b, s, d) in a's dtype.
+template <class Kernel>
+void modconv_pass(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& s,
+                  const Tensor& d, Kernel k) {
+  dispatch_floating(a.dtype(), op, [&](auto tag) {
+    using T = decltype(tag);
+    k(out.data<T>(), (const T*)a.data<T>(), (const T*)b.data<T>(), (const T*)ptr_or_null<T>(s),
+      (const T*)ptr_or_null<T>(d));
+  });
+}
+void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
+                       const kernels::Conv2dShape& g) {
+  modconv_pass("modulated_conv2d", y, x, w, s, d,
+               [&](auto* o, auto pa, auto pb, auto ps, auto pd) { kernels::cpu::modconv2d_forward(o, pa, pb, ps, pd, g); });
+}
+void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s, const Tensor& d,
+                              const kernels::Conv2dShape& g) {
+  modconv_pass("modulated_conv2d", dx, dy, w, s, d, [&](auto* o, auto pa, auto pb, auto ps, auto pd) {
+    kernels::cpu::modconv2d_backward_input(o, pa, pb, ps, pd, g);
+  });
+}
+void modconv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s, const Tensor& d,
+                               const kernels::Conv2dShape& g) {
+  modconv_pass("modulated_conv2d", dw, dy, x, s, d, [&](auto* o, auto pa, auto pb, auto ps, auto pd) {
+    kernels::cpu::modconv2d_backward_weight(o, pa, pb, ps, pd, g);
+  });
+}
+void upfirdn2d(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s) {
+  dispatch_floating(x.dtype(), "upfirdn2d", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::upfirdn2d<T>(y.data<T>(), x.data<T>(), f.data<T>(), s);
   });
 }
 
@@ -194,6 +250,13 @@ const Backend& cpu_backend() {
       .assign = assign,
       .rows = rows,
       .gemm = gemm,
+      .conv2d_forward = conv2d_forward,
+      .conv2d_backward_input = conv2d_backward_input,
+      .conv2d_backward_weight = conv2d_backward_weight,
+      .modconv2d_forward = modconv2d_forward,
+      .modconv2d_backward_input = modconv2d_backward_input,
+      .modconv2d_backward_weight = modconv2d_backward_weight,
+      .upfirdn2d = upfirdn2d,
       .pad2d_forward = pad2d_forward,
       .pad2d_backward = pad2d_backward,
       .upsample_nearest2d_forward = upsample_forward,

@@ -7,13 +7,16 @@
 #include "core/ops/common.hpp"
 #include "kernels/cpu/random.hpp"
 #include "kernels/cuda/batchnorm.cuh"
+#include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/dnn.cuh"
 #include "kernels/cuda/elementwise.cuh"
 #include "kernels/cuda/fill_copy.cuh"
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/image.cuh"
+#include "kernels/cuda/modconv.cuh"
 #include "kernels/cuda/penalty.cuh"
 #include "kernels/cuda/reduce.cuh"
+#include "kernels/cuda/upfirdn.cuh"
 
 namespace gantry::detail {
 
@@ -112,6 +115,54 @@ void gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int6
   kernels::cuda::gemm_batched(c.data<float>(), a.data<float>(), b.data<float>(), batch, m, n, k, nullptr);
 }
 
+// ---- convolution: gantry's kernels (kernels/cuda/conv.cu) or cuDNN (kernels/cuda/dnn.cuh) ----
+// cuDNN checks its output descriptor against the natural conv2d size, so a cut geometry
+// (conv_transpose2d with output_padding >= stride) runs gantry's kernels.
+bool natural(const kernels::Conv2dShape& s) {
+  auto out = [](int64_t in, int64_t pad, int64_t dil, int64_t k, int64_t stride) {
+    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  };
+  return s.out_h == out(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
+         s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
+}
+bool conv_cudnn(const kernels::Conv2dShape& s) {
+  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
+}
+void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
+  check_float32(x);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
+  else kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
+}
+void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
+  check_float32(dy);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
+  else kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
+}
+void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
+  check_float32(x);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
+  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
+}
+void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
+                       const kernels::Conv2dShape& g) {
+  check_float32(x);
+  kernels::cuda::modconv2d_forward(f32(y), f32(x), f32(w), f32(s), f32(d), g, nullptr);
+}
+void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s, const Tensor& d,
+                              const kernels::Conv2dShape& g) {
+  check_float32(dy);
+  kernels::cuda::modconv2d_backward_input(f32(dx), f32(dy), f32(w), f32(s), f32(d), g, nullptr);
+}
+void modconv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s, const Tensor& d,
+                               const kernels::Conv2dShape& g) {
+  check_float32(dy);
+  kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g, nullptr);
+}
+void upfirdn2d(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s) {
+  check_float32(x);
+  kernels::cuda::upfirdn2d(f32(y), f32(x), f32(f), s, nullptr);
+}
+
 // ---- images and indexing -----------------------------------------------------------------
 void pad2d_forward(const Tensor& y, const Tensor& x, const int64_t p[4], bool reflect) {
   kernels::cuda::pad2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), p[0], p[1], p[2], p[3],
@@ -200,6 +251,13 @@ const Backend& cuda_backend() {
       .assign = assign,
       .rows = rows,
       .gemm = gemm,
+      .conv2d_forward = conv2d_forward,
+      .conv2d_backward_input = conv2d_backward_input,
+      .conv2d_backward_weight = conv2d_backward_weight,
+      .modconv2d_forward = modconv2d_forward,
+      .modconv2d_backward_input = modconv2d_backward_input,
+      .modconv2d_backward_weight = modconv2d_backward_weight,
+      .upfirdn2d = upfirdn2d,
       .pad2d_forward = pad2d_forward,
       .pad2d_backward = pad2d_backward,
       .upsample_nearest2d_forward = upsample_forward,
