@@ -9,75 +9,20 @@
 #include <sstream>
 
 #include "core/autograd.hpp"
-#include "core/cuda_device.hpp"
 #include "core/ops.hpp"
-#include "kernels/cpu/random.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/fill_copy.cuh"
-#endif
+#include "core/ops/backend.hpp"
 
 namespace gantry {
 
 // ---- Storage -------------------------------------------------------------------
 
-namespace {
-std::atomic<int64_t> g_cpu_bytes{0}, g_cpu_peak{0};
-void count_alloc(int64_t n) {
-  const int64_t now = g_cpu_bytes.fetch_add(n) + n;
-  int64_t peak = g_cpu_peak.load();
-  while (now > peak && !g_cpu_peak.compare_exchange_weak(peak, now)) {
-  }
-}
-}  // namespace
+MemoryStats memory_stats(Device d) { return detail::backend(d).memory_stats(); }
+void reset_peak_memory(Device d) { detail::backend(d).reset_peak_memory(); }
 
-MemoryStats memory_stats(Device d) {
-  if (d.is_cpu()) return {g_cpu_bytes.load(), g_cpu_peak.load()};
-#if GANTRY_HAS_CUDA
-  auto s = cuda_device::stats();
-  return {s.current_bytes, s.peak_bytes};
-#else
-  throw Error(detail::concat("memory_stats: no ", d.str(), " device in this build (GANTRY_CUDA=off)"));
-#endif
-}
-void reset_peak_memory(Device d) {
-  if (d.is_cpu()) {
-    g_cpu_peak = g_cpu_bytes.load();
-    return;
-  }
-#if GANTRY_HAS_CUDA
-  cuda_device::reset_peak();
-#else
-  throw Error(detail::concat("reset_peak_memory: no ", d.str(), " device in this build (GANTRY_CUDA=off)"));
-#endif
-}
-
-Storage::Storage(size_t n, Device d) : nbytes(n), device(d) {
-  if (d.is_cuda()) {
-#if GANTRY_HAS_CUDA
-    GANTRY_CHECK(d.index == 0, "gantry drives one GPU, cuda:0; got ", d.str());
-    GANTRY_CHECK(cuda_device::available(), "cuda: no CUDA device found (cudaGetDeviceCount is 0)");
-    data = n ? cuda_device::allocate(n) : nullptr;
-    return;
-#else
-    throw Error(detail::concat("gantry was built without a cuda device (GANTRY_CUDA=off); cannot allocate on ",
-                               d.str()));
-#endif
-  }
-  // 64-byte alignment so Eigen and AVX loads are aligned.
-  data = n ? std::aligned_alloc(64, (n + 63) / 64 * 64) : nullptr;
-  GANTRY_CHECK(n == 0 || data, "out of memory allocating ", n, " bytes on ", d.str());
-  count_alloc((int64_t)n);
-}
-Storage::~Storage() {
-#if GANTRY_HAS_CUDA
-  if (device.is_cuda()) {
-    cuda_device::release(data, nbytes);
-    return;
-  }
-#endif
-  std::free(data);
-  g_cpu_bytes -= (int64_t)nbytes;
-}
+// The device's backend allocates (the cpu: 64-byte aligned for Eigen and AVX loads;
+// cuda: the caching allocator) and counts the bytes for memory_stats.
+Storage::Storage(size_t n, Device d) : nbytes(n), device(d) { data = detail::backend(d).allocate(n, d); }
+Storage::~Storage() { detail::backend(device).release(data, nbytes); }
 
 // ---- accessors ------------------------------------------------------------------
 
@@ -255,19 +200,7 @@ Tensor empty(const Shape& s, DType t, Device d) {
 
 Tensor full(const Shape& s, double value, DType t, Device d) {
   Tensor out = empty(s, t, d);
-#if GANTRY_HAS_CUDA
-  if (d.is_cuda()) {
-    if (t == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value, nullptr);
-    else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value, nullptr);
-    return out;
-  }
-#endif
-  dispatch_all(t, [&](auto tag) {
-    using T = decltype(tag);
-    T* p = out.data<T>();
-    const int64_t n = out.numel();
-    for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value);
-  });
+  detail::backend(d).fill(out, value);
   return out;
 }
 Tensor zeros(const Shape& s, DType t, Device d) { return full(s, 0, t, d); }
@@ -286,14 +219,13 @@ Tensor arange(int64_t n, DType t, Device d) { return arange(0, (double)n, 1, t, 
 Tensor from_vector(const std::vector<double>& values, const Shape& s, DType t, Device d) {
   GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_vector: ", values.size(),
                " values do not fill shape ", shape_str(s), " (", numel_of(s), " elements)");
-  if (d.is_cuda()) return to_device(from_vector(values, s, t), d);
-  Tensor out = empty(s, t, d);
+  Tensor out = empty(s, t, Device::cpu());  // filled on the host, then moved (a no-op for the cpu)
   dispatch_all(t, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
     for (size_t i = 0; i < values.size(); ++i) p[i] = static_cast<T>(values[i]);
   });
-  return out;
+  return to_device(out, d);
 }
 Tensor tensor(std::initializer_list<double> values, const Shape& s, DType t) {
   return from_vector(std::vector<double>(values), s, t);
@@ -301,10 +233,9 @@ Tensor tensor(std::initializer_list<double> values, const Shape& s, DType t) {
 Tensor from_indices(const std::vector<int64_t>& values, const Shape& s, Device d) {
   GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_indices: ", values.size(),
                " values do not fill shape ", shape_str(s));
-  if (d.is_cuda()) return to_device(from_indices(values, s), d);
-  Tensor out = empty(s, DType::i64, d);
+  Tensor out = empty(s, DType::i64, Device::cpu());
   std::memcpy(out.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
-  return out;
+  return to_device(out, d);
 }
 
 Tensor empty_like(const Tensor& x) { return empty(x.shape(), x.dtype(), x.device()); }
@@ -321,40 +252,14 @@ Generator& default_generator() {
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
 Tensor rand(const Shape& s, DType t, Generator* gen, double lo, double hi, Device d) {
-  Generator& g = gen ? *gen : default_generator();
   Tensor out = empty(s, t, d);
-#if GANTRY_HAS_CUDA
-  if (d.is_cuda()) {
-    GANTRY_CHECK(t == DType::f32, "rand: ", d.str(), " makes float32 only, not ", dtype_name(t));
-    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
-    kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi, nullptr);
-    return out;
-  }
-#endif
-  dispatch_floating(t, "rand", [&](auto tag) {
-    using T = decltype(tag);
-    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));
-    kernels::cpu::fill_uniform<T>(out.data<T>(), out.numel(), g.seed(), off, (T)lo, (T)hi);
-  });
+  detail::backend(d).fill_uniform(out, gen ? *gen : default_generator(), lo, hi);
   return out;
 }
 
 Tensor randn(const Shape& s, DType t, Generator* gen, double mean, double std, Device d) {
-  Generator& g = gen ? *gen : default_generator();
   Tensor out = empty(s, t, d);
-#if GANTRY_HAS_CUDA
-  if (d.is_cuda()) {
-    GANTRY_CHECK(t == DType::f32, "randn: ", d.str(), " makes float32 only, not ", dtype_name(t));
-    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
-    kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std, nullptr);
-    return out;
-  }
-#endif
-  dispatch_floating(t, "randn", [&](auto tag) {
-    using T = decltype(tag);
-    uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));
-    kernels::cpu::fill_normal<T>(out.data<T>(), out.numel(), g.seed(), off, (T)mean, (T)std);
-  });
+  detail::backend(d).fill_normal(out, gen ? *gen : default_generator(), mean, std);
   return out;
 }
 Tensor rand_like(const Tensor& x, Generator* gen) { return rand(x.shape(), x.dtype(), gen, 0, 1, x.device()); }

@@ -5,6 +5,7 @@
 #include <array>
 
 #include "core/ops.hpp"
+#include "core/ops/backend.hpp"
 #include "kernels/cpu/elementwise.hpp"
 #include "kernels/elementwise_ops.hpp"
 
@@ -52,27 +53,29 @@ void cuda_unary(const Tensor& y, const Tensor& x, F f);
 template <class F>
 void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, F f);
 void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b);
-// Row reductions of a dense [rows, cols] device tensor `in` into `out`.
-enum class RowReduce { sum, max, argmax, log_softmax };
-void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols);
-// c[batch, m, n] = a[batch, m, k] @ b[batch, k, n], dense device tensors (the hand-written SGEMM).
-void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k);
 
-// y = Op(x) elementwise in x's dtype, Op a functor template of kernels/elementwise_ops.hpp
-// built from `params` cast to the element type: Op<T> on the cpu, Op<float> on cuda.
+// The elementwise ops' one dispatch: y = Op(x) elementwise into y (y may be x), Op a
+// functor template of kernels/elementwise_ops.hpp built from `params` cast to the
+// element type: Op<T> inlined into the cpu loop, Op<float> to the cuda kernel.
+template <template <class> class Op, class... P>
+void unary_apply(const char* op, const Tensor& y, const Tensor& x, P... params) {
+  if (x.device().is_cpu()) {
+    dispatch_floating(x.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, y.shape())},
+                                         Op<T>{static_cast<T>(params)...});
+    });
+  } else {
+    cuda_unary(y, x, Op<float>{static_cast<float>(params)...});
+  }
+}
+
+// y = Op(x) elementwise, a new tensor in x's dtype.
 template <template <class> class Op, class... P>
 Tensor unary_forward(const char* op, const Tensor& x, P... params) {
   check_floating(op, x);
   Tensor y = empty(x.shape(), x.dtype(), x.device());
-  if (x.device().is_cuda()) {
-    cuda_unary(y, x, Op<float>{static_cast<float>(params)...});
-    return y;
-  }
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::map_strided<T, T, 1>(y.data<T>(), {x.data<T>()}, {strided(x, x.shape())},
-                                       Op<T>{static_cast<T>(params)...});
-  });
+  unary_apply<Op>(op, y, x, params...);
   return y;
 }
 
@@ -82,15 +85,15 @@ Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, P... par
   check_same(op, a, b);
   Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
-  if (a.device().is_cuda()) {
+  if (a.device().is_cpu()) {
+    dispatch_floating(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
+                                         {strided(a, out), strided(b, out)}, Op<T>{static_cast<T>(params)...});
+    });
+  } else {
     cuda_binary(y, a, b, Op<float>{static_cast<float>(params)...});
-    return y;
   }
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
-                                       {strided(a, out), strided(b, out)}, Op<T>{static_cast<T>(params)...});
-  });
   return y;
 }
 
@@ -100,16 +103,16 @@ inline Tensor where_forward(const char* op, const Tensor& c, const Tensor& a, co
   check_same(op, a, b);
   Shape out = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), op), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
-  if (a.device().is_cuda()) {
+  if (a.device().is_cpu()) {
+    dispatch_floating(a.dtype(), op, [&](auto tag) {
+      using T = decltype(tag);
+      kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {c.data<T>(), a.data<T>(), b.data<T>()},
+                                         {strided(c, out), strided(a, out), strided(b, out)},
+                                         kernels::elementwise::Where<T>{});
+    });
+  } else {
     cuda_where(y, c, a, b);
-    return y;
   }
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::map_strided<T, T, 3>(y.data<T>(), {c.data<T>(), a.data<T>(), b.data<T>()},
-                                       {strided(c, out), strided(a, out), strided(b, out)},
-                                       kernels::elementwise::Where<T>{});
-  });
   return y;
 }
 

@@ -6,14 +6,9 @@
 //   conv_transpose2d(x,w):  dx = conv2d(g, w)             dw = conv2d_backward_weight(x, g)
 //   conv2d_backward_weight(g, x) = dW:  d/dg = conv2d(x, gg)   d/dx = conv_transpose2d(g, gg)
 // and the bias gradient is sum(g) over (n, h, w).
-// Each op runs kernels/cpu/conv.hpp on the cpu and, on the cuda device, kernels/cuda/conv.cuh
-// (or cuDNN when kernels::cuda::dnn_impl() says so): the same three contracts.
+// Each op runs its backend's entry (core/ops/backend.hpp): kernels/cpu/conv.hpp on the cpu,
+// kernels/cuda/conv.cuh or cuDNN on the cuda device — the same three contracts.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/conv.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/conv.cuh"
-#include "kernels/cuda/dnn.cuh"
-#endif
 
 namespace gantry {
 
@@ -100,44 +95,6 @@ void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor&
 
 Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
 
-// The device side: gantry's kernels (kernels/cuda/conv.cu) or cuDNN, as
-// kernels::cuda::dnn_impl() says. Dense float32 device tensors (float64 stays on the cpu).
-#if GANTRY_HAS_CUDA
-// cuDNN checks its output descriptor against the natural conv2d size, so a cut geometry
-// (conv_geometry_out) runs gantry's kernels.
-bool natural(const kernels::Conv2dShape& s) {
-  return s.out_h == conv_out_size(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
-         s.out_w == conv_out_size(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
-}
-bool use_cudnn(const kernels::Conv2dShape& s) {
-  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
-}
-
-void cuda_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
-  const float* bias = b.defined() ? b.data<float>() : nullptr;
-  if (use_cudnn(s)) kernels::cudnn::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
-  else kernels::cuda::conv2d_forward(y.data<float>(), x.data<float>(), w.data<float>(), bias, s, nullptr);
-}
-void cuda_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
-  if (use_cudnn(s)) kernels::cudnn::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
-  else kernels::cuda::conv2d_backward_input(dx.data<float>(), dy.data<float>(), w.data<float>(), s, nullptr);
-}
-void cuda_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
-  if (use_cudnn(s)) kernels::cudnn::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
-  else kernels::cuda::conv2d_backward_weight(dw.data<float>(), dy.data<float>(), x.data<float>(), s, nullptr);
-}
-#else  // GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached
-void cuda_forward(const Tensor&, const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
-  throw Error("conv2d: cuda is not in this build");
-}
-void cuda_backward_input(const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
-  throw Error("conv_transpose2d: cuda is not in this build");
-}
-void cuda_backward_weight(const Tensor&, const Tensor&, const Tensor&, const kernels::Conv2dShape&) {
-  throw Error("conv2d_backward_weight: cuda is not in this build");
-}
-#endif
-
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
@@ -150,12 +107,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOpt
   kernels::Conv2dShape s = conv_geometry("conv2d", x.shape(), w.shape(), o);
   Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor y = empty({s.n, s.c_out, s.out_h, s.out_w}, x.dtype(), x.device());
-  if (x.device().is_cuda()) cuda_forward(y, xc, wc, bc, s);
-  else dispatch_floating(x.dtype(), "conv2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::conv2d_forward<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), bc.defined() ? bc.data<T>() : nullptr,
-                                    s);
-  });
+  detail::backend(x.device()).conv2d_forward(y, xc, wc, bc, s);
   return record("conv2d", y, {x, w, b}, [x, w, b, o, s](const Tensor& g) {
     auto [oph, opw] = out_padding_for(s);
     return Grads{x.requires_grad() ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
@@ -184,11 +136,7 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   kernels::Conv2dShape s = conv_geometry_out(op, {x.size(0), w.size(1), oh, ow}, w.shape(), o, x.size(2), x.size(3));
   Tensor xc = contiguous(x), wc = contiguous(w);
   Tensor y = empty({s.n, s.c_in, oh, ow}, x.dtype(), x.device());
-  if (x.device().is_cuda()) cuda_backward_input(y, xc, wc, s);
-  else dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::conv2d_backward_input<T>(y.data<T>(), xc.data<T>(), wc.data<T>(), s);
-  });
+  detail::backend(x.device()).conv2d_backward_input(y, xc, wc, s);
   Tensor out = y;
   if (b.defined()) {
     GradModeGuard off(false);
@@ -217,11 +165,7 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
                " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
   Tensor gc = contiguous(g), xc = contiguous(x);
   Tensor dw = empty(weight_shape, x.dtype(), x.device());
-  if (x.device().is_cuda()) cuda_backward_weight(dw, gc, xc, s);
-  else dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::conv2d_backward_weight<T>(dw.data<T>(), gc.data<T>(), xc.data<T>(), s);
-  });
+  detail::backend(x.device()).conv2d_backward_weight(dw, gc, xc, s);
   return record(op, dw, {g, x}, [g, x, o, s](const Tensor& gg) {
     auto [oph, opw] = out_padding_for(s);
     return Grads{g.requires_grad() ? conv2d_cut(x, gg, o, s.out_h, s.out_w) : Tensor(),

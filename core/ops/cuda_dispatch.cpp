@@ -1,21 +1,33 @@
-// core/ops/cuda_dispatch.cpp — the elementwise helpers' device side: checks the
-// operands are float32 on the cuda device and hands them to kernels/cuda/elementwise.
+// core/ops/cuda_dispatch.cpp — the cuda device's table of core/ops/backend.hpp, and the
+// elementwise functors' device side: checks the operands are float32 (or int64 indices)
+// on the cuda device and hands raw pointers to kernels/cuda. Built with GANTRY_CUDA=emu
+// or real (CMakeLists.txt); GANTRY_CUDA=off builds core/ops/cuda_off.cpp instead.
+#include "core/cuda_device.hpp"
+#include "core/ops/backend.hpp"
 #include "core/ops/common.hpp"
-#if GANTRY_HAS_CUDA
+#include "kernels/cpu/random.hpp"
+#include "kernels/cuda/batchnorm.cuh"
+#include "kernels/cuda/conv.cuh"
+#include "kernels/cuda/dnn.cuh"
 #include "kernels/cuda/elementwise.cuh"
+#include "kernels/cuda/fill_copy.cuh"
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/image.cuh"
+#include "kernels/cuda/modconv.cuh"
+#include "kernels/cuda/penalty.cuh"
 #include "kernels/cuda/reduce.cuh"
-#endif
+#include "kernels/cuda/upfirdn.cuh"
 
 namespace gantry::detail {
 
-#if GANTRY_HAS_CUDA
 namespace {
 void check_float32(const Tensor& t) {
-  GANTRY_CHECK(t.dtype() == DType::f32, "cuda: elementwise kernels take float32, got ", dtype_name(t.dtype()));
+  GANTRY_CHECK(t.dtype() == DType::f32, "cuda: kernels take float32, got ", dtype_name(t.dtype()));
 }
+float* f32(const Tensor& t) { return ptr_or_null<float>(t); }
 }  // namespace
 
+// ---- elementwise: one instantiation per functor of kernels/elementwise_ops.hpp ----------
 template <class F>
 void cuda_unary(const Tensor& y, const Tensor& x, F f) {
   check_float32(x);
@@ -35,7 +47,57 @@ void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor&
                        strided(a, y.shape()), b.data<float>(), strided(b, y.shape()), nullptr);
 }
 
-void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols) {
+#define GANTRY_INSTANTIATE_UNARY(Op) \
+  template void cuda_unary(const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
+#define GANTRY_INSTANTIATE_BINARY(Op) \
+  template void cuda_binary(const Tensor&, const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
+GANTRY_UNARY_FUNCTORS(GANTRY_INSTANTIATE_UNARY)
+GANTRY_BINARY_FUNCTORS(GANTRY_INSTANTIATE_BINARY)
+#undef GANTRY_INSTANTIATE_UNARY
+#undef GANTRY_INSTANTIATE_BINARY
+
+namespace {
+
+// ---- storage: the caching allocator of core/cuda_device.cpp ----------------------------
+void* allocate(size_t n, Device d) {
+  GANTRY_CHECK(d.index == 0, "gantry drives one GPU, cuda:0; got ", d.str());
+  GANTRY_CHECK(cuda_device::available(), "cuda: no CUDA device found (cudaGetDeviceCount is 0)");
+  return n ? cuda_device::allocate(n) : nullptr;
+}
+void release(void* p, size_t n) { cuda_device::release(p, n); }
+MemoryStats memory_stats() {
+  auto s = cuda_device::stats();
+  return {s.current_bytes, s.peak_bytes};
+}
+void reset_peak_memory() { cuda_device::reset_peak(); }
+
+// ---- fills and copies ------------------------------------------------------------------
+void fill(const Tensor& out, double value) {
+  if (out.dtype() == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value, nullptr);
+  else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value, nullptr);
+}
+void fill_uniform(const Tensor& out, Generator& g, double lo, double hi) {
+  GANTRY_CHECK(out.dtype() == DType::f32, "rand: cuda makes float32 only, not ", dtype_name(out.dtype()));
+  uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
+  kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi, nullptr);
+}
+void fill_normal(const Tensor& out, Generator& g, double mean, double std) {
+  GANTRY_CHECK(out.dtype() == DType::f32, "randn: cuda makes float32 only, not ", dtype_name(out.dtype()));
+  uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
+  kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std, nullptr);
+}
+void assign(const Tensor& dst, const Tensor& src) {
+  auto so = strided(dst, dst.shape()), si = strided(src, dst.shape());
+  auto run = [&](auto* out, const auto* in) { kernels::cuda::assign_strided(out, so, in, si, nullptr); };
+  const bool of = dst.dtype() == DType::f32, inf = src.dtype() == DType::f32;
+  if (of && inf) run(dst.data<float>(), src.data<float>());
+  else if (of) run(dst.data<float>(), src.data<int64_t>());
+  else if (inf) run(dst.data<int64_t>(), src.data<float>());
+  else run(dst.data<int64_t>(), src.data<int64_t>());
+}
+
+// ---- reductions, products --------------------------------------------------------------
+void rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols) {
   check_float32(in);
   switch (kind) {
     case RowReduce::sum: kernels::cuda::sum_rows(out.data<float>(), in.data<float>(), rows, cols, nullptr); break;
@@ -48,31 +110,168 @@ void cuda_rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows
       break;
   }
 }
-
-void cuda_gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k) {
+void gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k) {
   check_float32(a);
   kernels::cuda::gemm_batched(c.data<float>(), a.data<float>(), b.data<float>(), batch, m, n, k, nullptr);
 }
-#else
-// GANTRY_CUDA=off: no tensor can be on cuda, so these are never reached.
-template <class F>
-void cuda_unary(const Tensor&, const Tensor&, F) { throw Error("cuda: not in this build"); }
-template <class F>
-void cuda_binary(const Tensor&, const Tensor&, const Tensor&, F) { throw Error("cuda: not in this build"); }
-void cuda_where(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { throw Error("cuda: not in this build"); }
-void cuda_rows(RowReduce, const Tensor&, const Tensor&, int64_t, int64_t) { throw Error("cuda: not in this build"); }
-void cuda_gemm(const Tensor&, const Tensor&, const Tensor&, int64_t, int64_t, int64_t, int64_t) {
-  throw Error("cuda: not in this build");
-}
-#endif
 
-#define GANTRY_INSTANTIATE_UNARY(Op) \
-  template void cuda_unary(const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
-#define GANTRY_INSTANTIATE_BINARY(Op) \
-  template void cuda_binary(const Tensor&, const Tensor&, const Tensor&, kernels::elementwise::Op<float>);
-GANTRY_UNARY_FUNCTORS(GANTRY_INSTANTIATE_UNARY)
-GANTRY_BINARY_FUNCTORS(GANTRY_INSTANTIATE_BINARY)
-#undef GANTRY_INSTANTIATE_UNARY
-#undef GANTRY_INSTANTIATE_BINARY
+// ---- convolution: gantry's kernels (kernels/cuda/conv.cu) or cuDNN (kernels/cuda/dnn.cuh) ----
+// cuDNN checks its output descriptor against the natural conv2d size, so a cut geometry
+// (conv_transpose2d with output_padding >= stride) runs gantry's kernels.
+bool natural(const kernels::Conv2dShape& s) {
+  auto out = [](int64_t in, int64_t pad, int64_t dil, int64_t k, int64_t stride) {
+    return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
+  };
+  return s.out_h == out(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
+         s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
+}
+bool conv_cudnn(const kernels::Conv2dShape& s) {
+  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
+}
+void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
+  check_float32(x);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
+  else kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
+}
+void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
+  check_float32(dy);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
+  else kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
+}
+void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
+  check_float32(x);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
+  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
+}
+void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
+                       const kernels::Conv2dShape& g) {
+  check_float32(x);
+  kernels::cuda::modconv2d_forward(f32(y), f32(x), f32(w), f32(s), f32(d), g, nullptr);
+}
+void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s, const Tensor& d,
+                              const kernels::Conv2dShape& g) {
+  check_float32(dy);
+  kernels::cuda::modconv2d_backward_input(f32(dx), f32(dy), f32(w), f32(s), f32(d), g, nullptr);
+}
+void modconv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s, const Tensor& d,
+                               const kernels::Conv2dShape& g) {
+  check_float32(dy);
+  kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g, nullptr);
+}
+void upfirdn2d(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s) {
+  check_float32(x);
+  kernels::cuda::upfirdn2d(f32(y), f32(x), f32(f), s, nullptr);
+}
+
+// ---- images and indexing -----------------------------------------------------------------
+void pad2d_forward(const Tensor& y, const Tensor& x, const int64_t p[4], bool reflect) {
+  kernels::cuda::pad2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), p[0], p[1], p[2], p[3],
+                               reflect, nullptr);
+}
+void pad2d_backward(const Tensor& dx, const Tensor& g, const int64_t p[4], bool reflect) {
+  kernels::cuda::pad2d_backward(dx.data<float>(), g.data<float>(), image_shape(dx.shape()), p[0], p[1], p[2], p[3],
+                                reflect, nullptr);
+}
+void upsample_forward(const Tensor& y, const Tensor& x, int64_t sh, int64_t sw) {
+  kernels::cuda::upsample_nearest2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), sh, sw, nullptr);
+}
+void upsample_backward(const Tensor& dx, const Tensor& g, int64_t sh, int64_t sw) {
+  kernels::cuda::upsample_nearest2d_backward(dx.data<float>(), g.data<float>(), image_shape(dx.shape()), sh, sw,
+                                             nullptr);
+}
+void embedding_forward(const Tensor& y, const Tensor& idx, const Tensor& table) {
+  kernels::cuda::embedding_forward(y.data<float>(), idx.data<int64_t>(), table.data<float>(), idx.numel(),
+                                   table.size(1), nullptr);
+}
+void embedding_backward(const Tensor& dt, const Tensor& g, const Tensor& idx) {
+  kernels::cuda::embedding_backward(dt.data<float>(), g.data<float>(), idx.data<int64_t>(), idx.numel(), dt.size(0),
+                                    dt.size(1), nullptr);
+}
+void one_hot(const Tensor& y, const Tensor& labels, int64_t classes) {
+  kernels::cuda::one_hot(y.data<float>(), labels.data<int64_t>(), labels.numel(), classes, nullptr);
+}
+
+// ---- normalization: gantry's kernels or cuDNN's (kernels/cuda/dnn.cuh) ------------------
+bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+
+void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
+                              const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
+                              double eps) {
+  if (use_cudnn())
+    kernels::cudnn::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
+                                             f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps, nullptr);
+  else
+    kernels::cuda::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
+                                            f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps, nullptr);
+}
+void batch_norm_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
+                             const Tensor& b, double eps) {
+  if (use_cudnn())
+    kernels::cudnn::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
+                                            (float)eps, nullptr);
+  else
+    kernels::cuda::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
+                                           (float)eps, nullptr);
+}
+void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
+                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
+  if (use_cudnn())
+    kernels::cudnn::batch_norm_backward(f32(dx), f32(dw), f32(db), f32(g), f32(x), f32(save_mean), f32(save_invstd),
+                                        f32(w), bn_shape(x), nullptr);
+  else
+    kernels::cuda::batch_norm_backward(f32(dx), f32(dw), f32(db), f32(g), f32(x), f32(save_mean), f32(save_invstd),
+                                       f32(w), bn_shape(x), nullptr);
+}
+
+// ---- penalties ----------------------------------------------------------------------------
+void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps) {
+  const int64_t n = g.size(0), k = g.numel() / n;
+  kernels::cuda::gradient_penalty_forward(p.data<float>(), norms.data<float>(), g.data<float>(), n, k, (float)lambda,
+                                          (float)eps, nullptr);
+}
+void gradient_penalty_backward(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,
+                               double lambda) {
+  const int64_t n = g.size(0), k = g.numel() / n;
+  kernels::cuda::gradient_penalty_backward(dg.data<float>(), up.data<float>(), g.data<float>(), norms.data<float>(),
+                                           n, k, (float)lambda, nullptr);
+}
+
+}  // namespace
+
+const Backend& cuda_backend() {
+  static const Backend b = {
+      .name = "cuda",
+      .allocate = allocate,
+      .release = release,
+      .memory_stats = memory_stats,
+      .reset_peak_memory = reset_peak_memory,
+      .fill = fill,
+      .fill_uniform = fill_uniform,
+      .fill_normal = fill_normal,
+      .assign = assign,
+      .rows = rows,
+      .gemm = gemm,
+      .conv2d_forward = conv2d_forward,
+      .conv2d_backward_input = conv2d_backward_input,
+      .conv2d_backward_weight = conv2d_backward_weight,
+      .modconv2d_forward = modconv2d_forward,
+      .modconv2d_backward_input = modconv2d_backward_input,
+      .modconv2d_backward_weight = modconv2d_backward_weight,
+      .upfirdn2d = upfirdn2d,
+      .pad2d_forward = pad2d_forward,
+      .pad2d_backward = pad2d_backward,
+      .upsample_nearest2d_forward = upsample_forward,
+      .upsample_nearest2d_backward = upsample_backward,
+      .embedding_forward = embedding_forward,
+      .embedding_backward = embedding_backward,
+      .one_hot = one_hot,
+      .batch_norm_forward_train = batch_norm_forward_train,
+      .batch_norm_forward_eval = batch_norm_forward_eval,
+      .batch_norm_backward = batch_norm_backward,
+      .gradient_penalty_forward = gradient_penalty_forward,
+      .gradient_penalty_backward = gradient_penalty_backward,
+  };
+  return b;
+}
 
 }  // namespace gantry::detail

@@ -138,15 +138,8 @@ void clamp_(const Tensor& dst, double lo, double hi) {
                "clamp_: in-place write to a tensor that requires grad; do it under NoGradGuard");
   GANTRY_CHECK(dst.is_contiguous(), "clamp_: the tensor ", shape_str(dst.shape()), " must be contiguous");
   detail::check_floating("clamp_", dst);
-  if (dst.device().is_cuda()) {  // each element reads and writes only itself, so in place is safe
-    detail::cuda_unary(dst, dst, ew::Clamp<float>{(float)lo, (float)hi});
-    return;
-  }
-  dispatch_floating(dst.dtype(), "clamp_", [&](auto tag) {
-    using T = decltype(tag);
-    T* p = dst.data<T>();
-    kernels::cpu::map_dense(p, p, dst.numel(), ew::Clamp<T>{T(lo), T(hi)});
-  });
+  // Each element reads and writes only itself, so in place is safe.
+  detail::unary_apply<ew::Clamp>("clamp_", dst, dst, lo, hi);
 }
 
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {

@@ -4,20 +4,10 @@
 // (pad2d_backward, upsample_nearest2d_backward, embedding_backward), itself an op
 // whose rule is the forward again: linear maps have linear adjoints.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/embedding.hpp"
-#include "kernels/cpu/image.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/image.cuh"
-#endif
 
 namespace gantry {
 
 namespace {
-
-kernels::ImageShape image_shape(const Shape& s) { return {s[0], s[1], s[2], s[3]}; }
-kernels::cpu::PadMode kernel_mode(PadMode m) {
-  return m == PadMode::zero ? kernels::cpu::PadMode::zero : kernels::cpu::PadMode::reflect;
-}
 
 struct Pads {
   int64_t l, r, t, b;
@@ -26,17 +16,8 @@ struct Pads {
 
 Tensor pad2d_backward(const Tensor& g, const Shape& in, const Pads& p) {
   Tensor gc = contiguous(g), dx = empty(in, g.dtype(), g.device());
-#if GANTRY_HAS_CUDA
-  if (g.device().is_cuda())
-    kernels::cuda::pad2d_backward(dx.data<float>(), gc.data<float>(), image_shape(in), p.l, p.r, p.t, p.b,
-                                  p.mode == PadMode::reflect, nullptr);
-  else
-#endif
-  dispatch_floating(g.dtype(), "pad2d_backward", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::pad2d_backward<T>(dx.data<T>(), gc.data<T>(), image_shape(in), p.l, p.r, p.t, p.b,
-                                    kernel_mode(p.mode));
-  });
+  const int64_t pads[4] = {p.l, p.r, p.t, p.b};
+  detail::backend(g.device()).pad2d_backward(dx, gc, pads, p.mode == PadMode::reflect);
   return record("pad2d_backward", dx, {g}, [p](const Tensor& gg) {
     return Grads{pad2d(gg, p.l, p.r, p.t, p.b, p.mode)};
   });
@@ -44,15 +25,7 @@ Tensor pad2d_backward(const Tensor& g, const Shape& in, const Pads& p) {
 
 Tensor upsample_backward(const Tensor& g, const Shape& in, int64_t sh, int64_t sw) {
   Tensor gc = contiguous(g), dx = empty(in, g.dtype(), g.device());
-#if GANTRY_HAS_CUDA
-  if (g.device().is_cuda())
-    kernels::cuda::upsample_nearest2d_backward(dx.data<float>(), gc.data<float>(), image_shape(in), sh, sw, nullptr);
-  else
-#endif
-  dispatch_floating(g.dtype(), "upsample_nearest2d_backward", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::upsample_nearest2d_backward<T>(dx.data<T>(), gc.data<T>(), image_shape(in), sh, sw);
-  });
+  detail::backend(g.device()).upsample_nearest2d_backward(dx, gc, sh, sw);
   return record("upsample_nearest2d_backward", dx, {g}, [sh, sw](const Tensor& gg) {
     return Grads{upsample_nearest2d(gg, sh, sw)};
   });
@@ -70,17 +43,7 @@ void check_indices(const char* op, const Tensor& idx, int64_t limit, const char*
 
 Tensor embedding_backward(const Tensor& g, const Tensor& indices, const Shape& table_shape) {
   Tensor gc = contiguous(g), ic = contiguous(indices), dt = empty(table_shape, g.dtype(), g.device());
-#if GANTRY_HAS_CUDA
-  if (g.device().is_cuda())
-    kernels::cuda::embedding_backward(dt.data<float>(), gc.data<float>(), ic.data<int64_t>(), ic.numel(),
-                                      table_shape[0], table_shape[1], nullptr);
-  else
-#endif
-  dispatch_floating(g.dtype(), "embedding_backward", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::embedding_backward<T>(dt.data<T>(), gc.data<T>(), ic.data<int64_t>(), ic.numel(),
-                                        table_shape[0], table_shape[1]);
-  });
+  detail::backend(g.device()).embedding_backward(dt, gc, ic);
   return record("embedding_backward", dt, {g}, [indices](const Tensor& gg) {
     return Grads{embedding(indices, gg)};
   });
@@ -102,17 +65,8 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
   Pads p{left, right, top, bottom, mode};
   Tensor xc = contiguous(x);
   Tensor y = empty({x.size(0), x.size(1), x.size(2) + top + bottom, x.size(3) + left + right}, x.dtype(), x.device());
-#if GANTRY_HAS_CUDA
-  if (x.device().is_cuda())
-    kernels::cuda::pad2d_forward(y.data<float>(), xc.data<float>(), image_shape(x.shape()), left, right, top, bottom,
-                                 mode == PadMode::reflect, nullptr);
-  else
-#endif
-  dispatch_floating(x.dtype(), "pad2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::pad2d_forward<T>(y.data<T>(), xc.data<T>(), image_shape(x.shape()), left, right, top, bottom,
-                                   kernel_mode(mode));
-  });
+  const int64_t pads[4] = {left, right, top, bottom};
+  detail::backend(x.device()).pad2d_forward(y, xc, pads, mode == PadMode::reflect);
   return record("pad2d", y, {x}, [p, s = x.shape()](const Tensor& g) { return Grads{pad2d_backward(g, s, p)}; });
 }
 
@@ -123,15 +77,7 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t sh, int64_t sw) {
   GANTRY_CHECK(sh >= 1 && sw >= 1, "upsample_nearest2d: scale factors must be >= 1, got ", sh, "x", sw);
   Tensor xc = contiguous(x);
   Tensor y = empty({x.size(0), x.size(1), x.size(2) * sh, x.size(3) * sw}, x.dtype(), x.device());
-#if GANTRY_HAS_CUDA
-  if (x.device().is_cuda())
-    kernels::cuda::upsample_nearest2d_forward(y.data<float>(), xc.data<float>(), image_shape(x.shape()), sh, sw, nullptr);
-  else
-#endif
-  dispatch_floating(x.dtype(), "upsample_nearest2d", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::upsample_nearest2d_forward<T>(y.data<T>(), xc.data<T>(), image_shape(x.shape()), sh, sw);
-  });
+  detail::backend(x.device()).upsample_nearest2d_forward(y, xc, sh, sw);
   return record("upsample_nearest2d", y, {x}, [s = x.shape(), sh, sw](const Tensor& g) {
     return Grads{upsample_backward(g, s, sh, sw)};
   });
@@ -146,17 +92,7 @@ Tensor embedding(const Tensor& indices, const Tensor& table) {
   Shape out = indices.shape();
   out.push_back(table.size(1));
   Tensor ic = contiguous(indices), tc = contiguous(table), y = empty(out, table.dtype(), table.device());
-#if GANTRY_HAS_CUDA
-  if (table.device().is_cuda())
-    kernels::cuda::embedding_forward(y.data<float>(), ic.data<int64_t>(), tc.data<float>(), ic.numel(), table.size(1),
-                                     nullptr);
-  else
-#endif
-  dispatch_floating(table.dtype(), "embedding", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::embedding_forward<T>(y.data<T>(), ic.data<int64_t>(), tc.data<T>(), ic.numel(), table.size(0),
-                                       table.size(1));
-  });
+  detail::backend(table.device()).embedding_forward(y, ic, tc);
   return record("embedding", y, {table}, [indices, s = table.shape()](const Tensor& g) {
     return Grads{embedding_backward(g, indices, s)};
   });
@@ -169,18 +105,7 @@ Tensor one_hot(const Tensor& labels, int64_t num_classes, DType t) {
   Shape out = labels.shape();
   out.push_back(num_classes);
   Tensor lc = contiguous(labels), y = zeros(out, t, labels.device());
-#if GANTRY_HAS_CUDA
-  if (labels.device().is_cuda()) {
-    kernels::cuda::one_hot(y.data<float>(), lc.data<int64_t>(), lc.numel(), num_classes, nullptr);
-    return y;
-  }
-#endif
-  dispatch_floating(t, "one_hot", [&](auto tag) {
-    using T = decltype(tag);
-    const int64_t* l = lc.data<int64_t>();
-    T* p = y.data<T>();
-    for (int64_t i = 0; i < lc.numel(); ++i) p[i * num_classes + l[i]] = T(1);
-  });
+  detail::backend(labels.device()).one_hot(y, lc, num_classes);
   return y;
 }
 

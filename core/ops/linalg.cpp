@@ -4,7 +4,6 @@
 // reduces every case to it with differentiable views (unsqueeze for 1-d operands,
 // expand for broadcast batch dims), so broadcasting's backward (a sum) comes free.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/gemm.hpp"
 
 namespace gantry {
 
@@ -14,14 +13,7 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor ac = contiguous(a), bc = contiguous(b);
   const int64_t batch = a.shape()[0], m = a.shape()[1], k = a.shape()[2], n = b.shape()[2];
   Tensor y = empty({batch, m, n}, a.dtype(), a.device());
-  if (a.device().is_cuda()) {
-    detail::cuda_gemm(y, ac, bc, batch, m, n, k);
-  } else {
-    dispatch_floating(a.dtype(), "matmul", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::gemm_batched<T>(y.data<T>(), ac.data<T>(), bc.data<T>(), batch, m, n, k);
-    });
-  }
+  detail::backend(a.device()).gemm(y, ac, bc, batch, m, n, k);
   return record("bmm", y, {a, b}, [a, b](const Tensor& g) {
     return Grads{a.requires_grad() ? bmm(g, transpose(b, 1, 2)) : Tensor(),
                  b.requires_grad() ? bmm(transpose(a, 1, 2), g) : Tensor()};

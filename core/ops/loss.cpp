@@ -4,7 +4,6 @@
 // losses are compositions of differentiable ops, so every order of derivative
 // follows from their parts.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/reduce.hpp"
 
 namespace gantry {
 
@@ -17,14 +16,7 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   Tensor xt = contiguous(transpose(x.detach(), dim, -1));
   Tensor yt = empty(xt.shape(), x.dtype(), x.device());
   const int64_t cols = x.shape()[dim], rows = cols ? x.numel() / cols : 0;
-  if (x.device().is_cuda()) {
-    detail::cuda_rows(detail::RowReduce::log_softmax, yt, xt, rows, cols);
-  } else {
-    dispatch_floating(x.dtype(), "log_softmax", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::log_softmax_rows<T>(yt.data<T>(), xt.data<T>(), rows, cols);
-    });
-  }
+  detail::backend(x.device()).rows(detail::RowReduce::log_softmax, yt, xt, rows, cols);
   Tensor y = contiguous(transpose(yt, dim, -1));
   return record("log_softmax", y, {x}, [x, dim](const Tensor& g) {
     return Grads{sub(g, mul(softmax(x, dim), sum(g, {dim}, true)))};

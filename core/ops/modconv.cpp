@@ -23,12 +23,6 @@
 #include <algorithm>
 
 #include "core/ops/common.hpp"
-#include "kernels/cpu/modconv.hpp"
-#include "kernels/cpu/upfirdn.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/modconv.cuh"
-#include "kernels/cuda/upfirdn.cuh"
-#endif
 
 namespace gantry {
 
@@ -70,10 +64,6 @@ void check_scales(const char* op, const Tensor& like, const Tensor& s, const Ten
 }
 
 Tensor maybe_contiguous(const Tensor& t) { return t.defined() ? contiguous(t) : t; }
-template <class T>
-const T* ptr(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
 
 // sum over (h, w) of a * b: a per-(n, channel) scale's gradient, [N, C].
 Tensor channel_dot(const Tensor& a, const Tensor& b) { return sum(mul(a, b), {2, 3}); }
@@ -124,29 +114,13 @@ enum class Pass { forward, backward_input, backward_weight };
 // Runs one primitive's kernel: out = pass(a, b, s, d) on a's device and dtype.
 void run_modconv(Pass pass, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& s, const Tensor& d,
                  const kernels::Conv2dShape& g, const char* op) {
-#if GANTRY_HAS_CUDA
-  if (a.device().is_cuda()) {
-    GANTRY_CHECK(a.dtype() == DType::f32, op, ": cuda takes float32, got ", dtype_name(a.dtype()));
-    float* o = out.data<float>();
-    const float *pa = a.data<float>(), *pb = b.data<float>(), *ps = ptr<float>(s), *pd = ptr<float>(d);
-    switch (pass) {
-      case Pass::forward: kernels::cuda::modconv2d_forward(o, pa, pb, ps, pd, g, nullptr); break;
-      case Pass::backward_input: kernels::cuda::modconv2d_backward_input(o, pa, pb, ps, pd, g, nullptr); break;
-      case Pass::backward_weight: kernels::cuda::modconv2d_backward_weight(o, pa, pb, ps, pd, g, nullptr); break;
-    }
-    return;
+  (void)op;
+  const detail::Backend& be = detail::backend(a.device());
+  switch (pass) {
+    case Pass::forward: be.modconv2d_forward(out, a, b, s, d, g); break;
+    case Pass::backward_input: be.modconv2d_backward_input(out, a, b, s, d, g); break;
+    case Pass::backward_weight: be.modconv2d_backward_weight(out, a, b, s, d, g); break;
   }
-#endif
-  dispatch_floating(a.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    T* o = out.data<T>();
-    const T *pa = a.data<T>(), *pb = b.data<T>(), *ps = ptr<T>(s), *pd = ptr<T>(d);
-    switch (pass) {
-      case Pass::forward: kernels::cpu::modconv2d_forward<T>(o, pa, pb, ps, pd, g); break;
-      case Pass::backward_input: kernels::cpu::modconv2d_backward_input<T>(o, pa, pb, ps, pd, g); break;
-      case Pass::backward_weight: kernels::cpu::modconv2d_backward_weight<T>(o, pa, pb, ps, pd, g); break;
-    }
-  });
 }
 
 }  // namespace
@@ -251,16 +225,7 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o) {
   s.out_h = span_h / o.down + 1, s.out_w = span_w / o.down + 1;
   Tensor xc = contiguous(x), fc = contiguous(f);
   Tensor y = empty({s.n, s.c, s.out_h, s.out_w}, x.dtype(), x.device());
-#if GANTRY_HAS_CUDA
-  if (x.device().is_cuda()) {
-    GANTRY_CHECK(x.dtype() == DType::f32, op, ": cuda takes float32, got ", dtype_name(x.dtype()));
-    kernels::cuda::upfirdn2d(y.data<float>(), xc.data<float>(), fc.data<float>(), s, nullptr);
-  } else
-#endif
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::upfirdn2d<T>(y.data<T>(), xc.data<T>(), fc.data<T>(), s);
-  });
+  detail::backend(x.device()).upfirdn2d(y, xc, fc, s);
   // The adjoint: near pad K-1-pad0; the far pad that makes the output x's size again.
   UpFirDn2dOptions adj;
   adj.up = o.down, adj.down = o.up;

@@ -9,16 +9,11 @@
 // When grad mode is off (a plain backward) the fused kernel computes it; when it is
 // on (create_graph) the same formula is built from differentiable ops.
 //
-// On the cuda device the training forward and the fused backward run
-// kernels/cuda/batchnorm.cu (or cuDNN, when kernels::cuda::dnn_impl() says so); the eval
-// forward runs the eval kernel for inference (no input requires grad) and the
-// composition otherwise, so its gradients stay differentiable.
+// The training forward and the fused backward are the backend's kernels (on cuda,
+// kernels/cuda/batchnorm.cu or cuDNN: core/ops/cuda_dispatch.cpp chooses); the eval
+// forward runs a backend's eval kernel for inference (no input requires grad) where it
+// has one, and the composition otherwise, so its gradients stay differentiable.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/batchnorm.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/batchnorm.cuh"
-#include "kernels/cuda/dnn.cuh"
-#endif
 
 namespace gantry {
 
@@ -37,49 +32,8 @@ std::vector<int64_t> all_but_channel(const Tensor& x) {
   return d;
 }
 
-kernels::BatchNormShape bn_shape(const Tensor& x) {
-  const int64_t n = x.size(0), c = x.size(1);
-  return {n, c, n * c != 0 ? x.numel() / (n * c) : 0};
-}
-
-template <class T>
-T* ptr_or_null(const Tensor& t) {
-  return t.defined() ? t.data<T>() : nullptr;
-}
-
-#if GANTRY_HAS_CUDA
-// The cuda device's kernels, gantry's or cuDNN's (kernels/cuda/dnn.cuh); dense float32.
-bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
-
-void cuda_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
-                        const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
-                        double eps) {
-  auto f = use_cudnn() ? kernels::cudnn::batch_norm_forward_train
-                       : static_cast<void (*)(float*, float*, float*, float*, float*, const float*, const float*,
-                                              const float*, const kernels::BatchNormShape&, float, float,
-                                              cudaStream_t)>(kernels::cuda::batch_norm_forward_train);
-  f(y.data<float>(), save_mean.data<float>(), save_invstd.data<float>(), ptr_or_null<float>(rm),
-    ptr_or_null<float>(rv), x.data<float>(), ptr_or_null<float>(w), ptr_or_null<float>(b), bn_shape(x),
-    (float)momentum, (float)eps, nullptr);
-}
-
-void cuda_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
-                       const Tensor& b, double eps) {
-  auto f = use_cudnn() ? kernels::cudnn::batch_norm_forward_eval : kernels::cuda::batch_norm_forward_eval;
-  f(y.data<float>(), x.data<float>(), rm.data<float>(), rv.data<float>(), ptr_or_null<float>(w),
-    ptr_or_null<float>(b), bn_shape(x), (float)eps, nullptr);
-}
-
-void cuda_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
-                   const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
-  auto f = use_cudnn() ? kernels::cudnn::batch_norm_backward
-                       : static_cast<void (*)(float*, float*, float*, const float*, const float*, const float*,
-                                              const float*, const float*, const kernels::BatchNormShape&,
-                                              cudaStream_t)>(kernels::cuda::batch_norm_backward);
-  f(dx.data<float>(), ptr_or_null<float>(dw), ptr_or_null<float>(db), g.data<float>(), x.data<float>(),
-    save_mean.data<float>(), save_invstd.data<float>(), ptr_or_null<float>(w), bn_shape(x), nullptr);
-}
-#endif
+using detail::bn_shape;
+using detail::ptr_or_null;
 
 // Each of the `rows` rows of x (viewed as [rows, len]) normalized over its `len` values
 // (biased variance). dims: the same reduction in x's own dims, for the composition used
@@ -105,18 +59,7 @@ Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const T
     Tensor dw = w.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
     Tensor db = b.defined() ? empty(b.shape(), b.dtype(), b.device()) : Tensor();
     Tensor wc = w.defined() ? contiguous(w) : w;
-#if GANTRY_HAS_CUDA
-    if (x.device().is_cuda()) {
-      cuda_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
-      return {dx, dw, db};
-    }
-#endif
-    dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
-      using T = decltype(tag);
-      kernels::cpu::batch_norm_backward<T>(dx.data<T>(), ptr_or_null<T>(dw), ptr_or_null<T>(db), gc.data<T>(),
-                                           xc.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-                                           ptr_or_null<T>(wc), bn_shape(x));
-    });
+    detail::backend(x.device()).batch_norm_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
     return {dx, dw, db};
   }
   (void)save_mean, (void)save_invstd;
@@ -142,16 +85,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                "batch_norm: give both running_mean and running_var, or neither");
   if (!training) {
     GANTRY_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
-#if GANTRY_HAS_CUDA
+    // A backend with an eval kernel (cuda) runs it for inference (no input requires grad);
+    // otherwise the composition below, whose gradients stay differentiable.
+    auto eval_kernel = detail::backend(x.device()).batch_norm_forward_eval;
     const bool inference = !GradMode::enabled() || !(x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
                                                       (bias.defined() && bias.requires_grad()));
-    if (x.device().is_cuda() && inference) {
+    if (eval_kernel && inference) {
       Tensor y = empty(x.shape(), x.dtype(), x.device());
-      cuda_forward_eval(y, contiguous(x), contiguous(running_mean), contiguous(running_var),
-                        weight.defined() ? contiguous(weight) : weight, bias.defined() ? contiguous(bias) : bias, eps);
+      eval_kernel(y, contiguous(x), contiguous(running_mean), contiguous(running_var),
+                  weight.defined() ? contiguous(weight) : weight, bias.defined() ? contiguous(bias) : bias, eps);
       return y;
     }
-#endif
     Tensor y = mul(sub(x, per_channel(running_mean.detach(), x)),
                    per_channel(rsqrt(add(running_var.detach(), eps)), x));
     if (weight.defined()) y = mul(y, per_channel(weight, x));
@@ -166,18 +110,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
   Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
   Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
-#if GANTRY_HAS_CUDA
-  if (x.device().is_cuda())
-    cuda_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
-  else
-#endif
-  dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::batch_norm_forward_train<T>(y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
-                                              ptr_or_null<T>(running_mean), ptr_or_null<T>(running_var),
-                                              xc.data<T>(), ptr_or_null<T>(wc), ptr_or_null<T>(bc), bn_shape(x),
-                                              (T)momentum, (T)eps);
-  });
+  detail::backend(x.device())
+      .batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
   return record("batch_norm", y, {x, weight, bias}, [=](const Tensor& g) {
     return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps);
   });

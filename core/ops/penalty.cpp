@@ -2,16 +2,13 @@
 //
 // For g [N, ...] flattened to [N, K]: norm_n = sqrt(sum_i g[n, i]^2 + eps),
 //   P = lambda / N * sum_n (norm_n - 1)^2,   dP/dg[n, i] = lambda * 2 (norm_n - 1) / N * g[n, i] / norm_n.
-// The forward runs kernels/cpu/penalty or kernels/cuda/penalty (norms and P in one call).
+// The forward runs the backend's gradient_penalty_forward (kernels/cpu/penalty or
+// kernels/cuda/penalty: norms and P in one call).
 // The rule: with grad mode off (a plain backward) the fused kernel computes dP/dg times the
 // upstream scalar from the saved norms; with grad mode on (create_graph: the penalty's
 // gradient is itself differentiated) the same formula is built from differentiable ops,
 // so every higher derivative follows from theirs.
 #include "core/ops/common.hpp"
-#include "kernels/cpu/penalty.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/penalty.cuh"
-#endif
 
 namespace gantry {
 
@@ -27,20 +24,8 @@ Tensor penalty_grad_composed(const Tensor& up, const Tensor& g, double lambda, d
 }
 
 Tensor penalty_grad_fused(const Tensor& up, const Tensor& g, const Tensor& norms, double lambda) {
-  const int64_t n = g.size(0), k = g.numel() / n;
   Tensor gc = contiguous(g), upc = contiguous(up), dg = empty(g.shape(), g.dtype(), g.device());
-#if GANTRY_HAS_CUDA
-  if (g.device().is_cuda()) {
-    kernels::cuda::gradient_penalty_backward(dg.data<float>(), upc.data<float>(), gc.data<float>(),
-                                             norms.data<float>(), n, k, (float)lambda, nullptr);
-    return dg;
-  }
-#endif
-  dispatch_floating(g.dtype(), "gradient_penalty", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::gradient_penalty_backward<T>(dg.data<T>(), upc.data<T>(), gc.data<T>(), norms.data<T>(), n, k,
-                                               (T)lambda);
-  });
+  detail::backend(g.device()).gradient_penalty_backward(dg, upc, gc, norms, lambda);
   return dg;
 }
 
@@ -51,18 +36,9 @@ Tensor gradient_penalty(const Tensor& g, double lambda, double eps) {
   GANTRY_CHECK(g.dim() >= 1 && g.size(0) > 0, "gradient_penalty: gradients must be [N, ...] with N > 0, got ",
                shape_str(g.shape()));
   GANTRY_CHECK(eps >= 0, "gradient_penalty: eps must be >= 0, got ", eps);
-  const int64_t n = g.size(0), k = g.numel() / n;
+  const int64_t n = g.size(0);
   Tensor gc = contiguous(g), p = empty({}, g.dtype(), g.device()), norms = empty({n}, g.dtype(), g.device());
-#if GANTRY_HAS_CUDA
-  if (g.device().is_cuda())
-    kernels::cuda::gradient_penalty_forward(p.data<float>(), norms.data<float>(), gc.data<float>(), n, k,
-                                            (float)lambda, (float)eps, nullptr);
-  else
-#endif
-  dispatch_floating(g.dtype(), "gradient_penalty", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::gradient_penalty_forward<T>(p.data<T>(), norms.data<T>(), gc.data<T>(), n, k, (T)lambda, (T)eps);
-  });
+  detail::backend(g.device()).gradient_penalty_forward(p, norms, gc, lambda, eps);
   return record("gradient_penalty", p, {g}, [g, norms, lambda, eps](const Tensor& up) {
     if (!GradMode::enabled()) return Grads{penalty_grad_fused(up, g, norms, lambda)};
     return Grads{penalty_grad_composed(up, g, lambda, eps)};

@@ -7,7 +7,6 @@
 #include <cmath>
 
 #include "core/ops/common.hpp"
-#include "kernels/cpu/reduce.hpp"
 
 namespace gantry {
 
@@ -54,19 +53,11 @@ Tensor reduced_last(const Tensor& x, const Plan& p) {
   return contiguous(permute(x, order));
 }
 
-template <class Kernel>
-Tensor reduce_forward(const char* op, const Tensor& x, const Plan& p, bool keepdim, detail::RowReduce kind, Kernel k) {
+Tensor reduce_forward(const char* op, const Tensor& x, const Plan& p, bool keepdim, detail::RowReduce kind) {
   detail::check_floating(op, x);
   Tensor in = reduced_last(x, p);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, x.dtype(), x.device());
-  if (x.device().is_cuda()) {
-    detail::cuda_rows(kind, y, in, p.rows, p.cols);
-    return y;
-  }
-  dispatch_floating(x.dtype(), op, [&](auto tag) {
-    using T = decltype(tag);
-    k(y.data<T>(), in.data<T>(), p.rows, p.cols);
-  });
+  detail::backend(x.device()).rows(kind, y, in, p.rows, p.cols);
   return y;
 }
 
@@ -79,9 +70,7 @@ Tensor expand_back(const Tensor& g, const Plan& p, const Shape& in_shape) {
 
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   Plan p = plan_reduction(x, dims, "sum");
-  Tensor y = reduce_forward("sum", x, p, keepdim, detail::RowReduce::sum, [](auto* o, const auto* i, int64_t r, int64_t c) {
-    kernels::cpu::sum_rows(o, i, r, c);
-  });
+  Tensor y = reduce_forward("sum", x, p, keepdim, detail::RowReduce::sum);
   return record("sum", y, {x}, [p, s = x.shape()](const Tensor& g) { return Grads{expand_back(g, p, s)}; });
 }
 
@@ -102,9 +91,7 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
   Plan p = plan_reduction(x, dims, "max");
   GANTRY_CHECK(p.cols > 0, "max: reducing over zero elements (shape ", shape_str(x.shape()), ")");
-  Tensor y = reduce_forward("max", x, p, keepdim, detail::RowReduce::max, [](auto* o, const auto* i, int64_t r, int64_t c) {
-    kernels::cpu::max_rows(o, i, r, c);
-  });
+  Tensor y = reduce_forward("max", x, p, keepdim, detail::RowReduce::max);
   // The gradient goes to the positions that hold the max, shared evenly among ties.
   return record("max", y, {x}, [x, p, keepdim](const Tensor& g) {
     Tensor at_max;
@@ -125,14 +112,7 @@ Tensor argmax(const Tensor& x, int64_t dim, bool keepdim) {
   detail::check_floating("argmax", x);
   Tensor in = reduced_last(x, p);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, DType::i64, x.device());
-  if (x.device().is_cuda()) {
-    detail::cuda_rows(detail::RowReduce::argmax, y, in, p.rows, p.cols);
-    return y;
-  }
-  dispatch_floating(x.dtype(), "argmax", [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::argmax_rows(y.data<int64_t>(), in.data<T>(), p.rows, p.cols);
-  });
+  detail::backend(x.device()).rows(detail::RowReduce::argmax, y, in, p.rows, p.cols);
   return y;
 }
 

@@ -8,9 +8,6 @@
 
 #include "core/cuda_device.hpp"
 #include "core/ops/common.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/fill_copy.cuh"
-#endif
 
 namespace gantry {
 
@@ -30,26 +27,7 @@ Tensor make_view(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
 void assign(const Tensor& dst, const Tensor& src) {
   GANTRY_CHECK(dst.device() == src.device(), "copy: devices differ (", dst.device().str(), " vs ",
                src.device().str(), ")");
-#if GANTRY_HAS_CUDA
-  if (dst.device().is_cuda()) {
-    auto so = detail::strided(dst, dst.shape()), si = detail::strided(src, dst.shape());
-    auto run = [&](auto* out, const auto* in) { kernels::cuda::assign_strided(out, so, in, si, nullptr); };
-    const bool of = dst.dtype() == DType::f32, inf = src.dtype() == DType::f32;
-    if (of && inf) run(dst.data<float>(), src.data<float>());
-    else if (of) run(dst.data<float>(), src.data<int64_t>());
-    else if (inf) run(dst.data<int64_t>(), src.data<float>());
-    else run(dst.data<int64_t>(), src.data<int64_t>());
-    return;
-  }
-#endif
-  dispatch_all(dst.dtype(), [&](auto to) {
-    using TO = decltype(to);
-    dispatch_all(src.dtype(), [&](auto from) {
-      using FROM = decltype(from);
-      kernels::cpu::assign_strided<TO, FROM>(dst.data<TO>(), detail::strided(dst, dst.shape()),
-                                             src.data<FROM>(), detail::strided(src, dst.shape()));
-    });
-  });
+  detail::backend(dst.device()).assign(dst, src);
 }
 
 Shape infer_shape(Shape s, int64_t numel, const Shape& from, const char* op) {

@@ -1,0 +1,100 @@
+// core/ops/backend.hpp — the seam between ops and devices: one table of kernel entry
+// points per backend, chosen by a tensor's device in one place, backend(Device).
+// Internal to core; not part of the public API.
+//
+// An op checks its arguments, allocates its outputs on the input's device, and calls
+// `backend(x.device()).entry(...)`; it never asks which device it is on. The cpu table
+// (core/ops/cpu_backend.cpp) runs kernels/cpu; the cuda table (core/ops/cuda_dispatch.cpp,
+// built with GANTRY_CUDA=emu or real) runs kernels/cuda. With GANTRY_CUDA=off,
+// core/ops/cuda_off.cpp stands in: cuda_backend() throws the one error saying so.
+// Elementwise ops do not go through the table: their functor is a template parameter
+// inlined into the loop (core/ops/common.hpp's unary_apply/binary_forward decide the
+// device, and call cuda_unary<F>/cuda_binary<F>, instantiated per functor).
+//
+// Entries take contiguous tensors (unless they say strided), outputs first; an optional
+// tensor (a weight, a bias, running statistics) may be undefined. A null entry is a
+// kernel that backend lacks; the op that can do without it says so where it calls.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/tensor.hpp"
+#include "kernels/shapes.hpp"
+
+namespace gantry::detail {
+
+// Row reductions of a dense [rows, cols] tensor (reduce.cpp, loss.cpp).
+enum class RowReduce { sum, max, argmax, log_softmax };
+
+struct Backend {
+  const char* name;
+  // ---- storage (core/tensor.cpp) ----
+  void* (*allocate)(size_t bytes, Device d);
+  void (*release)(void* p, size_t bytes);
+  MemoryStats (*memory_stats)();
+  void (*reset_peak_memory)();
+  // ---- fills, random numbers, copies ----
+  void (*fill)(const Tensor& out, double value);
+  // Philox by counter from g (advanced by the blocks used), so every backend draws the same numbers.
+  void (*fill_uniform)(const Tensor& out, Generator& g, double lo, double hi);
+  void (*fill_normal)(const Tensor& out, Generator& g, double mean, double std);
+  // dst(i) = src(i), two strided views of one shape on this device; any dtypes.
+  void (*assign)(const Tensor& dst, const Tensor& src);
+  // ---- reductions, products ----
+  void (*rows)(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols);
+  // c[batch, m, n] = a[batch, m, k] @ b[batch, k, n]
+  void (*gemm)(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k);
+  // ---- convolution (conv.cpp): the three contracts of kernels/cpu/conv.hpp ----
+  void (*conv2d_forward)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                         const kernels::Conv2dShape& s);
+  void (*conv2d_backward_input)(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s);
+  void (*conv2d_backward_weight)(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s);
+  // ---- modulated convolution and FIR resampling (modconv.cpp); styles s, demodulation d may be undefined ----
+  void (*modconv2d_forward)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
+                            const kernels::Conv2dShape& g);
+  void (*modconv2d_backward_input)(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s,
+                                   const Tensor& d, const kernels::Conv2dShape& g);
+  void (*modconv2d_backward_weight)(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s,
+                                    const Tensor& d, const kernels::Conv2dShape& g);
+  void (*upfirdn2d)(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s);
+  // ---- images and indexing (image.cpp); pads are left, right, top, bottom ----
+  void (*pad2d_forward)(const Tensor& y, const Tensor& x, const int64_t pads[4], bool reflect);
+  void (*pad2d_backward)(const Tensor& dx, const Tensor& g, const int64_t pads[4], bool reflect);
+  void (*upsample_nearest2d_forward)(const Tensor& y, const Tensor& x, int64_t sh, int64_t sw);
+  void (*upsample_nearest2d_backward)(const Tensor& dx, const Tensor& g, int64_t sh, int64_t sw);
+  void (*embedding_forward)(const Tensor& y, const Tensor& indices, const Tensor& table);
+  void (*embedding_backward)(const Tensor& dtable, const Tensor& g, const Tensor& indices);
+  void (*one_hot)(const Tensor& y, const Tensor& labels, int64_t num_classes);  // y zeroed by the caller
+  // ---- normalization (norm.cpp); x [N, C, *] ----
+  void (*batch_norm_forward_train)(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
+                                   const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
+                                   const Tensor& w, const Tensor& b, double momentum, double eps);
+  // Null where the composition of ops serves (the cpu): the eval forward for inference.
+  void (*batch_norm_forward_eval)(const Tensor& y, const Tensor& x, const Tensor& running_mean,
+                                  const Tensor& running_var, const Tensor& w, const Tensor& b, double eps);
+  void (*batch_norm_backward)(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
+                              const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w);
+  // ---- penalties (penalty.cpp); g [N, K] ----
+  void (*gradient_penalty_forward)(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps);
+  void (*gradient_penalty_backward)(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,
+                                    double lambda);
+};
+
+const Backend& cpu_backend();
+// The cuda table; with GANTRY_CUDA=off it throws "gantry was built with GANTRY_CUDA=off ...".
+const Backend& cuda_backend();
+inline const Backend& backend(Device d) { return d.is_cpu() ? cpu_backend() : cuda_backend(); }
+
+// kernels::ImageShape of a 4-d shape [N, C, H, W].
+inline kernels::ImageShape image_shape(const Shape& s) { return {s[0], s[1], s[2], s[3]}; }
+// kernels::BatchNormShape of x [N, C, *]: S = the flattened spatial size.
+inline kernels::BatchNormShape bn_shape(const Tensor& x) {
+  const int64_t n = x.size(0), c = x.size(1);
+  return {n, c, n * c != 0 ? x.numel() / (n * c) : 0};
+}
+template <class T>
+T* ptr_or_null(const Tensor& t) {
+  return t.defined() ? t.data<T>() : nullptr;
+}
+
+}  // namespace gantry::detail
