@@ -274,13 +274,14 @@ TrainResult train(const TrainOptions& o) {
   GANTRY_CHECK(n_data >= o.batch_size, "train: the data set has ", n_data, " images, fewer than one batch of ",
                o.batch_size);
 
+  TrainResult r;
   LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
   int64_t step = start.step;
   model->to(device);
+  r.start_epoch = start.epoch;
 
   fs::create_directories(o.out_dir);
-  TrainResult r;
   r.checkpoint = (fs::path(o.out_dir) / "checkpoint.safetensors").string();
   r.log = (fs::path(o.out_dir) / "log.csv").string();
   std::string header = "epoch,step";
