@@ -526,3 +526,9 @@ TEST_CASE("two-domain variants: domains from classes or from image folders, batc
   CHECK(train(c).steps == 2);  // the step REQUIREs its batch on the model's device
 #endif
 }
+
+TEST_CASE("cgan with fewer classes than its data names the flag") {
+  TrainOptions o = tiny("cgan", "reg_cgan_classes");
+  o.hyper["num_classes"] = "5";
+  CHECK(error_of([&] { train(o); }).find("but --num-classes is 5") != std::string::npos);
+}
