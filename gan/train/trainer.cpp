@@ -306,6 +306,7 @@ TrainResult train(const TrainOptions& o) {
   int64_t images = 0;
   for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
+    model->on_epoch_start(epoch, batches.batches_per_epoch());
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                     batches.batches_per_epoch(), o.batch_size);
     Batch b;

@@ -109,8 +109,10 @@ class ToyTranslate : public GanModel {
     add_optimizer("g", {"G_AB", "G_BA"}, adam);
     add_optimizer("d", {"D_A", "D_B"}, adam);
   }
+  void on_epoch_start(int64_t epoch, int64_t) override { epoch_ = epoch; }
   Losses step(const Batch& b) override {
     REQUIRE(b.images_b.defined());
+    REQUIRE(epoch_ >= 0);
     REQUIRE(b.images.device() == device());
     Tensor ab = net("G_AB").forward(b.images), ba = net("G_BA").forward(b.images_b);
     Tensor g = add(mean(mul(sub(ab, mean(b.images_b)), sub(ab, mean(b.images_b)))),
@@ -153,7 +155,7 @@ class ToyTranslate : public GanModel {
 
  private:
   Tensor pool_;
-  int64_t pooled_ = 0;
+  int64_t pooled_ = 0, epoch_ = -1;
 };
 
 const RegisterVariant toy_translate({"toy-translate",
