@@ -274,13 +274,14 @@ TrainResult train(const TrainOptions& o) {
   GANTRY_CHECK(n_data >= o.batch_size, "train: the data set has ", n_data, " images, fewer than one batch of ",
                o.batch_size);
 
+  TrainResult r;
   LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
   int64_t step = start.step;
   model->to(device);
+  r.start_epoch = start.epoch;
 
   fs::create_directories(o.out_dir);
-  TrainResult r;
   r.checkpoint = (fs::path(o.out_dir) / "checkpoint.safetensors").string();
   r.log = (fs::path(o.out_dir) / "log.csv").string();
   std::string header = "epoch,step";
@@ -305,6 +306,7 @@ TrainResult train(const TrainOptions& o) {
   int64_t images = 0;
   for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
+    model->on_epoch_start(epoch, batches.batches_per_epoch());
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                     batches.batches_per_epoch(), o.batch_size);
     Batch b;
