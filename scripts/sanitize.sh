@@ -32,7 +32,7 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # The test suites: g++ (the project's compiler; clang-14 rejects the structured bindings
 # some tests capture in lambdas, a C++20 feature clang has from 16 on).
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_CUDA=emu -DGANTRY_SANITIZE=ON \
-  -DGANTRY_BENCH=OFF "${launcher[@]}" >/dev/null
+  -DGANTRY_BENCH=OFF -DCMAKE_CXX_COMPILER=g++ "${launcher[@]}" >/dev/null
 gan_target=test_gan_readers  # tests/gan's readers and writers (CMakeLists.txt, GANTRY_SANITIZE)
 [ "${GANTRY_ASAN_FULL:-0}" = 1 ] && gan_target=test_gan
 cmake --build "$build" -j"$(nproc)" --target test_core test_kernels test_nn test_emu test_cuda $gan_target
