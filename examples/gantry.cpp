@@ -3,6 +3,7 @@
 //                [--out DIR] [--seed S] [--resume CKPT] [--threads T] [the variant's flags]
 //     (the variants and their flags come from the registry: gantry train --help,
 //      gantry train <variant> --help)
+//   gantry train toy [--target ring8|grid25] [--loss bce|wgan-gp] [--unroll K] [--steps N] ...
 //   gantry sample --checkpoint F [--n N] [--seed S] [--class K] --out FILE [--format png|idx]
 //   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
 //   gantry classifier train [--epochs N] [--out F] [--threads T]
@@ -14,6 +15,7 @@
 #include "gan/eval/image_grid.hpp"
 #include "gan/train/trainer.hpp"
 #include "eval_commands.hpp"
+#include "toy_flags.hpp"
 #include "train_flags.hpp"
 
 using namespace gantry;
@@ -71,6 +73,10 @@ int main(int argc, char** argv) {
   gan::TrainOptions t;
   cli::TrainCommands train_commands;
   auto* train = cli::add_train_commands(app, t, train_commands);
+  gan::ToyOptions toy;
+  auto* train_toy = train->add_subcommand("toy", "The 2-D mode-collapse toy (docs/toy.md): bce, unrolled bce or wgan-gp "
+                                                 "on ring8 or grid25 (not an image variant)");
+  cli::add_toy_flags(train_toy, toy);
 
   std::string checkpoint, out, format = "png";
   int64_t n = 64, class_index = -1;
@@ -90,7 +96,7 @@ int main(int argc, char** argv) {
   cli::add_eval_commands(app, eval_commands);
 
   // `gantry train NAME` with a name no variant has: the registry's error, listing them.
-  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
+  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-' && std::string(argv[2]) != "toy") {
     try {
       gan::find_variant(argv[2]);
     } catch (const std::exception& e) {
@@ -101,6 +107,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (auto rc = cli::run_eval_commands(eval_commands, argc, argv)) return *rc;
+    if (*train_toy) return cli::run_toy(toy);
     if (*train) {
       cli::finish_train_options(train_commands, t);
       return run_train(t);
