@@ -126,9 +126,9 @@ class DataParallel {
       dist::broadcast_module(*net, name, comm);
       if (sync_bn) dist::set_sync_batchnorm(*net, true, comm);
     }
-#if GANTRY_HAS_NCCL
-    if (m.device().is_cuda()) nccl_ = std::make_unique<dist::NcclCommunicator>(comm, m.device().index);
-#endif
+    // Gradients on GPUs: NCCL on device buffers (real build); else through host memory and MPI.
+    if (m.device().is_cuda() && dist::NcclCommunicator::available())
+      nccl_ = std::make_unique<dist::NcclCommunicator>(comm, m.device().index);
     for (const auto& o : m.optimizers()) {
       reducers_.push_back(std::make_unique<dist::GradientReducer>(o.opt->params(), comm));
       dist::GradientReducer* r = reducers_.back().get();

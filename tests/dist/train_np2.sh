@@ -6,7 +6,7 @@
 # within float32 reduction tolerance: compare_runs.py); local batch norm's divergence is
 # printed; a run of 1 epoch on 2 processes resumed for a 2nd on 1 process equals 2 epochs
 # on 1 process; rank 0 alone writes. Faults through gantry: a different flag on rank 1,
-# a different --width on rank 1, rank 1 killed mid-run: each ends within a bound, naming
+# a different --width on rank 1, an error on rank 1 alone, rank 1 killed mid-run: each ends within a bound, naming
 # the rank. Exits 77 (skipped) without python3.
 set -euo pipefail
 gantry="$(realpath "$1")"; shift
@@ -81,10 +81,13 @@ expect_fault() {
 }
 f=(train dcgan "${base[@]}" "${conv[@]}" --epochs 1 --out "$dir/fault")
 w=(train dcgan "${base[@]}" --z-dim 8 --epochs 1 --out "$dir/fault")
+e=(train dcgan --batch-size 16 --seed 3 --no-progress "${conv[@]}" --epochs 1 --out "$dir/fault")
 expect_fault "--lr differs on rank 1" "gantry: rank [01]: flags differ across ranks: rank 1 has '--lr=0.001[0-9]*' where rank 0 has '--lr=0.0002[0-9]*'" 30 \
   "${mpirun[@]}" -np 1 "$gantry" "${f[@]}" : -np 1 "$gantry" "${f[@]}" --lr 0.001
 expect_fault "--width differs on rank 1" "flags differ across ranks: rank 1 has '--width=8' where rank 0 has '--width=4'" 30 \
   "${mpirun[@]}" -np 1 "$gantry" "${w[@]}" --width 4 : -np 1 "$gantry" "${w[@]}" --width 8
+expect_fault "rank 1 raises (its --data is missing)" "gantry: rank 1: .*/nonexistent" 30 \
+  "${mpirun[@]}" -np 1 "$gantry" "${e[@]}" --data "$dir/data" : -np 1 "$gantry" "${e[@]}" --data "$dir/nonexistent"
 # Rank 1 kills itself (SIGKILL) after 2 s of a long run (every image, 20 epochs).
 expect_fault "rank 1 killed" "rank 1 .*exited on signal 9" 40 \
   "${mpirun[@]}" -np 2 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then (sleep 2; kill -9 $$) & fi; exec "$0" "$@"' \
