@@ -187,8 +187,11 @@ void clamp_(const Tensor& dst, double lo, double hi);
 
 // ---- the op registry (core/ops/registry.cpp) -----------------------------------------
 struct OpInfo {
+  static constexpr unsigned kCpu = 1, kCuda = 2;
   const char* name;
-  bool cuda;  // runs on the cuda device (kernels/cuda); else it throws "not on cuda yet"
+  unsigned backends;  // kCpu | kCuda: where it runs (elsewhere it throws "not on cuda yet")
+  int grad_order;     // 0: no gradient (comparisons, argmax); 1: a gradient; 2: twice differentiable
+  bool on_cuda() const { return backends & kCuda; }
 };
 const std::vector<OpInfo>& op_registry();
 

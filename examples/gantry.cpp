@@ -40,7 +40,7 @@ int run_train(const gan::TrainOptions& o) {
   std::fflush(stdout);
   gan::TrainResult r = gan::train(o);
   if (r.epochs == 0) {
-    std::printf("gantry: nothing to do (the checkpoint is already at epoch %lld of %lld)\n", (long long)r.epochs,
+    std::printf("gantry: nothing to do (the checkpoint is already at epoch %lld of %lld)\n", (long long)r.start_epoch,
                 (long long)o.epochs);
     return 0;
   }

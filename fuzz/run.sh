@@ -1,34 +1,35 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS] — runs each libFuzzer target (fuzz/, built by scripts/sanitize.sh
-# in build-asan under ASan + UBSan) for SECONDS (default 30) from a seed corpus made
+# in build-fuzz under ASan + UBSan) for SECONDS (default 30) from a seed corpus made
 # from valid files (fuzz_make_seeds), and fails on the first crash, leak, sanitizer report
-# or timeout. A finding is saved as build-asan/fuzz/<target>/crash-*; rerun it with
-#   build-asan/fuzz_<target> build-asan/fuzz/<target>/crash-...
+# or 60 s timeout. A finding is saved as build-fuzz/fuzz/<target>/crash-*; rerun it with
+#   build-fuzz/fuzz/fuzz_<target> build-fuzz/fuzz/<target>/crash-...
 #   GANTRY_FUZZ_SECONDS=0     skip (scripts/test.sh honours it; SECONDS overrides it)
-#   GANTRY_ASAN_BUILD_DIR     the build (default build-asan)
+#   GANTRY_FUZZ_BUILD_DIR     the build (default build-fuzz)
 #   GANTRY_FUZZ_TARGETS       which (default: idx safetensors image_folder)
 #   GANTRY_FUZZ_RUNS          stop each after this many inputs instead (e.g. 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-${GANTRY_FUZZ_SECONDS:-30}}"
 if [ "$seconds" = 0 ] && [ -z "${GANTRY_FUZZ_RUNS:-}" ]; then echo "gantry: fuzzing skipped (0 seconds)"; exit 0; fi
-build="${GANTRY_ASAN_BUILD_DIR:-build-asan}"
+build="${GANTRY_FUZZ_BUILD_DIR:-build-fuzz}"
 for t in fuzz_make_seeds ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder}; do
   [ "$t" = fuzz_make_seeds ] && t=make_seeds
-  [ -x "$build/fuzz_$t" ] || { echo "gantry: $build/fuzz_$t is missing: run scripts/sanitize.sh first" >&2; exit 1; }
+  [ -x "$build/fuzz/fuzz_$t" ] || { echo "gantry: $build/fuzz/fuzz_$t is missing: run scripts/sanitize.sh first" >&2; exit 1; }
 done
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 seeds="$build/fuzz/seeds"
-"$build/fuzz_make_seeds" "$seeds" >/dev/null
+"$build/fuzz/fuzz_make_seeds" "$seeds" >/dev/null
 for t in ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder}; do
   work="$build/fuzz/$t"
   mkdir -p "$work/corpus"
   limit=(-max_total_time="$seconds")
   [ -n "${GANTRY_FUZZ_RUNS:-}" ] && limit=(-runs="$GANTRY_FUZZ_RUNS")
   t0=$SECONDS
-  # -timeout: an input that takes over 10 s is a finding; -rss_limit_mb: so is 2 GB of memory.
-  if ! "$build/fuzz_$t" "${limit[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  # -timeout: an input that takes over 60 s is a finding (stb_image takes ~2 s on
+  # fuzz/findings/image_folder_slow_png_221b.png under ASan); -rss_limit_mb: so is 2 GB of memory.
+  if ! "$build/fuzz/fuzz_$t" "${limit[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
        -artifact_prefix="$work/" "$work/corpus" "$seeds/$t" > "$work/run.log" 2>&1; then
     tail -50 "$work/run.log"
     echo "gantry: fuzz_$t FAILED after $((SECONDS - t0)) s (log: $work/run.log)"

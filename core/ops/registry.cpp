@@ -1,41 +1,53 @@
-// core/ops/registry.cpp — every op of core/ops.hpp by name, with the devices it runs
-// on. The cuda parity harness (tests/cuda/test_parity.cpp) checks each op marked
-// cuda against the cpu and lists the others, so the gap is visible.
+// core/ops/registry.cpp — every op of core/ops.hpp by name, with the backends it runs on
+// and how many times it can be differentiated. The harness (tests/cuda/test_parity.cpp)
+// walks it: each op marked cuda against the cpu (failing, naming the op, when it has no
+// case), each differentiable op by gradcheck in float64 and each twice-differentiable one
+// by gradgradcheck, and prints every op's coverage.
 #include "core/ops.hpp"
 
 namespace gantry {
 
 const std::vector<OpInfo>& op_registry() {
+  constexpr unsigned kCpuCuda = OpInfo::kCpu | OpInfo::kCuda;
+  constexpr int kNoGrad = 0, kGrad = 1, kGradGrad = 2;
   static const std::vector<OpInfo> ops = {
       // elementwise (kernels/cuda/elementwise.cu)
-      {"add", true}, {"sub", true}, {"mul", true}, {"div", true}, {"minimum", true}, {"maximum", true},
-      {"add_scalar", true}, {"mul_scalar", true}, {"neg", true}, {"pow", true}, {"sqrt", true}, {"rsqrt", true},
-      {"exp", true}, {"log", true}, {"abs", true}, {"sign", true}, {"clamp", true}, {"where", true},
-      {"eq", true}, {"ne", true}, {"lt", true}, {"le", true}, {"gt", true}, {"ge", true},
-      {"relu", true}, {"leaky_relu", true}, {"leaky_relu_backward", true}, {"sigmoid", true}, {"tanh", true},
-      {"softplus", true},
+      {"add", kCpuCuda, kGradGrad}, {"sub", kCpuCuda, kGradGrad}, {"mul", kCpuCuda, kGradGrad},
+      {"div", kCpuCuda, kGradGrad}, {"minimum", kCpuCuda, kGradGrad}, {"maximum", kCpuCuda, kGradGrad},
+      {"add_scalar", kCpuCuda, kGradGrad}, {"mul_scalar", kCpuCuda, kGradGrad}, {"neg", kCpuCuda, kGradGrad},
+      {"pow", kCpuCuda, kGradGrad}, {"sqrt", kCpuCuda, kGradGrad}, {"rsqrt", kCpuCuda, kGradGrad},
+      {"exp", kCpuCuda, kGradGrad}, {"log", kCpuCuda, kGradGrad}, {"abs", kCpuCuda, kGradGrad},
+      {"sign", kCpuCuda, kNoGrad}, {"clamp", kCpuCuda, kGradGrad}, {"where", kCpuCuda, kGradGrad},
+      {"eq", kCpuCuda, kNoGrad}, {"ne", kCpuCuda, kNoGrad}, {"lt", kCpuCuda, kNoGrad},
+      {"le", kCpuCuda, kNoGrad}, {"gt", kCpuCuda, kNoGrad}, {"ge", kCpuCuda, kNoGrad},
+      {"relu", kCpuCuda, kGradGrad}, {"leaky_relu", kCpuCuda, kGradGrad}, {"leaky_relu_backward", kCpuCuda, kGradGrad},
+      {"sigmoid", kCpuCuda, kGradGrad}, {"tanh", kCpuCuda, kGradGrad}, {"softplus", kCpuCuda, kGradGrad},
       // reductions (kernels/cuda/reduce.cu; mean, var, norm, sum_to are compositions)
-      {"sum", true}, {"mean", true}, {"var", true}, {"max", true}, {"argmax", true}, {"norm", true},
-      {"sum_to", true},
+      {"sum", kCpuCuda, kGradGrad}, {"mean", kCpuCuda, kGradGrad}, {"var", kCpuCuda, kGradGrad},
+      {"max", kCpuCuda, kGradGrad}, {"argmax", kCpuCuda, kNoGrad}, {"norm", kCpuCuda, kGradGrad},
+      {"sum_to", kCpuCuda, kGradGrad},
       // views and data movement (kernels/cuda/fill_copy.cu)
-      {"reshape", true}, {"view", true}, {"flatten", true}, {"narrow", true}, {"narrow_backward", true},
-      {"select", true}, {"squeeze", true}, {"unsqueeze", true}, {"transpose", true}, {"permute", true},
-      {"expand", true}, {"contiguous", true}, {"clone", true}, {"to_dtype", true}, {"to_device", true},
-      {"cat", true}, {"stack", true},
+      {"reshape", kCpuCuda, kGradGrad}, {"view", kCpuCuda, kGradGrad}, {"flatten", kCpuCuda, kGradGrad},
+      {"narrow", kCpuCuda, kGradGrad}, {"narrow_backward", kCpuCuda, kGradGrad}, {"select", kCpuCuda, kGradGrad},
+      {"squeeze", kCpuCuda, kGradGrad}, {"unsqueeze", kCpuCuda, kGradGrad}, {"transpose", kCpuCuda, kGradGrad},
+      {"permute", kCpuCuda, kGradGrad}, {"expand", kCpuCuda, kGradGrad}, {"contiguous", kCpuCuda, kGradGrad},
+      {"clone", kCpuCuda, kGradGrad}, {"to_dtype", kCpuCuda, kGrad}, {"to_device", kCpuCuda, kGradGrad},
+      {"cat", kCpuCuda, kGradGrad}, {"stack", kCpuCuda, kGradGrad},
       // softmax and losses (log_softmax: kernels/cuda/reduce.cu; the losses are compositions)
-      {"log_softmax", true}, {"softmax", true}, {"bce_with_logits", true}, {"mse_loss", true}, {"l1_loss", true},
-      {"cross_entropy", true},
+      {"log_softmax", kCpuCuda, kGradGrad}, {"softmax", kCpuCuda, kGradGrad}, {"bce_with_logits", kCpuCuda, kGradGrad},
+      {"mse_loss", kCpuCuda, kGradGrad}, {"l1_loss", kCpuCuda, kGradGrad}, {"cross_entropy", kCpuCuda, kGradGrad},
       // matmul and linear go through kernels/cuda/gemm.cu, conv through kernels/cuda/conv.cu,
       // batch_norm through kernels/cuda/batchnorm.cu (layer_norm and instance_norm reuse it)
-      {"matmul", true}, {"linear", true}, {"conv2d", true}, {"conv_transpose2d", true},
-      {"conv2d_backward_weight", true}, {"batch_norm", true}, {"layer_norm", true}, {"instance_norm", true},
-      {"pad2d", true}, {"upsample_nearest2d", true}, {"embedding", true}, {"one_hot", true},
+      {"matmul", kCpuCuda, kGradGrad}, {"linear", kCpuCuda, kGradGrad}, {"conv2d", kCpuCuda, kGradGrad},
+      {"conv_transpose2d", kCpuCuda, kGradGrad}, {"conv2d_backward_weight", kCpuCuda, kGradGrad}, {"batch_norm", kCpuCuda, kGradGrad},
+      {"layer_norm", kCpuCuda, kGradGrad}, {"instance_norm", kCpuCuda, kGradGrad}, {"pad2d", kCpuCuda, kGradGrad},
+      {"upsample_nearest2d", kCpuCuda, kGradGrad}, {"embedding", kCpuCuda, kGradGrad}, {"one_hot", kCpuCuda, kNoGrad},
       // penalties (kernels/cuda/penalty.cu)
-      {"gradient_penalty", true},
+      {"gradient_penalty", kCpuCuda, kGradGrad},
       // modulated convolution (kernels/cuda/modconv.cu; modulated_conv2d and modulation_demod are
       // compositions) and upfirdn2d (kernels/cuda/upfirdn.cu)
-      {"modulated_conv2d", true}, {"modulation_demod", true}, {"modconv2d", true},
-      {"modconv2d_backward_input", true}, {"modconv2d_backward_weight", true}, {"upfirdn2d", true},
+      {"modulated_conv2d", kCpuCuda, kGradGrad}, {"modulation_demod", kCpuCuda, kGradGrad}, {"modconv2d", kCpuCuda, kGradGrad},
+      {"modconv2d_backward_input", kCpuCuda, kGradGrad}, {"modconv2d_backward_weight", kCpuCuda, kGradGrad}, {"upfirdn2d", kCpuCuda, kGradGrad},
   };
   return ops;
 }

@@ -369,14 +369,14 @@ TrainResult train(const TrainOptions& o) {
   GANTRY_CHECK(n_data >= o.batch_size, "train: the data set has ", n_data, " images, fewer than one batch of ",
                o.batch_size);
 
+  TrainResult r;
   LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
   int64_t step = start.step;
   comm.check_same("flags", run_signature(o, hyper, *data, step));
   model->to(device);
   DataParallel dp(*model, comm, o.sync_bn);
-
-  TrainResult r;
+  r.start_epoch = start.epoch;
   r.checkpoint = (fs::path(o.out_dir) / "checkpoint.safetensors").string();
   r.log = (fs::path(o.out_dir) / "log.csv").string();
   std::string header = "epoch,step";
@@ -408,6 +408,7 @@ TrainResult train(const TrainOptions& o) {
   int64_t images = 0;
   for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
+    model->on_epoch_start(epoch, batches.batches_per_epoch());
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
                     batches.batches_per_epoch(), o.batch_size);  // global images per step: global img/s
     Batch b;

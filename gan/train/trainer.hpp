@@ -63,7 +63,8 @@ std::unique_ptr<GanModel> model_from_options(const TrainOptions& o, ModelShape s
 
 struct TrainResult {
   std::string checkpoint, samples, log;
-  int64_t steps = 0, epochs = 0;
+  int64_t steps = 0, epochs = 0;  // reached (0 epochs when nothing ran)
+  int64_t start_epoch = 0;        // the checkpoint's epoch on --resume
   double seconds = 0, images_per_second = 0;
   std::vector<Losses> losses;  // every step this run took
 };

@@ -72,6 +72,9 @@ Cgan::Cgan(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, sh
 
 Losses Cgan::step(const Batch& b) {
   check_labels("cgan step", b.labels, b.size(), num_classes());
+  for (int64_t y : b.labels.to(Device::cpu()).to_vector<int64_t>())
+    GANTRY_CHECK(y >= 0 && y < num_classes(), "cgan: the data has label ", y, " but --num-classes is ", num_classes(),
+                 " (labels must be in [0, ", num_classes(), "))");
   const Tensor real_labels = b.labels.to(device());
   const Tensor fake_labels = random_labels(b.size());
   return bce_step(

@@ -239,8 +239,7 @@ __global__ void bn_backward_kernel2(float* __restrict__ dx, float* __restrict__ 
 }
 
 void check_version(int version) {
-  if (version < 1 || version > kBatchNormVersions)
-    throw std::invalid_argument("batch_norm: no kernel version " + std::to_string(version));
+  KERNEL_CHECK(version >= 1 && version <= kBatchNormVersions, "batch_norm: no kernel version " + std::to_string(version));
 }
 
 }  // namespace

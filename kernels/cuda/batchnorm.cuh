@@ -29,7 +29,7 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
 // (the table is in batchnorm.cu), and how many versions are kept.
 constexpr int kBatchNormVersion = 2;
 constexpr int kBatchNormVersions = 2;
-// As above, with `version` in 1..kBatchNormVersions; throws std::invalid_argument otherwise.
+// As above, with `version` in 1..kBatchNormVersions; throws cuda::CudaError otherwise.
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
                               float* running_var, const float* x, const float* gamma, const float* beta,
                               const BatchNormShape& s, float momentum, float eps, cudaStream_t stream, int version);

@@ -43,7 +43,9 @@ cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
 #endif
 
 namespace gantry::cuda {
-// Thrown by CUDA_CHECK: the failing expression, the error, and file:line.
+// The one error type of kernels/cuda: thrown by CUDA_CHECK (a failed CUDA call or launch),
+// CUDNN_CHECK, and KERNEL_CHECK (a launcher's argument check: a version out of range,
+// a shape a kernel cannot take); its text holds the failing expression and file:line.
 struct CudaError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -66,4 +68,12 @@ inline std::string error_detail(cudaError_t e) {
     if (gantry_err_ != cudaSuccess)                                                                      \
       throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudaGetErrorString(gantry_err_) + \
                                       ::gantry::cuda::error_detail(gantry_err_) + " at " + __FILE__ + ":" + std::to_string(__LINE__));               \
+  } while (0)
+
+// A launcher's argument check: throws CudaError "<what> (`cond` is false at file:line)".
+#define KERNEL_CHECK(cond, what)                                                                        \
+  do {                                                                                                   \
+    if (!(cond))                                                                                         \
+      throw ::gantry::cuda::CudaError(std::string(what) + " (`" #cond "` is false at " + __FILE__ + ":" + \
+                                      std::to_string(__LINE__) + ")");                                  \
   } while (0)

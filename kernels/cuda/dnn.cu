@@ -27,18 +27,18 @@ DnnImpl parse_dnn_impl(const char* v) {
   if (!v || !*v || std::strcmp(v, "gantry") == 0) return DnnImpl::gantry;
   if (std::strcmp(v, "cudnn") == 0) {
     if (!cudnn_available())
-      throw std::runtime_error(std::string("GANTRY_DNN=cudnn: this build has no cuDNN (") + kBuild +
+      throw gantry::cuda::CudaError(std::string("GANTRY_DNN=cudnn: this build has no cuDNN (") + kBuild +
                                "); use GANTRY_DNN=gantry");
     return DnnImpl::cudnn;
   }
-  throw std::runtime_error(std::string("GANTRY_DNN='") + v + "': expected gantry or cudnn");
+  throw gantry::cuda::CudaError(std::string("GANTRY_DNN='") + v + "': expected gantry or cudnn");
 }
 
 DnnImpl dnn_impl() { return current(); }
 
 void set_dnn_impl(DnnImpl impl) {
   if (impl == DnnImpl::cudnn && !cudnn_available())
-    throw std::runtime_error(std::string("cuDNN was asked for, but this build has none (") + kBuild +
+    throw gantry::cuda::CudaError(std::string("cuDNN was asked for, but this build has none (") + kBuild +
                              "): it runs gantry's kernels");
   current() = impl;
 }
@@ -54,9 +54,9 @@ namespace gantry::kernels::cudnn {
 namespace {
 [[noreturn]] void absent(const char* fn) {
 #if defined(GANTRY_CUDA_EMU)
-  throw std::runtime_error(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDA=emu)");
+  throw gantry::cuda::CudaError(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDA=emu)");
 #else
-  throw std::runtime_error(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDNN=OFF)");
+  throw gantry::cuda::CudaError(std::string("cudnn::") + fn + ": this build has no cuDNN (GANTRY_CUDNN=OFF)");
 #endif
 }
 }  // namespace

@@ -15,13 +15,13 @@ enum class DnnImpl { gantry, cudnn };
 
 // The implementation in use (GANTRY_DNN at first call, else gantry).
 DnnImpl dnn_impl();
-// Selects an implementation; throws std::runtime_error naming the build when cuDNN is
+// Selects an implementation; throws cuda::CudaError (a std::runtime_error) naming the build when cuDNN is
 // asked for in a build without it (GANTRY_CUDA=emu).
 void set_dnn_impl(DnnImpl impl);
 // Whether this build links cuDNN (GANTRY_CUDA=real with GANTRY_CUDNN=ON).
 bool cudnn_available();
 // What a GANTRY_DNN value asks for: "gantry" (or empty / nullptr) or "cudnn". Throws
-// std::runtime_error naming GANTRY_DNN for any other value, or for "cudnn" in a build
+// cuda::CudaError (a std::runtime_error) naming GANTRY_DNN for any other value, or for "cudnn" in a build
 // without cuDNN. dnn_impl() reads the variable through this once and keeps the answer.
 DnnImpl parse_dnn_impl(const char* value);
 
@@ -30,7 +30,7 @@ DnnImpl parse_dnn_impl(const char* value);
 namespace gantry::kernels::cudnn {
 
 // The cuDNN versions of the kernels/cpu/conv.hpp and batchnorm.hpp contracts, on
-// device pointers, float32. In a build without cuDNN each throws std::runtime_error.
+// device pointers, float32. In a build without cuDNN each throws cuda::CudaError (a std::runtime_error).
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
                     cudaStream_t stream);
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream);

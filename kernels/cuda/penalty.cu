@@ -77,7 +77,7 @@ __global__ void penalty_backward_kernel(float* __restrict__ dg, const float* __r
 
 void gradient_penalty_forward(float* penalty, float* norms, const float* g, int64_t n, int64_t k, float lambda,
                               float eps, cudaStream_t stream) {
-  if (n <= 0) throw std::invalid_argument("gradient_penalty_forward: needs N >= 1 samples");
+  KERNEL_CHECK(n > 0, "gradient_penalty_forward: needs N >= 1 samples");
   CUDA_CHECK(launch(penalty_norms_kernel, dim3(sample_blocks(n)), dim3(kPenaltyThreads), 0, stream, norms, g, n, k,
                     eps));
   CUDA_CHECK(launch(penalty_sum_kernel, dim3(1), dim3(kPenaltyThreads), 0, stream, penalty, norms, n, lambda));

@@ -109,8 +109,10 @@ class ToyTranslate : public GanModel {
     add_optimizer("g", {"G_AB", "G_BA"}, adam);
     add_optimizer("d", {"D_A", "D_B"}, adam);
   }
+  void on_epoch_start(int64_t epoch, int64_t) override { epoch_ = epoch; }
   Losses step(const Batch& b) override {
     REQUIRE(b.images_b.defined());
+    REQUIRE(epoch_ >= 0);
     REQUIRE(b.images.device() == device());
     Tensor ab = net("G_AB").forward(b.images), ba = net("G_BA").forward(b.images_b);
     Tensor g = add(mean(mul(sub(ab, mean(b.images_b)), sub(ab, mean(b.images_b)))),
@@ -153,7 +155,7 @@ class ToyTranslate : public GanModel {
 
  private:
   Tensor pool_;
-  int64_t pooled_ = 0;
+  int64_t pooled_ = 0, epoch_ = -1;
 };
 
 const RegisterVariant toy_translate({"toy-translate",
@@ -525,4 +527,10 @@ TEST_CASE("two-domain variants: domains from classes or from image folders, batc
   c.device = "cuda", c.epochs = 1;
   CHECK(train(c).steps == 2);  // the step REQUIREs its batch on the model's device
 #endif
+}
+
+TEST_CASE("cgan with fewer classes than its data names the flag") {
+  TrainOptions o = tiny("cgan", "reg_cgan_classes");
+  o.hyper["num_classes"] = "5";
+  CHECK(error_of([&] { train(o); }).find("but --num-classes is 5") != std::string::npos);
 }
