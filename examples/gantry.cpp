@@ -4,6 +4,8 @@
 //     (the variants and their flags come from the registry: gantry train --help,
 //      gantry train <variant> --help)
 //   gantry train toy [--target ring8|grid25] [--loss bce|wgan-gp] [--unroll K] [--steps N] ...
+//   mpirun -np N gantry train <variant> [--sync-bn] ...: data-parallel over N processes,
+//     detected from the launch (docs/distributed.md); --batch-size stays the global batch
 //   gantry sample --checkpoint F [--n N] [--seed S] [--class K] --out FILE [--format png|idx]
 //   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
 //   gantry classifier train [--epochs N] [--out F] [--threads T]
@@ -14,6 +16,7 @@
 #include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
 #include "gan/train/trainer.hpp"
+#include "nn/dist/comm.hpp"
 #include "eval_commands.hpp"
 #include "toy_flags.hpp"
 #include "train_flags.hpp"
@@ -22,7 +25,10 @@ using namespace gantry;
 
 namespace {
 
+// Every rank trains; rank 0 alone prints (and writes files).
 int run_train(const gan::TrainOptions& o) {
+  dist::Communicator& comm = dist::Communicator::world();
+  if (!comm.is_main()) return gan::train(o), 0;
   const bool two = gan::find_variant(o.variant).data == gan::DataKind::two_domains;
   std::string data = o.data_dir.empty() ? gan::default_data_dir() : o.data_dir;
   if (two) data = o.data_a.empty() ? data + " (domains A and B from its classes)" : o.data_a + " and " + o.data_b;
@@ -30,6 +36,9 @@ int run_train(const gan::TrainOptions& o) {
               data.c_str(), o.device.c_str(),
               (long long)o.epochs, (long long)o.batch_size, (unsigned long long)o.seed,
               o.resume.empty() ? "" : (", resuming from " + o.resume).c_str());
+  if (comm.distributed())
+    std::printf("gantry: data-parallel on %d processes, %lld images each per step, %s batch norm\n", comm.size(),
+                (long long)(o.batch_size / comm.size()), o.sync_bn ? "synchronized" : "local");
   std::fflush(stdout);
   gan::TrainResult r = gan::train(o);
   if (r.epochs == 0) {
@@ -110,7 +119,7 @@ int main(int argc, char** argv) {
     if (*train_toy) return cli::run_toy(toy);
     if (*train) {
       cli::finish_train_options(train_commands, t);
-      return run_train(t);
+      return dist::run([&] { return run_train(t); });  // an error on any rank ends every rank, naming it
     }
     if (sample->count("--class")) {
       GANTRY_CHECK(class_index >= 0, "--class ", class_index, ": a class index is 0 or more");

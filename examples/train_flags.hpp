@@ -56,6 +56,8 @@ inline void add_trainer_flags(CLI::App* sub, gan::TrainOptions& t, gan::DataKind
   sub->add_option("--classifier", t.classifier, "Classifier weights for --eval-every (default: the shipped ones)")
       ->check(CLI::ExistingFile);
   sub->add_flag("!--no-progress", t.progress, "No progress bar");
+  sub->add_flag("--sync-bn", t.sync_bn,
+                "Under mpirun: batch norm statistics over the global batch (default: each process's own slice)");
 }
 
 // `gantry train` with one subcommand per registered variant.

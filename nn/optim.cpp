@@ -43,6 +43,7 @@ void Optimizer::to(Device d) {
 }
 
 void Optimizer::step() {
+  if (before_step) before_step();
   ++steps_;
   NoGradGuard off;
   for (size_t i = 0; i < params_.size(); ++i) {
@@ -56,6 +57,7 @@ void Optimizer::step() {
 
 void Optimizer::zero_grad() {
   for (auto& p : params_) p.set_grad({});
+  if (on_zero_grad) on_zero_grad();
 }
 
 Named Optimizer::state() const {

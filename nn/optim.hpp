@@ -3,6 +3,7 @@
 // (kernels/cpu/optim.hpp); state tensors are allocated with the optimizer, so a
 // checkpoint can save and restore them by name.
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,10 @@ class Optimizer {
   const std::vector<Tensor>& params() const { return params_; }
   // Moves the state tensors to device d in place (after the parameters have moved).
   void to(Device d);
+  // Data-parallel training's seam (nn/dist, gan/train/trainer.cpp): when set, on_zero_grad
+  // runs at the end of zero_grad() and before_step at the start of step() (a gradient
+  // reducer's prepare() and sync(): the gradients are averaged over the ranks in between).
+  std::function<void()> on_zero_grad, before_step;
 
  protected:
   // Adds a zero state slot per parameter.

@@ -111,9 +111,26 @@ void GanModel::update_emas() {
   }
 }
 
+void GanModel::set_data_parallel(int rank, int size) {
+  GANTRY_CHECK(size >= 1 && rank >= 0 && rank < size, "set_data_parallel: rank ", rank, " of ", size);
+  dp_rank_ = rank, dp_size_ = size;
+}
+
+Tensor GanModel::batch_draw(const Shape& local, const std::function<Tensor(const Shape&)>& draw) const {
+  if (dp_size_ == 1) return draw(local);
+  Shape global = local;
+  global[0] *= dp_size_;
+  return draw(global).narrow(0, dp_rank_ * local[0], local[0]).contiguous();
+}
+
 Tensor GanModel::latents(int64_t n, Generator* gen) const {
   GANTRY_CHECK(z_dim() > 0, variant_, " draws no latents (it samples from ", "images)");
-  return randn({n, z_dim()}, DType::f32, gen, 0, 1, device_);
+  auto draw = [&](const Shape& s) { return randn(s, DType::f32, gen, 0, 1, device_); };
+  return gen == &noise ? batch_draw({n, z_dim()}, draw) : draw({n, z_dim()});
+}
+
+Tensor GanModel::batch_rand(const Shape& local) {
+  return batch_draw(local, [&](const Shape& s) { return rand(s, DType::f32, &noise, 0, 1, device_); });
 }
 
 Tensor GanModel::sample(const Tensor& z, const Tensor& labels, bool use_ema) {
@@ -162,7 +179,8 @@ Tensor GanModel::random_labels(int64_t n) {
   // floor(U[0, K)) on the cpu (tiny), then to the device.
   const int64_t k = num_classes();
   std::vector<int64_t> y;
-  for (float u : rand({n}, DType::f32, &noise, 0, (double)k).to_vector<float>())
+  const Tensor draws = batch_draw({n}, [&](const Shape& s) { return rand(s, DType::f32, &noise, 0, (double)k); });
+  for (float u : draws.to_vector<float>())
     y.push_back(std::min<int64_t>((int64_t)u, k - 1));
   return from_indices(y, {n}, device_);
 }
@@ -170,7 +188,7 @@ Tensor GanModel::random_labels(int64_t n) {
 Tensor GanModel::d_input(const Tensor& x) {
   const double sigma = instance_noise_ * (1.0 - progress_);
   if (sigma <= 0) return x;
-  return add(x, randn(x.shape(), DType::f32, &noise, 0, sigma, x.device()));
+  return add(x, batch_draw(x.shape(), [&](const Shape& s) { return randn(s, DType::f32, &noise, 0, sigma, x.device()); }));
 }
 
 void GanModel::set_grads(const Tensor& loss, const std::vector<Tensor>& params) {

@@ -76,7 +76,8 @@ class GanModel {
   // Latent variants: the latent size, and the class count (latents_and_classes).
   virtual int64_t z_dim() const { return 0; }
   virtual int64_t num_classes() const { return 0; }
-  // N(0, 1) latents [n, z_dim()] on the model's device.
+  // N(0, 1) latents [n, z_dim()] on the model's device. With gen == &noise in a
+  // data-parallel run, this rank's n rows of the global batch's latents.
   Tensor latents(int64_t n, Generator* gen) const;
   // Images [N, C, S, S] from latents z (and labels [N] for latents_and_classes), drawn by
   // the EMA of generator_net() when there is one (and use_ema), else the net itself, in
@@ -132,6 +133,15 @@ class GanModel {
   }
   // Fraction of training done, in [0, 1]: anneals instance noise (set by the trainer).
   void set_progress(double t) { progress_ = t; }
+  // Data-parallel training (set by the trainer): this process is rank `rank` of `size`
+  // and every batch step() gets is its rows [rank*n, (rank+1)*n) of a global batch of
+  // size*n. Every per-sample draw from `noise` (latents(n, &noise), random_labels,
+  // d_input, batch_rand) is then made for the global batch and cut to this rank's rows,
+  // so `noise` advances as in one process and the ranks together use one process's
+  // numbers. size 1 (the default): draws are made as they always were.
+  void set_data_parallel(int rank, int size);
+  int dp_rank() const { return dp_rank_; }
+  int dp_size() const { return dp_size_; }
 
   Generator noise;  // draws latents, labels, interpolation weights and instance noise
 
@@ -150,6 +160,9 @@ class GanModel {
   Tensor d_input(const Tensor& x);
   // Draws n labels uniformly in [0, num_classes()) on the model's device.
   Tensor random_labels(int64_t n);
+  // U[0, 1) from `noise` of shape `local` (dim 0: this rank's samples) on the model's
+  // device: this rank's rows of the global batch's draw (e.g. WGAN-GP's interpolation weights).
+  Tensor batch_rand(const Shape& local);
   // Sets each parameter's .grad to d loss / d parameter for the parameters of `params`
   // only (the engine skips rules off their path), e.g. G's step through D.
   static void set_grads(const Tensor& loss, const std::vector<Tensor>& params);
@@ -164,6 +177,9 @@ class GanModel {
   std::vector<Ema> emas_;
   Device device_ = Device::cpu();
   double progress_ = 0, instance_noise_ = 0;
+  int dp_rank_ = 0, dp_size_ = 1;
+  // draw(global shape) cut to this rank's rows; draw(local) itself on one rank.
+  Tensor batch_draw(const Shape& local, const std::function<Tensor(const Shape&)>& draw) const;
 };
 
 }  // namespace gantry::gan

@@ -15,6 +15,10 @@
 #include "gan/eval/image_grid.hpp"
 #include "gan/eval/metrics.hpp"
 #include "gan/train/progress.hpp"
+#include "nn/dist/comm.hpp"
+#include "nn/dist/data_parallel.hpp"
+#include "nn/dist/nccl.hpp"
+#include "nn/dist/sampler.hpp"
 
 namespace gantry::gan {
 
@@ -24,12 +28,14 @@ namespace {
 
 constexpr uint64_t kEvalSeed = 0xE7A1;  // the metric's latents, the same every evaluation
 
-Device parse_device(const std::string& name) {
+Device parse_device(const std::string& name, const dist::Communicator& comm) {
   if (name == "cpu") return Device::cpu();
   GANTRY_CHECK(name == "cuda", "train: --device must be cpu or cuda, got '", name, "'");
 #if GANTRY_HAS_CUDA
-  return Device::cuda(0);
+  // One GPU per rank of a machine (local_rank % device_count); GPU 0 for one process.
+  return Device::cuda(comm.distributed() ? dist::NcclCommunicator::device_for(comm) : 0);
 #else
+  (void)comm;
   throw Error("--device cuda: this gantry was built with GANTRY_CUDA=off, so only the cpu device exists");
 #endif
 }
@@ -84,6 +90,91 @@ LoadedGan start_model(const TrainOptions& o, ModelShape shape) {
                  "); a resumed run keeps its hyperparameters");
   return loaded;
 }
+
+// What must agree across ranks, one "--flag=value" per line: everything that changes the
+// math or the data (not --out, --threads, --no-progress, nor the data's path: the data
+// itself is compared by its size and shape; a resumed run by its checkpoint's step).
+std::string run_signature(const TrainOptions& o, const Hyperparams& h, const DataSource& data, int64_t step) {
+  std::ostringstream s;
+  s << "variant=" << o.variant << "\n";
+  for (const HyperSpec& spec : h.specs()) s << "--" << spec.flag_name() << "=" << h.s(spec.name) << "\n";
+  s << "--epochs=" << o.epochs << "\n--batch-size=" << o.batch_size << "\n--limit=" << o.limit
+    << "\n--pad32=" << o.pad32 << "\n--classes=";
+  for (int c : o.classes) s << c << " ";
+  s << "\n--domain-a=";
+  for (auto& d : o.domain_a) s << d << ";";
+  s << "\n--domain-b=";
+  for (auto& d : o.domain_b) s << d << ";";
+  s << "\n--image-size=" << o.image_size << "\n--channels=" << o.channels << "\n--device=" << o.device
+    << "\n--seed=" << o.seed << "\n--sync-bn=" << o.sync_bn << "\n--eval-every=" << o.eval_every
+    << "\n--eval-n=" << o.eval_n << "\ndata=" << data.size() << "+" << data.size_b() << " images "
+    << data.shape().image_size << "x" << data.shape().image_size << "x" << data.shape().channels
+    << "\n--resume=" << (o.resume.empty() ? std::string("none") : "step " + std::to_string(step)) << "\n";
+  return s.str();
+}
+
+// The data-parallel state of one train() call: every net the same on every rank, sync
+// batch norm when asked, and a GradientReducer per optimizer wired into the optimizer's
+// zero_grad() (arms it: the next backward's hooks start buckets) and step() (waits and
+// sets the mean gradients). Variants need no code of their own. Undone on destruction.
+class DataParallel {
+ public:
+  DataParallel(GanModel& m, dist::Communicator& comm, bool sync_bn) : m_(m), comm_(comm) {
+    m.set_data_parallel(comm.rank(), comm.size());
+    if (!comm.distributed()) return;
+    for (auto& [name, net] : m.nets().children()) {
+      dist::broadcast_module(*net, name, comm);
+      if (sync_bn) dist::set_sync_batchnorm(*net, true, comm);
+    }
+    // Gradients on GPUs: NCCL on device buffers (real build); else through host memory and MPI.
+    if (m.device().is_cuda() && dist::NcclCommunicator::available())
+      nccl_ = std::make_unique<dist::NcclCommunicator>(comm, m.device().index);
+    for (const auto& o : m.optimizers()) {
+      reducers_.push_back(std::make_unique<dist::GradientReducer>(o.opt->params(), comm));
+      dist::GradientReducer* r = reducers_.back().get();
+      if (nccl_) r->use_nccl(nccl_.get());
+      o.opt->on_zero_grad = [r] { r->prepare(); };
+      o.opt->before_step = [r] { r->sync(); };
+    }
+  }
+  ~DataParallel() {
+    for (const auto& o : m_.optimizers()) o.opt->on_zero_grad = nullptr, o.opt->before_step = nullptr;
+    if (comm_.distributed())
+      for (auto& [name, net] : m_.nets().children()) dist::set_sync_batchnorm(*net, false, comm_);
+    m_.set_data_parallel(0, 1);
+  }
+  DataParallel(const DataParallel&) = delete;
+  DataParallel& operator=(const DataParallel&) = delete;
+
+  // This rank's rows of a global batch (the whole batch on one rank).
+  Batch local(const Batch& b) const {
+    if (!comm_.distributed()) return b;
+    Batch l;
+    const int r = comm_.rank(), n = comm_.size();
+    if (b.images.defined()) l.images = dist::local_rows(b.images, r, n);
+    if (b.labels.defined()) l.labels = dist::local_rows(b.labels, r, n);
+    if (b.images_b.defined()) l.images_b = dist::local_rows(b.images_b, r, n);
+    return l;
+  }
+  // The losses' means over ranks (one all-reduce for all of them).
+  Losses mean(const Losses& l) const {
+    if (!comm_.distributed()) return l;
+    std::vector<double> v;
+    for (auto& [name, x] : l.items()) v.push_back(x);
+    Tensor t = from_vector(v, {(int64_t)v.size()}, DType::f64);
+    comm_.all_reduce_sum_(t);
+    Losses out;
+    const double* p = t.data<double>();
+    for (size_t i = 0; i < l.items().size(); ++i) out.set(l.items()[i].first, p[i] / comm_.size());
+    return out;
+  }
+
+ private:
+  GanModel& m_;
+  dist::Communicator& comm_;
+  std::unique_ptr<dist::NcclCommunicator> nccl_;
+  std::vector<std::unique_ptr<dist::GradientReducer>> reducers_;
+};
 
 std::string likely_cause(const GanModel& m) {
   std::string s = "the run diverged; likely a learning rate too high";
@@ -261,12 +352,16 @@ struct EpochEvaluation {
 }  // namespace
 
 TrainResult train(const TrainOptions& o) {
+  dist::Communicator& comm = o.comm ? *o.comm : dist::Communicator::world();
+  const bool main_rank = comm.is_main();
   const Variant& variant = find_variant(o.variant);  // an unknown variant fails before any data is read
-  hyper_from_options(o);                             // and so does a bad hyperparameter
+  const Hyperparams hyper = hyper_from_options(o);   // and so does a bad hyperparameter
   GANTRY_CHECK(o.epochs >= 0 && o.epochs <= kMaxEpochs, "train: --epochs must be in [0, ", kMaxEpochs, "], got ",
                o.epochs);
   GANTRY_CHECK(o.batch_size > 0, "train: --batch-size must be positive, got ", o.batch_size);
-  const Device device = parse_device(o.device);
+  GANTRY_CHECK(o.batch_size % comm.size() == 0, "train: --batch-size ", o.batch_size, " is the global batch and must ",
+               "divide by the ", comm.size(), " processes (equal slices keep the mean gradient exact)");
+  const Device device = parse_device(o.device, comm);
   if (o.threads > 0) gantry::set_num_threads(o.threads);
 
   std::unique_ptr<DataSource> data = data_from_options(o);
@@ -278,17 +373,21 @@ TrainResult train(const TrainOptions& o) {
   LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
   int64_t step = start.step;
+  comm.check_same("flags", run_signature(o, hyper, *data, step));
   model->to(device);
+  DataParallel dp(*model, comm, o.sync_bn);
   r.start_epoch = start.epoch;
-
-  fs::create_directories(o.out_dir);
   r.checkpoint = (fs::path(o.out_dir) / "checkpoint.safetensors").string();
   r.log = (fs::path(o.out_dir) / "log.csv").string();
   std::string header = "epoch,step";
   for (auto& c : model->loss_names()) header += "," + c;
-  const bool append = !o.resume.empty() && fs::exists(r.log);
-  if (append) truncate_log(r.log, header, 1, step);  // a killed run's rows past the checkpoint go
-  CsvFile log(r.log, header, append);
+  std::unique_ptr<CsvFile> log;  // rank 0 alone writes files
+  if (main_rank) {
+    fs::create_directories(o.out_dir);
+    const bool append = !o.resume.empty() && fs::exists(r.log);
+    if (append) truncate_log(r.log, header, 1, step);  // a killed run's rows past the checkpoint go
+    log = std::make_unique<CsvFile>(r.log, header, append);
+  }
 
   // The grid's fixed inputs: the first images of each domain (image variants).
   Batch fixed;
@@ -298,8 +397,11 @@ TrainResult train(const TrainOptions& o) {
     for (int64_t i = 0; i < std::min<int64_t>(8, data->size_b()); ++i) ib.push_back(i);
     fixed = data->gather(ia, ib).to(device);
   }
-  EpochEvaluation evaluation(o, *model, step);
-  Batches batches(*data, o.batch_size, o.seed, device);
+  TrainOptions eval_o = o;
+  if (!main_rank) eval_o.eval_every = 0;
+  EpochEvaluation evaluation(eval_o, *model, step);
+  const bool progress = o.progress && main_rank;
+  Batches batches(*data, o.batch_size, o.seed, device);  // every rank: the global batches, in one order
   const double total_steps = std::max<double>(1, (double)o.epochs * batches.batches_per_epoch());
   const std::vector<std::string> names = model->loss_names();
   double seconds = 0;
@@ -308,19 +410,19 @@ TrainResult train(const TrainOptions& o) {
     batches.start_epoch(epoch);
     model->on_epoch_start(epoch, batches.batches_per_epoch());
     ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
-                    batches.batches_per_epoch(), o.batch_size);
+                    batches.batches_per_epoch(), o.batch_size);  // global images per step: global img/s
     Batch b;
     int64_t done = 0;
     Losses last;
     while (batches.next(b)) {
       model->set_progress((double)step / total_steps);
-      last = model->step(b);
+      last = dp.mean(model->step(dp.local(b)));
       ++step, ++done;
       std::string row = std::to_string(epoch + 1) + "," + std::to_string(step);
       for (const std::string& name : names) {
         const double v = last[name];
-        if (!std::isfinite(v)) {
-          if (o.progress) bar.finish(model->status(last));
+        if (!std::isfinite(v)) {  // the same mean on every rank: every rank stops here
+          if (progress) bar.finish(model->status(last));
           throw Error(detail::concat(
               "train: step ", step, " (epoch ", epoch + 1, "): loss '", name, "' is ", v, "; ", likely_cause(*model),
               ". Stopped without saving: ",
@@ -330,24 +432,26 @@ TrainResult train(const TrainOptions& o) {
         row += "," + fmt(v);
       }
       r.losses.push_back(last);
-      log.row(row);
-      if (o.progress) bar.update(done, model->status(last));
+      if (log) log->row(row);
+      if (progress) bar.update(done, model->status(last));
     }
-    if (o.progress) bar.finish(model->status(last));
+    if (progress) bar.finish(model->status(last));
     seconds += bar.seconds();
     images += done * o.batch_size;
     char name[64];
     std::snprintf(name, sizeof name, "samples_epoch_%03lld.png", (long long)(epoch + 1));
     r.samples = (fs::path(o.out_dir) / name).string();
+    r.epochs = epoch + 1;
+    if (!main_rank) continue;
     SampleGrid grid = model->sample_grid(fixed);
     save_image_grid(r.samples, grid.images.to(Device::cpu()), grid.nrow, 2, 2);
     // Written beside the last one and renamed over it: a failed write keeps the previous.
     const std::string tmp = r.checkpoint + ".tmp";
     save_gan_checkpoint(tmp, *model, step, epoch + 1);
     fs::rename(tmp, r.checkpoint);
-    r.epochs = epoch + 1;
     evaluation.maybe_run(o, *model, epoch + 1, step);
   }
+  comm.barrier();  // every rank returns once rank 0's files are written
   r.steps = step;
   r.seconds = seconds;
   r.images_per_second = seconds > 0 ? (double)images / seconds : 0;

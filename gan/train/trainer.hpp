@@ -14,6 +14,10 @@
 #include "gan/data/source.hpp"
 #include "gan/train/gan_checkpoint.hpp"
 
+namespace gantry::dist {
+class Communicator;
+}
+
 namespace gantry::gan {
 
 struct TrainOptions {
@@ -43,6 +47,11 @@ struct TrainOptions {
   int64_t eval_every = 0;
   int64_t eval_n = 5000;
   std::string classifier;     // empty: default_classifier_path()
+  // Data parallelism (docs/distributed.md): the ranks to train on; null: the launch's
+  // (dist::Communicator::world(): N under `mpirun -np N`, else one, today's behaviour).
+  // batch_size stays the global batch, split equally by rank.
+  dist::Communicator* comm = nullptr;
+  bool sync_bn = false;  // with several ranks: batch norm statistics over the global batch
 };
 
 // The variant's paper defaults with o.hyper applied (range-checked, errors name the flag).
@@ -60,7 +69,10 @@ struct TrainResult {
   std::vector<Losses> losses;  // every step this run took
 };
 
-// Trains. Throws gantry::Error on bad options, on a non-finite loss (naming the step, the
+// Trains. With several ranks every rank calls it with the same options (checked: a
+// difference throws on every rank naming the flag and the rank); rank 0 alone writes the
+// log, grids, checkpoints and metrics, the losses are means over ranks, and it returns on
+// every rank after rank 0's files are written. Throws gantry::Error on bad options, on a non-finite loss (naming the step, the
 // loss and the likely cause; the last good checkpoint is kept) and on write errors
 // (naming the file).
 TrainResult train(const TrainOptions& o);

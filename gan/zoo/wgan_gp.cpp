@@ -38,7 +38,10 @@ Tensor interpolate(const Tensor& real, const Tensor& fake, Generator* gen) {
                shape_str(fake.shape()), " differ");
   Shape per_sample(real.dim(), 1);
   per_sample[0] = real.size(0);
-  Tensor a = rand(per_sample, real.dtype(), gen, 0, 1, real.device());
+  return interpolate(real, fake, rand(per_sample, real.dtype(), gen, 0, 1, real.device()));
+}
+
+Tensor interpolate(const Tensor& real, const Tensor& fake, const Tensor& a) {
   return add(mul(a, real.detach()), mul(1.0 - a, fake.detach()));
 }
 
@@ -66,7 +69,12 @@ WganGp::WganGp(const Hyperparams& h, ModelShape shape, uint64_t seed) : CriticGa
 }
 
 Tensor WganGp::critic_regularizer(const Tensor& real, const Tensor& fake, Losses& l) {
-  Tensor gp = wgan_gradient_penalty(*D, interpolate(real, fake, &noise), hyper().f("gp_lambda"));
+  GANTRY_CHECK(real.shape() == fake.shape(), "interpolate: real ", shape_str(real.shape()), " and fake ",
+               shape_str(fake.shape()), " differ");
+  Shape per_sample(real.dim(), 1);
+  per_sample[0] = real.size(0);
+  Tensor a = batch_rand(per_sample);  // this rank's rows of the global batch's weights
+  Tensor gp = wgan_gradient_penalty(*D, interpolate(real, fake, a), hyper().f("gp_lambda"));
   l.set("gp", gp.item());
   return gp;
 }

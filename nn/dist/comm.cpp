@@ -116,7 +116,17 @@ Communicator& Communicator::world() {
   return c;
 }
 
+Communicator& Communicator::single() {
+  static Communicator c{OneRank{}};
+  return c;
+}
+
+Communicator::Communicator(OneRank) {
+  if (const char* t = std::getenv("GANTRY_DIST_TIMEOUT")) timeout_s_ = std::atof(t);
+}
+
 Communicator::Communicator() {
+  is_world_ = true;
   if (const char* t = std::getenv("GANTRY_DIST_TIMEOUT")) timeout_s_ = std::atof(t);
 #if GANTRY_HAS_MPI
   if (!launched_by_mpi()) return;
@@ -149,6 +159,7 @@ Communicator::Communicator() {
 
 Communicator::~Communicator() {
 #if GANTRY_HAS_MPI
+  if (!is_world_) return;
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (finalized) return;

@@ -46,6 +46,9 @@ class Communicator {
   // The run's processes: initializes MPI on first use when launched by mpirun (or
   // another MPI launcher), else a one-rank world that never calls MPI.
   static Communicator& world();
+  // A one-rank communicator that never calls MPI, even inside an MPI launch (a reference
+  // run beside a distributed one, in tests).
+  static Communicator& single();
 
   int rank() const { return rank_; }
   int size() const { return size_; }
@@ -89,6 +92,9 @@ class Communicator {
 
  private:
   Communicator();
+  struct OneRank {};
+  explicit Communicator(OneRank);
+  bool is_world_ = false;
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   double timeout_s_ = 300;
   bool owns_mpi_ = false;

@@ -129,6 +129,7 @@ void GradientReducer::prepare(int passes) {
   GANTRY_CHECK(passes >= 1, "GradientReducer::prepare: passes must be >= 1, got ", passes);
   passes_ = passes;
   armed_ = comm_.distributed();
+  stale_ = false;
   next_to_start_ = 0;
   std::fill(fired_.begin(), fired_.end(), 0);
   std::fill(copied_.begin(), copied_.end(), false);
@@ -165,6 +166,10 @@ void GradientReducer::copy_in(size_t k) {
 
 void GradientReducer::on_final(size_t k) {
   if (++fired_[k] < passes_) return;
+  if (fired_[k] > passes_) {  // its .grad changed after its bucket took it: redo at finish()
+    stale_ = true;
+    return;
+  }
   copy_in(k);
   start_ready_buckets();
   // Give MPI a chance to progress the buckets in flight (it progresses only inside calls).
@@ -208,6 +213,12 @@ void GradientReducer::finish() {
   stats_.exposed_wait_s += now_s() - t0;
   stats_.buckets_total += (int64_t)buckets_.size();
   stats_.steps++;
+  // Every rank runs the same passes, so every rank is stale alike and reduces again alike.
+  if (stale_) {
+    stats_.stale_steps++;
+    reduce();
+    return;
+  }
   write_back();
 }
 

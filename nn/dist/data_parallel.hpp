@@ -41,7 +41,9 @@ int set_sync_batchnorm(nn::Module& m, bool sync = true, Communicator& comm = Com
 //     it is final; a bucket's all-reduce starts when all of its parameters are in and
 //     every earlier bucket has started; finish() starts the rest and waits.
 //   After grad(): set the .grads, then reduce() (no overlap: grad() runs no hooks).
-// Buckets follow the parameters in reverse order (backward's order, roughly). A parameter
+// A parameter whose hook runs again after its bucket took its gradient (more backward
+// passes than prepare() was told) makes finish() reduce every bucket again from the final
+// .grads: slower, never wrong. Buckets follow the parameters in reverse order (backward's order, roughly). A parameter
 // with no .grad on a rank counts as zero there and has the mean afterwards. Gradients on
 // the cuda device go through host memory (MPI); nn/dist/nccl.hpp is the GPU path.
 class GradientReducer {
@@ -68,7 +70,7 @@ class GradientReducer {
   // first bucket start to its last completion; buckets per step.
   struct Stats {
     double exposed_wait_s = 0, copy_s = 0;
-    int64_t steps = 0, buckets_started_in_backward = 0, buckets_total = 0;
+    int64_t steps = 0, buckets_started_in_backward = 0, buckets_total = 0, stale_steps = 0;
   };
   const Stats& stats() const { return stats_; }
   void reset_stats() { stats_ = {}; }
@@ -102,7 +104,7 @@ class GradientReducer {
   std::vector<int> fired_;
   std::vector<bool> copied_;
   int passes_ = 0;
-  bool armed_ = false;
+  bool armed_ = false, stale_ = false;
   size_t next_to_start_ = 0;
   Stats stats_;
 };

@@ -229,6 +229,29 @@ TEST_CASE("only the armed reducer's net is reduced; reduce() after grad() averag
   CHECK(max_abs_diff(g, gm) < 1e-6);
 }
 
+TEST_CASE("a reducer armed for one backward but given two reduces the final gradients; optimizer hooks drive it") {
+  auto& comm = world();
+  auto a = small_net(false, 4, 3);
+  dist::broadcast_module(*a, "a", comm);
+  dist::GradientReducer r(a->parameters(), comm, 512);
+  nn::SGD opt(a->parameters(), 0.1);
+  opt.on_zero_grad = [&] { r.prepare(); };  // what gan/train/trainer.cpp installs
+  opt.before_step = [&] { r.sync(); };
+  Generator data(200 + comm.rank());
+  Tensor x = randn({2, 1, 12, 12}, DType::f32, &data), y = randn({2, 1, 12, 12}, DType::f32, &data);
+  opt.zero_grad();
+  sum(a->forward(x)).backward();
+  sum(mul(a->forward(y), 2.0)).backward();  // a second pass after the buckets took the first
+  // The expected mean of the accumulated gradients, before step() replaces them.
+  Tensor g = a->parameters()[0].grad().clone(), want = g.clone();
+  comm.all_reduce_mean_(want);
+  Tensor before = a->parameters()[0].clone();
+  opt.step();
+  CHECK(r.stats().stale_steps == (comm.distributed() ? 1 : 0));
+  CHECK(max_abs_diff(a->parameters()[0].grad(), want) < 1e-6);
+  CHECK(max_abs_diff(sub(before, a->parameters()[0]), mul(want, 0.1)) < 1e-6);
+}
+
 TEST_CASE("broadcast_module names the first parameter whose shape differs across ranks") {
   auto& comm = world();
   auto net = small_net(true, comm.rank() == 1 ? 5 : 6, 1);
