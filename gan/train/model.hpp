@@ -127,6 +127,7 @@ class GanModel {
   Device device() const { return device_; }
   // Fraction of training done, in [0, 1]: anneals instance noise (set by the trainer).
   void set_progress(double t) { progress_ = t; }
+  double progress() const { return progress_; }
 
   Generator noise;  // draws latents, labels, interpolation weights and instance noise
 
