@@ -7,6 +7,7 @@
 //   mpirun -np N gantry train <variant> [--sync-bn] ...: data-parallel over N processes,
 //     detected from the launch (docs/distributed.md); --batch-size stays the global batch
 //   gantry sample --checkpoint F [--n N] [--seed S] [--class K] --out FILE [--format png|idx]
+//   gantry translate --checkpoint F --direction a2b|b2a --input (IDX | PNG/JPEG | folder) --out (PNG | folder | IDX)
 //   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
 //   gantry classifier train [--epochs N] [--out F] [--threads T]
 #include <CLI/CLI.hpp>
@@ -17,6 +18,7 @@
 #include "gan/eval/image_grid.hpp"
 #include "gan/train/trainer.hpp"
 #include "nn/dist/comm.hpp"
+#include "gan/zoo/cyclegan.hpp"
 #include "eval_commands.hpp"
 #include "toy_flags.hpp"
 #include "train_flags.hpp"
@@ -101,6 +103,16 @@ int main(int argc, char** argv) {
   sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
   sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
 
+  std::string tr_checkpoint, tr_direction, tr_input, tr_out;
+  auto* translate = app.add_subcommand("translate", "Translate images with an image-to-image checkpoint (cyclegan)");
+  translate->add_option("--checkpoint", tr_checkpoint, "A checkpoint written by gantry train cyclegan")->required();
+  translate->add_option("--direction", tr_direction, "a2b (G_AB) or b2a (G_BA)")
+      ->required()
+      ->check(CLI::IsMember({"a2b", "b2a"}));
+  translate->add_option("--input", tr_input, "An IDX image file, a PNG/JPEG file, or a folder of them")->required();
+  translate->add_option("--out", tr_out, "A .png (one image, or a grid), an IDX file (.idx, *-ubyte), or a folder")
+      ->required();
+
   cli::EvalCommands eval_commands;
   cli::add_eval_commands(app, eval_commands);
 
@@ -120,6 +132,12 @@ int main(int argc, char** argv) {
     if (*train) {
       cli::finish_train_options(train_commands, t);
       return dist::run([&] { return run_train(t); });  // an error on any rank ends every rank, naming it
+    }
+    if (*translate) {
+      const int64_t n = gan::translate_files(tr_checkpoint, tr_direction, tr_input, tr_out);
+      std::printf("gantry: translated %lld image%s %s with %s to %s\n", (long long)n, n == 1 ? "" : "s",
+                  tr_direction.c_str(), tr_checkpoint.c_str(), tr_out.c_str());
+      return 0;
     }
     if (sample->count("--class")) {
       GANTRY_CHECK(class_index >= 0, "--class ", class_index, ": a class index is 0 or more");

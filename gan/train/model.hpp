@@ -142,6 +142,7 @@ class GanModel {
   void set_data_parallel(int rank, int size);
   int dp_rank() const { return dp_rank_; }
   int dp_size() const { return dp_size_; }
+  double progress() const { return progress_; }
 
   Generator noise;  // draws latents, labels, interpolation weights and instance noise
 
