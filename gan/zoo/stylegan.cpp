@@ -111,13 +111,17 @@ Losses Stylegan::step(const Batch& b) {
     Tensor img = synth(ws);
     Tensor y = mul(randn_like(img, &noise), 1.0 / std::sqrt((double)(img.size(2) * img.size(3))));
     Tensor a = path_lengths(ws, img, y);
+    if (!(pl_mean_.device() == device())) pl_mean_ = pl_mean_.to(device());  // GanModel::to moves nets only
     {
       NoGradGuard off;
       copy_(pl_mean_, add(pl_mean_, mul(sub(mean(a.detach()), pl_mean_), 0.01)));
     }
     Tensor pen = mean(pow(sub(a, pl_mean_.detach()), 2));
     pl = pen.item();
-    set_grads(mul(pen, pl_w * (double)h.i("pl_interval")), G_->parameters());
+    // The toRGB biases do not reach d img / d ws: no gradient, and Adam skips them (as torch's).
+    std::vector<Tensor> ps = G_->parameters();
+    std::vector<Tensor> gs = grad({mul(pen, pl_w * (double)h.i("pl_interval"))}, ps, {}, {}, false, /*allow_unused=*/true);
+    for (size_t i = 0; i < ps.size(); ++i) ps[i].set_grad(gs[i]);
     opt_g.step();
   }
 
