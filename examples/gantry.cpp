@@ -7,12 +7,15 @@
 //   mpirun -np N gantry train <variant> [--sync-bn] ...: data-parallel over N processes,
 //     detected from the launch (docs/distributed.md); --batch-size stays the global batch
 //   gantry sample --checkpoint F [--n N] [--seed S] [--class K] --out FILE [--format png|idx]
+//                [--truncation PSI] [--noise-mode const|random|none] [--style-mix]   (stylegan)
 //   gantry translate --checkpoint F --direction a2b|b2a --input (IDX | PNG/JPEG | folder) --out (PNG | folder | IDX)
 //   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
 //   gantry classifier train [--epochs N] [--out F] [--threads T]
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <optional>
 
 #include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
@@ -57,9 +60,12 @@ int run_train(const gan::TrainOptions& o) {
 }
 
 int run_sample(const std::string& checkpoint, int64_t n, uint64_t seed, int64_t class_index, const std::string& out,
-               const std::string& format) {
+               const std::string& format, const std::map<std::string, std::string>& options) {
   gan::LoadedGan loaded = gan::load_gan_checkpoint(checkpoint);
-  gan::Samples s = gan::draw_samples(*loaded.model, n, seed, class_index, checkpoint);
+  // Variant options (--truncation, --noise-mode, --style-mix): the model applies them or refuses.
+  std::optional<gan::SampleGrid> grid = loaded.model->sample_options(options, n, seed);
+  gan::Samples s = grid ? gan::Samples{grid->images, grid->nrow}
+                        : gan::draw_samples(*loaded.model, n, seed, class_index, checkpoint);
   Tensor images = s.images.to(Device::cpu());
   if (format == "idx") {
     // [-1, 1] -> 0..255 bytes, one IDX image file any tool can read.
@@ -102,6 +108,14 @@ int main(int argc, char** argv) {
                      "cgan: draw this class (default: a grid with one class per row)");
   sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
   sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
+  double truncation = 1;
+  std::string noise_mode;
+  bool style_mix = false;
+  sample->add_option("--truncation", truncation, "stylegan: truncation psi (w_avg + psi (w - w_avg)); 1: none")
+      ->check(CLI::Range(-10.0, 10.0));
+  sample->add_option("--noise-mode", noise_mode, "stylegan: per-pixel noise const (default), random or none")
+      ->check(CLI::IsMember({"const", "random", "none"}));
+  sample->add_flag("--style-mix", style_mix, "stylegan: the style-mixing grid (rows take coarse styles from columns)");
 
   std::string tr_checkpoint, tr_direction, tr_input, tr_out;
   auto* translate = app.add_subcommand("translate", "Translate images with an image-to-image checkpoint (cyclegan)");
@@ -142,7 +156,11 @@ int main(int argc, char** argv) {
     if (sample->count("--class")) {
       GANTRY_CHECK(class_index >= 0, "--class ", class_index, ": a class index is 0 or more");
     }
-    return run_sample(checkpoint, n, seed, class_index, out, format);
+    std::map<std::string, std::string> options;
+    if (sample->count("--truncation")) options["truncation"] = std::to_string(truncation);
+    if (sample->count("--noise-mode")) options["noise_mode"] = noise_mode;
+    if (style_mix) options["style_mix"] = "1";
+    return run_sample(checkpoint, n, seed, class_index, out, format, options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gantry: %s\n", e.what());
     return 1;
