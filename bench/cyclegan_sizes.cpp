@@ -6,7 +6,7 @@
 // G_BA(B), G_AB(G_BA(B))). The measurements behind the default sizes in docs/gans.md.
 //   ./build/bench_cyclegan_sizes [--ngf F] [--blocks R] [--ndf F] [--n-layers L] [--batch B]
 //       [--steps N] [--eval-every K] [--threads T] [--eval-n N] [--grid out.png]
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
 #include <chrono>
@@ -48,7 +48,7 @@ int main(int argc, char** argv) {
   app.add_option("--eval-n", eval_n);
   app.add_option("--grid", grid);
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  gantry::set_num_threads(threads);
 
   Dataset a = load_dataset({"", true, false, {7}, 0}), b = load_dataset({"", true, false, {9}, 0});
   Tensor test_a = load_dataset({"", false, false, {7}, eval_n}).images;

@@ -5,7 +5,7 @@
 // step in PyTorch (bench/peers/cyclegan_step.py).
 //   ./build/bench_cyclegan_step [--threads T] [--steps N] [--warmup W] [--batch B] [--size S]
 //                               [--ngf F] [--blocks R] [--ndf F] [--n-layers L]
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -17,7 +17,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = omp_get_max_threads(), steps = 20, warmup = 3;
+  int threads = gantry::num_threads(), steps = 20, warmup = 3;
   int64_t batch = 1, size = 28;  // the paper's batch 1 also measured best at 28 px (gan/zoo/cyclegan_step.hpp)
   gan::CycleganConfig c = gan::cyclegan_small_config();  // the 28 px default
   CLI::App app{"CycleGAN training-step benchmark"};
@@ -31,7 +31,7 @@ int main(int argc, char** argv) {
   app.add_option("--ndf", c.ndf)->check(CLI::Range(1, 1024));
   app.add_option("--n-layers", c.n_layers)->check(CLI::Range(1, 8));
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  gantry::set_num_threads(threads);
 
   gan::CycleganStep model(c, 1);
   Generator data_gen(2);

@@ -3,7 +3,7 @@
 // ms/step and images/s over many steps after a warm-up, and peak tensor memory.
 // bench/run_dcgan_step.sh runs it beside the same step in PyTorch (bench/peers/).
 //   ./build/bench_dcgan_step [--threads T] [--steps N] [--warmup W] [--width F] [--batch B]
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -15,7 +15,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = omp_get_max_threads(), steps = 30, warmup = 5;
+  int threads = gantry::num_threads(), steps = 30, warmup = 5;
   int64_t width = 32, batch = 64;
   CLI::App app{"DCGAN training-step benchmark"};
   app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--width", width)->check(CLI::Range(1, 1024));
   app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  gantry::set_num_threads(threads);
 
   gan::Hyperparams config = gan::find_variant("dcgan").defaults();  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
   config.set("width", std::to_string(width), "--width");

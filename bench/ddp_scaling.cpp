@@ -6,7 +6,7 @@
 //   overlap = 1 - exposed / blocking.
 //   ./build/bench_ddp_scaling --threads 2
 //   mpirun -np 2 --oversubscribe --bind-to none ./build/bench_ddp_scaling --threads 1 [--sync-bn]
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -28,7 +28,7 @@ double now_ms() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int threads = omp_get_max_threads(), steps = 20, warmup = 3;
+  int threads = gantry::num_threads(), steps = 20, warmup = 3;
   int64_t width = 32, batch = 64;
   size_t bucket_kib = 1024;
   bool sync_bn = false;
@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
   app.add_option("--bucket-kib", bucket_kib)->check(CLI::Range(1, 1 << 20));
   app.add_flag("--sync-bn", sync_bn);
   CLI11_PARSE(app, argc, argv);
-  omp_set_num_threads(threads);
+  gantry::set_num_threads(threads);
 
   return dist::run([&] {
     auto& comm = dist::Communicator::world();

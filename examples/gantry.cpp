@@ -3,20 +3,27 @@
 //                [--out DIR] [--seed S] [--resume CKPT] [--threads T] [the variant's flags]
 //     (the variants and their flags come from the registry: gantry train --help,
 //      gantry train <variant> --help)
+//   gantry train toy [--target ring8|grid25] [--loss bce|wgan-gp] [--unroll K] [--steps N] ...
 //   mpirun -np N gantry train <variant> [--sync-bn] ...: data-parallel over N processes,
 //     detected from the launch (docs/distributed.md); --batch-size stays the global batch
 //   gantry sample --checkpoint F [--n N] [--seed S] [--class K] --out FILE [--format png|idx]
+//                [--truncation PSI] [--noise-mode const|random|none] [--style-mix]   (stylegan)
+//   gantry translate --checkpoint F --direction a2b|b2a --input (IDX | PNG/JPEG | folder) --out (PNG | folder | IDX)
 //   gantry eval --samples F.idx [--labels L.idx] | --checkpoint F [--n N] [--seed S] | --test-set
 //   gantry classifier train [--epochs N] [--out F] [--threads T]
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <optional>
 
 #include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
 #include "gan/train/trainer.hpp"
 #include "nn/dist/comm.hpp"
+#include "gan/zoo/cyclegan.hpp"
 #include "eval_commands.hpp"
+#include "toy_flags.hpp"
 #include "train_flags.hpp"
 
 using namespace gantry;
@@ -53,9 +60,12 @@ int run_train(const gan::TrainOptions& o) {
 }
 
 int run_sample(const std::string& checkpoint, int64_t n, uint64_t seed, int64_t class_index, const std::string& out,
-               const std::string& format) {
+               const std::string& format, const std::map<std::string, std::string>& options) {
   gan::LoadedGan loaded = gan::load_gan_checkpoint(checkpoint);
-  gan::Samples s = gan::draw_samples(*loaded.model, n, seed, class_index, checkpoint);
+  // Variant options (--truncation, --noise-mode, --style-mix): the model applies them or refuses.
+  std::optional<gan::SampleGrid> grid = loaded.model->sample_options(options, n, seed);
+  gan::Samples s = grid ? gan::Samples{grid->images, grid->nrow}
+                        : gan::draw_samples(*loaded.model, n, seed, class_index, checkpoint);
   Tensor images = s.images.to(Device::cpu());
   if (format == "idx") {
     // [-1, 1] -> 0..255 bytes, one IDX image file any tool can read.
@@ -80,6 +90,10 @@ int main(int argc, char** argv) {
   gan::TrainOptions t;
   cli::TrainCommands train_commands;
   auto* train = cli::add_train_commands(app, t, train_commands);
+  gan::ToyOptions toy;
+  auto* train_toy = train->add_subcommand("toy", "The 2-D mode-collapse toy (docs/toy.md): bce, unrolled bce or wgan-gp "
+                                                 "on ring8 or grid25 (not an image variant)");
+  cli::add_toy_flags(train_toy, toy);
 
   std::string checkpoint, out, format = "png";
   int64_t n = 64, class_index = -1;
@@ -94,12 +108,30 @@ int main(int argc, char** argv) {
                      "cgan: draw this class (default: a grid with one class per row)");
   sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
   sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
+  double truncation = 1;
+  std::string noise_mode;
+  bool style_mix = false;
+  sample->add_option("--truncation", truncation, "stylegan: truncation psi (w_avg + psi (w - w_avg)); 1: none")
+      ->check(CLI::Range(-10.0, 10.0));
+  sample->add_option("--noise-mode", noise_mode, "stylegan: per-pixel noise const (default), random or none")
+      ->check(CLI::IsMember({"const", "random", "none"}));
+  sample->add_flag("--style-mix", style_mix, "stylegan: the style-mixing grid (rows take coarse styles from columns)");
+
+  std::string tr_checkpoint, tr_direction, tr_input, tr_out;
+  auto* translate = app.add_subcommand("translate", "Translate images with an image-to-image checkpoint (cyclegan)");
+  translate->add_option("--checkpoint", tr_checkpoint, "A checkpoint written by gantry train cyclegan")->required();
+  translate->add_option("--direction", tr_direction, "a2b (G_AB) or b2a (G_BA)")
+      ->required()
+      ->check(CLI::IsMember({"a2b", "b2a"}));
+  translate->add_option("--input", tr_input, "An IDX image file, a PNG/JPEG file, or a folder of them")->required();
+  translate->add_option("--out", tr_out, "A .png (one image, or a grid), an IDX file (.idx, *-ubyte), or a folder")
+      ->required();
 
   cli::EvalCommands eval_commands;
   cli::add_eval_commands(app, eval_commands);
 
   // `gantry train NAME` with a name no variant has: the registry's error, listing them.
-  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-') {
+  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-' && std::string(argv[2]) != "toy") {
     try {
       gan::find_variant(argv[2]);
     } catch (const std::exception& e) {
@@ -110,14 +142,25 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     if (auto rc = cli::run_eval_commands(eval_commands, argc, argv)) return *rc;
+    if (*train_toy) return cli::run_toy(toy);
     if (*train) {
       cli::finish_train_options(train_commands, t);
       return dist::run([&] { return run_train(t); });  // an error on any rank ends every rank, naming it
     }
+    if (*translate) {
+      const int64_t n = gan::translate_files(tr_checkpoint, tr_direction, tr_input, tr_out);
+      std::printf("gantry: translated %lld image%s %s with %s to %s\n", (long long)n, n == 1 ? "" : "s",
+                  tr_direction.c_str(), tr_checkpoint.c_str(), tr_out.c_str());
+      return 0;
+    }
     if (sample->count("--class")) {
       GANTRY_CHECK(class_index >= 0, "--class ", class_index, ": a class index is 0 or more");
     }
-    return run_sample(checkpoint, n, seed, class_index, out, format);
+    std::map<std::string, std::string> options;
+    if (sample->count("--truncation")) options["truncation"] = std::to_string(truncation);
+    if (sample->count("--noise-mode")) options["noise_mode"] = noise_mode;
+    if (style_mix) options["style_mix"] = "1";
+    return run_sample(checkpoint, n, seed, class_index, out, format, options);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gantry: %s\n", e.what());
     return 1;

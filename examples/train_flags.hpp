@@ -27,7 +27,7 @@ struct TrainCommands {
 // The trainer's own flags (the same for every variant of a data kind) on sub.
 inline void add_trainer_flags(CLI::App* sub, gan::TrainOptions& t, gan::DataKind kind) {
   sub->add_option("--epochs", t.epochs, "Passes over the data")->check(CLI::Range((int64_t)0, gan::kMaxEpochs));
-  sub->add_option("--batch-size", t.batch_size, "Images per step")->check(CLI::Range(1, 65536));
+  sub->add_option("--batch-size", t.batch_size, "Images per step (default 64, or the variant's)")->check(CLI::Range(1, 65536));
   sub->add_option("--device", t.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
   sub->add_option("--data", t.data_dir, "Folder with the IDX files (default: $GANTRY_DATA or " +
                                             gan::default_data_dir() + ")");
@@ -100,6 +100,9 @@ inline void finish_train_options(const TrainCommands& cmd, gan::TrainOptions& t)
     t.hyper[f.name] = on != cmd.on.end() ? (on->second ? "1" : "0") : cmd.text.at(key);
   }
   if (t.out_dir.empty()) t.out_dir = "runs/" + t.variant;
+  const int64_t batch = gan::find_variant(t.variant).batch_size;
+  for (CLI::App* sub : cmd.train->get_subcommands())
+    if (batch > 0 && sub->get_option("--batch-size")->count() == 0) t.batch_size = batch;
 }
 
 }  // namespace gantry::cli

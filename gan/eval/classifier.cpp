@@ -1,6 +1,6 @@
 #include "gan/eval/classifier.hpp"
 
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <chrono>
 #include <cmath>
@@ -97,7 +97,7 @@ double classifier_accuracy(Classifier& c, const Tensor& images, const Tensor& la
 
 TrainedClassifier train_classifier(const ClassifierTrainOptions& o) {
   GANTRY_CHECK(o.epochs > 0 && o.batch_size > 0, "classifier train: epochs and batch size must be positive");
-  if (o.threads > 0) omp_set_num_threads(o.threads);
+  if (o.threads > 0) gantry::set_num_threads(o.threads);
   DatasetOptions train_opt;
   train_opt.dir = o.data_dir;
   train_opt.limit = o.limit;

@@ -1,6 +1,6 @@
 #include "gan/eval/evaluate.hpp"
 
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <chrono>
 
@@ -61,7 +61,7 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
   const int modes = !o.samples.empty() + !o.checkpoint.empty() + o.test_set;
   GANTRY_CHECK(modes == 1, "eval: give exactly one of --samples, --checkpoint, --test-set");
   GANTRY_CHECK(o.labels.empty() || !o.samples.empty(), "eval: --labels goes with --samples");
-  if (o.threads > 0) omp_set_num_threads(o.threads);
+  if (o.threads > 0) gantry::set_num_threads(o.threads);
   if (!o.checkpoint.empty()) {  // a variant with its own evaluation (e.g. image-to-image) runs it
     LoadedGan loaded = load_gan_checkpoint(o.checkpoint);
     const Variant& v = find_variant(loaded.model->variant());

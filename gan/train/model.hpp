@@ -11,6 +11,7 @@
 #pragma once
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,15 @@ class GanModel {
   // class per row, the same 8 latents in each; images: rows of fixed.images,
   // translate(a2b), fixed.images_b, translate(b2a) (8 each). Variants may override.
   virtual SampleGrid sample_grid(const Batch& fixed);
+  // `gantry sample`'s variant options by name (e.g. StyleGAN's "truncation", "noise_mode",
+  // "style_mix"), applied to later sample() calls; returns a grid of the variant's own when an
+  // option asks for one (n images, latents from seed). The default refuses any option.
+  virtual std::optional<SampleGrid> sample_options(const std::map<std::string, std::string>& opts, int64_t n,
+                                                   uint64_t seed) {
+    (void)n, (void)seed;
+    GANTRY_CHECK(opts.empty(), variant_, " has no sampling option '", opts.begin()->first, "'");
+    return std::nullopt;
+  }
   // The net sample() draws from (default "G").
   virtual std::string generator_net() const { return "G"; }
 
@@ -142,6 +152,7 @@ class GanModel {
   void set_data_parallel(int rank, int size);
   int dp_rank() const { return dp_rank_; }
   int dp_size() const { return dp_size_; }
+  double progress() const { return progress_; }
 
   Generator noise;  // draws latents, labels, interpolation weights and instance noise
 

@@ -92,6 +92,8 @@ struct Variant {
   ModelFactory make;
   // Optional: `gantry eval --checkpoint` on this variant (else the latent-sample metric).
   std::function<void(GanModel&, const EvalOptions&, std::FILE*)> eval;
+  // Optional: the default --batch-size of `gantry train <name>` (0: the trainer's).
+  int64_t batch_size = 0;
 
   Hyperparams defaults() const { return Hyperparams(hyper); }
 };

@@ -2,7 +2,7 @@
 // resume, and sampling for `gantry sample` / `gantry eval`.
 #include "gan/train/trainer.hpp"
 
-#include <omp.h>
+#include "core/threads.hpp"
 
 #include <cerrno>
 #include <cmath>
@@ -362,7 +362,7 @@ TrainResult train(const TrainOptions& o) {
   GANTRY_CHECK(o.batch_size % comm.size() == 0, "train: --batch-size ", o.batch_size, " is the global batch and must ",
                "divide by the ", comm.size(), " processes (equal slices keep the mean gradient exact)");
   const Device device = parse_device(o.device, comm);
-  if (o.threads > 0) omp_set_num_threads(o.threads);
+  if (o.threads > 0) gantry::set_num_threads(o.threads);
 
   std::unique_ptr<DataSource> data = data_from_options(o);
   const int64_t n_data = variant.data == DataKind::two_domains ? std::max(data->size(), data->size_b()) : data->size();

@@ -70,9 +70,10 @@ CycleganStep::CycleganStep(const CycleganConfig& c, uint64_t seed, Device d)
   }
   opt_G = std::make_unique<nn::Adam>(params_of(*G_AB, *G_BA), c.lr, c.beta1, c.beta2);
   opt_D = std::make_unique<nn::Adam>(params_of(*D_A, *D_B), c.lr, c.beta1, c.beta2);
+  use_optimizers(*opt_G, *opt_D);
 }
 
-void CycleganStep::set_lr(double lr) { opt_G->lr = lr, opt_D->lr = lr; }
+void CycleganStep::set_lr(double lr) { g_opt_->lr = lr, d_opt_->lr = lr; }
 
 Tensor CycleganStep::gan_loss(const Tensor& logits, bool target_real) const {
   switch (config.gan_mode) {
@@ -111,16 +112,16 @@ NamedLosses CycleganStep::step(const Tensor& real_a, const Tensor& real_b) {
     idt_b = mul(l1_loss(G_BA->forward(real_a), real_a), la * li);
     loss_g = add(loss_g, add(idt_a, idt_b));
   }
-  opt_G->zero_grad();
-  set_grads(loss_g, opt_G->params());
-  opt_G->step();
+  g_opt_->zero_grad();
+  set_grads(loss_g, g_opt_->params());
+  g_opt_->step();
 
   // D_A and D_B on the real batches and on pooled, detached fakes.
   Tensor d_a = d_loss(*D_A, real_b, fake_b_pool.query(fake_b));
   Tensor d_b = d_loss(*D_B, real_a, fake_a_pool.query(fake_a));
-  opt_D->zero_grad();
-  set_grads(add(d_a, d_b), opt_D->params());
-  opt_D->step();
+  d_opt_->zero_grad();
+  set_grads(add(d_a, d_b), d_opt_->params());
+  d_opt_->step();
 
   return {{"D_A", d_a.item()},   {"G_A", g_a.item()},      {"cycle_A", cycle_a.item()}, {"idt_A", idt_a.item()},
           {"D_B", d_b.item()},   {"G_B", g_b.item()},      {"cycle_B", cycle_b.item()}, {"idt_B", idt_b.item()}};

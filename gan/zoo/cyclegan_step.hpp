@@ -75,16 +75,20 @@ class CycleganStep {
 
   // The learning rate of both optimizers (for the schedule in gan/train/lr_schedule.hpp).
   void set_lr(double lr);
+  // Makes step() use g (over G_AB then G_BA) and d (over D_A then D_B) instead of opt_G
+  // and opt_D, e.g. after a GanModel took opt_G / opt_D over (gan/zoo/cyclegan.hpp).
+  void use_optimizers(nn::Optimizer& g, nn::Optimizer& d) { g_opt_ = &g, d_opt_ = &d; }
 
   CycleganConfig config;
   Device device;
   std::shared_ptr<ResnetGenerator> G_AB, G_BA;
   std::shared_ptr<PatchDiscriminator> D_A, D_B;
-  std::unique_ptr<nn::Adam> opt_G, opt_D;
+  std::unique_ptr<nn::Adam> opt_G, opt_D;  // made here; a GanModel may take them (use_optimizers)
   ImagePool fake_a_pool, fake_b_pool;
   Generator gp_noise;  // the interpolation weights of wgangp's penalty
 
  private:
+  nn::Optimizer *g_opt_ = nullptr, *d_opt_ = nullptr;  // opt_G / opt_D unless use_optimizers
   Tensor gan_loss(const Tensor& logits, bool target_real) const;
   Tensor d_loss(PatchDiscriminator& d, const Tensor& real, const Tensor& fake);
 };

@@ -180,6 +180,11 @@ TrainOptions tiny(const std::string& variant, const std::string& out) {
   o.limit = 32;
   o.batch_size = find_variant(variant).data == DataKind::two_domains ? 4 : 8;
   o.threads = 1;
+  // cyclegan: the smallest nets, and a constant rate (a run of --epochs 1 then resumed to
+  // 2 decays on another schedule than one of --epochs 2; see cyclegan_lr_factor).
+  for (auto [k, v] : {std::pair{"ngf", "2"}, {"ndf", "4"}, {"netG", "resnet_1blocks"}, {"n_layers_d", "1"},
+                      {"n_epochs_decay", "0"}})
+    if (find_variant(variant).defaults().has(k) && variant == "cyclegan") o.hyper[k] = v;
   return o;
 }
 
@@ -223,7 +228,7 @@ std::string data_with_test_split() {
 
 TEST_CASE("an unknown variant is an error listing the registered ones, wherever it is named") {
   const std::vector<std::string> names = variant_names();
-  for (const char* v : {"dcgan", "vanilla", "cgan", "wgan", "wgan-gp", "toy", "toy-translate"})
+  for (const char* v : {"dcgan", "vanilla", "cgan", "wgan", "wgan-gp", "cyclegan", "toy", "toy-translate"})
     CHECK(std::find(names.begin(), names.end(), v) != names.end());
   std::string e = error_of([] { find_variant("stylegan9"); });
   CHECK(e.find("unknown GAN variant 'stylegan9' (this build has: ") != std::string::npos);

@@ -1,0 +1,15 @@
+// tests/core/test_threads.cpp — set_num_threads is the one thread-count switch.
+#include <doctest/doctest.h>
+
+#include "core/threads.hpp"
+#include "core/error.hpp"
+
+TEST_CASE("set_num_threads sets the kernels' thread count and rejects counts below 1") {
+  const int saved = gantry::num_threads();
+  gantry::set_num_threads(1);
+  CHECK(gantry::num_threads() == 1);
+  gantry::set_num_threads(3);
+  CHECK(gantry::num_threads() == 3);
+  CHECK_THROWS_WITH_AS(gantry::set_num_threads(0), doctest::Contains("got 0"), gantry::Error);
+  gantry::set_num_threads(saved);
+}
