@@ -4,8 +4,8 @@
 # every variant with --sync-bn on 2 processes x half the batch gives the same losses,
 # parameters, optimizer state and metadata as 1 process x the whole batch (after 4 steps,
 # within float32 reduction tolerance: compare_runs.py); local batch norm's divergence is
-# printed; a run of 1 epoch on 2 processes resumed for a 2nd on 1 process equals 2 epochs
-# on 1 process; rank 0 alone writes. Faults through gantry: a different flag on rank 1,
+# printed; a run of 1 epoch on 2 processes resumed for a 2nd on 1 process (and 1 on 1, then
+# 1 on 2) equals 2 epochs on 1 process; rank 0 alone writes. Faults through gantry: a different flag on rank 1,
 # a different --width on rank 1, an error on rank 1 alone, rank 1 killed mid-run: each ends within a bound, naming
 # the rank. Exits 77 (skipped) without python3.
 set -euo pipefail
@@ -68,6 +68,11 @@ run2 dcgan "${base[@]}" "${conv[@]}" --epochs 1 --sync-bn --out "$dir/r.2"
 run1 dcgan "${base[@]}" "${conv[@]}" --epochs 2 --resume "$dir/r.2/checkpoint.safetensors" --out "$dir/r.2"
 echo -n "dcgan, 1 epoch on 2 processes + 1 resumed on 1: "
 python3 "$here/compare_runs.py" "$dir/r.1" "$dir/r.2" 1e-4 || fail "resumed on another process count differs"
+# ... and the other way: 1 epoch on 1, then epoch 2 on 2.
+run1 dcgan "${base[@]}" "${conv[@]}" --epochs 1 --out "$dir/r.3"
+run2 dcgan "${base[@]}" "${conv[@]}" --epochs 2 --sync-bn --resume "$dir/r.3/checkpoint.safetensors" --out "$dir/r.3"
+echo -n "dcgan, 1 epoch on 1 process + 1 resumed on 2: "
+python3 "$here/compare_runs.py" "$dir/r.1" "$dir/r.3" 1e-4 || fail "resumed on 2 processes differs"
 
 # Faults. Each must end within `limit` seconds with a message naming the rank.
 expect_fault() {
