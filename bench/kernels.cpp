@@ -189,8 +189,8 @@ void bench_conv(Runner& run, const ConvLayer& l) {
 
   version_rows(
       run, "conv2d_forward", what + pass_fwd, true, flops, gpu::kConvVersions, gpu::kConvForwardVersion,
-      [&](int v) { gpu::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr, v); },
-      peer([&] { cudnn::conv2d_forward(y_d, x_d, w_d, nullptr, s, nullptr); }), y_d,
+      [&](int v) { gpu::conv2d_forward(y_d, x_d, w_d, nullptr, s, v); },
+      peer([&] { cudnn::conv2d_forward(y_d, x_d, w_d, nullptr, s); }), y_d,
       [&] {
         std::vector<float> want(ny);
         cpu::conv2d_forward(want.data(), x.data(), w.data(), (const float*)nullptr, s);
@@ -199,8 +199,8 @@ void bench_conv(Runner& run, const ConvLayer& l) {
       tol((double)(s.c_in * s.k_h * s.k_w)));
   version_rows(
       run, "conv2d_backward_input", what + pass_bwd_in, true, flops, gpu::kConvVersions,
-      gpu::kConvBackwardInputVersion, [&](int v) { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr, v); },
-      peer([&] { cudnn::conv2d_backward_input(dx_d, dy_d, w_d, s, nullptr); }), dx_d,
+      gpu::kConvBackwardInputVersion, [&](int v) { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, v); },
+      peer([&] { cudnn::conv2d_backward_input(dx_d, dy_d, w_d, s); }), dx_d,
       [&] {
         std::vector<float> want(nx);
         cpu::conv2d_backward_input(want.data(), dy.data(), w.data(), s);
@@ -209,8 +209,8 @@ void bench_conv(Runner& run, const ConvLayer& l) {
       tol((double)(s.c_out * s.k_h * s.k_w)));
   version_rows(
       run, "conv2d_backward_weight", what + " wgrad", true, flops, gpu::kConvWeightVersions,
-      gpu::kConvBackwardWeightVersion, [&](int v) { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr, v); },
-      peer([&] { cudnn::conv2d_backward_weight(dw_d, dy_d, x_d, s, nullptr); }), dw_d,
+      gpu::kConvBackwardWeightVersion, [&](int v) { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, v); },
+      peer([&] { cudnn::conv2d_backward_weight(dw_d, dy_d, x_d, s); }), dw_d,
       [&] {
         std::vector<float> want(nw);
         cpu::conv2d_backward_weight(want.data(), dy.data(), x.data(), s);
@@ -245,23 +245,23 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
 
   version_rows(
       run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
-      [&](int v) { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr, v); },
-      peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, nullptr); }),
+      [&](int v) { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, v); },
+      peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps); }),
       y_d, [&] { return y_ref; }, 1e-4);
   if (run.wanted("batch_norm_forward_eval", what)) {
     std::vector<float> want(nx);
     cpu::batch_norm_forward_eval(want.data(), x.data(), rmean.data(), rvar.data(), gamma.data(), beta.data(), s, eps);
     DeviceArray rm0(rmean), rv0(rvar);  // the training rows above moved rm_d, rv_d
     run.measure(make_row("batch_norm_forward_eval", what, false, 2 * bytes, peer),
-                [&] { gpu::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps, nullptr); },
-                peer_fn([&] { cudnn::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps, nullptr); }), y_d,
+                [&] { gpu::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); },
+                peer_fn([&] { cudnn::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); }), y_d,
                 want, 1e-5);
   }
   DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
   version_rows(
       run, "batch_norm_backward", what, false, 3 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
-      [&](int v) { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr, v); },
-      peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, nullptr); }), dx_d,
+      [&](int v) { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, v); },
+      peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s); }), dx_d,
       [&] {
         std::vector<float> want(nx), dg(s.c), db(s.c);
         cpu::batch_norm_backward(want.data(), dg.data(), db.data(), dy.data(), x.data(), mean_ref.data(),
@@ -286,7 +286,7 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
     std::vector<float> want(count);
     for (int64_t i = 0; i < count; ++i) want[i] = x[i] > 0 ? x[i] : slope * x[i];
     run.measure(make_row("leaky_relu", what, false, 2 * 4.0 * count),
-                [&] { gpu::unary(y_d, x_d, dense, gantry::kernels::elementwise::LeakyRelu<float>{slope}, nullptr); }, nullptr,
+                [&] { gpu::unary(y_d, x_d, dense, gantry::kernels::elementwise::LeakyRelu<float>{slope}); }, nullptr,
                 y_d, want, 1e-6);
   }
   if (run.wanted("leaky_relu_backward", what)) {
@@ -295,7 +295,7 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
     run.measure(make_row("leaky_relu_backward", what, false, 3 * 4.0 * count),
                 [&] {
                   gpu::binary(y_d, g_d, dense, x_d, dense,
-                              gantry::kernels::elementwise::LeakyReluBackward<float>{slope}, nullptr);
+                              gantry::kernels::elementwise::LeakyReluBackward<float>{slope});
                 },
                 nullptr, y_d, want, 1e-6);
   }
@@ -315,7 +315,7 @@ void bench_gradient_penalty(Runner& run, int64_t c, int64_t size) {
   cpu::gradient_penalty_forward(penalty.data(), norms.data(), g.data(), n, k, lambda, eps);
   if (run.wanted("gradient_penalty_forward", what))  // reads g, writes N norms and the scalar
     run.measure(make_row("gradient_penalty_forward", what, false, 4.0 * (n * k + n + 1)),
-                [&] { gpu::gradient_penalty_forward(penalty_d, norms_d, g_d, n, k, lambda, eps, nullptr); }, nullptr,
+                [&] { gpu::gradient_penalty_forward(penalty_d, norms_d, g_d, n, k, lambda, eps); }, nullptr,
                 penalty_d, penalty, 1e-5);
   if (run.wanted("gradient_penalty_backward", what)) {  // reads g and the norms, writes dg
     std::vector<float> want(n * k);
@@ -323,7 +323,7 @@ void bench_gradient_penalty(Runner& run, int64_t c, int64_t size) {
     cpu::gradient_penalty_backward(want.data(), &grad_out, g.data(), norms.data(), n, k, lambda);
     DeviceArray norms0(norms);
     run.measure(make_row("gradient_penalty_backward", what, false, 4.0 * (2 * n * k + n + 1)),
-                [&] { gpu::gradient_penalty_backward(dg_d, grad_out_d, g_d, norms0, n, k, lambda, nullptr); }, nullptr,
+                [&] { gpu::gradient_penalty_backward(dg_d, grad_out_d, g_d, norms0, n, k, lambda); }, nullptr,
                 dg_d, want, 1e-5);
   }
 }
@@ -381,24 +381,24 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
     std::vector<float> want(ny);
     cpu::modconv2d_forward(want.data(), x.data(), w.data(), st.data(), dm.data(), s);
     run.measure(make_row("modconv2d_forward", what + " fwd", true, flops, peer),
-                [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s, nullptr); },
-                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s, nullptr); }), y_d, want,
+                [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s); },
+                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s); }), y_d, want,
                 tol((double)(s.c_in * taps)));
   }
   if (run.wanted("modconv2d_backward_input", what + " dgrad")) {
     std::vector<float> want(nx);
     cpu::modconv2d_backward_input(want.data(), dy.data(), w.data(), st.data(), dm.data(), s);
     run.measure(make_row("modconv2d_backward_input", what + " dgrad", true, flops, peer),
-                [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s, nullptr); },
-                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s, nullptr); }), dx_d, want,
+                [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s); },
+                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s); }), dx_d, want,
                 tol((double)(s.c_out * taps)));
   }
   if (run.wanted("modconv2d_backward_weight", what + " wgrad")) {
     std::vector<float> want(nw);
     cpu::modconv2d_backward_weight(want.data(), dy.data(), x.data(), st.data(), dm.data(), s);
     run.measure(make_row("modconv2d_backward_weight", what + " wgrad", true, flops, with_cudnn ? "cuDNN" : ""),
-                [&] { gpu::modconv2d_backward_weight(dw_d, dy_d, x_d, s_d, d_d, s, nullptr); },
-                peer_fn([&] { cudnn::conv2d_backward_weight(dw_d, dys_d, xs_d, s, nullptr); }), dw_d, want,
+                [&] { gpu::modconv2d_backward_weight(dw_d, dy_d, x_d, s_d, d_d, s); },
+                peer_fn([&] { cudnn::conv2d_backward_weight(dw_d, dys_d, xs_d, s); }), dw_d, want,
                 tol((double)(n * s.out_h * s.out_w)));
   }
 }
@@ -414,9 +414,9 @@ void bench_sgemm(Runner& run, int64_t m, int64_t n, int64_t k) {
   std::vector<float> want(m * n);
   cpu::gemm_batched(want.data(), a.data(), b.data(), 1, m, n, k);
   run.measure(make_row(name, what, true, 2.0 * m * n * k, kEmulator ? "" : "cuBLAS"),
-              [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, nullptr, gpu::kGemmVersion); },
+              [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmVersion); },
               kEmulator ? std::function<void()>()
-                        : [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, nullptr, gpu::kGemmCublas); },
+                        : [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmCublas); },
               c_d, want, 1e-6 * (double)(k + 8));
 }
 

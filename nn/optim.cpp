@@ -99,7 +99,7 @@ void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::SGDStep h{lr, momentum, weight_decay, nesterov, steps_ == 1};
 #if GANTRY_HAS_CUDA
   if (on_cuda(p))
-    return kernels::cuda::sgd_step(p.data<float>(), slot(i, 0).data<float>(), g.data<float>(), p.numel(), h, nullptr);
+    return kernels::cuda::sgd_step(p.data<float>(), slot(i, 0).data<float>(), g.data<float>(), p.numel(), h);
 #endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);
@@ -121,7 +121,7 @@ void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
 #if GANTRY_HAS_CUDA
   if (on_cuda(p))
     return kernels::cuda::adam_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
-                                    g.data<float>(), p.numel(), h, nullptr);
+                                    g.data<float>(), p.numel(), h);
 #endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);
@@ -141,7 +141,7 @@ void RMSProp::update(size_t i, const Tensor& p, const Tensor& g) {
 #if GANTRY_HAS_CUDA
   if (on_cuda(p))
     return kernels::cuda::rmsprop_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
-                                       g.data<float>(), p.numel(), h, nullptr);
+                                       g.data<float>(), p.numel(), h);
 #endif
   on_dtype(p, [&](auto tag) {
     using T = decltype(tag);

@@ -31,20 +31,20 @@ float* f32(const Tensor& t) { return ptr_or_null<float>(t); }
 template <class F>
 void cuda_unary(const Tensor& y, const Tensor& x, F f) {
   check_float32(x);
-  kernels::cuda::unary(y.data<float>(), x.data<float>(), strided(x, y.shape()), f, nullptr);
+  kernels::cuda::unary(y.data<float>(), x.data<float>(), strided(x, y.shape()), f);
 }
 
 template <class F>
 void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, F f) {
   check_float32(a);
   kernels::cuda::binary(y.data<float>(), a.data<float>(), strided(a, y.shape()), b.data<float>(),
-                        strided(b, y.shape()), f, nullptr);
+                        strided(b, y.shape()), f);
 }
 
 void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b) {
   check_float32(a);
   kernels::cuda::where(y.data<float>(), c.data<float>(), strided(c, y.shape()), a.data<float>(),
-                       strided(a, y.shape()), b.data<float>(), strided(b, y.shape()), nullptr);
+                       strided(a, y.shape()), b.data<float>(), strided(b, y.shape()));
 }
 
 #define GANTRY_INSTANTIATE_UNARY(Op) \
@@ -73,22 +73,22 @@ void reset_peak_memory() { cuda_device::reset_peak(); }
 
 // ---- fills and copies ------------------------------------------------------------------
 void fill(const Tensor& out, double value) {
-  if (out.dtype() == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value, nullptr);
-  else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value, nullptr);
+  if (out.dtype() == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value);
+  else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value);
 }
 void fill_uniform(const Tensor& out, Generator& g, double lo, double hi) {
   GANTRY_CHECK(out.dtype() == DType::f32, "rand: cuda makes float32 only, not ", dtype_name(out.dtype()));
   uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
-  kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi, nullptr);
+  kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi);
 }
 void fill_normal(const Tensor& out, Generator& g, double mean, double std) {
   GANTRY_CHECK(out.dtype() == DType::f32, "randn: cuda makes float32 only, not ", dtype_name(out.dtype()));
   uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
-  kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std, nullptr);
+  kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std);
 }
 void assign(const Tensor& dst, const Tensor& src) {
   auto so = strided(dst, dst.shape()), si = strided(src, dst.shape());
-  auto run = [&](auto* out, const auto* in) { kernels::cuda::assign_strided(out, so, in, si, nullptr); };
+  auto run = [&](auto* out, const auto* in) { kernels::cuda::assign_strided(out, so, in, si); };
   const bool of = dst.dtype() == DType::f32, inf = src.dtype() == DType::f32;
   if (of && inf) run(dst.data<float>(), src.data<float>());
   else if (of) run(dst.data<float>(), src.data<int64_t>());
@@ -100,19 +100,19 @@ void assign(const Tensor& dst, const Tensor& src) {
 void rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int64_t cols) {
   check_float32(in);
   switch (kind) {
-    case RowReduce::sum: kernels::cuda::sum_rows(out.data<float>(), in.data<float>(), rows, cols, nullptr); break;
-    case RowReduce::max: kernels::cuda::max_rows(out.data<float>(), in.data<float>(), rows, cols, nullptr); break;
+    case RowReduce::sum: kernels::cuda::sum_rows(out.data<float>(), in.data<float>(), rows, cols); break;
+    case RowReduce::max: kernels::cuda::max_rows(out.data<float>(), in.data<float>(), rows, cols); break;
     case RowReduce::argmax:
-      kernels::cuda::argmax_rows(out.data<int64_t>(), in.data<float>(), rows, cols, nullptr);
+      kernels::cuda::argmax_rows(out.data<int64_t>(), in.data<float>(), rows, cols);
       break;
     case RowReduce::log_softmax:
-      kernels::cuda::log_softmax_rows(out.data<float>(), in.data<float>(), rows, cols, nullptr);
+      kernels::cuda::log_softmax_rows(out.data<float>(), in.data<float>(), rows, cols);
       break;
   }
 }
 void gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k) {
   check_float32(a);
-  kernels::cuda::gemm_batched(c.data<float>(), a.data<float>(), b.data<float>(), batch, m, n, k, nullptr);
+  kernels::cuda::gemm_batched(c.data<float>(), a.data<float>(), b.data<float>(), batch, m, n, k);
 }
 
 // ---- convolution: gantry's kernels (kernels/cuda/conv.cu) or cuDNN (kernels/cuda/dnn.cuh) ----
@@ -130,65 +130,64 @@ bool conv_cudnn(const kernels::Conv2dShape& s) {
 }
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   check_float32(x);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
-  else kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, nullptr);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s);
+  else kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s);
 }
 void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
   check_float32(dy);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
-  else kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, nullptr);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s);
+  else kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s);
 }
 void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
   check_float32(x);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
-  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, nullptr);
+  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
+  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {
   check_float32(x);
-  kernels::cuda::modconv2d_forward(f32(y), f32(x), f32(w), f32(s), f32(d), g, nullptr);
+  kernels::cuda::modconv2d_forward(f32(y), f32(x), f32(w), f32(s), f32(d), g);
 }
 void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s, const Tensor& d,
                               const kernels::Conv2dShape& g) {
   check_float32(dy);
-  kernels::cuda::modconv2d_backward_input(f32(dx), f32(dy), f32(w), f32(s), f32(d), g, nullptr);
+  kernels::cuda::modconv2d_backward_input(f32(dx), f32(dy), f32(w), f32(s), f32(d), g);
 }
 void modconv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s, const Tensor& d,
                                const kernels::Conv2dShape& g) {
   check_float32(dy);
-  kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g, nullptr);
+  kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g);
 }
 void upfirdn2d(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s) {
   check_float32(x);
-  kernels::cuda::upfirdn2d(f32(y), f32(x), f32(f), s, nullptr);
+  kernels::cuda::upfirdn2d(f32(y), f32(x), f32(f), s);
 }
 
 // ---- images and indexing -----------------------------------------------------------------
 void pad2d_forward(const Tensor& y, const Tensor& x, const int64_t p[4], bool reflect) {
   kernels::cuda::pad2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), p[0], p[1], p[2], p[3],
-                               reflect, nullptr);
+                               reflect);
 }
 void pad2d_backward(const Tensor& dx, const Tensor& g, const int64_t p[4], bool reflect) {
   kernels::cuda::pad2d_backward(dx.data<float>(), g.data<float>(), image_shape(dx.shape()), p[0], p[1], p[2], p[3],
-                                reflect, nullptr);
+                                reflect);
 }
 void upsample_forward(const Tensor& y, const Tensor& x, int64_t sh, int64_t sw) {
-  kernels::cuda::upsample_nearest2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), sh, sw, nullptr);
+  kernels::cuda::upsample_nearest2d_forward(y.data<float>(), x.data<float>(), image_shape(x.shape()), sh, sw);
 }
 void upsample_backward(const Tensor& dx, const Tensor& g, int64_t sh, int64_t sw) {
-  kernels::cuda::upsample_nearest2d_backward(dx.data<float>(), g.data<float>(), image_shape(dx.shape()), sh, sw,
-                                             nullptr);
+  kernels::cuda::upsample_nearest2d_backward(dx.data<float>(), g.data<float>(), image_shape(dx.shape()), sh, sw);
 }
 void embedding_forward(const Tensor& y, const Tensor& idx, const Tensor& table) {
   kernels::cuda::embedding_forward(y.data<float>(), idx.data<int64_t>(), table.data<float>(), idx.numel(),
-                                   table.size(1), nullptr);
+                                   table.size(1));
 }
 void embedding_backward(const Tensor& dt, const Tensor& g, const Tensor& idx) {
   kernels::cuda::embedding_backward(dt.data<float>(), g.data<float>(), idx.data<int64_t>(), idx.numel(), dt.size(0),
-                                    dt.size(1), nullptr);
+                                    dt.size(1));
 }
 void one_hot(const Tensor& y, const Tensor& labels, int64_t classes) {
-  kernels::cuda::one_hot(y.data<float>(), labels.data<int64_t>(), labels.numel(), classes, nullptr);
+  kernels::cuda::one_hot(y.data<float>(), labels.data<int64_t>(), labels.numel(), classes);
 }
 
 // ---- normalization: gantry's kernels or cuDNN's (kernels/cuda/dnn.cuh) ------------------
@@ -199,41 +198,41 @@ void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Te
                               double eps) {
   if (use_cudnn())
     kernels::cudnn::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
-                                             f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps, nullptr);
+                                             f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps);
   else
     kernels::cuda::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
-                                            f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps, nullptr);
+                                            f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps);
 }
 void batch_norm_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
                              const Tensor& b, double eps) {
   if (use_cudnn())
     kernels::cudnn::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
-                                            (float)eps, nullptr);
+                                            (float)eps);
   else
     kernels::cuda::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
-                                           (float)eps, nullptr);
+                                           (float)eps);
 }
 void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
   if (use_cudnn())
     kernels::cudnn::batch_norm_backward(f32(dx), f32(dw), f32(db), f32(g), f32(x), f32(save_mean), f32(save_invstd),
-                                        f32(w), bn_shape(x), nullptr);
+                                        f32(w), bn_shape(x));
   else
     kernels::cuda::batch_norm_backward(f32(dx), f32(dw), f32(db), f32(g), f32(x), f32(save_mean), f32(save_invstd),
-                                       f32(w), bn_shape(x), nullptr);
+                                       f32(w), bn_shape(x));
 }
 
 // ---- penalties ----------------------------------------------------------------------------
 void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps) {
   const int64_t n = g.size(0), k = g.numel() / n;
   kernels::cuda::gradient_penalty_forward(p.data<float>(), norms.data<float>(), g.data<float>(), n, k, (float)lambda,
-                                          (float)eps, nullptr);
+                                          (float)eps);
 }
 void gradient_penalty_backward(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,
                                double lambda) {
   const int64_t n = g.size(0), k = g.numel() / n;
   kernels::cuda::gradient_penalty_backward(dg.data<float>(), up.data<float>(), g.data<float>(), norms.data<float>(),
-                                           n, k, (float)lambda, nullptr);
+                                           n, k, (float)lambda);
 }
 
 }  // namespace

@@ -247,44 +247,42 @@ void check_version(int version) {
 // ---- launchers ------------------------------------------------------------------------------------
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                               const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
-                              float momentum, float eps, cudaStream_t stream, int version) {
+                              float momentum, float eps, int version) {
   check_version(version);
   if (s.c == 0) return;
   auto kernel = version == 1 ? bn_forward_train_kernel1 : bn_forward_train_kernel2;
-  CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, stream, y, save_mean, save_invstd,
+  CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, nullptr, y, save_mean, save_invstd,
                     running_mean, running_var, x, gamma, beta, s, momentum, eps));
 }
 
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                               const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
-                              float momentum, float eps, cudaStream_t stream) {
-  batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, s, momentum, eps,
-                           stream, kBatchNormVersion);
+                              float momentum, float eps) {
+  batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, s, momentum, eps, kBatchNormVersion);
 }
 
 void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
-                             const float* gamma, const float* beta, const BatchNormShape& s, float eps,
-                             cudaStream_t stream) {
+                             const float* gamma, const float* beta, const BatchNormShape& s, float eps) {
   const int64_t total = s.n * s.c * s.s;
   if (total == 0) return;
-  CUDA_CHECK(launch(bn_forward_eval_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, stream, y,
+  CUDA_CHECK(launch(bn_forward_eval_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, nullptr, y,
                     x, running_mean, running_var, gamma, beta, s, eps, total));
 }
 
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, cudaStream_t stream, int version) {
+                         const BatchNormShape& s, int version) {
   check_version(version);
   if (s.c == 0) return;
   auto kernel = version == 1 ? bn_backward_kernel1 : bn_backward_kernel2;
-  CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, stream, dx, dgamma, dbeta, dy, x,
+  CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, nullptr, dx, dgamma, dbeta, dy, x,
                     save_mean, save_invstd, gamma, s));
 }
 
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, cudaStream_t stream) {
-  batch_norm_backward(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, s, stream, kBatchNormVersion);
+                         const BatchNormShape& s) {
+  batch_norm_backward(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, s, kBatchNormVersion);
 }
 
 }  // namespace gantry::kernels::cuda

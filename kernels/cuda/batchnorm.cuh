@@ -13,16 +13,15 @@ namespace gantry::kernels::cuda {
 // running-stat update (unbiased variance) for each running buffer that is non-null.
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
                               float* running_var, const float* x, const float* gamma, const float* beta,
-                              const BatchNormShape& s, float momentum, float eps, cudaStream_t stream);
+                              const BatchNormShape& s, float momentum, float eps);
 // Eval forward: y = (x - running_mean) / sqrt(running_var + eps) gamma + beta.
 void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
-                             const float* gamma, const float* beta, const BatchNormShape& s, float eps,
-                             cudaStream_t stream);
+                             const float* gamma, const float* beta, const BatchNormShape& s, float eps);
 // Fused training backward from the saved statistics (kernels/cpu/batchnorm.hpp gives the
 // formula); dgamma / dbeta may be nullptr, gamma may be nullptr (= 1).
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, cudaStream_t stream);
+                         const BatchNormShape& s);
 
 // ---- every kept version, by number (tests and bench/) ------------------------------------
 // The version of the training forward and the backward that the functions above run
@@ -32,9 +31,9 @@ constexpr int kBatchNormVersions = 2;
 // As above, with `version` in 1..kBatchNormVersions; throws cuda::CudaError otherwise.
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
                               float* running_var, const float* x, const float* gamma, const float* beta,
-                              const BatchNormShape& s, float momentum, float eps, cudaStream_t stream, int version);
+                              const BatchNormShape& s, float momentum, float eps, int version);
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, cudaStream_t stream, int version);
+                         const BatchNormShape& s, int version);
 
 }  // namespace gantry::kernels::cuda

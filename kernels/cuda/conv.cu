@@ -127,8 +127,7 @@ __global__ void conv2d_forward_kernel2(float* __restrict__ y, const float* __res
 
 }  // namespace
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
-                    cudaStream_t stream, int version) {
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, int version) {
   const Geometry g = to_geometry(s, "conv2d_forward");
   const int64_t outputs = (int64_t)g.n * g.c_out * g.oh * g.ow;
   if (outputs == 0) return;
@@ -136,12 +135,12 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_forward_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,
-                        stream, y, x, w, bias, g));
+                        nullptr, y, x, w, bias, g));
       break;
     case 2:
       CUDA_CHECK(launch(conv2d_forward_kernel2, dim3(blocks_for((int64_t)g.n * g.oh * g.ow, kBN),
                                                      blocks_for(g.c_out, kBM)),
-                        dim3(kThreadsX, kThreadsY), 0, stream, y, x, w, bias, g));
+                        dim3(kThreadsX, kThreadsY), 0, nullptr, y, x, w, bias, g));
       break;
     default:
       throw gantry::cuda::CudaError("conv2d_forward: no version " + std::to_string(version) + " (1.." +
@@ -149,9 +148,8 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   }
 }
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
-                    cudaStream_t stream) {
-  conv2d_forward(y, x, w, bias, s, stream, 0);
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+  conv2d_forward(y, x, w, bias, s, 0);
 }
 
 }  // namespace gantry::kernels::cuda

@@ -11,13 +11,12 @@ namespace gantry::kernels::cuda {
 
 // y[N,Cout,OH,OW] = sum_{ci,kh,kw} x[n, ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[co, ci, kh, kw]
 //                   (+ bias[co] when bias != nullptr); zero padding.
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
-                    cudaStream_t stream);
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s);
 // dx[N,Cin,H,W] = d/dx of sum(dy * conv2d(x, w)). Overwrites dx. Also conv_transpose2d's
 // forward, reading the transposed conv's weight [Cin_t, Cout_t, KH, KW] as [c_out, c_in, KH, KW].
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s);
 // dw[Cout,Cin,KH,KW] = d/dw of sum(dy * conv2d(x, w)), summed over the batch. Overwrites dw.
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream);
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s);
 
 // The versions each function runs by default (the table is in kernels/cuda/conv.cu).
 constexpr int kConvForwardVersion = 2;
@@ -29,11 +28,10 @@ constexpr int kConvWeightVersions = 3;  // backward-weight: versions 1..3
 // The same three contracts with the version named (0 = the default above), so tests and
 // benchmarks can run every version. Throws gantry::cuda::CudaError for an unknown
 // version, a tensor of 2^31 elements or more, or a failed launch.
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
-                    cudaStream_t stream, int version);
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream,
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, int version);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
                            int version);
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream,
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
                             int version);
 
 }  // namespace gantry::kernels::cuda

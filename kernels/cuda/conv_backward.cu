@@ -214,7 +214,7 @@ float* weight_workspace(size_t floats) {
 
 }  // namespace
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream,
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
                            int version) {
   const Geometry g = to_geometry(s, "conv2d_backward_input");
   const int64_t outputs = (int64_t)g.n * g.c_in * g.h * g.w;
@@ -223,12 +223,12 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_backward_input_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,
-                        stream, dx, dy, w, g));
+                        nullptr, dx, dy, w, g));
       break;
     case 2:
       CUDA_CHECK(launch(conv2d_backward_input_kernel2,
                         dim3(blocks_for((int64_t)g.n * g.h * g.w, kBN), blocks_for(g.c_in, kBM)),
-                        dim3(kThreadsX, kThreadsY), 0, stream, dx, dy, w, g));
+                        dim3(kThreadsX, kThreadsY), 0, nullptr, dx, dy, w, g));
       break;
     default:
       throw gantry::cuda::CudaError("conv2d_backward_input: no version " + std::to_string(version) + " (1.." +
@@ -236,7 +236,7 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   }
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream,
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
                             int version) {
   const Geometry g = to_geometry(s, "conv2d_backward_weight");
   const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
@@ -247,22 +247,22 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_backward_weight_kernel1, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0,
-                        stream, dw, dy, x, g));
+                        nullptr, dw, dy, x, g));
       break;
     case 2:
-      CUDA_CHECK(launch(conv2d_backward_weight_kernel2, tiles, threads, 0, stream, dw, dy, x, g, whole_k));
+      CUDA_CHECK(launch(conv2d_backward_weight_kernel2, tiles, threads, 0, nullptr, dw, dy, x, g, whole_k));
       break;
     case 3: {
       const int k_per_split = weight_k_per_split(K, (int64_t)tiles.x * tiles.y);
       const int splits = (int)blocks_for(K, k_per_split);
       if (splits <= 1) {
-        CUDA_CHECK(launch(conv2d_backward_weight_kernel2, tiles, threads, 0, stream, dw, dy, x, g, whole_k));
+        CUDA_CHECK(launch(conv2d_backward_weight_kernel2, tiles, threads, 0, nullptr, dw, dy, x, g, whole_k));
         break;
       }
       float* partial = weight_workspace((size_t)splits * M * N);
-      CUDA_CHECK(launch(conv2d_backward_weight_kernel2, dim3(tiles.x, tiles.y, splits), threads, 0, stream, partial,
+      CUDA_CHECK(launch(conv2d_backward_weight_kernel2, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial,
                         dy, x, g, k_per_split));
-      CUDA_CHECK(launch(sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, stream, dw,
+      CUDA_CHECK(launch(sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
                         partial, splits, M * N));
       break;
     }
@@ -272,12 +272,12 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
   }
 }
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream) {
-  conv2d_backward_input(dx, dy, w, s, stream, 0);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  conv2d_backward_input(dx, dy, w, s, 0);
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream) {
-  conv2d_backward_weight(dw, dy, x, s, stream, 0);
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+  conv2d_backward_weight(dw, dy, x, s, 0);
 }
 
 }  // namespace gantry::kernels::cuda

@@ -147,14 +147,14 @@ struct DeviceState {
 
 std::mutex state_mutex;
 
-// This device's state, its handle bound to `stream`. Call with state_mutex held.
-DeviceState& state(cudaStream_t stream) {
+// This device's state, its handle bound to the default stream. Call with state_mutex held.
+DeviceState& state() {
   static std::map<int, DeviceState> states;
   int device = 0;
   CUDA_CHECK(cudaGetDevice(&device));
   DeviceState& st = states[device];
   if (!st.handle) CUDNN_CHECK(cudnnCreate(&st.handle));
-  CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  CUDNN_CHECK(cudnnSetStream(st.handle, nullptr));
   return st;
 }
 
@@ -217,10 +217,10 @@ int backward_filter_algorithm(DeviceState& st, const ConvDescs& d, const Conv2dS
 
 // Writes zeros and says true when a convolution's sum is empty (no batch, no channels
 // on the other side): cuDNN rejects zero-sized dimensions.
-bool empty_sum(float* out, int64_t out_count, int64_t n, int64_t c_other, cudaStream_t stream) {
+bool empty_sum(float* out, int64_t out_count, int64_t n, int64_t c_other) {
   if (out_count == 0) return true;
   if (n > 0 && c_other > 0) return false;
-  CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float) * out_count, stream));
+  CUDA_CHECK(cudaMemsetAsync(out, 0, sizeof(float) * out_count, nullptr));
   return true;
 }
 
@@ -244,15 +244,14 @@ constexpr double kBackwardEpsilon = 1e-5;
 
 // ---- convolution ------------------------------------------------------------------------
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
-                    cudaStream_t stream) {
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
   const int64_t y_count = s.n * s.c_out * s.out_h * s.out_w;
   if (y_count == 0) return;
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   const float one = 1.f, zero = 0.f;
   if (s.c_in == 0) {  // empty sum: y = bias (or 0)
-    CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(float) * y_count, stream));
+    CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(float) * y_count, nullptr));
   } else {
     ConvDescs d(s);
     const auto algo = (cudnnConvolutionFwdAlgo_t)forward_algorithm(st, d, s);
@@ -267,10 +266,10 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   }
 }
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, cudaStream_t stream) {
-  if (empty_sum(dx, s.n * s.c_in * s.in_h * s.in_w, s.n, s.c_out, stream)) return;
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  if (empty_sum(dx, s.n * s.c_in * s.in_h * s.in_w, s.n, s.c_out)) return;
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   ConvDescs d(s);
   const auto algo = (cudnnConvolutionBwdDataAlgo_t)backward_data_algorithm(st, d, s);
   size_t bytes = 0;
@@ -281,10 +280,10 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
                                            d.x.d, dx));
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, cudaStream_t stream) {
-  if (empty_sum(dw, s.c_out * s.c_in * s.k_h * s.k_w, s.n, s.out_h * s.out_w, stream)) return;
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+  if (empty_sum(dw, s.c_out * s.c_in * s.k_h * s.k_w, s.n, s.out_h * s.out_w)) return;
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   ConvDescs d(s);
   const auto algo = (cudnnConvolutionBwdFilterAlgo_t)backward_filter_algorithm(st, d, s);
   size_t bytes = 0;
@@ -299,12 +298,12 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
 
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
                               float* running_var, const float* x, const float* gamma, const float* beta,
-                              const BatchNormShape& s, float momentum, float eps, cudaStream_t stream) {
+                              const BatchNormShape& s, float momentum, float eps) {
   if (s.c == 0) return;
   if (s.n * s.s == 0)
     throw gantry::cuda::CudaError("cudnn::batch_norm_forward_train: no values per channel (N*S = 0)");
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   BatchNormDescs d(s);
   if (!gamma) gamma = constant(st.ones, st.ones_count, s.c, 1.f);
   if (!beta) beta = constant(st.zeros, st.zeros_count, s.c, 0.f);
@@ -321,11 +320,10 @@ void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, fl
 }
 
 void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
-                             const float* gamma, const float* beta, const BatchNormShape& s, float eps,
-                             cudaStream_t stream) {
+                             const float* gamma, const float* beta, const BatchNormShape& s, float eps) {
   if (s.c == 0 || s.n * s.s == 0) return;
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   BatchNormDescs d(s);
   if (!gamma) gamma = constant(st.ones, st.ones_count, s.c, 1.f);
   if (!beta) beta = constant(st.zeros, st.zeros_count, s.c, 0.f);
@@ -336,15 +334,15 @@ void batch_norm_forward_eval(float* y, const float* x, const float* running_mean
 
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, cudaStream_t stream) {
+                         const BatchNormShape& s) {
   if (s.c == 0) return;
   if (s.n * s.s == 0) {
-    if (dgamma) CUDA_CHECK(cudaMemsetAsync(dgamma, 0, sizeof(float) * s.c, stream));
-    if (dbeta) CUDA_CHECK(cudaMemsetAsync(dbeta, 0, sizeof(float) * s.c, stream));
+    if (dgamma) CUDA_CHECK(cudaMemsetAsync(dgamma, 0, sizeof(float) * s.c, nullptr));
+    if (dbeta) CUDA_CHECK(cudaMemsetAsync(dbeta, 0, sizeof(float) * s.c, nullptr));
     return;
   }
   std::lock_guard lock(state_mutex);
-  DeviceState& st = state(stream);
+  DeviceState& st = state();
   BatchNormDescs d(s);
   if (!gamma) gamma = constant(st.ones, st.ones_count, s.c, 1.f);
   if (!dgamma || !dbeta) {  // cuDNN always writes both

@@ -88,39 +88,38 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 }  // namespace
 
 template <class F>
-void unary(float* y, const float* x, const StridedShape& sx, F f, cudaStream_t stream) {
+void unary(float* y, const float* x, const StridedShape& sx, F f) {
   const int64_t n = numel_of(sx);
   if (n == 0) return;
   if (dense(sx) && aligned16(x) && aligned16(y))
-    CUDA_CHECK(launch(unary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, stream, y, x, f, n));
+    CUDA_CHECK(launch(unary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y, x, f, n));
   else
-    CUDA_CHECK(launch(unary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, x, sx, f, n));
+    CUDA_CHECK(launch(unary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, x, sx, f, n));
 }
 
 template <class F>
-void binary(float* y, const float* a, const StridedShape& sa, const float* b, const StridedShape& sb, F f,
-            cudaStream_t stream) {
+void binary(float* y, const float* a, const StridedShape& sa, const float* b, const StridedShape& sb, F f) {
   const int64_t n = numel_of(sa);
   if (n == 0) return;
   if (dense(sa) && dense(sb) && aligned16(a) && aligned16(b) && aligned16(y))
-    CUDA_CHECK(launch(binary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, stream, y, a, b, f, n));
+    CUDA_CHECK(launch(binary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y, a, b, f, n));
   else
-    CUDA_CHECK(launch(binary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, a, sa, b, sb, f, n));
+    CUDA_CHECK(launch(binary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, a, sa, b, sb, f, n));
 }
 
 void where(float* y, const float* c, const StridedShape& sc, const float* a, const StridedShape& sa, const float* b,
-           const StridedShape& sb, cudaStream_t stream) {
+           const StridedShape& sb) {
   const int64_t n = numel_of(sa);
   if (n > 0)
-    CUDA_CHECK(launch(where_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, c, sc, a, sa, b, sb, n));
+    CUDA_CHECK(launch(where_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, c, sc, a, sa, b, sb, n));
 }
 
 // One instantiation per functor of kernels/elementwise_ops.hpp.
 #define GANTRY_INSTANTIATE_UNARY(Op) \
-  template void unary<elementwise::Op<float>>(float*, const float*, const StridedShape&, elementwise::Op<float>, cudaStream_t);
+  template void unary<elementwise::Op<float>>(float*, const float*, const StridedShape&, elementwise::Op<float>);
 #define GANTRY_INSTANTIATE_BINARY(Op)                                                                       \
   template void binary<elementwise::Op<float>>(float*, const float*, const StridedShape&, const float*,       \
-                                               const StridedShape&, elementwise::Op<float>, cudaStream_t);
+                                               const StridedShape&, elementwise::Op<float>);
 GANTRY_UNARY_FUNCTORS(GANTRY_INSTANTIATE_UNARY)
 GANTRY_BINARY_FUNCTORS(GANTRY_INSTANTIATE_BINARY)
 #undef GANTRY_INSTANTIATE_UNARY

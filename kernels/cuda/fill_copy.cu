@@ -45,36 +45,33 @@ __global__ void assign_kernel(TOut* __restrict__ out, StridedShape so, const TIn
 }  // namespace
 
 template <class T>
-void fill(T* p, int64_t n, T value, cudaStream_t stream) {
-  if (n > 0) CUDA_CHECK(launch(fill_kernel<T>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, p, n, value));
+void fill(T* p, int64_t n, T value) {
+  if (n > 0) CUDA_CHECK(launch(fill_kernel<T>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, n, value));
 }
 
-void fill_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi, cudaStream_t stream) {
+void fill_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi) {
   if (n > 0)
-    CUDA_CHECK(launch(uniform_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, n, seed, offset, lo, hi - lo));
+    CUDA_CHECK(launch(uniform_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed, offset, lo, hi - lo));
 }
 
-void fill_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float std, cudaStream_t stream) {
+void fill_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float std) {
   if (n > 0)
-    CUDA_CHECK(launch(normal_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, n, seed, offset, mean, std));
+    CUDA_CHECK(launch(normal_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed, offset, mean, std));
 }
 
 template <class TOut, class TIn>
-void assign_strided(TOut* out, const StridedShape& so, const TIn* in, const StridedShape& si, cudaStream_t stream) {
+void assign_strided(TOut* out, const StridedShape& so, const TIn* in, const StridedShape& si) {
   int64_t n = 1;
   for (int d = 0; d < so.ndim; ++d) n *= so.sizes[d];
   if (n > 0)
-    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, out, so, in, si, n));
+    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, so, in, si, n));
 }
 
-template void fill<float>(float*, int64_t, float, cudaStream_t);
-template void fill<int64_t>(int64_t*, int64_t, int64_t, cudaStream_t);
-template void assign_strided<float, float>(float*, const StridedShape&, const float*, const StridedShape&, cudaStream_t);
-template void assign_strided<int64_t, int64_t>(int64_t*, const StridedShape&, const int64_t*, const StridedShape&,
-                                               cudaStream_t);
-template void assign_strided<float, int64_t>(float*, const StridedShape&, const int64_t*, const StridedShape&,
-                                             cudaStream_t);
-template void assign_strided<int64_t, float>(int64_t*, const StridedShape&, const float*, const StridedShape&,
-                                             cudaStream_t);
+template void fill<float>(float*, int64_t, float);
+template void fill<int64_t>(int64_t*, int64_t, int64_t);
+template void assign_strided<float, float>(float*, const StridedShape&, const float*, const StridedShape&);
+template void assign_strided<int64_t, int64_t>(int64_t*, const StridedShape&, const int64_t*, const StridedShape&);
+template void assign_strided<float, int64_t>(float*, const StridedShape&, const int64_t*, const StridedShape&);
+template void assign_strided<int64_t, float>(int64_t*, const StridedShape&, const float*, const StridedShape&);
 
 }  // namespace gantry::kernels::cuda

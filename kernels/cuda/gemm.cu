@@ -155,9 +155,9 @@ cublasHandle_t cublas() {
 }
 
 // Row-major C = A B is column-major C^T = B^T A^T: hand cuBLAS B first.
-void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m, int n, int k, cudaStream_t stream) {
+void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m, int n, int k) {
   const float one = 1.f, zero = 0.f;
-  cublasSetStream(cublas(), stream);
+  cublasSetStream(cublas(), nullptr);
   const cublasStatus_t st = cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, n,
                                                       (long long)k * n, a, k, (long long)m * k, &zero, c, n,
                                                       (long long)m * n, (int)batch);
@@ -168,11 +168,10 @@ void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m,
 
 }  // namespace
 
-void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
-                  cudaStream_t stream, int version) {
+void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k, int version) {
   if (batch == 0 || m == 0 || n == 0) return;
   if (k == 0) {
-    CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(float) * batch * m * n, stream));
+    CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(float) * batch * m * n, nullptr));
     return;
   }
   if (version == 0) version = default_version();
@@ -180,21 +179,21 @@ void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64
   switch (version) {
     case 1:
       CUDA_CHECK(launch(gemm_kernel1, dim3(blocks_for(n, kTile1), blocks_for(m, kTile1), (unsigned)batch),
-                        dim3(kTile1, kTile1), 0, stream, c, a, b, M, N, K));
+                        dim3(kTile1, kTile1), 0, nullptr, c, a, b, M, N, K));
       break;
     case 2:
       CUDA_CHECK(launch(gemm_kernel_tiled<false>, dim3(blocks_for(n, kBN), blocks_for(m, kBM), (unsigned)batch),
-                        dim3(kThreadsX, kThreadsY), 0, stream, c, a, b, M, N, K));
+                        dim3(kThreadsX, kThreadsY), 0, nullptr, c, a, b, M, N, K));
       break;
     case 3:
       CUDA_CHECK(launch(gemm_kernel_tiled<true>, dim3(blocks_for(n, kBN), blocks_for(m, kBM), (unsigned)batch),
-                        dim3(kThreadsX, kThreadsY), 0, stream, c, a, b, M, N, K));
+                        dim3(kThreadsX, kThreadsY), 0, nullptr, c, a, b, M, N, K));
       break;
     case kGemmCublas:
 #if defined(GANTRY_CUDA_EMU)
       throw gantry::cuda::CudaError("gemm_batched: cuBLAS cannot run on the emulator; use versions 1..3");
 #else
-      gemm_cublas(c, a, b, batch, M, N, K, stream);
+      gemm_cublas(c, a, b, batch, M, N, K);
       break;
 #endif
     default: throw gantry::cuda::CudaError("gemm_batched: no version " + std::to_string(version) + " (1..4)");

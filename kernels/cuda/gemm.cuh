@@ -18,7 +18,6 @@ constexpr int kGemmCublas = 4;
 // 0 picks the default: cuBLAS in the real build, kGemmVersion on the emulator, or what
 // the environment variable GANTRY_SGEMM says (1, 2, 3 or cublas).
 // Throws gantry::cuda::CudaError if the launch fails.
-void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
-                  cudaStream_t stream, int version = 0);
+void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k, int version = 0);
 
 }  // namespace gantry::kernels::cuda

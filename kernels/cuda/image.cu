@@ -107,58 +107,54 @@ __global__ void one_hot_kernel(float* __restrict__ y, const int64_t* __restrict_
 }  // namespace
 
 void pad2d_forward(float* y, const float* x, const ImageShape& in, int64_t left, int64_t right, int64_t top,
-                   int64_t bottom, bool reflect, cudaStream_t stream) {
+                   int64_t bottom, bool reflect) {
   const int64_t oh = in.h + top + bottom, ow = in.w + left + right, n = in.n * in.c * oh * ow;
   if (n > 0)
-    CUDA_CHECK(launch(pad_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, x, in,
+    CUDA_CHECK(launch(pad_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, x, in,
                       left, top, oh, ow, reflect, n));
 }
 
 void pad2d_backward(float* dx, const float* dy, const ImageShape& in, int64_t left, int64_t right, int64_t top,
-                    int64_t bottom, bool reflect, cudaStream_t stream) {
+                    int64_t bottom, bool reflect) {
   const int64_t n = in.n * in.c * in.h * in.w;
   if (n > 0)
-    CUDA_CHECK(launch(pad_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, dx, dy, in,
+    CUDA_CHECK(launch(pad_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, dx, dy, in,
                       left, right, top, bottom, reflect, n));
 }
 
-void upsample_nearest2d_forward(float* y, const float* x, const ImageShape& in, int64_t sh, int64_t sw,
-                                cudaStream_t stream) {
+void upsample_nearest2d_forward(float* y, const float* x, const ImageShape& in, int64_t sh, int64_t sw) {
   const int64_t n = in.n * in.c * in.h * sh * in.w * sw;
   if (n > 0)
-    CUDA_CHECK(launch(upsample_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, x,
+    CUDA_CHECK(launch(upsample_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, x,
                       in, sh, sw, n));
 }
 
-void upsample_nearest2d_backward(float* dx, const float* dy, const ImageShape& in, int64_t sh, int64_t sw,
-                                 cudaStream_t stream) {
+void upsample_nearest2d_backward(float* dx, const float* dy, const ImageShape& in, int64_t sh, int64_t sw) {
   const int64_t n = in.n * in.c * in.h * in.w;
   if (n > 0)
-    CUDA_CHECK(launch(upsample_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, dx,
+    CUDA_CHECK(launch(upsample_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, dx,
                       dy, in, sh, sw, n));
 }
 
-void embedding_forward(float* y, const int64_t* idx, const float* table, int64_t n_idx, int64_t dim,
-                       cudaStream_t stream) {
+void embedding_forward(float* y, const int64_t* idx, const float* table, int64_t n_idx, int64_t dim) {
   const int64_t n = n_idx * dim;
   if (n > 0)
-    CUDA_CHECK(launch(embedding_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y,
+    CUDA_CHECK(launch(embedding_forward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y,
                       idx, table, dim, n));
 }
 
-void embedding_backward(float* dtable, const float* dy, const int64_t* idx, int64_t n_idx, int64_t num, int64_t dim,
-                        cudaStream_t stream) {
-  CUDA_CHECK(cudaMemsetAsync(dtable, 0, sizeof(float) * num * dim, stream));
+void embedding_backward(float* dtable, const float* dy, const int64_t* idx, int64_t n_idx, int64_t num, int64_t dim) {
+  CUDA_CHECK(cudaMemsetAsync(dtable, 0, sizeof(float) * num * dim, nullptr));
   const int64_t n = n_idx * dim;
   if (n > 0)
-    CUDA_CHECK(launch(embedding_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream,
+    CUDA_CHECK(launch(embedding_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr,
                       dtable, dy, idx, dim, n));
 }
 
-void one_hot(float* y, const int64_t* labels, int64_t n_labels, int64_t classes, cudaStream_t stream) {
+void one_hot(float* y, const int64_t* labels, int64_t n_labels, int64_t classes) {
   const int64_t n = n_labels * classes;
   if (n > 0)
-    CUDA_CHECK(launch(one_hot_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, stream, y, labels,
+    CUDA_CHECK(launch(one_hot_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, labels,
                       classes, n));
 }
 

@@ -245,24 +245,24 @@ float* modconv_workspace(size_t floats) {
 }  // namespace
 
 void modconv2d_forward(float* y, const float* x, const float* w, const float* s, const float* d,
-                       const Conv2dShape& shape, cudaStream_t stream) {
+                       const Conv2dShape& shape) {
   const Geometry g = to_geometry(shape, "modconv2d_forward");
   if ((int64_t)g.n * g.c_out * g.oh * g.ow == 0) return;
   CUDA_CHECK(launch(modconv2d_forward_kernel, dim3(blocks_for((int64_t)g.oh * g.ow, kBN), blocks_for(g.c_out, kBM), g.n),
-                    dim3(kThreadsX, kThreadsY), 0, stream, y, x, w, s, d, g));
+                    dim3(kThreadsX, kThreadsY), 0, nullptr, y, x, w, s, d, g));
 }
 
 void modconv2d_backward_input(float* dx, const float* dy, const float* w, const float* s, const float* d,
-                              const Conv2dShape& shape, cudaStream_t stream) {
+                              const Conv2dShape& shape) {
   const Geometry g = to_geometry(shape, "modconv2d_backward_input");
   if ((int64_t)g.n * g.c_in * g.h * g.w == 0) return;
   CUDA_CHECK(launch(modconv2d_backward_input_kernel,
                     dim3(blocks_for((int64_t)g.h * g.w, kBN), blocks_for(g.c_in, kBM), g.n),
-                    dim3(kThreadsX, kThreadsY), 0, stream, dx, dy, w, s, d, g));
+                    dim3(kThreadsX, kThreadsY), 0, nullptr, dx, dy, w, s, d, g));
 }
 
 void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
-                               const Conv2dShape& shape, cudaStream_t stream) {
+                               const Conv2dShape& shape) {
   const Geometry g = to_geometry(shape, "modconv2d_backward_weight");
   const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
   if (M * N == 0) return;
@@ -274,14 +274,14 @@ void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const
       (int)std::max<int64_t>(kBK, (int64_t)blocks_for(blocks_for(K, (int)splits_wanted), kBK) * kBK);
   const int splits = (int)std::max<int64_t>(1, blocks_for(K, k_per_split));
   if (splits == 1) {
-    CUDA_CHECK(launch(modconv2d_backward_weight_kernel, tiles, threads, 0, stream, dw, dy, x, s, d, g,
+    CUDA_CHECK(launch(modconv2d_backward_weight_kernel, tiles, threads, 0, nullptr, dw, dy, x, s, d, g,
                       (int)std::max<int64_t>(kBK, (int64_t)blocks_for(K, kBK) * kBK)));
     return;
   }
   float* partial = modconv_workspace((size_t)splits * M * N);
-  CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, stream, partial, dy,
+  CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial, dy,
                     x, s, d, g, k_per_split));
-  CUDA_CHECK(launch(modconv_sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, stream,
+  CUDA_CHECK(launch(modconv_sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
                     dw, partial, splits, M * N));
 }
 

@@ -12,13 +12,13 @@ namespace gantry::kernels::cuda {
 
 // y[n, co] = d[n, co] * sum_{ci, kh, kw} w[co, ci, kh, kw] s[n, ci] x[n, ci, ih, iw] (conv2d's taps).
 void modconv2d_forward(float* y, const float* x, const float* w, const float* s, const float* d,
-                       const Conv2dShape& shape, cudaStream_t stream);
+                       const Conv2dShape& shape);
 // dx[n, ci] = s[n, ci] * sum_{co, kh, kw} w[co, ci, kh, kw] d[n, co] dy[n, co, oh, ow] (the taps
 // that read x[n, ci, h, w]): the adjoint of the forward in x. Overwrites dx.
 void modconv2d_backward_input(float* dx, const float* dy, const float* w, const float* s, const float* d,
-                              const Conv2dShape& shape, cudaStream_t stream);
+                              const Conv2dShape& shape);
 // dw[co, ci, kh, kw] = sum_{n, oh, ow} d[n, co] dy[n, co, oh, ow] s[n, ci] x[n, ci, ih, iw]. Overwrites dw.
 void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
-                               const Conv2dShape& shape, cudaStream_t stream);
+                               const Conv2dShape& shape);
 
 }  // namespace gantry::kernels::cuda

@@ -80,18 +80,18 @@ struct State {
 };
 
 std::mutex mutex;
-State& state(cudaStream_t stream) {
+State& state() {
   static State st;
   if (!st.handle) MODCONV_CUDNN_CHECK(cudnnCreate(&st.handle));
-  MODCONV_CUDNN_CHECK(cudnnSetStream(st.handle, stream));
+  MODCONV_CUDNN_CHECK(cudnnSetStream(st.handle, nullptr));
   return st;
 }
 
 }  // namespace
 
-void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, cudaStream_t stream) {
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s) {
   std::lock_guard<std::mutex> lock(mutex);
-  State& st = state(stream);
+  State& st = state();
   Grouped d(s);
   auto [it, fresh] = st.algorithm.try_emplace(key_of(0, s), -1, 0);
   if (fresh) {
@@ -110,10 +110,9 @@ void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv
                                               &zero, d.y, y));
 }
 
-void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
-                                   cudaStream_t stream) {
+void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
   std::lock_guard<std::mutex> lock(mutex);
-  State& st = state(stream);
+  State& st = state();
   Grouped d(s);
   auto [it, fresh] = st.algorithm.try_emplace(key_of(1, s), -1, 0);
   if (fresh) {
@@ -137,10 +136,10 @@ void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, c
 #else  // no cuDNN in this build (the emulator, or GANTRY_CUDNN=OFF)
 
 namespace gantry::kernels::cudnn {
-void grouped_conv2d_forward(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+void grouped_conv2d_forward(float*, const float*, const float*, const Conv2dShape&) {
   throw gantry::cuda::CudaError("cudnn: grouped_conv2d_forward needs the real build with cuDNN");
 }
-void grouped_conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&, cudaStream_t) {
+void grouped_conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&) {
   throw gantry::cuda::CudaError("cudnn: grouped_conv2d_backward_input needs the real build with cuDNN");
 }
 }  // namespace gantry::kernels::cudnn

@@ -10,9 +10,8 @@ namespace gantry::kernels::cudnn {
 
 // y[n] = conv2d(x[n], w[n]) for every sample n, with w [N, Cout, Cin, KH, KW] materialised
 // (the tensor the fused kernel never stores). Geometry s is one sample's conv2d.
-void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, cudaStream_t stream);
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s);
 // dx[n] = conv2d_backward_input(dy[n], w[n]) for every sample n, w as above.
-void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
-                                   cudaStream_t stream);
+void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s);
 
 }  // namespace gantry::kernels::cudnn

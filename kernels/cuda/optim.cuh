@@ -8,9 +8,9 @@
 
 namespace gantry::kernels::cuda {
 
-void adam_step(float* p, float* m, float* v, const float* g, int64_t n, const AdamStep& h, cudaStream_t stream);
+void adam_step(float* p, float* m, float* v, const float* g, int64_t n, const AdamStep& h);
 // buf may be nullptr when h.momentum == 0.
-void rmsprop_step(float* p, float* v, float* buf, const float* g, int64_t n, const RMSPropStep& h, cudaStream_t stream);
-void sgd_step(float* p, float* buf, const float* g, int64_t n, const SGDStep& h, cudaStream_t stream);
+void rmsprop_step(float* p, float* v, float* buf, const float* g, int64_t n, const RMSPropStep& h);
+void sgd_step(float* p, float* buf, const float* g, int64_t n, const SGDStep& h);
 
 }  // namespace gantry::kernels::cuda

@@ -104,24 +104,24 @@ unsigned grid_for(int64_t rows) { return (unsigned)std::max<int64_t>(1, std::min
 
 }  // namespace
 
-void sum_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream) {
+void sum_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(reduce_rows_kernel<SumOp>, dim3(grid_for(rows)), dim3(kThreads), 0, stream, out, in, rows, cols));
+    CUDA_CHECK(launch(reduce_rows_kernel<SumOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
-void max_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream) {
+void max_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(reduce_rows_kernel<MaxOp>, dim3(grid_for(rows)), dim3(kThreads), 0, stream, out, in, rows, cols));
+    CUDA_CHECK(launch(reduce_rows_kernel<MaxOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
-void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream) {
+void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(argmax_rows_kernel, dim3(grid_for(rows)), dim3(kThreads), 0, stream, out, in, rows, cols));
+    CUDA_CHECK(launch(argmax_rows_kernel, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
-void log_softmax_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream) {
+void log_softmax_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(log_softmax_rows_kernel, dim3(grid_for(rows)), dim3(kThreads), 0, stream, out, in, rows, cols));
+    CUDA_CHECK(launch(log_softmax_rows_kernel, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
 }  // namespace gantry::kernels::cuda

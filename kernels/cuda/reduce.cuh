@@ -8,10 +8,10 @@
 
 namespace gantry::kernels::cuda {
 
-void sum_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream);
-void max_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream);  // NaN propagates
-void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream);  // first max
+void sum_rows(float* out, const float* in, int64_t rows, int64_t cols);
+void max_rows(float* out, const float* in, int64_t rows, int64_t cols);  // NaN propagates
+void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols);  // first max
 // out[r, c] = in[r, c] - log(sum_c' exp(in[r, c'])), with the row max subtracted first.
-void log_softmax_rows(float* out, const float* in, int64_t rows, int64_t cols, cudaStream_t stream);
+void log_softmax_rows(float* out, const float* in, int64_t rows, int64_t cols);
 
 }  // namespace gantry::kernels::cuda

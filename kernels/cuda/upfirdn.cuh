@@ -9,6 +9,6 @@ namespace gantry::kernels::cuda {
 
 // y[N, C, out_h, out_w] = upfirdn2d(x, f); overwrites y. The backward pass is this same
 // function (the flipped filter, up and down swapped: core/ops/modconv.cpp).
-void upfirdn2d(float* y, const float* x, const float* f, const UpFirDn2dShape& s, cudaStream_t stream);
+void upfirdn2d(float* y, const float* x, const float* f, const UpFirDn2dShape& s);
 
 }  // namespace gantry::kernels::cuda

@@ -95,8 +95,7 @@ TEST_CASE("batch_norm kernels, every version: training forward and running stats
         INFO("N " << s.n << " C " << s.c << " S " << s.s << " affine " << o.affine << " running " << o.running
                   << " version " << version);
         kernels::cuda::batch_norm_forward_train(dy, dmean, dinv, o.running ? drm : nullptr, o.running ? drv : nullptr,
-                                                dx, o.affine ? dg : nullptr, o.affine ? db : nullptr, s, 0.1f, 1e-5f,
-                                                nullptr, version);
+                                                dx, o.affine ? dg : nullptr, o.affine ? db : nullptr, s, 0.1f, 1e-5f, version);
         testing::check_close(to_host(dy, total), y, 2e-5, "y");
         testing::check_close(to_host(dmean, c), mean, 1e-6, "save_mean");
         testing::check_close(to_host(dinv, c), invstd, 2e-5, "save_invstd");
@@ -127,7 +126,7 @@ TEST_CASE("batch_norm kernels, every version: fused backward vs the cpu in float
               *ddb = to_device(testing::nans<float>(c)), *ddy = to_device(dyv), *dx = to_device(x),
               *dmean = to_device(mean), *dinv = to_device(inv), *dgam = to_device(gamma);
         INFO("N " << s.n << " C " << s.c << " S " << s.s << " affine " << affine << " version " << version);
-        kernels::cuda::batch_norm_backward(ddx, ddg, ddb, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s, nullptr,
+        kernels::cuda::batch_norm_backward(ddx, ddg, ddb, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s,
                                            version);
         const double m = (double)(s.n * s.s);
         testing::check_close(to_host(ddx, total), want_dx, 2e-5, "dx");
@@ -135,13 +134,12 @@ TEST_CASE("batch_norm kernels, every version: fused backward vs the cpu in float
         testing::check_close(to_host(ddg, c), want_dg, 1e-6 * std::sqrt(m) + 1e-6, "dgamma");
         testing::check_close(to_host(ddb, c), want_db, 1e-6 * std::sqrt(m) + 1e-6, "dbeta");
         // dgamma / dbeta not wanted: nullptr, and dx the same
-        kernels::cuda::batch_norm_backward(ddx, nullptr, nullptr, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s,
-                                           nullptr, version);
+        kernels::cuda::batch_norm_backward(ddx, nullptr, nullptr, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s, version);
         testing::check_close(to_host(ddx, total), want_dx, 2e-5, "dx without dgamma/dbeta");
         for (float* p : {ddx, ddg, ddb, ddy, dx, dmean, dinv, dgam}) cudaFree(p);
       }
   CHECK_THROWS_AS(kernels::cuda::batch_norm_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                                     nullptr, {1, 1, 2}, nullptr, kernels::cuda::kBatchNormVersions + 1),
+                                                     nullptr, {1, 1, 2}, kernels::cuda::kBatchNormVersions + 1),
                   gantry::cuda::CudaError);
 }
 
@@ -160,8 +158,7 @@ TEST_CASE("batch_norm eval kernel vs the cpu in float64") {
       float *dy = to_device(testing::nans<float>(total)), *dx = to_device(x), *drm = to_device(rm),
             *drv = to_device(rv), *dg = to_device(gamma), *db = to_device(beta);
       INFO("N " << s.n << " C " << s.c << " S " << s.s << " affine " << affine);
-      kernels::cuda::batch_norm_forward_eval(dy, dx, drm, drv, affine ? dg : nullptr, affine ? db : nullptr, s, 1e-5f,
-                                             nullptr);
+      kernels::cuda::batch_norm_forward_eval(dy, dx, drm, drv, affine ? dg : nullptr, affine ? db : nullptr, s, 1e-5f);
       testing::check_close(to_host(dy, total), want, 1e-5, "y");
       for (float* p : {dy, dx, drm, drv, dg, db}) cudaFree(p);
     }

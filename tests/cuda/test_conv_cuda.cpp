@@ -95,7 +95,7 @@ TEST_CASE("conv2d_forward: every cuda version matches the cpu kernel on odd shap
       for (int version = 1; version <= kernels::cuda::kConvVersions; ++version) {
         INFO(describe(s, version) << (with_bias ? " with bias" : " without bias"));
         auto got = run_on_device(want.size(), x, w, [&](float* y, const float* dx, const float* dw) {
-          kernels::cuda::conv2d_forward(y, dx, dw, with_bias ? dbias : nullptr, s, nullptr, version);
+          kernels::cuda::conv2d_forward(y, dx, dw, with_bias ? dbias : nullptr, s, version);
         });
         testing::check_close(got, want, tolerance(s.c_in * s.k_h * s.k_w), "y");
       }
@@ -114,7 +114,7 @@ TEST_CASE("conv2d_backward_input: every cuda version matches the cpu kernel on o
     for (int version = 1; version <= kernels::cuda::kConvVersions; ++version) {
       INFO(describe(s, version));
       auto got = run_on_device(want.size(), dy, w, [&](float* dx, const float* ddy, const float* dw) {
-        kernels::cuda::conv2d_backward_input(dx, ddy, dw, s, nullptr, version);
+        kernels::cuda::conv2d_backward_input(dx, ddy, dw, s, version);
       });
       testing::check_close(got, want, tolerance(s.c_out * s.k_h * s.k_w), "dx");
     }
@@ -131,7 +131,7 @@ TEST_CASE("conv2d_backward_weight: every cuda version matches the cpu kernel on 
     for (int version = 1; version <= kernels::cuda::kConvWeightVersions; ++version) {
       INFO(describe(s, version));
       auto got = run_on_device(want.size(), dy, x, [&](float* dw, const float* ddy, const float* dx) {
-        kernels::cuda::conv2d_backward_weight(dw, ddy, dx, s, nullptr, version);
+        kernels::cuda::conv2d_backward_weight(dw, ddy, dx, s, version);
       });
       testing::check_close(got, want, tolerance(s.n * s.out_h * s.out_w), "dw");
     }
@@ -141,11 +141,11 @@ TEST_CASE("conv2d_backward_weight: every cuda version matches the cpu kernel on 
 TEST_CASE("the conv kernels refuse an unknown version") {
   if (!testing::have_cuda_device()) return;
   const Conv2dShape s = shape(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1);
-  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_forward(nullptr, nullptr, nullptr, nullptr, s, nullptr, 9),
+  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_forward(nullptr, nullptr, nullptr, nullptr, s, 9),
                        doctest::Contains("conv2d_forward: no version 9"), cuda::CudaError);
-  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_backward_input(nullptr, nullptr, nullptr, s, nullptr, 9),
+  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_backward_input(nullptr, nullptr, nullptr, s, 9),
                        doctest::Contains("conv2d_backward_input: no version 9"), cuda::CudaError);
-  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_backward_weight(nullptr, nullptr, nullptr, s, nullptr, 9),
+  CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_backward_weight(nullptr, nullptr, nullptr, s, 9),
                        doctest::Contains("conv2d_backward_weight: no version 9"), cuda::CudaError);
 }
 

@@ -31,7 +31,7 @@ TEST_CASE("SGEMM versions match the CPU GEMM on odd shapes") {
     for (int version = 1; version <= 3; ++version) {
       INFO("batch " << s.batch << " m " << s.m << " n " << s.n << " k " << s.k << " version " << version);
       float *da = to_device(a), *db = to_device(b), *dc = to_device(std::vector<float>(want.size(), 1e30f));
-      gantry::kernels::cuda::gemm_batched(dc, da, db, s.batch, s.m, s.n, s.k, nullptr, version);
+      gantry::kernels::cuda::gemm_batched(dc, da, db, s.batch, s.m, s.n, s.k, version);
       std::vector<float> got(want.size());
       CUDA_CHECK(cudaMemcpy(got.data(), dc, got.size() * sizeof(float), cudaMemcpyDeviceToHost));
       // float32 rounding: each output sums k products of numbers in [-1, 1]
@@ -41,7 +41,7 @@ TEST_CASE("SGEMM versions match the CPU GEMM on odd shapes") {
     }
   }
 #if defined(GANTRY_CUDA_EMU)
-  CHECK_THROWS_WITH_AS(gantry::kernels::cuda::gemm_batched(nullptr, nullptr, nullptr, 1, 2, 2, 2, nullptr,
+  CHECK_THROWS_WITH_AS(gantry::kernels::cuda::gemm_batched(nullptr, nullptr, nullptr, 1, 2, 2, 2,
                                                            gantry::kernels::cuda::kGemmCublas),
                        doctest::Contains("cuBLAS cannot run on the emulator"), gantry::cuda::CudaError);
 #endif

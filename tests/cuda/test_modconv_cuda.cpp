@@ -83,17 +83,17 @@ void check_pass(Pass pass) {
         switch (pass) {
           case Pass::forward:
             kernels::cpu::modconv2d_forward<double>(want.data(), xd.data(), wd.data(), ps, pd, s);
-            kernels::cuda::modconv2d_forward(out, gx, gw, gs, gd, s, nullptr);
+            kernels::cuda::modconv2d_forward(out, gx, gw, gs, gd, s);
             k = s.c_in * s.k_h * s.k_w;
             break;
           case Pass::backward_input:
             kernels::cpu::modconv2d_backward_input<double>(want.data(), dyd.data(), wd.data(), ps, pd, s);
-            kernels::cuda::modconv2d_backward_input(out, gdy, gw, gs, gd, s, nullptr);
+            kernels::cuda::modconv2d_backward_input(out, gdy, gw, gs, gd, s);
             k = s.c_out * s.k_h * s.k_w;
             break;
           case Pass::backward_weight:
             kernels::cpu::modconv2d_backward_weight<double>(want.data(), dyd.data(), xd.data(), ps, pd, s);
-            kernels::cuda::modconv2d_backward_weight(out, gdy, gx, gs, gd, s, nullptr);
+            kernels::cuda::modconv2d_backward_weight(out, gdy, gx, gs, gd, s);
             k = s.n * s.out_h * s.out_w;
             break;
         }
@@ -138,7 +138,7 @@ TEST_CASE("upfirdn2d's cuda kernel matches the cpu kernel: blur up, blur down, a
     std::vector<double> want(s.n * s.c * s.out_h * s.out_w);
     kernels::cpu::upfirdn2d<double>(want.data(), xd.data(), fd.data(), s);
     float *gx = testing::to_device(x), *gf = testing::to_device(f), *out = testing::to_device(testing::nans<float>(want.size()));
-    kernels::cuda::upfirdn2d(out, gx, gf, s, nullptr);
+    kernels::cuda::upfirdn2d(out, gx, gf, s);
     testing::check_close(testing::to_host(out, want.size()), want, 1e-5 * (double)(s.k_h * s.k_w), "y");
     cudaFree(gx), cudaFree(gf), cudaFree(out);
   }

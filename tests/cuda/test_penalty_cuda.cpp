@@ -84,8 +84,8 @@ TEST_CASE("gradient_penalty kernels, cpu (float, double) and cuda, vs float64 on
     if (testing::have_cuda_device()) {
       float *dp = to_device({NAN}), *dnorms = to_device(testing::nans<float>(s.n)), *dg = to_device(g),
             *ddg = to_device(testing::nans<float>(total)), *dup = to_device({(float)up});
-      kernels::cuda::gradient_penalty_forward(dp, dnorms, dg, s.n, s.k, lambda, eps, nullptr);
-      kernels::cuda::gradient_penalty_backward(ddg, dup, dg, dnorms, s.n, s.k, lambda, nullptr);
+      kernels::cuda::gradient_penalty_forward(dp, dnorms, dg, s.n, s.k, lambda, eps);
+      kernels::cuda::gradient_penalty_backward(ddg, dup, dg, dnorms, s.n, s.k, lambda);
       testing::check_close(to_host(dp, 1), {want.penalty}, 1e-5, "cuda penalty");
       testing::check_close(to_host(dnorms, s.n), want.norms, 1e-6, "cuda norms");
       testing::check_close(to_host(ddg, total), want.dg, 1e-5, "cuda dg");
