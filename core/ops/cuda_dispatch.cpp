@@ -126,7 +126,7 @@ bool natural(const kernels::Conv2dShape& s) {
          s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
 }
 bool conv_cudnn(const kernels::Conv2dShape& s) {
-  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
+  return kernels::cuda::kernel_versions().cudnn && natural(s);
 }
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   check_float32(x);
@@ -191,7 +191,7 @@ void one_hot(const Tensor& y, const Tensor& labels, int64_t classes) {
 }
 
 // ---- normalization: gantry's kernels or cuDNN's (kernels/cuda/dnn.cuh) ------------------
-bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+bool use_cudnn() { return kernels::cuda::kernel_versions().cudnn; }
 
 void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
                               const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,

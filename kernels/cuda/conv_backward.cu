@@ -219,7 +219,7 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   const Geometry g = to_geometry(s, "conv2d_backward_input");
   const int64_t outputs = (int64_t)g.n * g.c_in * g.h * g.w;
   if (outputs == 0) return;
-  if (version == 0) version = kConvBackwardInputVersion;
+  if (version == 0) version = kernel_versions().conv_backward_input;
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_backward_input_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,
@@ -241,7 +241,7 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
   const Geometry g = to_geometry(s, "conv2d_backward_weight");
   const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
   if (M * N == 0) return;
-  if (version == 0) version = kConvBackwardWeightVersion;
+  if (version == 0) version = kernel_versions().conv_backward_weight;
   const dim3 tiles(blocks_for(N, kBN), blocks_for(M, kBM)), threads(kThreadsX, kThreadsY);
   const int whole_k = (int)(blocks_for(K, kBK) * kBK);  // one split: all of K (0 when the batch is empty)
   switch (version) {
