@@ -141,7 +141,18 @@ void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, 
 void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
   check_float32(x);
   if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
-  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
+  else {
+    // version 3's split-K scratch, from the caching allocator so memory_stats counts it
+    const size_t bytes = kernels::cuda::conv2d_backward_weight_workspace(s) * sizeof(float);
+    void* ws = bytes ? cuda_device::allocate(bytes) : nullptr;
+    try {
+      kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, static_cast<float*>(ws), 0);
+    } catch (...) {
+      cuda_device::release(ws, bytes);
+      throw;
+    }
+    cuda_device::release(ws, bytes);
+  }
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {

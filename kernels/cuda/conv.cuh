@@ -4,6 +4,8 @@
 // (Conv2dShape). The algorithm, thread mapping and versions: kernels/cuda/conv.cu and
 // docs/kernels/conv2d.md.
 #pragma once
+#include <cstddef>
+
 #include "kernels/cuda/cuda_compat.cuh"
 #include "kernels/cuda/versions.hpp"
 #include "kernels/shapes.hpp"
@@ -27,6 +29,14 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
                            int version);
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
+                            int version);
+// Scratch, in floats, that conv2d_backward_weight needs for `s` and `version` (0 =
+// kernel_versions()'s): version 3's split-K partial sums, 0 when K is not split.
+size_t conv2d_backward_weight_workspace(const Conv2dShape& s, int version = 0);
+// With the caller's scratch (at least conv2d_backward_weight_workspace(s, version) floats;
+// the op layer takes it from the caching allocator, so the memory counters see it). The
+// overloads above without it (tests, bench_kernels) cudaMalloc and free it per call.
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace,
                             int version);
 
 }  // namespace gantry::kernels::cuda

@@ -112,3 +112,27 @@ TEST_CASE("kernel versions: the ops match the cpu with every kept version") {
              {{3, 4, 5, 3}, {4}, {4}}, 1e-5, "batch_norm");
   }
 }
+
+TEST_CASE("conv2d_backward_weight's split-K workspace comes from the caching allocator: the memory counters see it") {
+  if (!testing::have_cuda_device()) return;
+  // K = N*OH*OW = 4*16*16 = 1024 over one 64x64 tile of dw [4, 3*3*3]: version 3 splits K.
+  const Conv2dOptions o = Conv2dOptions::square(1, 1);
+  Generator g(5);
+  const Tensor dy = rand({4, 4, 16, 16}, DType::f32, &g, -1, 1).to(Device::cuda(0));
+  const Tensor x = rand({4, 3, 16, 16}, DType::f32, &g, -1, 1).to(Device::cuda(0));
+  const int64_t dw_bytes = 4 * 3 * 3 * 3 * sizeof(float);
+  auto peak_rise = [&](int version) {
+    KernelVersions k{};
+    k.conv_backward_weight = version;
+    testing::ScopedKernelVersions use(k);
+    reset_peak_memory(Device::cuda(0));
+    const int64_t before = memory_stats(Device::cuda(0)).current_bytes;
+    const Tensor dw = conv2d_backward_weight(dy, x, {4, 3, 3, 3}, o);
+    CHECK(memory_stats(Device::cuda(0)).current_bytes - before < 4 * dw_bytes);  // the workspace went back
+    return memory_stats(Device::cuda(0)).peak_bytes - before;
+  };
+  const int64_t without = peak_rise(2), with = peak_rise(3);
+  INFO("peak rise: version 2 " << without << " bytes, version 3 " << with << " bytes");
+  CHECK(without < 4 * dw_bytes);
+  CHECK(with >= without + 2 * dw_bytes);  // at least two K slices of dw
+}
