@@ -188,7 +188,7 @@ void bench_conv(Runner& run, const ConvLayer& l) {
   auto tol = [](double terms) { return 1e-6 * (terms + 8); };  // float sums of `terms` products in [-1, 1]
 
   version_rows(
-      run, "conv2d_forward", what + pass_fwd, true, flops, gpu::kConvVersions, gpu::kConvForwardVersion,
+      run, "conv2d_forward", what + pass_fwd, true, flops, gpu::kConvVersions, gpu::kernel_versions().conv_forward,
       [&](int v) { gpu::conv2d_forward(y_d, x_d, w_d, nullptr, s, v); },
       peer([&] { cudnn::conv2d_forward(y_d, x_d, w_d, nullptr, s); }), y_d,
       [&] {
@@ -199,7 +199,7 @@ void bench_conv(Runner& run, const ConvLayer& l) {
       tol((double)(s.c_in * s.k_h * s.k_w)));
   version_rows(
       run, "conv2d_backward_input", what + pass_bwd_in, true, flops, gpu::kConvVersions,
-      gpu::kConvBackwardInputVersion, [&](int v) { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, v); },
+      gpu::kernel_versions().conv_backward_input, [&](int v) { gpu::conv2d_backward_input(dx_d, dy_d, w_d, s, v); },
       peer([&] { cudnn::conv2d_backward_input(dx_d, dy_d, w_d, s); }), dx_d,
       [&] {
         std::vector<float> want(nx);
@@ -209,7 +209,7 @@ void bench_conv(Runner& run, const ConvLayer& l) {
       tol((double)(s.c_out * s.k_h * s.k_w)));
   version_rows(
       run, "conv2d_backward_weight", what + " wgrad", true, flops, gpu::kConvWeightVersions,
-      gpu::kConvBackwardWeightVersion, [&](int v) { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, v); },
+      gpu::kernel_versions().conv_backward_weight, [&](int v) { gpu::conv2d_backward_weight(dw_d, dy_d, x_d, s, v); },
       peer([&] { cudnn::conv2d_backward_weight(dw_d, dy_d, x_d, s); }), dw_d,
       [&] {
         std::vector<float> want(nw);
@@ -244,7 +244,7 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
   auto peer_fn = [&](std::function<void()> f) { return run.cudnn() ? f : std::function<void()>(); };
 
   version_rows(
-      run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
+      run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions, gpu::kernel_versions().batch_norm,
       [&](int v) { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, v); },
       peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps); }),
       y_d, [&] { return y_ref; }, 1e-4);
@@ -259,7 +259,7 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
   }
   DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
   version_rows(
-      run, "batch_norm_backward", what, false, 3 * bytes, gpu::kBatchNormVersions, gpu::kBatchNormVersion,
+      run, "batch_norm_backward", what, false, 3 * bytes, gpu::kBatchNormVersions, gpu::kernel_versions().batch_norm,
       [&](int v) { gpu::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s, v); },
       peer_fn([&] { cudnn::batch_norm_backward(dx_d, dg_d, db_d, dy_d, x_d, m0, is0, g_d, s); }), dx_d,
       [&] {
@@ -407,14 +407,14 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
 
 void bench_sgemm(Runner& run, int64_t m, int64_t n, int64_t k) {
   const std::string what = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k);
-  const std::string name = "sgemm v" + std::to_string(gpu::kGemmVersion);
+  const std::string name = "sgemm v" + std::to_string(gpu::kGemmVersions);
   if (!run.wanted(name, what)) return;
   const auto a = random_floats(m * k, 12), b = random_floats(k * n, 13);
   DeviceArray a_d(a), b_d(b), c_d(m * n);
   std::vector<float> want(m * n);
   cpu::gemm_batched(want.data(), a.data(), b.data(), 1, m, n, k);
   run.measure(make_row(name, what, true, 2.0 * m * n * k, kEmulator ? "" : "cuBLAS"),
-              [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmVersion); },
+              [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmVersions); },
               kEmulator ? std::function<void()>()
                         : [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmCublas); },
               c_d, want, 1e-6 * (double)(k + 8));

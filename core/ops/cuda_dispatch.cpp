@@ -126,7 +126,7 @@ bool natural(const kernels::Conv2dShape& s) {
          s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
 }
 bool conv_cudnn(const kernels::Conv2dShape& s) {
-  return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn && natural(s);
+  return kernels::cuda::kernel_versions().cudnn && natural(s);
 }
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   check_float32(x);
@@ -141,7 +141,18 @@ void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, 
 void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
   check_float32(x);
   if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
-  else kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
+  else {
+    // version 3's split-K scratch, from the caching allocator so memory_stats counts it
+    const size_t bytes = kernels::cuda::conv2d_backward_weight_workspace(s) * sizeof(float);
+    void* ws = bytes ? cuda_device::allocate(bytes) : nullptr;
+    try {
+      kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, static_cast<float*>(ws), 0);
+    } catch (...) {
+      cuda_device::release(ws, bytes);
+      throw;
+    }
+    cuda_device::release(ws, bytes);
+  }
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {
@@ -191,7 +202,7 @@ void one_hot(const Tensor& y, const Tensor& labels, int64_t classes) {
 }
 
 // ---- normalization: gantry's kernels or cuDNN's (kernels/cuda/dnn.cuh) ------------------
-bool use_cudnn() { return kernels::cuda::dnn_impl() == kernels::cuda::DnnImpl::cudnn; }
+bool use_cudnn() { return kernels::cuda::kernel_versions().cudnn; }
 
 void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
                               const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,

@@ -22,7 +22,7 @@
 //     for j = tid; j < M; j += 256        thread: y (or dx) of its share
 // Eval forward: for e < N C S (grid-stride, 256 threads a block): y[e] from channel (e / S) % C.
 //
-// Versions (train forward and backward; kBatchNormVersion picks the one the op runs):
+// Versions (train forward and backward; KernelVersions::batch_norm in versions.hpp picks the one the ops run):
 //   1  two-pass statistics (sum, then centred squares) and (n, i) = divmod(j, S) at every
 //      element: the plain transcription of the cpu kernel. x is read 3 times in the forward.
 //   2  one-pass Welford statistics merged by Chan's formula across lanes and warps, so x is
@@ -238,8 +238,11 @@ __global__ void bn_backward_kernel2(float* __restrict__ dx, float* __restrict__ 
   }
 }
 
-void check_version(int version) {
+// The version to run: `version`, or the ops' choice for 0.
+int pick_version(int version) {
+  if (version == 0) version = kernel_versions().batch_norm;
   KERNEL_CHECK(version >= 1 && version <= kBatchNormVersions, "batch_norm: no kernel version " + std::to_string(version));
+  return version;
 }
 
 }  // namespace
@@ -248,7 +251,7 @@ void check_version(int version) {
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                               const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
                               float momentum, float eps, int version) {
-  check_version(version);
+  version = pick_version(version);
   if (s.c == 0) return;
   auto kernel = version == 1 ? bn_forward_train_kernel1 : bn_forward_train_kernel2;
   CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, nullptr, y, save_mean, save_invstd,
@@ -258,7 +261,7 @@ void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, fl
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
                               const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
                               float momentum, float eps) {
-  batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, s, momentum, eps, kBatchNormVersion);
+  batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, s, momentum, eps, 0);
 }
 
 void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
@@ -272,7 +275,7 @@ void batch_norm_forward_eval(float* y, const float* x, const float* running_mean
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
                          const BatchNormShape& s, int version) {
-  check_version(version);
+  version = pick_version(version);
   if (s.c == 0) return;
   auto kernel = version == 1 ? bn_backward_kernel1 : bn_backward_kernel2;
   CUDA_CHECK(launch(kernel, dim3(channel_blocks(s.c)), dim3(kBnThreads), 0, nullptr, dx, dgamma, dbeta, dy, x,
@@ -282,7 +285,7 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* save_mean, const float* save_invstd, const float* gamma,
                          const BatchNormShape& s) {
-  batch_norm_backward(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, s, kBatchNormVersion);
+  batch_norm_backward(dx, dgamma, dbeta, dy, x, save_mean, save_invstd, gamma, s, 0);
 }
 
 }  // namespace gantry::kernels::cuda

@@ -4,6 +4,7 @@
 // docs/kernels/batch_norm.md.
 #pragma once
 #include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/cuda/versions.hpp"
 #include "kernels/shapes.hpp"
 
 namespace gantry::kernels::cuda {
@@ -24,11 +25,9 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
                          const BatchNormShape& s);
 
 // ---- every kept version, by number (tests and bench/) ------------------------------------
-// The version of the training forward and the backward that the functions above run
-// (the table is in batchnorm.cu), and how many versions are kept.
-constexpr int kBatchNormVersion = 2;
-constexpr int kBatchNormVersions = 2;
-// As above, with `version` in 1..kBatchNormVersions; throws cuda::CudaError otherwise.
+// As above, with `version` in 1..kBatchNormVersions (the table is in batchnorm.cu; 0 =
+// kernel_versions().batch_norm, which the functions above run); throws cuda::CudaError
+// for any other.
 void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
                               float* running_var, const float* x, const float* gamma, const float* beta,
                               const BatchNormShape& s, float momentum, float eps, int version);

@@ -31,7 +31,7 @@
 // decodes that column's (n, oh, ow) once, before the K loop. Elements past an edge of M,
 // N or K are staged as 0 and not stored: no shape is padded to a tile.
 //
-// Versions (kConv*Version in conv.cuh picks the production one):
+// Versions (KernelVersions::conv_* in versions.hpp picks the one the ops run):
 //   forward
 //     1  one thread per y element, loops over (ci, kh, kw): K global loads of x and w each
 //     2  implicit GEMM, 64x64 tiles, 16 K a stage, 4x4 outputs a thread: every value
@@ -131,7 +131,7 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   const Geometry g = to_geometry(s, "conv2d_forward");
   const int64_t outputs = (int64_t)g.n * g.c_out * g.oh * g.ow;
   if (outputs == 0) return;
-  if (version == 0) version = kConvForwardVersion;
+  if (version == 0) version = kernel_versions().conv_forward;
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_forward_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,

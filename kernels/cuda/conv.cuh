@@ -4,7 +4,10 @@
 // (Conv2dShape). The algorithm, thread mapping and versions: kernels/cuda/conv.cu and
 // docs/kernels/conv2d.md.
 #pragma once
+#include <cstddef>
+
 #include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/cuda/versions.hpp"
 #include "kernels/shapes.hpp"
 
 namespace gantry::kernels::cuda {
@@ -18,20 +21,22 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
 // dw[Cout,Cin,KH,KW] = d/dw of sum(dy * conv2d(x, w)), summed over the batch. Overwrites dw.
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s);
 
-// The versions each function runs by default (the table is in kernels/cuda/conv.cu).
-constexpr int kConvForwardVersion = 2;
-constexpr int kConvBackwardInputVersion = 2;
-constexpr int kConvBackwardWeightVersion = 3;
-constexpr int kConvVersions = 2;        // forward and backward-input: versions 1..2
-constexpr int kConvWeightVersions = 3;  // backward-weight: versions 1..3
-
-// The same three contracts with the version named (0 = the default above), so tests and
-// benchmarks can run every version. Throws gantry::cuda::CudaError for an unknown
+// The same three contracts with the version named (1..kConvVersions, backward-weight
+// 1..kConvWeightVersions; 0 = kernel_versions()'s, which the functions above run), so
+// tests and benchmarks can run every version (the table is in kernels/cuda/conv.cu). Throws gantry::cuda::CudaError for an unknown
 // version, a tensor of 2^31 elements or more, or a failed launch.
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, int version);
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
                            int version);
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
+                            int version);
+// Scratch, in floats, that conv2d_backward_weight needs for `s` and `version` (0 =
+// kernel_versions()'s): version 3's split-K partial sums, 0 when K is not split.
+size_t conv2d_backward_weight_workspace(const Conv2dShape& s, int version = 0);
+// With the caller's scratch (at least conv2d_backward_weight_workspace(s, version) floats;
+// the op layer takes it from the caching allocator, so the memory counters see it). The
+// overloads above without it (tests, bench_kernels) cudaMalloc and free it per call.
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace,
                             int version);
 
 }  // namespace gantry::kernels::cuda

@@ -195,23 +195,6 @@ int weight_k_per_split(int64_t K, int64_t tiles) {
   return (int)std::max<int64_t>(kBK, blocks_for(blocks_for(K, (int)splits), kBK) * kBK);
 }
 
-// A device buffer of at least `floats`, kept and grown across calls. Calls are ordered by
-// the stream (gantry runs every kernel on the default stream); the mutex only keeps two
-// host threads from growing it at once.
-float* weight_workspace(size_t floats) {
-  static std::mutex mutex;
-  static float* buffer = nullptr;
-  static size_t capacity = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (floats > capacity) {
-    if (buffer) CUDA_CHECK(cudaFree(buffer));
-    buffer = nullptr, capacity = 0;
-    CUDA_CHECK(cudaMalloc(&buffer, floats * sizeof(float)));
-    capacity = floats;
-  }
-  return buffer;
-}
-
 }  // namespace
 
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
@@ -219,7 +202,7 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   const Geometry g = to_geometry(s, "conv2d_backward_input");
   const int64_t outputs = (int64_t)g.n * g.c_in * g.h * g.w;
   if (outputs == 0) return;
-  if (version == 0) version = kConvBackwardInputVersion;
+  if (version == 0) version = kernel_versions().conv_backward_input;
   switch (version) {
     case 1:
       CUDA_CHECK(launch(conv2d_backward_input_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,
@@ -236,12 +219,21 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   }
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
+size_t conv2d_backward_weight_workspace(const Conv2dShape& s, int version) {
+  const Geometry g = to_geometry(s, "conv2d_backward_weight");
+  const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
+  if (version == 0) version = kernel_versions().conv_backward_weight;
+  if (M * N == 0 || version != 3) return 0;
+  const int splits = (int)blocks_for(K, weight_k_per_split(K, (int64_t)blocks_for(N, kBN) * blocks_for(M, kBM)));
+  return splits <= 1 ? 0 : (size_t)splits * M * N;
+}
+
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, float* workspace,
                             int version) {
   const Geometry g = to_geometry(s, "conv2d_backward_weight");
   const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
   if (M * N == 0) return;
-  if (version == 0) version = kConvBackwardWeightVersion;
+  if (version == 0) version = kernel_versions().conv_backward_weight;
   const dim3 tiles(blocks_for(N, kBN), blocks_for(M, kBM)), threads(kThreadsX, kThreadsY);
   const int whole_k = (int)(blocks_for(K, kBK) * kBK);  // one split: all of K (0 when the batch is empty)
   switch (version) {
@@ -259,7 +251,8 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
         CUDA_CHECK(launch(conv2d_backward_weight_kernel2, tiles, threads, 0, nullptr, dw, dy, x, g, whole_k));
         break;
       }
-      float* partial = weight_workspace((size_t)splits * M * N);
+      KERNEL_CHECK(workspace, "conv2d_backward_weight: version 3 splits K and needs a workspace");
+      float* partial = workspace;
       CUDA_CHECK(launch(conv2d_backward_weight_kernel2, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial,
                         dy, x, g, k_per_split));
       CUDA_CHECK(launch(sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
@@ -274,6 +267,19 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
 
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
   conv2d_backward_input(dx, dy, w, s, 0);
+}
+
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, int version) {
+  const size_t floats = conv2d_backward_weight_workspace(s, version);
+  float* workspace = nullptr;
+  if (floats) CUDA_CHECK(cudaMalloc(&workspace, floats * sizeof(float)));
+  try {
+    conv2d_backward_weight(dw, dy, x, s, workspace, version);
+  } catch (...) {
+    cudaFree(workspace);
+    throw;
+  }
+  if (workspace) CUDA_CHECK(cudaFree(workspace));
 }
 
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s) {

@@ -1,47 +1,12 @@
-// kernels/cuda/dnn.cu — the run-time choice between gantry's kernels and cuDNN
-// (kernels/cuda/dnn.cuh). In a build without cuDNN (GANTRY_HAVE_CUDNN undefined) the
-// kernels::cudnn functions throw.
+// kernels/cuda/dnn.cu — cuDNN's stand-ins in a build without cuDNN (GANTRY_HAVE_CUDNN
+// undefined): cudnn_available() is false and the kernels::cudnn functions throw. Whether
+// the ops use cuDNN is KernelVersions::cudnn (kernels/cuda/versions.hpp).
 // The cuDNN calls themselves live in kernels/cuda/cudnn.cu (GANTRY_CUDA=real only).
-#include <cstdlib>
-#include <cstring>
-#include <mutex>
+#include <string>
 
 #include "kernels/cuda/dnn.cuh"
 
 namespace gantry::kernels::cuda {
-
-namespace {
-// The build, as the errors name it.
-#if defined(GANTRY_CUDA_EMU)
-constexpr const char* kBuild = "GANTRY_CUDA=emu";
-#else
-constexpr const char* kBuild = "GANTRY_CUDA=real built with GANTRY_CUDNN=OFF";
-#endif
-DnnImpl& current() {
-  static DnnImpl impl = parse_dnn_impl(std::getenv("GANTRY_DNN"));
-  return impl;
-}
-}  // namespace
-
-DnnImpl parse_dnn_impl(const char* v) {
-  if (!v || !*v || std::strcmp(v, "gantry") == 0) return DnnImpl::gantry;
-  if (std::strcmp(v, "cudnn") == 0) {
-    if (!cudnn_available())
-      throw gantry::cuda::CudaError(std::string("GANTRY_DNN=cudnn: this build has no cuDNN (") + kBuild +
-                               "); use GANTRY_DNN=gantry");
-    return DnnImpl::cudnn;
-  }
-  throw gantry::cuda::CudaError(std::string("GANTRY_DNN='") + v + "': expected gantry or cudnn");
-}
-
-DnnImpl dnn_impl() { return current(); }
-
-void set_dnn_impl(DnnImpl impl) {
-  if (impl == DnnImpl::cudnn && !cudnn_available())
-    throw gantry::cuda::CudaError(std::string("cuDNN was asked for, but this build has none (") + kBuild +
-                             "): it runs gantry's kernels");
-  current() = impl;
-}
 
 #if !defined(GANTRY_HAVE_CUDNN)
 bool cudnn_available() { return false; }

@@ -1,31 +1,14 @@
 // kernels/cuda/dnn.cuh — who runs conv2d, conv_transpose2d and batch_norm on the cuda
 // device: gantry's hand-written kernels (kernels/cuda/conv.cu, batchnorm.cu; the
 // default) or NVIDIA's cuDNN (GANTRY_CUDA=real only: cuDNN cannot be emulated).
-// Chosen at run time: set_dnn_impl(), or the environment variable GANTRY_DNN=gantry|cudnn
-// read at the first dnn_impl() call. The op layer (core/ops/conv.cpp, norm.cpp) asks
-// dnn_impl() and calls kernels::cudnn::* or kernels::cuda::* — same signatures, same
-// contracts as the cpu functions in kernels/cpu/conv.hpp and batchnorm.hpp (float32).
+// Chosen by KernelVersions::cudnn (kernels/cuda/versions.hpp; false: gantry's). The
+// op layer (core/ops/cuda_dispatch.cpp) reads it and calls kernels::cudnn::* or
+// kernels::cuda::* — same signatures, same contracts as the cpu functions in
+// kernels/cpu/conv.hpp and batchnorm.hpp (float32).
 #pragma once
 #include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/cuda/versions.hpp"
 #include "kernels/shapes.hpp"
-
-namespace gantry::kernels::cuda {
-
-enum class DnnImpl { gantry, cudnn };
-
-// The implementation in use (GANTRY_DNN at first call, else gantry).
-DnnImpl dnn_impl();
-// Selects an implementation; throws cuda::CudaError (a std::runtime_error) naming the build when cuDNN is
-// asked for in a build without it (GANTRY_CUDA=emu).
-void set_dnn_impl(DnnImpl impl);
-// Whether this build links cuDNN (GANTRY_CUDA=real with GANTRY_CUDNN=ON).
-bool cudnn_available();
-// What a GANTRY_DNN value asks for: "gantry" (or empty / nullptr) or "cudnn". Throws
-// cuda::CudaError (a std::runtime_error) naming GANTRY_DNN for any other value, or for "cudnn" in a build
-// without cuDNN. dnn_impl() reads the variable through this once and keeps the answer.
-DnnImpl parse_dnn_impl(const char* value);
-
-}  // namespace gantry::kernels::cuda
 
 namespace gantry::kernels::cudnn {
 

@@ -17,13 +17,13 @@
 // Rows and columns are interleaved (ty + 16i, not 4ty + i) so the 16 threads of a
 // half-warp read 16 consecutive shared-memory words: no bank conflicts.
 //
-// Versions (kGemmVersion in gemm.cuh picks the production one):
+// Versions (KernelVersions::gemm in versions.hpp picks the one the ops run):
 //   1  one output per thread, 32x32 tiles in shared memory: the textbook tiled kernel
 //   2  64x64 tiles, 16 K per stage, 4x4 outputs per thread in registers: each shared
 //      load feeds 4 FMAs instead of 1
 //   3  as 2, with A and B staged by float4 loads where a whole float4 is in bounds and
 //      aligned (K and N multiples of 4): a quarter of the load instructions
-//   4  cuBLAS, the real build's default for matmul (GANTRY_SGEMM=1|2|3 selects ours)
+//   4  cuBLAS, the real build's default for matmul (set_kernel_versions picks ours in bench_kernels and tests)
 #include <cstdlib>
 #include <string>
 
@@ -129,21 +129,6 @@ __global__ void gemm_kernel_tiled(float* __restrict__ c, const float* __restrict
 
 unsigned blocks_for(int64_t size, int tile) { return (unsigned)((size + tile - 1) / tile); }
 
-// The version to run when the caller says 0.
-int default_version() {
-  static const int v = [] {
-    const char* env = std::getenv("GANTRY_SGEMM");
-    if (env && std::string(env) == "cublas") return kGemmCublas;
-    if (env && *env >= '1' && *env <= '3' && env[1] == 0) return *env - '0';
-#if defined(GANTRY_CUDA_EMU)
-    return kGemmVersion;
-#else
-    return kGemmCublas;
-#endif
-  }();
-  return v;
-}
-
 #if !defined(GANTRY_CUDA_EMU)
 cublasHandle_t cublas() {
   static cublasHandle_t h = [] {
@@ -174,7 +159,7 @@ void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64
     CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(float) * batch * m * n, nullptr));
     return;
   }
-  if (version == 0) version = default_version();
+  if (version == 0) version = kernel_versions().gemm;
   const int M = (int)m, N = (int)n, K = (int)k;
   switch (version) {
     case 1:

@@ -4,19 +4,13 @@
 #include <cstdint>
 
 #include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/cuda/versions.hpp"
 
 namespace gantry::kernels::cuda {
 
-// The hand-written version gemm_batched runs unless told otherwise (table in gemm.cu).
-constexpr int kGemmVersion = 3;
-// cuBLAS (cublasSgemmStridedBatched), in the real GPU build only: cuBLAS cannot run on
-// the emulator, which is why every version above exists.
-constexpr int kGemmCublas = 4;
-
 // c[i] (m x n) = a[i] (m x k) @ b[i] (k x n) for i < batch; every pointer on the device,
 // every matrix dense row-major. `version` 1..3 picks a hand-written kernel, 4 cuBLAS;
-// 0 picks the default: cuBLAS in the real build, kGemmVersion on the emulator, or what
-// the environment variable GANTRY_SGEMM says (1, 2, 3 or cublas).
+// 0 picks kernel_versions().gemm: cuBLAS in the real build, 3 on the emulator (versions.hpp).
 // Throws gantry::cuda::CudaError if the launch fails.
 void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k, int version = 0);
 

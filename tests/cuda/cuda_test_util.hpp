@@ -11,8 +11,19 @@
 #include <vector>
 
 #include "kernels/cuda/cuda_compat.cuh"
+#include "kernels/cuda/versions.hpp"
 
 namespace gantry::testing {
+
+// While alive, the ops run the kernel versions `v` (kernels/cuda/versions.hpp); then
+// the ones they ran before.
+struct ScopedKernelVersions {
+  explicit ScopedKernelVersions(const kernels::cuda::KernelVersions& v) : before(kernels::cuda::set_kernel_versions(v)) {}
+  ~ScopedKernelVersions() { kernels::cuda::set_kernel_versions(before); }
+  ScopedKernelVersions(const ScopedKernelVersions&) = delete;
+  ScopedKernelVersions& operator=(const ScopedKernelVersions&) = delete;
+  kernels::cuda::KernelVersions before;
+};
 
 inline bool have_cuda_device() {
   int count = 0;

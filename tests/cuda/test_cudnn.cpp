@@ -1,7 +1,7 @@
 // cuDNN (kernels/cuda/cudnn.cu) beside gantry's conv and batchnorm kernels, and the
 // choice between them (kernels/cuda/dnn.cu).
-//   emulated build: cuDNN is absent, and asking for it fails with a message that names
-//                   the build; a bad GANTRY_DNN value fails naming the variable.
+//   emulated build: cuDNN is absent, and asking for it (KernelVersions::cudnn) fails
+//                   with a message that names the build.
 //   real build:     on a GPU, gantry's kernels and cuDNN are run on odd shapes from the
 //                   same inputs, with outputs pre-filled with different junk, and both
 //                   are compared with the cpu kernels in float64; without a GPU it
@@ -26,30 +26,16 @@
 
 using namespace gantry::kernels;
 
-TEST_CASE("GANTRY_DNN values: gantry, cudnn, and anything else is refused naming the variable") {
-  CHECK(cuda::parse_dnn_impl(nullptr) == cuda::DnnImpl::gantry);
-  CHECK(cuda::parse_dnn_impl("") == cuda::DnnImpl::gantry);
-  CHECK(cuda::parse_dnn_impl("gantry") == cuda::DnnImpl::gantry);
-  CHECK_THROWS_WITH_AS(cuda::parse_dnn_impl("bogus"), "GANTRY_DNN='bogus': expected gantry or cudnn",
-                       std::runtime_error);
-  CHECK_THROWS_WITH_AS(cuda::parse_dnn_impl("CUDNN"), doctest::Contains("GANTRY_DNN="), std::runtime_error);
-  if (cuda::cudnn_available())
-    CHECK(cuda::parse_dnn_impl("cudnn") == cuda::DnnImpl::cudnn);
-  else
-    CHECK_THROWS_WITH_AS(cuda::parse_dnn_impl("cudnn"), doctest::Contains("GANTRY_DNN=cudnn: this build has no cuDNN"),
-                         std::runtime_error);
-}
-
 #if defined(GANTRY_CUDA_EMU)
 TEST_CASE("the emulated build has no cuDNN, and asking for it names the build") {
   CHECK_FALSE(cuda::cudnn_available());
-  const cuda::DnnImpl before = cuda::dnn_impl();
-  CHECK_THROWS_WITH_AS(cuda::set_dnn_impl(cuda::DnnImpl::cudnn),
-                       "cuDNN was asked for, but this build has none (GANTRY_CUDA=emu): it runs gantry's kernels",
+  const cuda::KernelVersions before = cuda::kernel_versions();
+  cuda::KernelVersions want = before;
+  want.cudnn = true;
+  CHECK_THROWS_WITH_AS(cuda::set_kernel_versions(want),
+                       doctest::Contains("KernelVersions::cudnn: this build has no cuDNN (GANTRY_CUDA=emu)"),
                        std::runtime_error);
-  CHECK(cuda::dnn_impl() == before);  // the failed request changed nothing
-  CHECK_NOTHROW(cuda::set_dnn_impl(cuda::DnnImpl::gantry));
-  CHECK(cuda::dnn_impl() == cuda::DnnImpl::gantry);
+  CHECK(cuda::kernel_versions().cudnn == before.cudnn);  // the failed request changed nothing
   // Called directly anyway, the cuDNN entry points refuse rather than touch memory.
   Conv2dShape s{};
   CHECK_THROWS_WITH_AS(cudnn::conv2d_forward(nullptr, nullptr, nullptr, nullptr, s),

@@ -177,8 +177,10 @@ testing::ParityCases general(general_cases());
 
 }  // namespace
 
-TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward, double backward") {
-  if (!testing::have_cuda_device()) return;
+namespace {
+// Runs every registry op's cases on cuda and the cpu and compares them; prints the ops
+// not on cuda.
+void check_every_op() {
   std::multimap<std::string, Case> by_name;  // an op may have several cases
   for (auto& c : testing::parity_cases()) by_name.emplace(c.op, c);
   std::vector<std::string> missing;
@@ -202,6 +204,24 @@ TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward
   std::ostringstream os;
   for (auto& m : missing) os << (os.tellp() ? ", " : "") << m;
   std::printf("ops not on cuda yet (%zu): %s\n", missing.size(), os.str().c_str());
+}
+}  // namespace
+
+TEST_CASE("every op the registry puts on cuda matches the cpu: forward, backward, double backward") {
+  if (!testing::have_cuda_device()) return;
+  check_every_op();
+}
+
+TEST_CASE("every op matches the cpu with conv and batch norm through cuDNN (real build with cuDNN)") {
+  if (!testing::have_cuda_device()) return;
+  if (!kernels::cuda::cudnn_available()) {
+    std::printf("SKIPPED: this build has no cuDNN, so the ops ran gantry's kernels only\n");
+    return;
+  }
+  kernels::cuda::KernelVersions v = kernels::cuda::kernel_versions();
+  v.cudnn = true;
+  testing::ScopedKernelVersions use(v);
+  check_every_op();
 }
 
 TEST_CASE("every parity case names an op of the registry") {
