@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 
+#include "core/anomaly.hpp"
 #include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
 #include "gan/train/trainer.hpp"
@@ -32,6 +33,7 @@ namespace {
 
 // Every rank trains; rank 0 alone prints (and writes files).
 int run_train(const gan::TrainOptions& o) {
+  if (o.detect_anomaly) set_detect_anomaly(true);
   dist::Communicator& comm = dist::Communicator::world();
   if (!comm.is_main()) return gan::train(o), 0;
   const bool two = gan::find_variant(o.variant).data == gan::DataKind::two_domains;

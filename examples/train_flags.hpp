@@ -56,6 +56,9 @@ inline void add_trainer_flags(CLI::App* sub, gan::TrainOptions& t, gan::DataKind
   sub->add_option("--classifier", t.classifier, "Classifier weights for --eval-every (default: the shipped ones)")
       ->check(CLI::ExistingFile);
   sub->add_flag("!--no-progress", t.progress, "No progress bar");
+  sub->add_flag("--detect-anomaly", t.detect_anomaly,
+                "Check every op's output in forward and backward; stop naming the first op (and its input shapes) "
+                "that made a NaN or Inf (slow; also GANTRY_DETECT_ANOMALY=1)");
   sub->add_flag("--sync-bn", t.sync_bn,
                 "Under mpirun: batch norm statistics over the global batch (default: each process's own slice)");
 }

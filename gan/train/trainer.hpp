@@ -42,6 +42,7 @@ struct TrainOptions {
   uint64_t seed = 0;
   int threads = 0;         // 0: OpenMP's default
   bool progress = true;
+  bool detect_anomaly = false;  // check every op's output in forward and backward (core/anomaly.hpp); slow
   // The quality metric (docs/metrics.md) every `eval_every` epochs and after the last one
   // (0: never), on `eval_n` samples, appended to <out>/metrics.csv.
   int64_t eval_every = 0;
