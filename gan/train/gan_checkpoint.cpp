@@ -120,6 +120,7 @@ std::map<std::string, std::string> checkpoint_metadata(const GanModel& m, int64_
   meta["noise_seed"] = std::to_string(m.noise.seed());
   meta["noise_offset"] = std::to_string(m.noise.offset());
   for (auto& [k, v] : m.save_state_metadata()) meta["state." + k] = v;
+  for (auto& [k, v] : m.data_info) meta["data." + k] = v;
   return meta;
 }
 
@@ -172,6 +173,7 @@ LoadedGan load_gan_checkpoint(const std::string& path) {
   std::map<std::string, std::string> state_meta;
   for (const auto& [k, v] : meta)
     if (k.rfind("state.", 0) == 0) state_meta[k.substr(6)] = v;
+    else if (k.rfind("data.", 0) == 0) out.model->data_info[k.substr(5)] = v;
   out.step = meta_int(meta, "step", 0, kMaxSteps, path);
   out.epoch = meta_int(meta, "epoch", 0, kMaxEpochs, path);
   for (auto& o : out.model->optimizers())

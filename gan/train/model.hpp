@@ -155,6 +155,11 @@ class GanModel {
   double progress() const { return progress_; }
 
   Generator noise;  // draws latents, labels, interpolation weights and instance noise
+  // What the model was trained on, set by the trainer and saved as checkpoint metadata
+  // "data.<key>": two-domain variants get "domain_a"/"domain_b" (Fashion-MNIST class
+  // numbers, comma-separated) or "folder_a"/"folder_b", so `gantry eval` judges the right
+  // domains. Empty for checkpoints written before it existed.
+  std::map<std::string, std::string> data_info;
 
  protected:
   // Registers a net under name (checkpoint prefix "<name>.").

@@ -351,6 +351,20 @@ struct EpochEvaluation {
 
 }  // namespace
 
+namespace {
+// The domains a two-domain run trains on, for the checkpoint (GanModel::data_info).
+std::map<std::string, std::string> data_info_of(const TrainOptions& o, const Variant& v) {
+  if (v.data != DataKind::two_domains) return {};
+  if (!o.data_a.empty()) return {{"folder_a", o.data_a}, {"folder_b", o.data_b}};
+  auto classes = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (auto& n : names) s += (s.empty() ? "" : ",") + std::to_string(fashion_class(n));
+    return s;
+  };
+  return {{"domain_a", classes(o.domain_a)}, {"domain_b", classes(o.domain_b)}};
+}
+}  // namespace
+
 TrainResult train(const TrainOptions& o) {
   dist::Communicator& comm = o.comm ? *o.comm : dist::Communicator::world();
   const bool main_rank = comm.is_main();
@@ -372,6 +386,7 @@ TrainResult train(const TrainOptions& o) {
   TrainResult r;
   LoadedGan start = start_model(o, data->shape());
   std::unique_ptr<GanModel> model = std::move(start.model);
+  model->data_info = data_info_of(o, variant);
   int64_t step = start.step;
   comm.check_same("flags", run_signature(o, hyper, *data, step));
   model->to(device);

@@ -275,7 +275,21 @@ void cyclegan_eval(GanModel& m, const EvalOptions& o, std::FILE* out) {
   GANTRY_CHECK(s.channels == 1 && (s.image_size == 28 || s.image_size == 32), "eval: ", o.checkpoint,
                " translates ", s.image_size, "x", s.image_size, "x", s.channels,
                " images; the CycleGAN metric judges Fashion-MNIST (28 or 32 px, gray) with the classifier");
-  const int a_class = fashion_class("sneaker"), b_class = fashion_class("ankle boot");
+  // The domains it was trained on (checkpoint metadata data.*); older checkpoints did not
+  // record them and were trained on the defaults unless told otherwise.
+  const auto& info = m.data_info;
+  GANTRY_CHECK(!info.count("folder_a"), "eval: ", o.checkpoint, " was trained on image folders (",
+               info.count("folder_a") ? info.at("folder_a") : "", "); the CycleGAN metric judges Fashion-MNIST class "
+               "domains with the classifier");
+  auto one_class = [&](const char* key, const char* fallback) {
+    auto it = info.find(key);
+    const std::string text = it == info.end() ? fallback : it->second;
+    GANTRY_CHECK(!text.empty() && text.find(',') == std::string::npos, "eval: ", o.checkpoint, "'s ", key, " is '",
+                 text, "': the CycleGAN metric needs one Fashion-MNIST class per domain");
+    return fashion_class(text);
+  };
+  const int a_class = one_class("domain_a", "sneaker"), b_class = one_class("domain_b", "ankle boot");
+  const auto& names = fashion_class_names();
   auto test_of = [&](int c) {
     DatasetOptions d;
     d.dir = o.data_dir;
@@ -290,7 +304,9 @@ void cyclegan_eval(GanModel& m, const EvalOptions& o, std::FILE* out) {
   CycleganEval e = evaluate_cyclegan(*c.model, m.net("G_AB"), m.net("G_BA"), test_of(a_class), test_of(b_class),
                                      a_class, b_class);
   std::fprintf(out, "%s", format_cyclegan_eval(e, "gantry eval: " + o.checkpoint +
-                                                      " (cyclegan; A = sneaker, B = ankle boot, the test split)")
+                                                      " (cyclegan; A = " + names[a_class] + ", B = " + names[b_class] +
+                                                      (info.count("domain_a") ? "" : " (not recorded: the defaults)") +
+                                                      ", the test split)")
                               .c_str());
 }
 

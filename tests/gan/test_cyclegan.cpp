@@ -92,6 +92,9 @@ TEST_CASE("a cyclegan run's grid shows real, translated and reconstructed rows; 
   CHECK(s.images.narrow(0, 16, 8).to_vector<float>() == l.model->translate(ab, "b2a").to_vector<float>());
   CHECK(s.images.narrow(0, 24, 8).to_vector<float>() == fixed.images_b.to_vector<float>());
   CHECK(fs::exists(r.samples));
+  // The domains it trained on are in the checkpoint, for gantry eval (defaults: 7 sneaker, 9 ankle boot).
+  CHECK(l.model->data_info.at("domain_a") == std::to_string(fashion_class(o.domain_a.at(0))));
+  CHECK(l.model->data_info.at("domain_b") == std::to_string(fashion_class(o.domain_b.at(0))));
 }
 
 TEST_CASE("gantry translate reads IDX, PNG and folder inputs and writes PNG, folder and IDX outputs") {
