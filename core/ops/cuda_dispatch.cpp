@@ -125,6 +125,20 @@ bool natural(const kernels::Conv2dShape& s) {
   return s.out_h == out(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
          s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
 }
+// Runs run(scratch) with `floats` of scratch from the caching allocator (null when 0),
+// so the memory counters see a kernel's workspace; it goes back to the cache after.
+template <class Run>
+void with_workspace(size_t floats, Run run) {
+  const size_t bytes = floats * sizeof(float);
+  void* ws = bytes ? cuda_device::allocate(bytes) : nullptr;
+  try {
+    run(static_cast<float*>(ws));
+  } catch (...) {
+    cuda_device::release(ws, bytes);
+    throw;
+  }
+  cuda_device::release(ws, bytes);
+}
 bool conv_cudnn(const kernels::Conv2dShape& s) {
   return kernels::cuda::kernel_versions().cudnn && natural(s);
 }
@@ -141,18 +155,10 @@ void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, 
 void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
   check_float32(x);
   if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
-  else {
-    // version 3's split-K scratch, from the caching allocator so memory_stats counts it
-    const size_t bytes = kernels::cuda::conv2d_backward_weight_workspace(s) * sizeof(float);
-    void* ws = bytes ? cuda_device::allocate(bytes) : nullptr;
-    try {
-      kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, static_cast<float*>(ws), 0);
-    } catch (...) {
-      cuda_device::release(ws, bytes);
-      throw;
-    }
-    cuda_device::release(ws, bytes);
-  }
+  else
+    with_workspace(kernels::cuda::conv2d_backward_weight_workspace(s), [&](float* ws) {
+      kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, 0);
+    });
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {
@@ -167,7 +173,9 @@ void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& 
 void modconv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const Tensor& s, const Tensor& d,
                                const kernels::Conv2dShape& g) {
   check_float32(dy);
-  kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g);
+  with_workspace(kernels::cuda::modconv2d_backward_weight_workspace(g), [&](float* ws) {
+    kernels::cuda::modconv2d_backward_weight(f32(dw), f32(dy), f32(x), f32(s), f32(d), g, ws);
+  });
 }
 void upfirdn2d(const Tensor& y, const Tensor& x, const Tensor& f, const kernels::UpFirDn2dShape& s) {
   check_float32(x);

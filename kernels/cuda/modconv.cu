@@ -226,20 +226,14 @@ __global__ void modconv_sum_splits_kernel(float* __restrict__ dw, const float* _
   }
 }
 
-// A device buffer of at least `floats`, kept and grown across calls (calls are ordered by
-// the default stream; the mutex keeps two host threads from growing it at once).
-float* modconv_workspace(size_t floats) {
-  static std::mutex mutex;
-  static float* buffer = nullptr;
-  static size_t capacity = 0;
-  std::lock_guard<std::mutex> lock(mutex);
-  if (floats > capacity) {
-    if (buffer) CUDA_CHECK(cudaFree(buffer));
-    buffer = nullptr, capacity = 0;
-    CUDA_CHECK(cudaMalloc(&buffer, floats * sizeof(float)));
-    capacity = floats;
-  }
-  return buffer;
+// K per split (a multiple of kBK) and the number of splits: enough splits to fill the GPU,
+// each at least kModconvMinKPerSplit of K.
+int modconv_splits(int64_t M, int64_t N, int64_t K, int* k_per_split) {
+  const int64_t tiles = (int64_t)blocks_for(N, kBN) * blocks_for(M, kBM);
+  const int64_t splits_wanted = std::min<int64_t>(blocks_for(kModconvTargetBlocks, (int)tiles),
+                                                  std::max<int64_t>(1, K / kModconvMinKPerSplit));
+  *k_per_split = (int)std::max<int64_t>(kBK, (int64_t)blocks_for(blocks_for(K, (int)splits_wanted), kBK) * kBK);
+  return (int)std::max<int64_t>(1, blocks_for(K, *k_per_split));
 }
 
 }  // namespace
@@ -261,28 +255,48 @@ void modconv2d_backward_input(float* dx, const float* dy, const float* w, const 
                     dim3(kThreadsX, kThreadsY), 0, nullptr, dx, dy, w, s, d, g));
 }
 
+size_t modconv2d_backward_weight_workspace(const Conv2dShape& shape) {
+  const Geometry g = to_geometry(shape, "modconv2d_backward_weight");
+  const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
+  if (M * N == 0) return 0;
+  int k_per_split = 0;
+  const int splits = modconv_splits(M, N, K, &k_per_split);
+  return splits == 1 ? 0 : (size_t)splits * M * N;
+}
+
 void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
-                               const Conv2dShape& shape) {
+                               const Conv2dShape& shape, float* workspace) {
   const Geometry g = to_geometry(shape, "modconv2d_backward_weight");
   const int64_t M = g.c_out, N = (int64_t)g.c_in * g.k_h * g.k_w, K = (int64_t)g.n * g.oh * g.ow;
   if (M * N == 0) return;
   const dim3 tiles(blocks_for(N, kBN), blocks_for(M, kBM)), threads(kThreadsX, kThreadsY);
-  // K per split, a multiple of kBK: enough splits to fill the GPU, each at least kModconvMinKPerSplit.
-  const int64_t splits_wanted = std::min<int64_t>(blocks_for(kModconvTargetBlocks, (int)(tiles.x * tiles.y)),
-                                                  std::max<int64_t>(1, K / kModconvMinKPerSplit));
-  const int k_per_split =
-      (int)std::max<int64_t>(kBK, (int64_t)blocks_for(blocks_for(K, (int)splits_wanted), kBK) * kBK);
-  const int splits = (int)std::max<int64_t>(1, blocks_for(K, k_per_split));
+  int k_per_split = 0;
+  const int splits = modconv_splits(M, N, K, &k_per_split);
   if (splits == 1) {
     CUDA_CHECK(launch(modconv2d_backward_weight_kernel, tiles, threads, 0, nullptr, dw, dy, x, s, d, g,
                       (int)std::max<int64_t>(kBK, (int64_t)blocks_for(K, kBK) * kBK)));
     return;
   }
-  float* partial = modconv_workspace((size_t)splits * M * N);
+  KERNEL_CHECK(workspace, "modconv2d_backward_weight: K is split and needs a workspace");
+  float* partial = workspace;
   CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial, dy,
                     x, s, d, g, k_per_split));
   CUDA_CHECK(launch(modconv_sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
                     dw, partial, splits, M * N));
+}
+
+void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
+                               const Conv2dShape& shape) {
+  const size_t floats = modconv2d_backward_weight_workspace(shape);
+  float* workspace = nullptr;
+  if (floats) CUDA_CHECK(cudaMalloc(&workspace, floats * sizeof(float)));
+  try {
+    modconv2d_backward_weight(dw, dy, x, s, d, shape, workspace);
+  } catch (...) {
+    cudaFree(workspace);
+    throw;
+  }
+  if (workspace) CUDA_CHECK(cudaFree(workspace));
 }
 
 }  // namespace gantry::kernels::cuda

@@ -5,6 +5,8 @@
 // s [N, Cin] and d [N, Cout] may be nullptr (= all ones). The loop nest and the math are in
 // kernels/cuda/modconv.cu and docs/kernels/modulated_conv2d.md.
 #pragma once
+#include <cstddef>
+
 #include "kernels/cuda/cuda_compat.cuh"
 #include "kernels/shapes.hpp"
 
@@ -20,5 +22,11 @@ void modconv2d_backward_input(float* dx, const float* dy, const float* w, const 
 // dw[co, ci, kh, kw] = sum_{n, oh, ow} d[n, co] dy[n, co, oh, ow] s[n, ci] x[n, ci, ih, iw]. Overwrites dw.
 void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
                                const Conv2dShape& shape);
+// Scratch, in floats, that the backward weight needs for `shape` (its split-K partial
+// sums; 0 when K is not split), and the backward weight with the caller's scratch (the op
+// layer takes it from the caching allocator; the overload above cudaMallocs it per call).
+size_t modconv2d_backward_weight_workspace(const Conv2dShape& shape);
+void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,
+                               const Conv2dShape& shape, float* workspace);
 
 }  // namespace gantry::kernels::cuda

@@ -136,3 +136,21 @@ TEST_CASE("conv2d_backward_weight's split-K workspace comes from the caching all
   CHECK(without < 4 * dw_bytes);
   CHECK(with >= without + 2 * dw_bytes);  // at least two K slices of dw
 }
+
+TEST_CASE("modconv2d_backward_weight's split-K workspace comes from the caching allocator: the counters see it") {
+  if (!testing::have_cuda_device()) return;
+  // K = N*OH*OW = 4*16*16 = 1024 (at least 4 slices of 256) over one tile of dw [4, 3, 3, 3].
+  Generator g(6);
+  const Device cu = Device::cuda(0);
+  const Tensor dy = rand({4, 4, 16, 16}, DType::f32, &g, -1, 1).to(cu);
+  const Tensor x = rand({4, 3, 16, 16}, DType::f32, &g, -1, 1).to(cu);
+  const Tensor s = rand({4, 3}, DType::f32, &g, 0.5, 1.5).to(cu), d = rand({4, 4}, DType::f32, &g, 0.5, 1.5).to(cu);
+  const int64_t dw_bytes = 4 * 3 * 3 * 3 * sizeof(float);
+  reset_peak_memory(cu);
+  const int64_t before = memory_stats(cu).current_bytes;
+  const Tensor dw = modconv2d_backward_weight(dy, x, s, d, {4, 3, 3, 3}, Conv2dOptions::square(1, 1));
+  const int64_t rise = memory_stats(cu).peak_bytes - before, held = memory_stats(cu).current_bytes - before;
+  INFO("peak rise " << rise << " bytes, held after " << held << " bytes");
+  CHECK(held < 4 * dw_bytes);              // dw (and what the op keeps), not the workspace
+  CHECK(rise >= held + 2 * dw_bytes);      // the workspace (at least two K slices of dw) was counted
+}
