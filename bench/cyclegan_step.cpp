@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
   gantry::set_num_threads(threads);
 
   gan::CycleganStep model(c, 1);
-  Generator data_gen(2);
+  Rng data_gen(2);
   Tensor a = rand({batch, 1, size, size}, DType::f32, &data_gen, -1, 1);
   Tensor b = rand({batch, 1, size, size}, DType::f32, &data_gen, -1, 1);
   for (int i = 0; i < warmup; ++i) model.step(a, b);

@@ -29,7 +29,7 @@ int main(int argc, char** argv) {
   gan::Hyperparams config = gan::find_variant("dcgan").defaults();  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
   config.set("width", std::to_string(width), "--width");
   gan::DcganModel model(config, {}, 1);
-  Generator data_gen(2);
+  Rng data_gen(2);
   Tensor real = rand({batch, 1, 28, 28}, DType::f32, &data_gen, -1, 1);
   for (int i = 0; i < warmup; ++i) model.step(real);
   reset_peak_memory();

@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
     gan::DcganConfig dc{28, 100, width};
     auto G = std::make_shared<gan::DcganGenerator>(dc);
     auto D = std::make_shared<gan::DcganDiscriminator>(dc);
-    Generator init_gen(1);
+    Rng init_gen(1);
     gan::dcgan_init(*G, &init_gen);
     gan::dcgan_init(*D, &init_gen);
     dist::broadcast_module(*G, "G", comm);
@@ -57,7 +57,7 @@ int main(int argc, char** argv) {
     if (sync_bn) dist::set_sync_batchnorm(*G, true, comm), dist::set_sync_batchnorm(*D, true, comm);
     nn::Adam opt_g(G->parameters(), 2e-4, 0.5, 0.999), opt_d(D->parameters(), 2e-4, 0.5, 0.999);
     dist::GradientReducer red_g(G->parameters(), comm, bucket_kib * 1024), red_d(D->parameters(), comm, bucket_kib * 1024);
-    Generator data(2), noise(3);
+    Rng data(2), noise(3);
     Tensor real = dist::local_rows(rand({batch, 1, 28, 28}, DType::f32, &data, -1, 1), comm.rank(), R);
 
     auto step = [&] {

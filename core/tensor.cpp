@@ -245,24 +245,24 @@ Tensor full_like(const Tensor& x, double v) { return full(x.shape(), v, x.dtype(
 
 // ---- random -----------------------------------------------------------------------
 
-Generator& default_generator() {
-  static Generator g(0);
+Rng& default_generator() {
+  static Rng g(0);
   return g;
 }
 void manual_seed(uint64_t seed) { default_generator().manual_seed(seed); }
 
-Tensor rand(const Shape& s, DType t, Generator* gen, double lo, double hi, Device d) {
+Tensor rand(const Shape& s, DType t, Rng* gen, double lo, double hi, Device d) {
   Tensor out = empty(s, t, d);
   detail::backend(d).fill_uniform(out, gen ? *gen : default_generator(), lo, hi);
   return out;
 }
 
-Tensor randn(const Shape& s, DType t, Generator* gen, double mean, double std, Device d) {
+Tensor randn(const Shape& s, DType t, Rng* gen, double mean, double std, Device d) {
   Tensor out = empty(s, t, d);
   detail::backend(d).fill_normal(out, gen ? *gen : default_generator(), mean, std);
   return out;
 }
-Tensor rand_like(const Tensor& x, Generator* gen) { return rand(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
-Tensor randn_like(const Tensor& x, Generator* gen) { return randn(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
+Tensor rand_like(const Tensor& x, Rng* gen) { return rand(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
+Tensor randn_like(const Tensor& x, Rng* gen) { return randn(x.shape(), x.dtype(), gen, 0, 1, x.device()); }
 
 }  // namespace gantry

@@ -140,9 +140,9 @@ Tensor ones_like(const Tensor& x);
 Tensor full_like(const Tensor& x, double v);
 
 // ---- random numbers: Philox4x32-10, same (seed, offset) gives the same numbers on every device.
-class Generator {
+class Rng {
  public:
-  explicit Generator(uint64_t seed = 0) : seed_(seed) {}
+  explicit Rng(uint64_t seed = 0) : seed_(seed) {}
   void manual_seed(uint64_t s) { seed_ = s, offset_ = 0; }
   uint64_t seed() const { return seed_; }
   uint64_t offset() const { return offset_; }
@@ -152,15 +152,15 @@ class Generator {
  private:
   uint64_t seed_, offset_ = 0;
 };
-Generator& default_generator();
+Rng& default_generator();
 void manual_seed(uint64_t seed);
 // U[lo, hi) and N(mean, std) from `gen` (default: the global generator), on device d:
 // the cpu and the cuda device give the same float32 numbers for the same generator state.
-Tensor rand(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double lo = 0, double hi = 1,
+Tensor rand(const Shape& s, DType t = DType::f32, Rng* gen = nullptr, double lo = 0, double hi = 1,
             Device d = Device::cpu());
-Tensor randn(const Shape& s, DType t = DType::f32, Generator* gen = nullptr, double mean = 0, double std = 1,
+Tensor randn(const Shape& s, DType t = DType::f32, Rng* gen = nullptr, double mean = 0, double std = 1,
              Device d = Device::cpu());
-Tensor rand_like(const Tensor& x, Generator* gen = nullptr);
-Tensor randn_like(const Tensor& x, Generator* gen = nullptr);
+Tensor rand_like(const Tensor& x, Rng* gen = nullptr);
+Tensor randn_like(const Tensor& x, Rng* gen = nullptr);
 
 }  // namespace gantry

@@ -33,7 +33,7 @@ int main(int argc, char** argv) {
     gan::write_idx_labels((dir / "idx" / ("labels" + std::to_string(n) + ".gz")).string(), labels);
   }
   // safetensors: every dtype, a scalar, an empty tensor, metadata (like a checkpoint's).
-  Generator g(1);
+  Rng g(1);
   nn::save_safetensors((dir / "safetensors" / "all_dtypes.safetensors").string(),
                        {{"G.main.0.weight", rand({2, 3}, DType::f32, &g)},
                         {"D.w64", rand({3}, DType::f64, &g)},

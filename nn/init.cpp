@@ -11,12 +11,12 @@ Fans fans(const Tensor& t) {
   return {t.size(1) * receptive, t.size(0) * receptive};
 }
 
-void normal_(const Tensor& t, double mean, double std, Generator* gen) {
+void normal_(const Tensor& t, double mean, double std, Rng* gen) {
   NoGradGuard off;
   copy_(t, randn(t.shape(), t.dtype(), gen, mean, std));
 }
 
-void uniform_(const Tensor& t, double lo, double hi, Generator* gen) {
+void uniform_(const Tensor& t, double lo, double hi, Rng* gen) {
   NoGradGuard off;
   copy_(t, rand(t.shape(), t.dtype(), gen, lo, hi));
 }
@@ -28,26 +28,26 @@ void constant_(const Tensor& t, double v) {
 void zeros_(const Tensor& t) { constant_(t, 0); }
 void ones_(const Tensor& t) { constant_(t, 1); }
 
-void kaiming_normal_(const Tensor& t, double a, bool fan_out, Generator* gen) {
+void kaiming_normal_(const Tensor& t, double a, bool fan_out, Rng* gen) {
   Fans f = fans(t);
   const double gain = std::sqrt(2.0 / (1 + a * a));
   normal_(t, 0, gain / std::sqrt((double)(fan_out ? f.out : f.in)), gen);
 }
 
-void kaiming_uniform_(const Tensor& t, double a, bool fan_out, Generator* gen) {
+void kaiming_uniform_(const Tensor& t, double a, bool fan_out, Rng* gen) {
   Fans f = fans(t);
   const double gain = std::sqrt(2.0 / (1 + a * a));
   const double bound = gain * std::sqrt(3.0 / (double)(fan_out ? f.out : f.in));
   uniform_(t, -bound, bound, gen);
 }
 
-void xavier_uniform_(const Tensor& t, double gain, Generator* gen) {
+void xavier_uniform_(const Tensor& t, double gain, Rng* gen) {
   Fans f = fans(t);
   const double bound = gain * std::sqrt(6.0 / (double)(f.in + f.out));
   uniform_(t, -bound, bound, gen);
 }
 
-void xavier_normal_(const Tensor& t, double gain, Generator* gen) {
+void xavier_normal_(const Tensor& t, double gain, Rng* gen) {
   Fans f = fans(t);
   normal_(t, 0, gain * std::sqrt(2.0 / (double)(f.in + f.out)), gen);
 }

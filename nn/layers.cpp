@@ -115,7 +115,7 @@ Dropout::Dropout(double p) : p(p) {
 }
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training()); }
 
-Tensor dropout(const Tensor& x, double p, bool training, Generator* gen) {
+Tensor dropout(const Tensor& x, double p, bool training, Rng* gen) {
   GANTRY_CHECK(p >= 0 && p < 1, "dropout: p must be in [0, 1), got ", p);
   if (!training || p == 0) return x;
   Tensor keep = mul(ge(rand(x.shape(), x.dtype(), gen), full({}, p, x.dtype())), 1.0 / (1.0 - p));

@@ -148,6 +148,6 @@ class ReflectionPad2d : public Module {
 };
 
 // Functional dropout: x * mask / (1 - p), mask ~ Bernoulli(1 - p), from `gen` (default: global).
-Tensor dropout(const Tensor& x, double p, bool training, Generator* gen = nullptr);
+Tensor dropout(const Tensor& x, double p, bool training, Rng* gen = nullptr);
 
 }  // namespace gantry::nn

@@ -36,7 +36,7 @@ inline CheckResult gradcheck(const Fn& f, std::vector<Tensor> xs, double eps = 1
                              double rtol = 1e-4, uint64_t seed = 1234) {
   for (auto& x : xs) REQUIRE(x.dtype() == DType::f64);
   for (auto& x : xs) REQUIRE(x.is_contiguous());
-  Generator gen(seed);
+  Rng gen(seed);
   Tensor y = f(xs);
   Tensor v = randn(y.shape(), DType::f64, &gen);
   std::vector<Tensor> wrt;
@@ -71,7 +71,7 @@ inline CheckResult gradcheck(const Fn& f, std::vector<Tensor> xs, double eps = 1
 
 inline CheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& xs, double eps = 1e-6, double atol = 1e-4,
                                  double rtol = 1e-3, uint64_t seed = 99) {
-  Generator gen(seed);
+  Rng gen(seed);
   Tensor y0;
   {
     NoGradGuard off;
@@ -103,7 +103,7 @@ inline CheckResult gradgradcheck(const Fn& f, const std::vector<Tensor>& xs, dou
 
 // A float64 leaf of the given shape with values uniform in [lo, hi), requiring grad.
 inline Tensor leaf(const Shape& s, uint64_t seed, double lo = -1, double hi = 1) {
-  Generator g(seed);
+  Rng g(seed);
   return rand(s, DType::f64, &g, lo, hi).requires_grad_();
 }
 
@@ -111,7 +111,7 @@ inline Tensor leaf(const Shape& s, uint64_t seed, double lo = -1, double hi = 1)
 // (so finite differences never straddle a kink of relu, abs, clamp, ...).
 inline Tensor leaf_away_from(const Shape& s, uint64_t seed, std::vector<double> kinks, double gap = 0.05,
                              double lo = -1, double hi = 1) {
-  Generator g(seed);
+  Rng g(seed);
   Tensor t = rand(s, DType::f64, &g, lo, hi);
   double* p = t.data<double>();
   for (int64_t i = 0; i < t.numel(); ++i)

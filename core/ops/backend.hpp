@@ -36,8 +36,8 @@ struct Backend {
   // ---- fills, random numbers, copies ----
   void (*fill)(const Tensor& out, double value);
   // Philox by counter from g (advanced by the blocks used), so every backend draws the same numbers.
-  void (*fill_uniform)(const Tensor& out, Generator& g, double lo, double hi);
-  void (*fill_normal)(const Tensor& out, Generator& g, double mean, double std);
+  void (*fill_uniform)(const Tensor& out, Rng& g, double lo, double hi);
+  void (*fill_normal)(const Tensor& out, Rng& g, double mean, double std);
   // dst(i) = src(i), two strided views of one shape on this device; any dtypes.
   void (*assign)(const Tensor& dst, const Tensor& src);
   // ---- reductions, products ----

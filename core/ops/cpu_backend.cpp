@@ -48,14 +48,14 @@ void fill(const Tensor& out, double value) {
     for (int64_t i = 0; i < n; ++i) p[i] = static_cast<T>(value);
   });
 }
-void fill_uniform(const Tensor& out, Generator& g, double lo, double hi) {
+void fill_uniform(const Tensor& out, Rng& g, double lo, double hi) {
   dispatch_floating(out.dtype(), "rand", [&](auto tag) {
     using T = decltype(tag);
     uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));
     kernels::cpu::fill_uniform<T>(out.data<T>(), out.numel(), g.seed(), off, (T)lo, (T)hi);
   });
 }
-void fill_normal(const Tensor& out, Generator& g, double mean, double std) {
+void fill_normal(const Tensor& out, Rng& g, double mean, double std) {
   dispatch_floating(out.dtype(), "randn", [&](auto tag) {
     using T = decltype(tag);
     uint64_t off = g.advance(kernels::cpu::philox_blocks_used<T>(out.numel()));

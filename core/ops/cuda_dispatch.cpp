@@ -76,12 +76,12 @@ void fill(const Tensor& out, double value) {
   if (out.dtype() == DType::f32) kernels::cuda::fill<float>(out.data<float>(), out.numel(), (float)value);
   else kernels::cuda::fill<int64_t>(out.data<int64_t>(), out.numel(), (int64_t)value);
 }
-void fill_uniform(const Tensor& out, Generator& g, double lo, double hi) {
+void fill_uniform(const Tensor& out, Rng& g, double lo, double hi) {
   GANTRY_CHECK(out.dtype() == DType::f32, "rand: cuda makes float32 only, not ", dtype_name(out.dtype()));
   uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
   kernels::cuda::fill_uniform(out.data<float>(), out.numel(), g.seed(), off, (float)lo, (float)hi);
 }
-void fill_normal(const Tensor& out, Generator& g, double mean, double std) {
+void fill_normal(const Tensor& out, Rng& g, double mean, double std) {
   GANTRY_CHECK(out.dtype() == DType::f32, "randn: cuda makes float32 only, not ", dtype_name(out.dtype()));
   uint64_t off = g.advance(kernels::cpu::philox_blocks_used<float>(out.numel()));
   kernels::cuda::fill_normal(out.data<float>(), out.numel(), g.seed(), off, (float)mean, (float)std);

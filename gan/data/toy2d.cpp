@@ -37,7 +37,7 @@ Mixture2d toy_target(const std::string& name) {
   return {};
 }
 
-Tensor sample_mixture(const Mixture2d& m, int64_t n, Generator* gen) {
+Tensor sample_mixture(const Mixture2d& m, int64_t n, Rng* gen) {
   GANTRY_CHECK(m.modes() > 0 && n >= 0, "sample_mixture: needs modes and n >= 0 (n = ", n, ")");
   // One uniform per point picks its mode; the noise comes from the same generator.
   std::vector<float> u = rand({n}, DType::f32, gen).to_vector<float>();

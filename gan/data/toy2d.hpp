@@ -24,6 +24,6 @@ Mixture2d toy_target(const std::string& name);
 
 // n points [n, 2] (float32): a uniformly drawn mode per point plus N(0, sigma^2) per axis,
 // all from `gen` (the same generator state gives the same points).
-Tensor sample_mixture(const Mixture2d& m, int64_t n, Generator* gen);
+Tensor sample_mixture(const Mixture2d& m, int64_t n, Rng* gen);
 
 }  // namespace gantry::gan

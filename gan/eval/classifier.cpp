@@ -26,7 +26,7 @@ constexpr double kDropout = 0.3;
 
 // PyTorch's default initialization, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for weight and
 // bias, drawn from `gen` rather than the global generator so training is self-contained.
-void reset_parameters(nn::Module& m, Generator& gen) {
+void reset_parameters(nn::Module& m, Rng& gen) {
   Tensor weight;
   for (const auto& [name, p] : m.named_parameters()) {
     if (p.dim() >= 2) weight = p;
@@ -109,7 +109,7 @@ TrainedClassifier train_classifier(const ClassifierTrainOptions& o) {
 
   TrainedClassifier out;
   out.model = std::make_shared<Classifier>();
-  Generator init_gen(o.seed);
+  Rng init_gen(o.seed);
   reset_parameters(*out.model, init_gen);
   // Dropout draws from the global generator; seeding it here fixes its masks too.
   manual_seed(o.seed ^ 0xD5);

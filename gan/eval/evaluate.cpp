@@ -29,7 +29,7 @@ void print_references(Evaluator& ev, std::FILE* out) {
   EvalResult halves = ev.evaluate(first, &first_labels, second_stats, range);
   std::fputs(format_eval_table(halves, "real: test[0:" + std::to_string(half) + "] vs " + range).c_str(), out);
 
-  Generator gen(kNoiseSeed);
+  Rng gen(kNoiseSeed);
   Tensor noise = rand({n, 1, 28, 28}, DType::f32, &gen, -1, 1);
   EvalResult r = ev.evaluate(noise);
   std::fputs(format_eval_table(r, "\nnoise: " + std::to_string(n) + " images of U(-1, 1) pixels vs the test set").c_str(),

@@ -9,7 +9,7 @@
 namespace gantry::gan {
 
 // n samples [n, 1, 28, 28] in [-1, 1] from a checkpoint of any variant, latents from
-// Generator(seed) (the same images `gantry sample --seed S --n N` writes for an
+// Rng(seed) (the same images `gantry sample --seed S --n N` writes for an
 // unconditional model). A conditional model draws balanced classes 0..k-1, returned in
 // *labels (left undefined otherwise), so the metric reports its accuracy on them.
 Tensor generate(const std::string& checkpoint, int64_t n, uint64_t seed, Tensor* labels = nullptr);

@@ -12,7 +12,7 @@ namespace gantry::gan {
 class ImagePool {
  public:
   // capacity 0 turns the pool off (query returns its input). Draws come from
-  // Generator(seed), so a run is reproducible and independent of the global generator.
+  // Rng(seed), so a run is reproducible and independent of the global generator.
   explicit ImagePool(int64_t capacity = 50, uint64_t seed = 0);
 
   // images [N, ...] (detached; any device) -> [N, ...]. Per image, in order: while the
@@ -24,7 +24,7 @@ class ImagePool {
   int64_t size() const { return (int64_t)images_.size(); }
   int64_t capacity() const { return capacity_; }
   // The generator of the pool's draws (for checkpoints: seed and offset).
-  Generator& generator() { return gen_; }
+  Rng& generator() { return gen_; }
   // The stored images, each [1, ...], in slot order.
   const std::vector<Tensor>& images() const { return images_; }
   // Restores a pool saved as images() and generator()'s (seed, offset), e.g. from a
@@ -34,7 +34,7 @@ class ImagePool {
 
  private:
   int64_t capacity_;
-  Generator gen_;
+  Rng gen_;
   std::vector<Tensor> images_;
 };
 

@@ -123,7 +123,7 @@ Tensor GanModel::batch_draw(const Shape& local, const std::function<Tensor(const
   return draw(global).narrow(0, dp_rank_ * local[0], local[0]).contiguous();
 }
 
-Tensor GanModel::latents(int64_t n, Generator* gen) const {
+Tensor GanModel::latents(int64_t n, Rng* gen) const {
   GANTRY_CHECK(z_dim() > 0, variant_, " draws no latents (it samples from ", "images)");
   auto draw = [&](const Shape& s) { return randn(s, DType::f32, gen, 0, 1, device_); };
   return gen == &noise ? batch_draw({n, z_dim()}, draw) : draw({n, z_dim()});
@@ -165,7 +165,7 @@ SampleGrid GanModel::sample_grid(const Batch& fixed) {
     Tensor a = fixed.images.narrow(0, 0, n), b = fixed.images_b.narrow(0, 0, n);
     return {cat({a, translate(a, "a2b"), b, translate(b, "b2a")}, 0), n};
   }
-  Generator gen(kFixedLatentSeed);
+  Rng gen(kFixedLatentSeed);
   if (sampling() == Sampling::latents) return {sample(latents(64, &gen)), 8};
   Tensor row = latents(8, &gen);
   const int64_t k = num_classes();

@@ -79,7 +79,7 @@ class GanModel {
   virtual int64_t num_classes() const { return 0; }
   // N(0, 1) latents [n, z_dim()] on the model's device. With gen == &noise in a
   // data-parallel run, this rank's n rows of the global batch's latents.
-  Tensor latents(int64_t n, Generator* gen) const;
+  Tensor latents(int64_t n, Rng* gen) const;
   // Images [N, C, S, S] from latents z (and labels [N] for latents_and_classes), drawn by
   // the EMA of generator_net() when there is one (and use_ema), else the net itself, in
   // eval mode, without gradients. The default runs net.forward(z) or net.forward_many({z, labels}).
@@ -154,7 +154,7 @@ class GanModel {
   int dp_size() const { return dp_size_; }
   double progress() const { return progress_; }
 
-  Generator noise;  // draws latents, labels, interpolation weights and instance noise
+  Rng noise;  // draws latents, labels, interpolation weights and instance noise
   // What the model was trained on, set by the trainer and saved as checkpoint metadata
   // "data.<key>": two-domain variants get "domain_a"/"domain_b" (Fashion-MNIST class
   // numbers, comma-separated) or "folder_a"/"folder_b", so `gantry eval` judges the right

@@ -268,7 +268,7 @@ Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index,
   GANTRY_CHECK(n > 0, "sample: --n must be positive, got ", n);
   GANTRY_CHECK(m.sampling() != Sampling::images, "sample: checkpoint ", checkpoint, " is a ", m.variant(),
                " model, which translates images instead of sampling from latents (gantry translate)");
-  Generator gen(seed);
+  Rng gen(seed);
   const int64_t k = m.num_classes();
   if (m.sampling() == Sampling::latents) {
     GANTRY_CHECK(class_index < 0, "--class ", class_index, ": checkpoint ", checkpoint, " is a ", m.variant(),
@@ -292,7 +292,7 @@ Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index,
 Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels) {
   GANTRY_CHECK(m.sampling() != Sampling::images, "eval: a ", m.variant(),
                " model translates images; it has no latent samples to judge");
-  Generator gen(seed);
+  Rng gen(seed);
   Tensor z = m.latents(n, &gen);
   Tensor y;
   if (m.sampling() == Sampling::latents_and_classes) {

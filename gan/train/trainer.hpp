@@ -88,7 +88,7 @@ struct Samples {
 };
 Samples draw_samples(GanModel& m, int64_t n, uint64_t seed, int64_t class_index, const std::string& checkpoint);
 
-// n images [n, 1, S, S] on the cpu for the metric, latents from Generator(seed), drawn in
+// n images [n, 1, S, S] on the cpu for the metric, latents from Rng(seed), drawn in
 // chunks of 1000. For a conditional model the labels are 0, 1, ..., k-1, 0, 1, ...
 // (balanced) and are returned in *labels; otherwise *labels is left undefined.
 Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels);

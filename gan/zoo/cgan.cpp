@@ -59,7 +59,7 @@ Cgan::Cgan(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, sh
   check_gray("cgan", shape, {28, 32});
   const int64_t k = h.i("num_classes"), e = h.i("embed_dim");
   const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G = make_shared<CganGenerator>(dc, k, e);
   D = make_shared<CganDiscriminator>(dc, k, e);
   for (nn::Module* m : {(nn::Module*)G.get(), (nn::Module*)D.get()}) {

@@ -114,6 +114,6 @@ int64_t patch_output_size(int64_t image_size, int64_t n_layers) {
   return s;
 }
 
-void cyclegan_init(nn::Module& m, Generator* gen) { dcgan_init(m, gen); }
+void cyclegan_init(nn::Module& m, Rng* gen) { dcgan_init(m, gen); }
 
 }  // namespace gantry::gan

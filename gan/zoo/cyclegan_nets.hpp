@@ -81,6 +81,6 @@ int64_t patch_output_size(int64_t image_size, int64_t n_layers);
 
 // The reference's init_weights(net, "normal", 0.02): every conv and transposed-conv weight
 // ~ N(0, 0.02), biases 0 (instance norm without affine has nothing to initialize).
-void cyclegan_init(nn::Module& m, Generator* gen = nullptr);
+void cyclegan_init(nn::Module& m, Rng* gen = nullptr);
 
 }  // namespace gantry::gan

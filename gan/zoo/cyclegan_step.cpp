@@ -59,7 +59,7 @@ CycleganStep::CycleganStep(const CycleganConfig& c, uint64_t seed, Device d)
                "with the same channels (A has ", c.channels_a, ", B ", c.channels_b, "); set lambda_identity 0");
   GANTRY_CHECK(c.lambda_a >= 0 && c.lambda_b >= 0 && c.lambda_identity >= 0 && c.gp_lambda >= 0,
                "cyclegan: lambda_A, lambda_B, lambda_identity and gp_lambda must be >= 0");
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G_AB = std::make_shared<ResnetGenerator>(ResnetGeneratorConfig{c.channels_a, c.channels_b, c.ngf, c.n_blocks});
   G_BA = std::make_shared<ResnetGenerator>(ResnetGeneratorConfig{c.channels_b, c.channels_a, c.ngf, c.n_blocks});
   D_A = std::make_shared<PatchDiscriminator>(PatchDiscriminatorConfig{c.channels_b, c.ndf, c.n_layers});

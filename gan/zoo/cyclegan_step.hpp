@@ -65,7 +65,7 @@ double loss_of(const NamedLosses& l, const std::string& name);
 
 class CycleganStep {
  public:
-  // Builds the four nets (initialized N(0, 0.02) from Generator(seed), in the order
+  // Builds the four nets (initialized N(0, 0.02) from Rng(seed), in the order
   // G_AB, G_BA, D_A, D_B), moves them to `device`, and makes the optimizers and pools.
   CycleganStep(const CycleganConfig& c, uint64_t seed, Device device = Device::cpu());
 
@@ -85,7 +85,7 @@ class CycleganStep {
   std::shared_ptr<PatchDiscriminator> D_A, D_B;
   std::unique_ptr<nn::Adam> opt_G, opt_D;  // made here; a GanModel may take them (use_optimizers)
   ImagePool fake_a_pool, fake_b_pool;
-  Generator gp_noise;  // the interpolation weights of wgangp's penalty
+  Rng gp_noise;  // the interpolation weights of wgangp's penalty
 
  private:
   nn::Optimizer *g_opt_ = nullptr, *d_opt_ = nullptr;  // opt_G / opt_D unless use_optimizers

@@ -74,7 +74,7 @@ Tensor DcganDiscriminator::forward(const Tensor& x) {
   return reshape(main_->forward(x), {x.size(0)});
 }
 
-void dcgan_init(nn::Module& m, Generator* gen) {
+void dcgan_init(nn::Module& m, Rng* gen) {
   m.apply([gen](nn::Module& c) {
     if (auto* conv = dynamic_cast<Conv2d*>(&c)) {
       nn::init::normal_(conv->weight, 0, 0.02, gen);

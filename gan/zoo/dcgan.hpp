@@ -46,6 +46,6 @@ class DcganDiscriminator : public nn::Module {
 
 // DCGAN's initialization: conv and transposed-conv weights ~ N(0, 0.02), batchnorm
 // weights ~ N(1, 0.02), biases 0 — applied to every such layer in m.
-void dcgan_init(nn::Module& m, Generator* gen = nullptr);
+void dcgan_init(nn::Module& m, Rng* gen = nullptr);
 
 }  // namespace gantry::gan

@@ -6,7 +6,7 @@ namespace gantry::gan {
 DcganModel::DcganModel(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, shape, seed) {
   check_gray("dcgan", shape, {28, 32});
   const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G = std::make_shared<DcganGenerator>(dc);
   D = std::make_shared<DcganDiscriminator>(dc);
   dcgan_init(*G, &init_gen);

@@ -46,7 +46,7 @@ Stylegan::Stylegan(const Hyperparams& h, ModelShape shape, uint64_t seed) : GanM
   GANTRY_CHECK(shape.image_size == 28 || shape.image_size == 32, "stylegan: image size must be 28 or 32, got ",
                shape.image_size);
   const StyleganConfig c = config_of(h, shape);
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G_ = make_shared<StyleGenerator>(c);
   D_ = make_shared<StyleDiscriminator>(c);
   G_->init(&init_gen);
@@ -203,7 +203,7 @@ SampleGrid Stylegan::style_mix_grid(int64_t k, uint64_t seed, int64_t coarse, bo
   StyleGenerator& g = generator(which);
   const int64_t L = g.num_ws();
   if (coarse < 0) coarse = std::min<int64_t>(3, L - 1);  // 4x4 conv, 8x8 conv0 and conv1
-  Generator gen(seed);
+  Rng gen(seed);
   Tensor rows = g.mapping_ws(randn({k, z_dim()}, DType::f32, &gen, 0, 1, device()), psi);
   Tensor cols = g.mapping_ws(randn({k, z_dim()}, DType::f32, &gen, 0, 1, device()), psi);
   Tensor row_img = synthesize(rows, which), col_img = synthesize(cols, which);
@@ -220,7 +220,7 @@ SampleGrid Stylegan::style_mix_grid(int64_t k, uint64_t seed, int64_t coarse, bo
 std::optional<SampleGrid> Stylegan::sample_options(const std::map<std::string, std::string>& opts, int64_t n,
                                                    uint64_t seed) {
   bool grid = false;
-  sample_noise = Generator(seed + 1);
+  sample_noise = Rng(seed + 1);
   for (auto& [k, v] : opts) {
     if (k == "truncation") {
       psi = std::stod(v);

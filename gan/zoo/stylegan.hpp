@@ -50,7 +50,7 @@ class Stylegan : public GanModel {
                                            uint64_t seed) override;
   // The paper's style-mixing grid: the top row the k column latents' images, the left column
   // the k row latents' images, cell (r, c) row r's ws with its first `coarse` ws (4x4 and
-  // 8x8 by default) from column c's. Latents from Generator(seed); G_ema unless !use_ema.
+  // 8x8 by default) from column c's. Latents from Rng(seed); G_ema unless !use_ema.
   SampleGrid style_mix_grid(int64_t k, uint64_t seed, int64_t coarse = -1, bool use_ema = true);
   // Images from ws [N, num_ws, w_dim] by net `which` with the current noise mode, in eval mode.
   Tensor synthesize(const Tensor& ws, const std::string& which = "G_ema");
@@ -62,7 +62,7 @@ class Stylegan : public GanModel {
   StyleGenerator& generator(const std::string& which = "G") const;
   double psi = 1;                          // truncation for sample()
   NoiseMode noise_mode = NoiseMode::constant;  // noise for sample() (the reference's default)
-  Generator sample_noise{0};               // draws random noise in sample()
+  Rng sample_noise{0};               // draws random noise in sample()
 
   // The generator's ws for n fresh latents with style mixing (the reference's run_G).
   Tensor mixed_ws(int64_t n, bool update_w_avg);

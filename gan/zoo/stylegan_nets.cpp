@@ -44,7 +44,7 @@ EqLinear::EqLinear(int64_t in_, int64_t out_, bool lrelu_, double bias_init_, do
   bias = register_parameter("bias", zeros({out}));
 }
 
-void EqLinear::init(Generator* gen) {
+void EqLinear::init(Rng* gen) {
   nn::init::normal_(weight, 0, 1.0 / lr_mul, gen);
   nn::init::constant_(bias, bias_init);
 }
@@ -60,7 +60,7 @@ EqConv::EqConv(int64_t in, int64_t out, int64_t k_, bool has_bias, bool lrelu_, 
   if (has_bias) bias = register_parameter("bias", zeros({out}));
 }
 
-void EqConv::init(Generator* gen) { nn::init::normal_(weight, 0, 1, gen); }
+void EqConv::init(Rng* gen) { nn::init::normal_(weight, 0, 1, gen); }
 
 Tensor EqConv::forward(const Tensor& x) {
   Tensor h = down ? fir_down2(x) : x;
@@ -77,7 +77,7 @@ MappingNet::MappingNet(const StyleganConfig& c) : config(c) {
   w_avg = register_buffer("w_avg", zeros({c.w_dim}));
 }
 
-void MappingNet::init(Generator* gen) {
+void MappingNet::init(Rng* gen) {
   for (auto& f : fcs_) f->init(gen);
 }
 
@@ -108,13 +108,13 @@ SynthesisLayer::SynthesisLayer(int64_t w_dim, int64_t in_, int64_t out_, int64_t
   }
 }
 
-void SynthesisLayer::init(Generator* gen) {
+void SynthesisLayer::init(Rng* gen) {
   affine->init(gen);
   nn::init::normal_(weight, 0, 1, gen);
   if (noise_const.defined()) nn::init::normal_(noise_const, 0, 1, gen);
 }
 
-Tensor SynthesisLayer::run(const Tensor& x, const Tensor& w, NoiseMode mode, Generator* noise_gen) {
+Tensor SynthesisLayer::run(const Tensor& x, const Tensor& w, NoiseMode mode, Rng* noise_gen) {
   Tensor styles = affine->forward(w);
   const int64_t n = x.size(0);
   Tensor y;
@@ -158,7 +158,7 @@ SynthesisNet::SynthesisNet(const StyleganConfig& c) : config(c) {
   num_ws_ = idx + 1;
 }
 
-void SynthesisNet::init(Generator* gen) {
+void SynthesisNet::init(Rng* gen) {
   nn::init::normal_(const_input, 0, 1, gen);
   for (auto& b : blocks_) {
     if (b.conv0) b.conv0->init(gen);
@@ -167,7 +167,7 @@ void SynthesisNet::init(Generator* gen) {
   }
 }
 
-Tensor SynthesisNet::run(const Tensor& ws, NoiseMode mode, Generator* noise_gen) {
+Tensor SynthesisNet::run(const Tensor& ws, NoiseMode mode, Rng* noise_gen) {
   GANTRY_CHECK(ws.dim() == 3 && ws.size(1) == num_ws_ && ws.size(2) == config.w_dim, "SynthesisNet: ws must be [N, ",
                num_ws_, ", ", config.w_dim, "], got ", shape_str(ws.shape()));
   const int64_t n = ws.size(0);
@@ -189,7 +189,7 @@ StyleGenerator::StyleGenerator(const StyleganConfig& c) : config(c) {
   synthesis = register_module("synthesis", make_shared<SynthesisNet>(c));
 }
 
-void StyleGenerator::init(Generator* gen) {
+void StyleGenerator::init(Rng* gen) {
   mapping->init(gen);
   synthesis->init(gen);
 }
@@ -234,7 +234,7 @@ StyleDiscriminator::StyleDiscriminator(const StyleganConfig& c) : config(c) {
   out_ = register_module("epi.out", make_shared<EqLinear>(c4, 1, false));
 }
 
-void StyleDiscriminator::init(Generator* gen) {
+void StyleDiscriminator::init(Rng* gen) {
   from_rgb_->init(gen);
   for (auto& b : blocks_) b.skip->init(gen), b.conv0->init(gen), b.conv1->init(gen);
   epi_conv_->init(gen);

@@ -32,7 +32,7 @@ struct StyleganConfig {
 class EqLinear : public nn::Module {
  public:
   EqLinear(int64_t in, int64_t out, bool lrelu, double bias_init = 0, double lr_mul = 1);
-  void init(Generator* gen);
+  void init(Rng* gen);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
   int64_t in, out;
@@ -45,7 +45,7 @@ class EqLinear : public nn::Module {
 class EqConv : public nn::Module {
  public:
   EqConv(int64_t in, int64_t out, int64_t k, bool bias, bool lrelu, bool down, double gain = 1);
-  void init(Generator* gen);
+  void init(Rng* gen);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
   int64_t k;
@@ -65,7 +65,7 @@ Tensor lrelu_gain(const Tensor& x);
 class MappingNet : public nn::Module {
  public:
   explicit MappingNet(const StyleganConfig& c);
-  void init(Generator* gen);
+  void init(Rng* gen);
   Tensor forward(const Tensor& z) override;
   Tensor forward_update(const Tensor& z);  // forward, then moves w_avg towards the batch mean
   Tensor w_avg;
@@ -83,9 +83,9 @@ enum class NoiseMode { random, constant, none };
 class SynthesisLayer : public nn::Module {
  public:
   SynthesisLayer(int64_t w_dim, int64_t in, int64_t out, int64_t res, bool up, bool to_rgb);
-  void init(Generator* gen);
+  void init(Rng* gen);
   // x [N, in, r, r] (r = res / 2 when up), w [N, w_dim] -> [N, out, res, res].
-  Tensor run(const Tensor& x, const Tensor& w, NoiseMode mode, Generator* noise_gen);
+  Tensor run(const Tensor& x, const Tensor& w, NoiseMode mode, Rng* noise_gen);
   std::shared_ptr<EqLinear> affine;
   Tensor weight, bias, noise_strength, noise_const;
   int64_t in, out, res;
@@ -97,8 +97,8 @@ class SynthesisLayer : public nn::Module {
 class SynthesisNet : public nn::Module {
  public:
   explicit SynthesisNet(const StyleganConfig& c);
-  void init(Generator* gen);
-  Tensor run(const Tensor& ws, NoiseMode mode, Generator* noise_gen);
+  void init(Rng* gen);
+  Tensor run(const Tensor& ws, NoiseMode mode, Rng* noise_gen);
   int64_t num_ws() const { return num_ws_; }
   StyleganConfig config;
   Tensor const_input;
@@ -117,10 +117,10 @@ class SynthesisNet : public nn::Module {
 class StyleGenerator : public nn::Module {
  public:
   explicit StyleGenerator(const StyleganConfig& c);
-  void init(Generator* gen);
+  void init(Rng* gen);
   // ws [N, num_ws, w_dim] from z (truncated towards w_avg with psi; update: move w_avg).
   Tensor mapping_ws(const Tensor& z, double psi = 1, bool update = false);
-  Tensor synthesis_run(const Tensor& ws, NoiseMode mode, Generator* gen) { return synthesis->run(ws, mode, gen); }
+  Tensor synthesis_run(const Tensor& ws, NoiseMode mode, Rng* gen) { return synthesis->run(ws, mode, gen); }
   Tensor forward(const Tensor& z) override;
   int64_t num_ws() const { return synthesis->num_ws(); }
   std::shared_ptr<MappingNet> mapping;
@@ -128,7 +128,7 @@ class StyleGenerator : public nn::Module {
   StyleganConfig config;
   double psi = 1;
   NoiseMode noise_mode = NoiseMode::random;
-  Generator* noise_gen = nullptr;
+  Rng* noise_gen = nullptr;
 };
 
 // Residual discriminator: fromRGB 1x1, a residual block per resolution down to 4x4
@@ -137,7 +137,7 @@ class StyleGenerator : public nn::Module {
 class StyleDiscriminator : public nn::Module {
  public:
   explicit StyleDiscriminator(const StyleganConfig& c);
-  void init(Generator* gen);
+  void init(Rng* gen);
   Tensor forward(const Tensor& x) override;
   StyleganConfig config;
 

@@ -12,7 +12,7 @@
 
 namespace gantry::gan {
 
-std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Generator* gen, DType t) {
+std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Rng* gen, DType t) {
   GANTRY_CHECK(sizes.size() >= 2, "mlp_init: needs an input and an output size");
   std::vector<Tensor> params;
   for (size_t l = 0; l + 1 < sizes.size(); ++l) {
@@ -38,7 +38,7 @@ namespace {
 
 // The discriminator's loss on a real and a fake batch, as a function of D's parameters.
 Tensor d_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& real, const Tensor& fake,
-              Generator* gen) {
+              Rng* gen) {
   Tensor s_real = mlp_forward(dp, real), s_fake = mlp_forward(dp, fake);
   if (o.loss == "bce") return add(bce_with_logits(s_real, ones_like(s_real)), bce_with_logits(s_fake, zeros_like(s_fake)));
   // WGAN-GP: E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates.
@@ -65,7 +65,7 @@ ToyResult train_toy(const ToyOptions& o) {
                o.snapshots, ")");
   const Mixture2d target = toy_target(o.target);
   const int64_t d_steps = o.d_steps > 0 ? o.d_steps : (o.loss == "bce" ? 1 : 5);
-  Generator gen(o.seed), eval_gen(o.seed + 1000003);
+  Rng gen(o.seed), eval_gen(o.seed + 1000003);
   std::vector<Tensor> gp = mlp_init({o.z_dim, o.hidden, o.hidden, 2}, &gen);
   std::vector<Tensor> dp = mlp_init({2, o.hidden, o.hidden, 1}, &gen);
   nn::Adam opt_g(gp, o.lr_g, o.beta1, o.beta2);

@@ -15,7 +15,7 @@ namespace gantry::gan {
 enum class MlpActivation { relu, tanh };
 // PyTorch's nn.Linear initialization, U(-1/sqrt(in), 1/sqrt(in)) for weights and biases,
 // for the layer sizes `sizes` (input first, output last), drawn from gen; leaves that require grad.
-std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Generator* gen, DType t = DType::f32);
+std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Rng* gen, DType t = DType::f32);
 // x [n, sizes[0]] -> [n, sizes.back()]: linear layers with `act` between them, none after the last.
 Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActivation act = MlpActivation::relu);
 

@@ -46,7 +46,7 @@ Tensor MlpDiscriminator::forward(const Tensor& x) {
   return reshape(main_->forward(reshape(x, {x.size(0), s * s})), {x.size(0)});
 }
 
-void default_init(nn::Module& m, Generator* gen) {
+void default_init(nn::Module& m, Rng* gen) {
   auto fan_in_uniform = [gen](const Tensor& w, const Tensor& b, int64_t fan_in) {
     const double bound = 1.0 / std::sqrt((double)fan_in);
     nn::init::uniform_(w, -bound, bound, gen);
@@ -69,7 +69,7 @@ void default_init(nn::Module& m, Generator* gen) {
 VanillaGan::VanillaGan(const Hyperparams& h, ModelShape shape, uint64_t seed) : BceGan(h, shape, seed) {
   check_gray("vanilla", shape, {28, 32});
   const int64_t z = h.i("z_dim"), s = shape.image_size;
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G = make_shared<MlpGenerator>(z, s);
   D = make_shared<MlpDiscriminator>(s);
   default_init(*G, &init_gen);

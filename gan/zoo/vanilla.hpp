@@ -40,7 +40,7 @@ class MlpDiscriminator : public nn::Module {
 // PyTorch's default initialization of every Linear, Conv2d and ConvTranspose2d in m
 // (weights and biases ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))), and N(0, 1) for every
 // Embedding, drawn from gen, so a seed fixes the whole model.
-void default_init(nn::Module& m, Generator* gen);
+void default_init(nn::Module& m, Rng* gen);
 
 class VanillaGan : public BceGan {
  public:

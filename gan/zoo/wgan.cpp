@@ -72,7 +72,7 @@ std::string CriticGan::status(const Losses& l) const {
 Wgan::Wgan(const Hyperparams& h, ModelShape shape, uint64_t seed) : CriticGan(h, shape, seed) {
   check_gray("wgan", shape, {28, 32});
   const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G = std::make_shared<DcganGenerator>(dc);
   D = std::make_shared<DcganDiscriminator>(dc);
   dcgan_init(*G, &init_gen);

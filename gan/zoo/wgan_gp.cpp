@@ -33,7 +33,7 @@ Tensor GpCritic::forward(const Tensor& x) {
   return reshape(main_->forward(x), {x.size(0)});
 }
 
-Tensor interpolate(const Tensor& real, const Tensor& fake, Generator* gen) {
+Tensor interpolate(const Tensor& real, const Tensor& fake, Rng* gen) {
   GANTRY_CHECK(real.shape() == fake.shape(), "interpolate: real ", shape_str(real.shape()), " and fake ",
                shape_str(fake.shape()), " differ");
   Shape per_sample(real.dim(), 1);
@@ -56,7 +56,7 @@ Tensor wgan_gradient_penalty(nn::Module& critic, const Tensor& x_hat, double lam
 WganGp::WganGp(const Hyperparams& h, ModelShape shape, uint64_t seed) : CriticGan(h, shape, seed) {
   check_gray("wgan-gp", shape, {28, 32});
   const DcganConfig dc{shape.image_size, h.i("z_dim"), h.i("width")};
-  Generator init_gen(seed);
+  Rng init_gen(seed);
   G = make_shared<DcganGenerator>(dc);
   D = make_shared<GpCritic>(dc, h.b("critic_layer_norm"));
   dcgan_init(*G, &init_gen);

@@ -29,7 +29,7 @@ class GpCritic : public nn::Module {
 };
 
 // x^ = a real + (1 - a) fake, a ~ U(0, 1) drawn per sample from gen.
-Tensor interpolate(const Tensor& real, const Tensor& fake, Generator* gen);
+Tensor interpolate(const Tensor& real, const Tensor& fake, Rng* gen);
 // The same with the weights given: a [N, 1, 1, 1] in [0, 1) (a data-parallel rank's rows).
 Tensor interpolate(const Tensor& real, const Tensor& fake, const Tensor& a);
 // lambda * mean_n (||grad_x^ sum(critic(x^))_n|| - 1)^2, differentiable w.r.t. the critic's

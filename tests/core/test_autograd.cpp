@@ -75,7 +75,7 @@ TEST_CASE("second and third derivative of x^3 by hand") {
 // Its gradient in w needs conv2d's, conv_transpose2d's and leaky_relu_backward's rules;
 // compare with central differences on w.
 TEST_CASE("gradient of a gradient norm through conv2d and leaky_relu matches finite differences") {
-  Generator gen(7);
+  Rng gen(7);
   Tensor x = randn({2, 2, 5, 5}, DType::f64, &gen).requires_grad_();
   Tensor w = randn({3, 2, 3, 3}, DType::f64, &gen).requires_grad_();
   Tensor v = randn({2, 3, 3, 3}, DType::f64, &gen);

@@ -10,7 +10,7 @@ using namespace gantry;
 namespace {
 
 Tensor rnd(const Shape& s, uint64_t seed) {
-  Generator g(seed);
+  Rng g(seed);
   return rand(s, DType::f64, &g, -1, 1);
 }
 

@@ -12,7 +12,7 @@ using namespace gantry;
 namespace {
 
 Tensor rnd(const Shape& s, uint64_t seed, DType t = DType::f64) {
-  Generator g(seed);
+  Rng g(seed);
   return rand(s, t, &g, -2, 2);
 }
 

@@ -23,7 +23,7 @@ TEST_CASE("factories") {
 }
 
 TEST_CASE("random tensors: seeded, reproducible, advancing") {
-  Generator a(42), b(42), c(43);
+  Rng a(42), b(42), c(43);
   Tensor ra = randn({1000}, DType::f32, &a), rb = randn({1000}, DType::f32, &b), rc = randn({1000}, DType::f32, &c);
   CHECK(ra.to_vector<float>() == rb.to_vector<float>());
   CHECK(ra.to_vector<float>() != rc.to_vector<float>());

@@ -168,7 +168,7 @@ TEST_CASE("batch_norm op on cuda: a plain backward (the fused kernel) and the ev
   if (!testing::have_cuda_device()) return;
   for (Shape shape : {Shape{7, 5}, Shape{3, 4, 5, 7}}) {
     INFO("shape " << shape_str(shape));
-    Generator gen(31);
+    Rng gen(31);
     const int64_t c = shape[1];
     Tensor x = rand(shape, DType::f32, &gen, -1, 2), w = rand({c}, DType::f32, &gen, 0.5, 1.5);
     Tensor b = rand({c}, DType::f32, &gen), dy = randn(shape, DType::f32, &gen);

@@ -49,7 +49,7 @@ CycleRun cyclegan_steps(Device device, CycleganGanMode mode) {
   CycleganConfig c;
   c.ngf = 3, c.n_blocks = 1, c.ndf = 3, c.n_layers = 1, c.pool_size = 2, c.gan_mode = mode;
   CycleganStep m(c, 21, device);
-  Generator data(22);
+  Rng data(22);
   CycleRun r;
   for (int s = 0; s < 2; ++s) {
     Tensor a = rand({2, 1, 8, 8}, DType::f32, &data, -1, 1).to(device);

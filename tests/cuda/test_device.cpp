@@ -35,7 +35,7 @@ TEST_CASE("factories on the device, and Philox numbers equal to the cpu's") {
   CHECK(full({5}, 2.5, DType::f32, kCuda).to_vector<float>() == std::vector<float>(5, 2.5f));
   CHECK(zeros({3}, DType::i64, kCuda).to_vector<int64_t>() == std::vector<int64_t>(3, 0));
   CHECK(from_vector({1, 2}, {2}, DType::f32, kCuda).to_vector<float>() == std::vector<float>{1, 2});
-  Generator a(9), b(9);
+  Rng a(9), b(9);
   Tensor on_cpu = randn({1001}, DType::f32, &a), on_gpu = randn({1001}, DType::f32, &b, 0, 1, kCuda);
   CHECK(on_gpu.to_vector<float>() == on_cpu.to_vector<float>());  // bit for bit
   Tensor u_cpu = rand({77}, DType::f32, &a, -1, 3), u_gpu = rand({77}, DType::f32, &b, -1, 3, kCuda);

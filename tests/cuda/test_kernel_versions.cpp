@@ -21,7 +21,7 @@ void check_op(const std::function<Tensor(const std::vector<Tensor>&)>& op, const
               double tol, const char* what) {
   std::vector<Tensor> cpu, gpu;
   for (size_t i = 0; i < shapes.size(); ++i) {
-    Generator g(31 + i);
+    Rng g(31 + i);
     cpu.push_back(rand(shapes[i], DType::f32, &g, -1, 1));
     gpu.push_back(cpu.back().to(Device::cuda(0)));
   }
@@ -117,7 +117,7 @@ TEST_CASE("conv2d_backward_weight's split-K workspace comes from the caching all
   if (!testing::have_cuda_device()) return;
   // K = N*OH*OW = 4*16*16 = 1024 over one 64x64 tile of dw [4, 3*3*3]: version 3 splits K.
   const Conv2dOptions o = Conv2dOptions::square(1, 1);
-  Generator g(5);
+  Rng g(5);
   const Tensor dy = rand({4, 4, 16, 16}, DType::f32, &g, -1, 1).to(Device::cuda(0));
   const Tensor x = rand({4, 3, 16, 16}, DType::f32, &g, -1, 1).to(Device::cuda(0));
   const int64_t dw_bytes = 4 * 3 * 3 * 3 * sizeof(float);
@@ -140,7 +140,7 @@ TEST_CASE("conv2d_backward_weight's split-K workspace comes from the caching all
 TEST_CASE("modconv2d_backward_weight's split-K workspace comes from the caching allocator: the counters see it") {
   if (!testing::have_cuda_device()) return;
   // K = N*OH*OW = 4*16*16 = 1024 (at least 4 slices of 256) over one tile of dw [4, 3, 3, 3].
-  Generator g(6);
+  Rng g(6);
   const Device cu = Device::cuda(0);
   const Tensor dy = rand({4, 4, 16, 16}, DType::f32, &g, -1, 1).to(cu);
   const Tensor x = rand({4, 3, 16, 16}, DType::f32, &g, -1, 1).to(cu);

@@ -197,7 +197,7 @@ testing::ParityCases modconv_cases(modconv_parity_cases());
 TEST_CASE("the fused modulated conv stores no per-sample weight: the forward's peak device memory is below w''s size") {
   if (!testing::have_cuda_device()) return;
   const Device cuda = Device::cuda(0);
-  Generator g(3);
+  Rng g(3);
   // x, y: 8*64*4*4 floats (32 KiB each); w: 64*64*3*3 (144 KiB); w' would be 8 times w (1.1 MiB).
   Tensor x = rand({8, 64, 4, 4}, DType::f32, &g).to(cuda), w = rand({64, 64, 3, 3}, DType::f32, &g).to(cuda);
   Tensor s = rand({8, 64}, DType::f32, &g, 0.5, 1.5).to(cuda);

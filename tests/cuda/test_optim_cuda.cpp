@@ -14,7 +14,7 @@ namespace {
 // fixed gradients, on `device`; returns the parameter.
 template <class Make>
 std::vector<float> three_steps(Make make, Device device) {
-  Generator g(3);
+  Rng g(3);
   Tensor p = randn({1000}, DType::f32, &g).to(device).requires_grad_();
   auto opt = make(std::vector<Tensor>{p});
   for (int s = 0; s < 3; ++s) {
@@ -39,7 +39,7 @@ TEST_CASE("Adam, RMSProp and SGD steps on the device equal the cpu's") {
   check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::RMSProp>(ps, 5e-5); });
   check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::SGD>(ps, 0.1, 0.9, 1e-4, true); });
   // weight clipping (WGAN): clamp_ in place on the device, equal to the cpu's
-  Generator g1(4), g2(4);
+  Rng g1(4), g2(4);
   Tensor w = randn({1000}, DType::f32, &g1, 0, 0.02, Device::cuda(0)), wc = randn({1000}, DType::f32, &g2, 0, 0.02);
   clamp_(w, -0.01, 0.01);
   clamp_(wc, -0.01, 0.01);

@@ -29,7 +29,7 @@ using Input = testing::ParityInput;
 using Case = testing::ParityCase;
 
 Tensor make_input(const Input& in, uint64_t seed) {
-  Generator g(seed);
+  Rng g(seed);
   Tensor t = rand(in.shape, DType::f32, &g, in.lo, in.hi);
   if (!std::isnan(in.away_from)) {
     float* p = t.data<float>();
@@ -71,7 +71,7 @@ std::vector<Tensor> run(const Case& c, Device device, uint64_t seed) {
   Tensor y = c.f(xs);
   out.push_back(y.detach());
   if (!c.differentiable) return out;
-  Generator g(seed + 100);
+  Rng g(seed + 100);
   Tensor v = randn(y.shape(), DType::f32, &g, 0, 1, device);
   std::vector<Tensor> gs = grad({y}, xs, {v}, true, true, true);
   Tensor total = zeros({}, DType::f32, device);
@@ -261,7 +261,7 @@ const std::map<std::string, std::string> kGradcheckedElsewhere = {
 const std::set<std::string> kCasesWithConstantInputs = {"batch_norm"};
 
 Tensor make_input64(const Input& in, uint64_t seed) {
-  Generator g(seed);
+  Rng g(seed);
   Tensor t = rand(in.shape, DType::f64, &g, in.lo, in.hi);
   if (!std::isnan(in.away_from)) {
     double* p = t.data<double>();

@@ -97,7 +97,7 @@ TEST_CASE("gradient_penalty kernels, cpu (float, double) and cuda, vs float64 on
 TEST_CASE("WGAN-GP critic step on cuda (linear -> leaky_relu -> linear, double backward) matches the cpu") {
   if (!testing::have_cuda_device()) return;
   const int64_t n = 7, d = 13, h = 37;
-  Generator gen(5);
+  Rng gen(5);
   Tensor x = rand({n, d}, DType::f32, &gen, -1, 1), w1 = rand({h, d}, DType::f32, &gen, -0.5, 0.5);
   Tensor b1 = rand({h}, DType::f32, &gen, -0.5, 0.5), w2 = rand({1, h}, DType::f32, &gen, -0.5, 0.5);
   Tensor b2 = rand({1}, DType::f32, &gen);

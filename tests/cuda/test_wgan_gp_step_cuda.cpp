@@ -58,7 +58,7 @@ StepResult wgan_gp_step(Device device) {
   auto D = small_critic();
   G->to(device), D->to(device);
   nn::Adam opt_g(G->parameters(), 1e-4, 0.5, 0.9), opt_d(D->parameters(), 1e-4, 0.5, 0.9);
-  Generator data(12);
+  Rng data(12);
   Tensor real = rand({kBatch, 1, 8, 8}, DType::f32, &data, -1, 1).to(device);
   Tensor z = randn({kBatch, kZ, 1, 1}, DType::f32, &data).to(device);
   Tensor alpha = rand({kBatch, 1, 1, 1}, DType::f32, &data).to(device);

@@ -45,7 +45,7 @@ std::shared_ptr<nn::Sequential> small_net(bool batchnorm, int64_t width, uint64_
   net->add(std::make_shared<nn::LeakyReLU>(0.2));
   net->add(std::make_shared<nn::Flatten>());
   net->add(std::make_shared<nn::Linear>(8 * 3 * 3, 1));
-  Generator gen(seed);
+  Rng gen(seed);
   NoGradGuard off;
   for (auto& p : net->parameters()) nn::init::normal_(p, 0, 0.3, &gen);
   return net;
@@ -70,7 +70,7 @@ RunResult train(bool batchnorm, bool sync_bn, bool distributed, int steps, int64
   }
   nn::Adam opt(net->parameters(), 1e-2, 0.5, 0.999);
   dist::GradientReducer reducer(net->parameters(), comm, bucket_bytes);
-  Generator data(11);
+  Rng data(11);
   Tensor x = randn({batch, 1, 12, 12}, DType::f32, &data);
   Tensor y = rand({batch}, DType::f32, &data, 0, 1);
   Tensor xs = distributed ? dist::local_rows(x, comm.rank(), comm.size()) : x;
@@ -162,7 +162,7 @@ TEST_CASE("DistributedSampler: one shared order, equal slices by rank, the order
 TEST_CASE("sync batch norm on one process equals the fused batch_norm, values and gradients") {
   // With the identity as the reducer, the sync path computes the same function as the
   // fused kernel: this checks its formula (forward, input/weight grads, running stats).
-  Generator gen(3);
+  Rng gen(3);
   Tensor x = randn({5, 3, 4, 2}, DType::f32, &gen).requires_grad_();
   Tensor w = randn({5, 3, 4, 2}, DType::f32, &gen);
   nn::BatchNorm2d fused(3), synced(3);
@@ -207,7 +207,7 @@ TEST_CASE("only the armed reducer's net is reduced; reduce() after grad() averag
   dist::broadcast_module(*b, "b", comm);
   dist::GradientReducer ra(a->parameters(), comm, 512), rb(b->parameters(), comm, 512);
   CHECK(ra.bucket_count() > 1);
-  Generator data(100 + comm.rank());  // a different batch per rank
+  Rng data(100 + comm.rank());  // a different batch per rank
   Tensor x = randn({2, 1, 12, 12}, DType::f32, &data);
   ra.prepare();
   sum(add(a->forward(x), b->forward(x))).backward();
@@ -237,7 +237,7 @@ TEST_CASE("a reducer armed for one backward but given two reduces the final grad
   nn::SGD opt(a->parameters(), 0.1);
   opt.on_zero_grad = [&] { r.prepare(); };  // what gan/train/trainer.cpp installs
   opt.before_step = [&] { r.sync(); };
-  Generator data(200 + comm.rank());
+  Rng data(200 + comm.rank());
   Tensor x = randn({2, 1, 12, 12}, DType::f32, &data), y = randn({2, 1, 12, 12}, DType::f32, &data);
   opt.zero_grad();
   sum(a->forward(x)).backward();

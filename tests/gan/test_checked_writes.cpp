@@ -34,7 +34,7 @@ std::string read_bytes(const std::string& path) {
 
 TEST_CASE("save_image_grid on a full disk: an error naming the PNG, the previous PNG intact") {
   const std::string dir = writes_dir(), path = dir + "/grid.png";
-  Generator g(3);
+  Rng g(3);
   Tensor images = rand({16, 1, 28, 28}, DType::f32, &g, -1, 1);
   save_image_grid(path, images);
   const std::string before = read_bytes(path);

@@ -155,7 +155,7 @@ TEST_CASE("gantry translate reads IDX, PNG and folder inputs and writes PNG, fol
 TEST_CASE("cyclegan trains on folders of RGB images, resumes exactly, and translates a folder of them") {
   const fs::path root = testing::zoo_out("cyc_rgb");
   fs::remove_all(root);
-  Generator g(9);
+  Rng g(9);
   for (const char* dom : {"a", "b"}) {
     fs::create_directories(root / dom);
     for (int i = 0; i < 4; ++i)

@@ -85,7 +85,7 @@ TEST_CASE("a residual block with zero convs is the identity; init is N(0, 0.02) 
   gantry::testing::check_close(block.forward(x).to_vector<float>(), x.to(DType::f64).to_vector<double>(), 1e-6);
 
   ResnetGenerator g({1, 1, 16, 2});
-  Generator gen(3);
+  Rng gen(3);
   cyclegan_init(g, &gen);
   for (const auto& [name, p] : g.named_parameters()) {
     auto v = p.to(DType::f64).to_vector<double>();
@@ -213,7 +213,7 @@ CycleganConfig tiny_config() {
 TEST_CASE("a CycleGAN step reports the losses the nets give by hand, then trains") {
   CycleganConfig c = tiny_config();
   CycleganStep m(c, 3);
-  Generator data(4);
+  Rng data(4);
   Tensor a = rand({2, 1, 16, 16}, DType::f32, &data, -1, 1), b = rand({2, 1, 16, 16}, DType::f32, &data, -1, 1);
   // By hand, before the step changes anything: the pools are filling, so D sees these fakes.
   std::map<std::string, double> want;
@@ -254,7 +254,7 @@ TEST_CASE("a CycleGAN step reports the losses the nets give by hand, then trains
 }
 
 TEST_CASE("CycleGAN's gan modes, identity off, and bad settings") {
-  Generator data(5);
+  Rng data(5);
   Tensor a = rand({2, 1, 16, 16}, DType::f32, &data, -1, 1), b = rand({2, 1, 16, 16}, DType::f32, &data, -1, 1);
   CycleganConfig c = tiny_config();
   c.gan_mode = cyclegan_gan_mode("vanilla");

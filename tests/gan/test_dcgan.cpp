@@ -21,7 +21,7 @@ namespace {
 std::string tiny_data() {
   fs::path dir = fs::temp_directory_path() / ("gantry_dcgan_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  Generator g(9);
+  Rng g(9);
   Tensor x = rand({96, 28, 28}, DType::f32, &g, 0, 255);
   IdxImages im{96, 28, 28, {}};
   for (float v : x.to_vector<float>()) im.pixels.push_back((uint8_t)v);

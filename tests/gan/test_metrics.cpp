@@ -57,7 +57,7 @@ TestFeatures& test_features() {
 std::string tiny_data() {
   fs::path dir = fs::temp_directory_path() / ("gantry_metrics_data_" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  Generator g(9);
+  Rng g(9);
   for (auto [split, n] : {std::pair<std::string, int64_t>{"train", 256}, {"t10k", 64}}) {
     IdxImages im{n, 28, 28, {}};
     for (float v : rand({n, 28, 28}, DType::f32, &g, 0, 255).to_vector<float>()) im.pixels.push_back((uint8_t)v);
@@ -185,7 +185,7 @@ TEST_CASE("FD-classifier: ~0 for test images against themselves, small for two h
   const GaussianStats second = gaussian_stats(t.features.narrow(0, 1000, 1000));
   CHECK(frechet_distance(first, first) <= 1e-6 * first.sigma.trace());
   const double halves = frechet_distance(first, second);
-  Generator gen(11);
+  Rng gen(11);
   Tensor noise = rand({1000, 1, 28, 28}, DType::f32, &gen, -1, 1);
   const double to_noise = frechet_distance(gaussian_stats(t.classifier.model->features(noise)), second);
   MESSAGE("FD-classifier: test[0:1000] vs test[1000:2000] " << halves << ", noise vs test[1000:2000] " << to_noise
@@ -234,7 +234,7 @@ TEST_CASE("classifier training is deterministic and round-trips through its chec
   save_classifier(path, a);
   LoadedClassifier loaded = load_classifier(path);
   CHECK(loaded.test_accuracy == doctest::Approx(a.test_accuracy).epsilon(1e-4));
-  Generator gen(2);
+  Rng gen(2);
   Tensor x = rand({5, 1, 28, 28}, DType::f32, &gen, -1, 1);
   CHECK(loaded.model->predict(x).to_vector<float>() == a.model->predict(x).to_vector<float>());
   fs::remove(path);

@@ -56,7 +56,7 @@ class ToyD : public nn::Module {
 class ToyGan : public BceGan {
  public:
   ToyGan(const Hyperparams& h, ModelShape s, uint64_t seed) : BceGan(h, s, seed) {
-    Generator init(seed);
+    Rng init(seed);
     NoGradGuard off;
     auto g = std::make_shared<ToyG>(h.i("z_dim"), s.image_size);
     auto d = std::make_shared<ToyD>(s.image_size);
@@ -95,7 +95,7 @@ const RegisterVariant toy({"toy",
 class ToyTranslate : public GanModel {
  public:
   ToyTranslate(const Hyperparams& h, ModelShape s, uint64_t seed) : GanModel(h, s, seed) {
-    Generator init(seed);
+    Rng init(seed);
     const int64_t c = s.channels;
     for (const char* n : {"G_AB", "G_BA", "D_A", "D_B"}) {
       auto m = std::make_shared<nn::Conv2d>(c, n[0] == 'G' ? c : 1, 1, 1, 0, true);
@@ -416,7 +416,7 @@ TEST_CASE("checkpoints in the gantry-gan-1 layout still load, with the same chec
   CHECK(then.model->hyper().i("n_critic") == 2);
   CHECK_FALSE(then.model->hyper().b("critic_layer_norm"));
   CHECK(then.step == now.step);
-  Generator g1(3), g2(3);
+  Rng g1(3), g2(3);
   CHECK(then.model->sample(then.model->latents(4, &g1)).to_vector<float>() ==
         now.model->sample(now.model->latents(4, &g2)).to_vector<float>());
   auto err = [&](const std::map<std::string, std::string>& edit) {
@@ -495,7 +495,7 @@ TEST_CASE("two-domain variants: domains from classes or from image folders, batc
 
   // Folders of RGB PNGs at 16x16, through the trainer, the grid and the checkpoint.
   const fs::path root = testing::zoo_out("reg_folders");
-  Generator g(5);
+  Rng g(5);
   for (const char* dom : {"a", "b"}) {
     fs::create_directories(root / dom);
     for (int i = 0; i < 6; ++i) {

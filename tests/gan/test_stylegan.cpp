@@ -25,7 +25,7 @@ StyleganConfig tiny_config() {
 
 // Perturbs every parameter (and noise strength) so no term is trivially zero, then float64.
 void jitter_f64(nn::Module& m, uint64_t seed) {
-  Generator g(seed);
+  Rng g(seed);
   NoGradGuard off;
   for (auto& p : m.parameters()) copy_(p, add(p, rand(p.shape(), DType::f32, &g, -0.3, 0.3)));
   m.to(DType::f64);
@@ -93,10 +93,10 @@ double max_abs_diff(const Tensor& a, const Tensor& b) {
 
 TEST_CASE("StyleGAN R1: the penalty and its weight gradients match float64 central differences") {
   StyleDiscriminator d(tiny_config());
-  Generator ig(1);
+  Rng ig(1);
   d.init(&ig);
   jitter_f64(d, 2);
-  Generator g(3);
+  Rng g(3);
   Tensor real = rand({4, 1, 8, 8}, DType::f64, &g, -1, 1);
   const double autograd = r1_penalty(d, real, 10).item(), reference = fd_r1(d, real, 10);
   INFO("autograd " << autograd << ", central differences " << reference);
@@ -117,12 +117,12 @@ TEST_CASE("StyleGAN R1: the penalty and its weight gradients match float64 centr
 
 TEST_CASE("StyleGAN path length: the lengths and the penalty's weight gradients match float64 central differences") {
   StyleGenerator gnet(tiny_config());
-  Generator ig(4);
+  Rng ig(4);
   gnet.init(&ig);
   jitter_f64(gnet, 5);  // noise strengths become non-zero too
   const int64_t L = gnet.num_ws();
   REQUIRE(L == 4);
-  Generator g(6);
+  Rng g(6);
   Tensor ws = randn({2, L, 3}, DType::f64, &g);
   ws.requires_grad_(true);
   auto synth = [&](const Tensor& w) { return gnet.synthesis_run(w, NoiseMode::constant, nullptr); };
@@ -173,11 +173,11 @@ TEST_CASE("StyleGAN truncation at psi = 0 draws the average w's image for every 
   StyleGenerator& e = m.generator("G_ema");
   {
     NoGradGuard off;
-    Generator g(8);
+    Rng g(8);
     copy_(e.mapping->w_avg, randn({4}, DType::f32, &g));
   }
   m.sample_options({{"truncation", "0"}}, 4, 0);
-  Generator g(9);
+  Rng g(9);
   Tensor a = m.sample(m.latents(3, &g)), b = m.sample(m.latents(3, &g));
   Tensor avg = m.synthesize(expand(reshape(e.mapping->w_avg, {1, 1, 4}), {3, e.num_ws(), 4}));
   CHECK(max_abs_diff(a, avg) == 0);
@@ -216,7 +216,7 @@ TEST_CASE("StyleGAN EMA: beta = 0.5^(batch / half-life), ramped from a copy at t
   Hyperparams h = tiny_hyper();
   h.set("ema_kimg", "0.008", "test");  // half-life 8 images: beta 0.5 at batch 8 without ramp-up
   Stylegan m(h, {32, 1}, 11);
-  Generator g(12);
+  Rng g(12);
   Batch b{rand({8, 1, 32, 32}, DType::f32, &g, -1, 1), {}, {}};
   m.step(b);  // ramp-up: no images seen yet, half-life 0, the copy equals G
   auto G = m.net("G").parameters(), E = m.net("G_ema").parameters();
@@ -252,7 +252,7 @@ TEST_CASE("StyleGAN: sampling options other variants refuse, and bad ones") {
     for (auto& [n, p] : m.net("G_ema").named_parameters())
       if (n.find("noise_strength") != std::string::npos) fill_(p, 0.5);
   }
-  Generator g(1);
+  Rng g(1);
   Tensor z = m.latents(2, &g);
   m.sample_options({{"noise_mode", "const"}}, 4, 5);
   CHECK(max_abs_diff(m.sample(z), m.sample(z)) == 0);  // fixed noise: the same images

@@ -26,7 +26,7 @@ TEST_CASE("toy2d: ring8 and grid25 place their modes, and sampling is seeded and
   CHECK(grid.means[49] == 4.0);
   CHECK(testing::error_of([] { toy_target("ring9"); }).find("ring9") != std::string::npos);
 
-  Generator a(5), b(5);
+  Rng a(5), b(5);
   Tensor x = sample_mixture(ring, 8000, &a), y = sample_mixture(ring, 8000, &b);
   REQUIRE(x.shape() == Shape{8000, 2});
   CHECK(x.to_vector<float>() == y.to_vector<float>());
@@ -62,7 +62,7 @@ TEST_CASE("count_modes: modes covered and the high-quality share on a hand-made 
 }
 
 TEST_CASE("optimizer_step: the differentiable Adam and SGD match nn::Adam and p - lr g") {
-  Generator g(3);
+  Rng g(3);
   Tensor p = randn({4, 3}, DType::f32, &g).requires_grad_(true), q = p.detach().clone();
   nn::Adam ref({p}, 0.01, 0.5, 0.999);
   const UnrollOptimizer adam{UnrollOptimizer::adam, 0.01, 0.5, 0.999, 1e-8};
@@ -86,7 +86,7 @@ namespace {
 // central differences are accurate). f(G) = BCE(D_K(G(z)), 1), with D_K = D after K steps
 // of its BCE loss on (real, G(z)).
 struct TinyUnroll {
-  Generator gen{17};
+  Rng gen{17};
   std::vector<Tensor> gp = mlp_init({3, 4, 2}, &gen, DType::f64);
   std::vector<Tensor> dp = mlp_init({2, 5, 1}, &gen, DType::f64);
   Tensor z = randn({6, 3}, DType::f32, &gen).to(DType::f64);

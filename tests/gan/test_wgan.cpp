@@ -16,7 +16,7 @@ namespace {
 // A tiny float64 critic (width 2, layer norm) with non-trivial weights.
 std::shared_ptr<GpCritic> tiny_critic() {
   auto critic = std::make_shared<GpCritic>(DcganConfig{28, 8, 2}, true);
-  Generator g(21);
+  Rng g(21);
   NoGradGuard off;
   for (auto& p : critic->parameters()) copy_(p, add(p, rand(p.shape(), DType::f32, &g, -0.3, 0.3)));
   critic->to(DType::f64);
@@ -63,7 +63,7 @@ void set_element(const Tensor& p, int64_t i, double v) {
 
 TEST_CASE("WGAN-GP: the penalty equals one computed from float64 central differences of the critic") {
   auto critic = tiny_critic();
-  Generator g(5);
+  Rng g(5);
   Tensor real = rand({2, 1, 28, 28}, DType::f64, &g, -1, 1), fake = rand({2, 1, 28, 28}, DType::f64, &g, -1, 1);
   Tensor x_hat = interpolate(real, fake, &g);
   const double autograd = wgan_gradient_penalty(*critic, x_hat, 10).item();
@@ -75,7 +75,7 @@ TEST_CASE("WGAN-GP: the penalty equals one computed from float64 central differe
 
 TEST_CASE("WGAN-GP: the penalty's gradient w.r.t. critic weights matches central differences (double backward)") {
   auto critic = tiny_critic();
-  Generator g(6);
+  Rng g(6);
   Tensor x_hat = rand({2, 1, 28, 28}, DType::f64, &g, -1, 1);
   // First conv, the layer norm's weight and the last conv: the penalty reaches each only
   // through the input gradient, so create_graph must have recorded the backward pass.
@@ -106,7 +106,7 @@ TEST_CASE("WGAN: every critic parameter is clipped to [-c, c] after a critic ste
   c.set("width", "4", "test"), c.set("z_dim", "8", "test");
   c.set("lr", "0.05", "test");  // a step this large would leave the box if it were not clipped
   Wgan m(c, {}, 2);
-  Generator g(3);
+  Rng g(3);
   Tensor real = rand({8, 1, 28, 28}, DType::f32, &g, -1, 1);
   for (int s = 0; s < 2; ++s) m.step(Batch{real, {}, {}});
   int64_t at_edge = 0;

@@ -80,7 +80,7 @@ TEST_CASE("cgan: samples of class K are conditioned on K") {
   Hyperparams c = find_variant("cgan").defaults();
   c.set("width", "4", "test"), c.set("z_dim", "8", "test");
   Cgan m(c, {}, 1);
-  Generator gen(4);
+  Rng gen(4);
   Tensor z = m.latents(3, &gen);
   auto image = [&](int64_t k) { return m.sample(z, from_indices({k, k, k}, {3})).to_vector<float>(); };
   CHECK(image(2) == image(2));  // deterministic
@@ -95,7 +95,7 @@ TEST_CASE("cgan: samples of class K are conditioned on K") {
   Samples grid = draw_samples(m, 20, 4, -1, "x.safetensors");
   CHECK(grid.images.shape() == Shape{20, 1, 28, 28});
   CHECK(grid.nrow == 2);
-  Generator same(4);
+  Rng same(4);
   CHECK(narrow(grid.images, 0, 14, 2).to_vector<float>() ==
         m.sample(m.latents(2, &same), from_indices({7, 7}, {2})).to_vector<float>());
 }
@@ -113,7 +113,7 @@ TEST_CASE("--ema keeps an exponential moving average of G, saved and used for sa
   std::vector<float> g0 = fresh->nets().named_parameters()[0].second.to_vector<float>();
   std::vector<float> g1 = by_name["G.main.0.weight"], e1 = by_name["G_ema.main.0.weight"];
   for (size_t i = 0; i < g0.size(); i += 97) CHECK(e1[i] == doctest::Approx(0.9 * g0[i] + 0.1 * g1[i]).epsilon(1e-5));
-  Generator gen(1);
+  Rng gen(1);
   Tensor z = after.model->latents(4, &gen);
   std::vector<float> with_ema = after.model->sample(z).to_vector<float>();
   CHECK(after.model->sample(z, {}, /*use_ema=*/false).to_vector<float>() != with_ema);

@@ -28,7 +28,7 @@ TEST_CASE("a GanModel moves its nets, EMA copy and optimizer state to the cuda d
   for (auto& t : m->nets().parameters()) CHECK(t.device() == Device::cuda(0));
   for (auto& o : m->optimizers())
     for (auto& [name, t] : o.opt->state()) CHECK(t.device() == Device::cuda(0));
-  Generator g(2);
+  Rng g(2);
   CHECK(m->latents(3, &g).device() == Device::cuda(0));
   m->to(Device::cpu());
   CHECK(m->nets().parameters()[0].to_vector<float>() == before);

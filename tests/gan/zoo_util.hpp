@@ -17,7 +17,7 @@ inline std::string zoo_data(int64_t n = 96) {
   fs::path dir = fs::temp_directory_path() / ("gantry_zoo_data_" + std::to_string(::getpid()) + "_" + std::to_string(n));
   if (fs::exists(dir / "train-labels-idx1-ubyte")) return dir.string();
   fs::create_directories(dir);
-  Generator g(11);
+  Rng g(11);
   Tensor x = rand({n, 28, 28}, DType::f32, &g, 0, 255);
   gan::IdxImages im{n, 28, 28, {}};
   for (float v : x.to_vector<float>()) im.pixels.push_back((uint8_t)v);

@@ -119,7 +119,7 @@ TEST_CASE("dropout zeroes about p of the elements, rescales the rest, and is the
 }
 
 TEST_CASE("initializers have the documented statistics") {
-  Generator g(11);
+  Rng g(11);
   Tensor w = empty({256, 128, 3, 3});
   auto stats = [&] {
     auto v = w.to_vector<double>();
@@ -137,7 +137,7 @@ TEST_CASE("initializers have the documented statistics") {
   CHECK(stats().second == doctest::Approx(std::sqrt(6.0 / (128 * 9 + 256 * 9)) / std::sqrt(3.0)).epsilon(0.02));
   nn::init::ones_(w);
   CHECK(stats() == std::pair{1.0, 0.0});
-  Generator g1(5), g2(5);
+  Rng g1(5), g2(5);
   Tensor a = empty({10}), b = empty({10});
   nn::init::normal_(a, 0, 1, &g1);
   nn::init::normal_(b, 0, 1, &g2);

@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     dist::set_sync_batchnorm(net, true, comm);
     nn::Adam opt(net.parameters(), lr);
     dist::GradientReducer reducer(net.parameters(), comm, 256);
-    Generator data(1);
+    Rng data(1);
     Tensor x = dist::local_rows(randn({8, 1, 8, 8}, DType::f32, &data), comm.rank(), comm.size());
     for (int step = 0; step < 5; ++step) {
       if (me && step == bad_step) {
