@@ -84,6 +84,9 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
       std::vector<uint8_t> raw = read_idx_labels(o.labels);
       GANTRY_CHECK((int64_t)raw.size() == images.size(0), "eval: ", o.samples, " has ", images.size(0),
                    " images but ", o.labels, " has ", raw.size(), " labels");
+      for (size_t i = 0; i < raw.size(); ++i)
+        GANTRY_CHECK(raw[i] < 10, "eval: ", o.labels, ": label ", (int)raw[i], " at index ", i,
+                     " is not a Fashion-MNIST class (0..9): the classifier's accuracy on it would be meaningless");
       labels = from_indices(std::vector<int64_t>(raw.begin(), raw.end()), {(int64_t)raw.size()});
     }
     EvalResult r = ev.evaluate(images, labels.defined() ? &labels : nullptr);

@@ -89,3 +89,15 @@ TEST_CASE("--eval-every refuses 32x32 training and names the flag") {
   o.pad32 = true, o.eval_every = 1;
   CHECK_THROWS_WITH_AS(gan::train(o), doctest::Contains("--eval-every needs 28x28 images"), Error);
 }
+
+TEST_CASE("gantry eval --labels with a label outside 0..9 is an error naming the file, the label and its index") {
+  const fs::path dir = fs::temp_directory_path() / "gantry_eval_bad_labels";
+  fs::create_directories(dir);
+  gan::IdxImages imgs{3, 28, 28, std::vector<uint8_t>(3 * 28 * 28, 0)};
+  gan::write_idx_images((dir / "s.idx").string(), imgs);
+  gan::write_idx_labels((dir / "l.idx").string(), {1, 12, 3});
+  gan::EvalOptions o;
+  o.samples = (dir / "s.idx").string();
+  o.labels = (dir / "l.idx").string();
+  CHECK_THROWS_WITH_AS(gan::run_eval(o), doctest::Contains("label 12 at index 1"), Error);
+}
