@@ -202,10 +202,9 @@ void GradientReducer::write_back() {
   stats_.copy_s += now_s() - t0;
 }
 
-void GradientReducer::finish() {
-  if (!comm_.distributed()) return;
-  GANTRY_CHECK(armed_, "GradientReducer::finish: call prepare() before backward()");
-  armed_ = false;
+// Copies every gradient not yet in its bucket, starts the buckets not yet started and
+// waits for all of them, counting the wait and the step.
+void GradientReducer::reduce_all_buckets() {
   for (size_t k = 0; k < params_.size(); ++k) copy_in(k);
   start_ready_buckets();
   const double t0 = now_s();
@@ -213,6 +212,13 @@ void GradientReducer::finish() {
   stats_.exposed_wait_s += now_s() - t0;
   stats_.buckets_total += (int64_t)buckets_.size();
   stats_.steps++;
+}
+
+void GradientReducer::finish() {
+  if (!comm_.distributed()) return;
+  GANTRY_CHECK(armed_, "GradientReducer::finish: call prepare() before backward()");
+  armed_ = false;
+  reduce_all_buckets();
   // Every rank runs the same passes, so every rank is stale alike and reduces again alike.
   if (stale_) {
     stats_.stale_steps++;
@@ -226,13 +232,7 @@ void GradientReducer::reduce() {
   if (!comm_.distributed()) return;
   prepare(1);
   armed_ = false;
-  for (size_t k = 0; k < params_.size(); ++k) copy_in(k);
-  start_ready_buckets();
-  const double t0 = now_s();
-  for (auto& b : buckets_) b.request.wait();
-  stats_.exposed_wait_s += now_s() - t0;
-  stats_.buckets_total += (int64_t)buckets_.size();
-  stats_.steps++;
+  reduce_all_buckets();
   write_back();
 }
 

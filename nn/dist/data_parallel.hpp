@@ -93,6 +93,7 @@ class GradientReducer {
   };
   void on_final(size_t param);
   void copy_in(size_t param);
+  void reduce_all_buckets();  // copy in what is left, start every bucket, wait for all
   void start_ready_buckets();
   void write_back();
 

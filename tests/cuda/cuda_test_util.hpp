@@ -12,8 +12,23 @@
 
 #include "kernels/cuda/cuda_compat.cuh"
 #include "kernels/cuda/versions.hpp"
+#include "kernels/shapes.hpp"
 
 namespace gantry::testing {
+
+// n, c_in, in_h, in_w, c_out, k_h, k_w, stride, pad, dilation (h, w) as a conv's shape;
+// out_h, out_w derived as conv2d does.
+inline kernels::Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kh,
+                                       int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                                       int64_t dw) {
+  kernels::Conv2dShape s;
+  s.n = n, s.c_in = c_in, s.in_h = h, s.in_w = w, s.c_out = c_out, s.k_h = kh, s.k_w = kw;
+  s.stride_h = sh, s.stride_w = sw, s.pad_h = ph, s.pad_w = pw, s.dil_h = dh, s.dil_w = dw;
+  s.out_h = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
+  s.out_w = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
+  return s;
+}
+
 
 // While alive, the ops run the kernel versions `v` (kernels/cuda/versions.hpp); then
 // the ones they ran before.

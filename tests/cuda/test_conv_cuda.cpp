@@ -20,36 +20,26 @@
 
 using namespace gantry;
 using kernels::Conv2dShape;
+using testing::conv_shape;
 
 namespace {
 
 // ---- direct kernel tests -------------------------------------------------------------------
 
-// n, c_in, in_h, in_w, c_out, k_h, k_w, stride, pad, dilation (h, w); out_h, out_w derived.
-Conv2dShape shape(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kh, int64_t kw, int64_t sh,
-                  int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
-  Conv2dShape s;
-  s.n = n, s.c_in = c_in, s.in_h = h, s.in_w = w, s.c_out = c_out, s.k_h = kh, s.k_w = kw;
-  s.stride_h = sh, s.stride_w = sw, s.pad_h = ph, s.pad_w = pw, s.dil_h = dh, s.dil_w = dw;
-  s.out_h = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-  s.out_w = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-  return s;
-}
-
 // The tiled kernels use 64x64 tiles of C and 16 K a stage (conv_common.cuh); each pass's
 // (M, N, K) is listed: the set has shapes smaller than a tile, and bigger in every dim.
 std::vector<Conv2dShape> kernel_shapes() {
   return {
-      shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),     // fwd (2, 35, 27): under one tile everywhere
-      shape(2, 3, 9, 7, 5, 3, 2, 2, 3, 1, 0, 1, 1),     // stride 2x3 on odd sizes, a 3x2 kernel
-      shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 2),     // padding past the half-width, dilation 2
-      shape(2, 9, 13, 11, 17, 2, 3, 3, 2, 2, 4, 3, 2),  // every parameter different in h and w
-      shape(2, 5, 11, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1),   // fwd (70, 198, 45): over a tile in every dim
-      shape(3, 67, 9, 10, 66, 3, 3, 2, 2, 1, 1, 1, 1),  // bwd-input (67, 270, 594), bwd-weight (66, 603, 75)
-      shape(8, 1, 28, 28, 32, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN D1; bwd-weight K = 1568: version 3 splits
-      shape(4, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1), // DCGAN D2 (14 -> 7)
-      shape(2, 2, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1),     // 1x1 kernel
-      shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),     // empty batch: dw must still be written (zeros)
+      conv_shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),     // fwd (2, 35, 27): under one tile everywhere
+      conv_shape(2, 3, 9, 7, 5, 3, 2, 2, 3, 1, 0, 1, 1),     // stride 2x3 on odd sizes, a 3x2 kernel
+      conv_shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 2),     // padding past the half-width, dilation 2
+      conv_shape(2, 9, 13, 11, 17, 2, 3, 3, 2, 2, 4, 3, 2),  // every parameter different in h and w
+      conv_shape(2, 5, 11, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1),   // fwd (70, 198, 45): over a tile in every dim
+      conv_shape(3, 67, 9, 10, 66, 3, 3, 2, 2, 1, 1, 1, 1),  // bwd-input (67, 270, 594), bwd-weight (66, 603, 75)
+      conv_shape(8, 1, 28, 28, 32, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN D1; bwd-weight K = 1568: version 3 splits
+      conv_shape(4, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1), // DCGAN D2 (14 -> 7)
+      conv_shape(2, 2, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1),     // 1x1 kernel
+      conv_shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),     // empty batch: dw must still be written (zeros)
   };
 }
 
@@ -140,7 +130,7 @@ TEST_CASE("conv2d_backward_weight: every cuda version matches the cpu kernel on 
 
 TEST_CASE("the conv kernels refuse an unknown version") {
   if (!testing::have_cuda_device()) return;
-  const Conv2dShape s = shape(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1);
+  const Conv2dShape s = conv_shape(1, 1, 3, 3, 1, 2, 2, 1, 1, 0, 0, 1, 1);
   CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_forward(nullptr, nullptr, nullptr, nullptr, s, 9),
                        doctest::Contains("conv2d_forward: no version 9"), cuda::CudaError);
   CHECK_THROWS_WITH_AS(kernels::cuda::conv2d_backward_input(nullptr, nullptr, nullptr, s, 9),

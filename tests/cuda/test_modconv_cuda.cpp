@@ -20,27 +20,18 @@
 
 using namespace gantry;
 using kernels::Conv2dShape;
+using testing::conv_shape;
 using testing::ParityCase;
 
 namespace {
-
-Conv2dShape shape(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kh, int64_t kw, int64_t sh,
-                  int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
-  Conv2dShape s;
-  s.n = n, s.c_in = c_in, s.in_h = h, s.in_w = w, s.c_out = c_out, s.k_h = kh, s.k_w = kw;
-  s.stride_h = sh, s.stride_w = sw, s.pad_h = ph, s.pad_w = pw, s.dil_h = dh, s.dil_w = dw;
-  s.out_h = (h + 2 * ph - dh * (kh - 1) - 1) / sh + 1;
-  s.out_w = (w + 2 * pw - dw * (kw - 1) - 1) / sw + 1;
-  return s;
-}
 
 // Smaller than a 64x64x16 tile, bigger in every dim, strided, dilated, 1x1 (toRGB), and
 // backward-weight K = N*OH*OW large enough to be split over grid.z.
 std::vector<Conv2dShape> modconv_shapes() {
   return {
-      shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),    shape(3, 5, 9, 7, 4, 3, 2, 2, 1, 1, 0, 1, 2),
-      shape(2, 67, 9, 10, 66, 3, 3, 1, 1, 1, 1, 1, 1), shape(2, 9, 13, 11, 3, 1, 1, 1, 1, 0, 0, 1, 1),
-      shape(5, 8, 16, 16, 9, 3, 3, 1, 1, 1, 1, 1, 1),  shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),
+      conv_shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),    conv_shape(3, 5, 9, 7, 4, 3, 2, 2, 1, 1, 0, 1, 2),
+      conv_shape(2, 67, 9, 10, 66, 3, 3, 1, 1, 1, 1, 1, 1), conv_shape(2, 9, 13, 11, 3, 1, 1, 1, 1, 0, 0, 1, 1),
+      conv_shape(5, 8, 16, 16, 9, 3, 3, 1, 1, 1, 1, 1, 1),  conv_shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),
   };
 }
 
