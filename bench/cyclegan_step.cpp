@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bench/step_report.hpp"
+
 #include "gan/zoo/cyclegan_step.hpp"
 
 using namespace gantry;
@@ -32,6 +34,7 @@ int main(int argc, char** argv) {
   app.add_option("--n-layers", c.n_layers)->check(CLI::Range(1, 8));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
+  bench::print_machine(threads);
 
   gan::CycleganStep model(c, 1);
   Rng data_gen(2);
@@ -49,11 +52,11 @@ int main(int argc, char** argv) {
   const double median = ms[ms.size() / 2];
   std::printf("gantry  cyclegan step  batch %lld  size %lld  ngf %lld blocks %lld ndf %lld n_layers %lld  threads %d: "
               "median %.2f ms/step (min %.2f, max %.2f), %.0f image pairs/s; params G %lld, D %lld each; "
-              "peak tensor memory %.1f MiB\n",
+              "peak tensor memory %.1f MiB, peak process RSS %.0f MiB\n",
               (long long)batch, (long long)size, (long long)c.ngf, (long long)c.n_blocks, (long long)c.ndf,
               (long long)c.n_layers, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
               (long long)model.G_AB->parameter_count(), (long long)model.D_A->parameter_count(),
-              memory_stats().peak_bytes / 1048576.0);
-  std::printf("RESULT gantry %.4f\n", median);
+              memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
+  bench::print_result(median);
   return 0;
 }

@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdio>
 
+#include "bench/step_report.hpp"
+
 #include "gan/zoo/dcgan_step.hpp"
 
 using namespace gantry;
@@ -25,6 +27,7 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
+  bench::print_machine(threads);
 
   gan::Hyperparams config = gan::find_variant("dcgan").defaults();  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
   config.set("width", std::to_string(width), "--width");
@@ -42,9 +45,9 @@ int main(int argc, char** argv) {
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
   std::printf("gantry  dcgan step  batch %lld  width %lld  threads %d: median %.2f ms/step (min %.2f, max %.2f), "
-              "%.0f images/s, peak tensor memory %.1f MiB\n",
+              "%.0f images/s, peak tensor memory %.1f MiB, peak process RSS %.0f MiB\n",
               (long long)batch, (long long)width, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
-              memory_stats().peak_bytes / 1048576.0);
-  std::printf("RESULT gantry %.4f\n", median);
+              memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
+  bench::print_result(median);
   return 0;
 }

@@ -22,8 +22,11 @@ if ! /usr/bin/python3 -c "import torch" 2>/dev/null || ! dpkg -s libopenblas0-op
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq python3-torch libopenblas0-openmp
 fi
-./scripts/setup.sh >/dev/null
 build="${GANTRY_BUILD_DIR:-build}"
+# A configured build folder only rebuilds this bench (the peers share the cores with it);
+# a fresh clone gets the whole setup.
+if [ -f "$build/build.ninja" ]; then cmake --build "$build" --target "bench_$name" >/dev/null
+else GANTRY_BUILD_DIR="$build" ./scripts/setup.sh >/dev/null; fi
 echo "cpu: $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(nproc) cores visible, load $(cut -d' ' -f1-3 /proc/loadavg)"
 g=$("./$build/bench_$name" "${args[@]}")
 # The peer, set up fairly (see the header).
@@ -33,4 +36,8 @@ echo "$g" | grep -v '^RESULT'
 echo "$p" | grep -v '^RESULT'
 gm=$(echo "$g" | awk '/^RESULT/ {print $3}')
 pm=$(echo "$p" | awk '/^RESULT/ {print $3}')
+gr=$(echo "$g" | awk '/^RESULT/ {print $4}')
+pr=$(echo "$p" | awk '/^RESULT/ {print $4}')
 awk -v g="$gm" -v p="$pm" 'BEGIN { printf "ratio: gantry takes %.2fx the time of pytorch per step (%s)\n", g / p, (g < p ? "gantry faster" : "pytorch faster") }'
+awk -v g="$gr" -v p="$pr" 'BEGIN { printf "rss ratio: gantry peak RSS %.0f MiB / pytorch %.0f MiB = %.2fx\n", g, p, g / p }'
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

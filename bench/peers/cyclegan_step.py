@@ -16,7 +16,7 @@ import random
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from step_timer import time_steps
+from step_timer import print_machine, print_result, time_steps
 
 
 class ResnetBlock(nn.Module):
@@ -92,6 +92,7 @@ def main():
     p.add_argument("--n-layers", type=int, default=2)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    print_machine(a.threads)
     torch.manual_seed(1)
     random.seed(1)
     G_AB, G_BA = resnet_generator(1, a.ngf, a.blocks), resnet_generator(1, a.ngf, a.blocks)
@@ -132,7 +133,7 @@ def main():
           f"ndf {a.ndf} n_layers {a.n_layers}  threads {a.threads}: median {median:.2f} ms/step "
           f"(min {ms[0]:.2f}, max {ms[-1]:.2f}), {a.batch * 1000 / median:.0f} image pairs/s; params G {n_g}, D {n_d} "
           f"each; peak process RSS {rss:.0f} MiB")
-    print(f"RESULT pytorch {median:.4f}")
+    print_result(median)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from step_timer import time_steps
+from step_timer import print_machine, print_result, time_steps
 
 
 def generator(z_dim, f):
@@ -45,6 +45,7 @@ def main():
     p.add_argument("--batch", type=int, default=64)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    print_machine(a.threads)
     torch.manual_seed(1)
     z_dim = 100
     G, D = generator(z_dim, a.width), discriminator(a.width)
@@ -73,7 +74,7 @@ def main():
     print(f"pytorch {torch.__version__} dcgan step  batch {a.batch}  width {a.width}  threads {a.threads}: "
           f"median {median:.2f} ms/step (min {ms[0]:.2f}, max {ms[-1]:.2f}), {a.batch * 1000 / median:.0f} images/s, "
           f"peak process RSS {rss:.0f} MiB")
-    print(f"RESULT pytorch {median:.4f}")
+    print_result(median)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,12 @@
-"""bench/peers/step_timer.py — the timing loop the PyTorch peers share: untimed warm-up
-steps, then the sorted wall-clock milliseconds of each timed step, and the peak RSS."""
+"""bench/peers/step_timer.py — what the PyTorch peers share: untimed warm-up steps, then the
+sorted wall-clock milliseconds of each timed step; and the machine and RESULT lines,
+measured as bench/step_report.hpp does for gantry (CPU model from /proc/cpuinfo, a 512^3
+float32 GEMM probe through torch.mm, median of 5 after a warm-up, and the process's peak
+RSS from getrusage ru_maxrss)."""
 import resource
 import time
+
+import torch
 
 
 def time_steps(step, warmup, steps):
@@ -14,4 +19,39 @@ def time_steps(step, warmup, steps):
         step()
         ms.append((time.perf_counter() - t0) * 1000)
     ms.sort()
-    return ms[len(ms) // 2], ms, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return ms[len(ms) // 2], ms, peak_rss_mib()
+
+
+def peak_rss_mib():
+    """Peak resident set of this process so far, MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def cpu_model():
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return "unknown cpu"
+
+
+def gemm_probe_gflops(n=512):
+    """Float32 GFLOP/s of a n^3 torch.mm (2 n^3 flops), median of 5 after one untimed."""
+    a, b = torch.rand(n, n), torch.rand(n, n)
+    torch.mm(a, b)
+    s = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        torch.mm(a, b)
+        s.append(time.perf_counter() - t0)
+    s.sort()
+    return 2 * n ** 3 / s[2] / 1e9
+
+
+def print_machine(threads):
+    print(f"machine pytorch: {cpu_model()}, threads {threads}, sgemm 512^3 {gemm_probe_gflops():.1f} GFLOP/s (torch.mm)")
+
+
+def print_result(median):
+    """The line bench/run_step_pair.sh reads: RESULT pytorch <median ms> <peak RSS MiB>."""
+    print(f"RESULT pytorch {median:.4f} {peak_rss_mib():.1f}")
