@@ -46,16 +46,14 @@ inline void add_eval_commands(CLI::App& app, EvalCommands& cmd) {
   ct->add_flag("!--no-progress", cmd.c.progress, "No progress bar");
 }
 
-// Runs whichever of the two was chosen; nullopt when neither was.
-inline std::optional<int> run_eval_commands(EvalCommands& cmd, int argc, char** argv) {
+// Runs whichever of the two was chosen; nullopt when neither was. cmd.c.command (the
+// command line, kept in the classifier's file) is set by GantryCli::parse.
+inline std::optional<int> run_eval_commands(EvalCommands& cmd) {
   if (*cmd.eval) {
     gan::run_eval(cmd.e);
     return 0;
   }
   if (*cmd.classifier_train) {
-    std::string line = "gantry";
-    for (int i = 1; i < argc; ++i) line += std::string(" ") + argv[i];
-    cmd.c.command = line;
     gan::run_classifier_train(cmd.c, cmd.classifier_out);
     return 0;
   }

@@ -1,4 +1,5 @@
-// examples/gantry.cpp — the `gantry` command: train a GAN, sample from a checkpoint.
+// examples/gantry.cpp — the `gantry` command: train a GAN, sample from a checkpoint. The flags
+// are parsed and checked by examples/gantry_cli.hpp; main runs what it parsed.
 //   gantry train <variant> [--epochs N] [--batch-size B] [--device cpu|cuda] [--data DIR]
 //                [--out DIR] [--seed S] [--resume CKPT] [--threads T] [the variant's flags]
 //     (the variants and their flags come from the registry: gantry train --help,
@@ -23,9 +24,7 @@
 #include "gan/train/trainer.hpp"
 #include "nn/dist/comm.hpp"
 #include "gan/zoo/cyclegan.hpp"
-#include "eval_commands.hpp"
-#include "toy_flags.hpp"
-#include "train_flags.hpp"
+#include "gantry_cli.hpp"
 
 using namespace gantry;
 
@@ -86,83 +85,36 @@ int run_sample(const std::string& checkpoint, int64_t n, uint64_t seed, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gantry: a from-scratch autograd engine and GAN zoo. Train a GAN, then sample from it."};
-  app.require_subcommand(1);
-
-  gan::TrainOptions t;
-  cli::TrainCommands train_commands;
-  auto* train = cli::add_train_commands(app, t, train_commands);
-  gan::ToyOptions toy;
-  auto* train_toy = train->add_subcommand("toy", "The 2-D mode-collapse toy (docs/toy.md): bce, unrolled bce or wgan-gp "
-                                                 "on ring8 or grid25 (not an image variant)");
-  cli::add_toy_flags(train_toy, toy);
-
-  std::string checkpoint, out, format = "png";
-  int64_t n = 64, class_index = -1;
-  uint64_t seed = 0;
-  auto* sample = app.add_subcommand("sample", "Write samples from a trained checkpoint");
-  sample->add_option("--checkpoint", checkpoint, "A checkpoint written by gantry train")
-      ->required()
-      ->check(CLI::ExistingFile);
-  sample->add_option("--n", n, "How many samples")->check(CLI::Range(1, 100000));
-  sample->add_option("--seed", seed, "Seed of the latents");
-  sample->add_option("--class", class_index,
-                     "cgan: draw this class (default: a grid with one class per row)");
-  sample->add_option("--out", out, "Output file (.png grid, or IDX with --format idx)")->required();
-  sample->add_option("--format", format, "png or idx")->check(CLI::IsMember({"png", "idx"}));
-  double truncation = 1;
-  std::string noise_mode;
-  bool style_mix = false;
-  sample->add_option("--truncation", truncation, "stylegan: truncation psi (w_avg + psi (w - w_avg)); 1: none")
-      ->check(CLI::Range(-10.0, 10.0));
-  sample->add_option("--noise-mode", noise_mode, "stylegan: per-pixel noise const (default), random or none")
-      ->check(CLI::IsMember({"const", "random", "none"}));
-  sample->add_flag("--style-mix", style_mix, "stylegan: the style-mixing grid (rows take coarse styles from columns)");
-
-  std::string tr_checkpoint, tr_direction, tr_input, tr_out;
-  auto* translate = app.add_subcommand("translate", "Translate images with an image-to-image checkpoint (cyclegan)");
-  translate->add_option("--checkpoint", tr_checkpoint, "A checkpoint written by gantry train cyclegan")->required();
-  translate->add_option("--direction", tr_direction, "a2b (G_AB) or b2a (G_BA)")
-      ->required()
-      ->check(CLI::IsMember({"a2b", "b2a"}));
-  translate->add_option("--input", tr_input, "An IDX image file, a PNG/JPEG file, or a folder of them")->required();
-  translate->add_option("--out", tr_out, "A .png (one image, or a grid), an IDX file (.idx, *-ubyte), or a folder")
-      ->required();
-
-  cli::EvalCommands eval_commands;
-  cli::add_eval_commands(app, eval_commands);
-
-  // `gantry train NAME` with a name no variant has: the registry's error, listing them.
-  if (argc > 2 && std::string(argv[1]) == "train" && argv[2][0] != '-' && std::string(argv[2]) != "toy") {
-    try {
-      gan::find_variant(argv[2]);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "gantry: %s\n", e.what());
-      return 1;
-    }
-  }
-  CLI11_PARSE(app, argc, argv);
+  cli::GantryCli cmd;
+  cli::Command what;
   try {
-    if (auto rc = cli::run_eval_commands(eval_commands, argc, argv)) return *rc;
-    if (*train_toy) return cli::run_toy(toy);
-    if (*train) {
-      cli::finish_train_options(train_commands, t);
-      return dist::run([&] { return run_train(t); });  // an error on any rank ends every rank, naming it
+    what = cmd.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return cmd.app.exit(e);  // --help, or the flag that is wrong
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "gantry: %s\n", e.what());
+    return 1;
+  }
+  try {
+    switch (what) {
+      case cli::Command::eval:
+      case cli::Command::classifier_train: return *cli::run_eval_commands(cmd.eval);
+      case cli::Command::train_toy: return cli::run_toy(cmd.toy);
+      case cli::Command::train:
+        return dist::run([&] { return run_train(cmd.train); });  // an error on any rank ends every rank, naming it
+      case cli::Command::translate: {
+        const cli::TranslateArgs& t = cmd.translate;
+        const int64_t n = gan::translate_files(t.checkpoint, t.direction, t.input, t.out);
+        std::printf("gantry: translated %lld image%s %s with %s to %s\n", (long long)n, n == 1 ? "" : "s",
+                    t.direction.c_str(), t.checkpoint.c_str(), t.out.c_str());
+        return 0;
+      }
+      case cli::Command::sample: {
+        const cli::SampleArgs& s = cmd.sample;
+        return run_sample(s.checkpoint, s.n, s.seed, s.class_index, s.out, s.format, s.options);
+      }
     }
-    if (*translate) {
-      const int64_t n = gan::translate_files(tr_checkpoint, tr_direction, tr_input, tr_out);
-      std::printf("gantry: translated %lld image%s %s with %s to %s\n", (long long)n, n == 1 ? "" : "s",
-                  tr_direction.c_str(), tr_checkpoint.c_str(), tr_out.c_str());
-      return 0;
-    }
-    if (sample->count("--class")) {
-      GANTRY_CHECK(class_index >= 0, "--class ", class_index, ": a class index is 0 or more");
-    }
-    std::map<std::string, std::string> options;
-    if (sample->count("--truncation")) options["truncation"] = std::to_string(truncation);
-    if (sample->count("--noise-mode")) options["noise_mode"] = noise_mode;
-    if (style_mix) options["style_mix"] = "1";
-    return run_sample(checkpoint, n, seed, class_index, out, format, options);
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "gantry: %s\n", e.what());
     return 1;
