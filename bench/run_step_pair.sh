@@ -39,5 +39,8 @@ pm=$(echo "$p" | awk '/^RESULT/ {print $3}')
 gr=$(echo "$g" | awk '/^RESULT/ {print $4}')
 pr=$(echo "$p" | awk '/^RESULT/ {print $4}')
 awk -v g="$gm" -v p="$pm" 'BEGIN { printf "ratio: gantry takes %.2fx the time of pytorch per step (%s)\n", g / p, (g < p ? "gantry faster" : "pytorch faster") }'
+gc=$(echo "$g" | awk '/^RESULT/ {print $5}')
+pc=$(echo "$p" | awk '/^RESULT/ {print $5}')
+awk -v g="$gc" -v p="$pc" 'BEGIN { printf "cpu-time ratio: gantry %.2f / pytorch %.2f ms of CPU per step = %.2fx (steadier than wall time on shared cores)\n", g, p, g / p }'
 awk -v g="$gr" -v p="$pr" 'BEGIN { printf "rss ratio: gantry peak RSS %.0f MiB / pytorch %.0f MiB = %.2fx\n", g, p, g / p }'
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -2,7 +2,8 @@
 // process, measured the same way as bench/peers/step_timer.py does for the PyTorch peer:
 // the CPU model (/proc/cpuinfo), the thread count, this machine's own float32 GEMM rate
 // (a 512^3 Eigen sgemm, median of 5 after a warm-up, on the threads the step uses) and
-// the process's peak resident set (getrusage ru_maxrss, i.e. VmHWM, in MiB).
+// the process's peak resident set (getrusage ru_maxrss, i.e. VmHWM, in MiB), and the CPU
+// time per timed step (getrusage user + system).
 #pragma once
 #include <sys/resource.h>
 
@@ -45,6 +46,14 @@ inline double gemm_probe_gflops(int n = 512) {
   return 2.0 * n * n * n / s[2] / 1e9;
 }
 
+// CPU time (user + system, all threads) this process has used so far, ms. Per step it
+// is steadier than wall time when other processes share the cores.
+inline double process_cpu_ms() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return (u.ru_utime.tv_sec + u.ru_stime.tv_sec) * 1e3 + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e3;
+}
+
 // Peak resident set of this process so far, MiB (ru_maxrss is in KiB on Linux).
 inline double peak_rss_mib() {
   rusage u{};
@@ -59,7 +68,9 @@ inline void print_machine(int threads) {
               gemm_probe_gflops());
 }
 
-// The line bench/run_step_pair.sh reads: "RESULT gantry <median ms> <peak RSS MiB>".
-inline void print_result(double median_ms) { std::printf("RESULT gantry %.4f %.1f\n", median_ms, peak_rss_mib()); }
+// The line bench/run_step_pair.sh reads: "RESULT gantry <median ms> <peak RSS MiB> <CPU ms per step>".
+inline void print_result(double median_ms, double cpu_ms_per_step) {
+  std::printf("RESULT gantry %.4f %.1f %.4f\n", median_ms, peak_rss_mib(), cpu_ms_per_step);
+}
 
 }  // namespace gantry::bench

@@ -2,22 +2,27 @@
 sorted wall-clock milliseconds of each timed step; and the machine and RESULT lines,
 measured as bench/step_report.hpp does for gantry (CPU model from /proc/cpuinfo, a 512^3
 float32 GEMM probe through torch.mm, median of 5 after a warm-up, and the process's peak
-RSS from getrusage ru_maxrss)."""
+RSS from getrusage ru_maxrss; the CPU time per timed step from time.process_time)."""
 import resource
 import time
 
 import torch
+
+cpu_ms_per_step = float("nan")  # CPU time (user + system, all threads) per timed step, set by time_steps
 
 
 def time_steps(step, warmup, steps):
     """Runs step() warmup times untimed, then steps times; returns (median ms, sorted ms, peak RSS MiB)."""
     for _ in range(warmup):
         step()
+    global cpu_ms_per_step
     ms = []
+    cpu0 = time.process_time()
     for _ in range(steps):
         t0 = time.perf_counter()
         step()
         ms.append((time.perf_counter() - t0) * 1000)
+    cpu_ms_per_step = (time.process_time() - cpu0) * 1000 / steps
     ms.sort()
     return ms[len(ms) // 2], ms, peak_rss_mib()
 
@@ -53,5 +58,6 @@ def print_machine(threads):
 
 
 def print_result(median):
-    """The line bench/run_step_pair.sh reads: RESULT pytorch <median ms> <peak RSS MiB>."""
-    print(f"RESULT pytorch {median:.4f} {peak_rss_mib():.1f}")
+    """The line bench/run_step_pair.sh reads: RESULT pytorch <median ms> <peak RSS MiB> <CPU ms per step>."""
+    print(f"pytorch cpu time {cpu_ms_per_step:.2f} ms/step (all threads)")
+    print(f"RESULT pytorch {median:.4f} {peak_rss_mib():.1f} {cpu_ms_per_step:.4f}")
