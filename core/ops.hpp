@@ -5,6 +5,7 @@
 // naming the op and the shapes), and are differentiable to any order unless
 // marked "no gradient". Elementwise binary ops broadcast like NumPy.
 #pragma once
+#include <functional>
 #include <optional>
 #include <vector>
 
@@ -186,11 +187,37 @@ void fill_(const Tensor& dst, double value);
 void clamp_(const Tensor& dst, double lo, double hi);
 
 // ---- the op registry (core/ops/registry.cpp) -----------------------------------------
+// One input of a sample: values uniform in [lo, hi), then moved `gap` away from each of
+// `away_from` (the kinks of relu, abs, clamp, ...), drawn in the dtype and on the device the
+// test runs. A `constant` input is one the op does not differentiate (running statistics, a
+// mask, a filter): gradcheck does not perturb it.
+struct SampleInput {
+  Shape shape;
+  double lo = -1, hi = 1;
+  std::vector<double> away_from = {};
+  bool constant = false;
+  double gap = 0.05;
+};
+// A sample case of an op: `f` builds the op's output from inputs made as `inputs` say.
+// The tests that walk the registry run each sample: tests/cuda/test_parity.cpp on cuda
+// against the cpu (forward, backward, double backward), with |cuda - cpu| <= atol + rtol
+// |cpu| elementwise; tests/core/test_gradcheck_ops.cpp by gradcheck (and gradgradcheck when
+// the op's grad_order is 2) in float64, on samples of at most 400 input elements.
+struct OpSample {
+  std::function<Tensor(const std::vector<Tensor>&)> f;
+  std::vector<SampleInput> inputs;
+  const char* what = "";       // what the case covers, for failure messages
+  double atol = 1e-5, rtol = 2e-4;  // parity tolerance; sums of K products raise atol to ~K 2^-24
+  bool differentiable = true;  // false: forward only (a cast through int64)
+  bool gradcheck = true;       // false: its numbers depend on the inputs outside autograd (running stats)
+};
 struct OpInfo {
   static constexpr unsigned kCpu = 1, kCuda = 2;
   const char* name;
   unsigned backends;  // kCpu | kCuda: where it runs (elsewhere it throws "not on cuda yet")
   int grad_order;     // 0: no gradient (comparisons, argmax); 1: a gradient; 2: twice differentiable
+  std::vector<OpSample> samples = {};   // odd shapes; every op needs one (the tests fail naming it)
+  const char* not_gradchecked = nullptr;  // why no sample can be gradchecked, for an op with grad_order > 0
   bool on_cuda() const { return backends & kCuda; }
 };
 const std::vector<OpInfo>& op_registry();

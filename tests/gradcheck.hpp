@@ -120,6 +120,28 @@ inline Tensor leaf_away_from(const Shape& s, uint64_t seed, std::vector<double> 
   return t.requires_grad_();
 }
 
+// The input a registry sample (core/ops.hpp's SampleInput) describes, drawn from `seed`
+// in `dtype` (float32 or float64) on the cpu: uniform in [lo, hi), moved `gap` away from
+// each kink.
+inline Tensor sample_input(const SampleInput& in, DType dtype, uint64_t seed) {
+  Rng g(seed);
+  Tensor t = rand(in.shape, dtype, &g, in.lo, in.hi);
+  if (in.away_from.empty()) return t;
+  t = t.to(DType::f64);
+  double* p = t.data<double>();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    for (double k : in.away_from)
+      if (std::abs(p[i] - k) < in.gap) p[i] = k + (p[i] >= k ? in.gap : -in.gap);
+  return t.to(dtype);
+}
+
+// The registry op named `name` (a test fails naming it when there is none).
+inline const OpInfo* registry_op(const std::string& name) {
+  for (const OpInfo& op : op_registry())
+    if (name == op.name) return &op;
+  return nullptr;
+}
+
 // Runs gradcheck and gradgradcheck on f at xs and reports failures under `name`.
 inline void check_gradients(const char* name, const Fn& f, const std::vector<Tensor>& xs, bool second_order = true) {
   INFO("op: " << name);

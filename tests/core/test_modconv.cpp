@@ -7,7 +7,6 @@
 #include "gradcheck.hpp"
 
 using namespace gantry;
-using gantry::testing::check_gradients;
 using gantry::testing::leaf;
 using V = std::vector<Tensor>;
 
@@ -131,39 +130,8 @@ TEST_CASE("upfirdn2d equals zero insertion, pad2d and a strided conv2d with the 
   }
 }
 
-TEST_CASE("gradcheck: modulated convolution") {
-  Conv2dOptions o{2, 1, 1, 1, 1, 2};  // stride 2x1, padding 1, dilation 1x2
-  Tensor x = leaf({2, 3, 5, 4}, 20), w = leaf({2, 3, 3, 2}, 21), s = leaf({2, 3}, 22, 0.3, 1.3);
-  check_gradients("modulated_conv2d demodulated",
-                  [o](const V& v) { return modulated_conv2d(v[0], v[1], v[2], true, o); }, {x, w, s});
-  check_gradients("modulated_conv2d plain, 3x3 same padding",
-                  [](const V& v) { return modulated_conv2d(v[0], v[1], v[2], false, Conv2dOptions::square(1, 1)); },
-                  {x, leaf({2, 3, 3, 3}, 23), s});
-  check_gradients("modulated_conv2d 1x1 (toRGB)",
-                  [](const V& v) { return modulated_conv2d(v[0], v[1], v[2], false); }, {x, leaf({1, 3, 1, 1}, 24), s});
-  check_gradients("modulation_demod", [](const V& v) { return modulation_demod(v[0], v[1]); },
-                  {leaf({2, 3, 2, 2}, 25), s});
-  Tensor d = leaf({2, 2}, 26, 0.3, 1.3);
-  check_gradients("modconv2d", [o](const V& v) { return modconv2d(v[0], v[1], v[2], v[3], o); }, {x, w, s, d});
-  // g is [2, 2, 3, 4]: the output of x [2,3,5,4] under w [2,3,3,2] and o.
-  Tensor g = leaf({2, 2, 3, 4}, 27);
-  check_gradients("modconv2d_backward_input",
-                  [o](const V& v) { return modconv2d_backward_input(v[0], v[1], v[2], v[3], {2, 3, 5, 4}, o); },
-                  {g, w, s, d});
-  check_gradients("modconv2d_backward_weight",
-                  [o](const V& v) { return modconv2d_backward_weight(v[0], v[1], v[2], v[3], {2, 3, 3, 2}, o); },
-                  {g, x, s, d});
-}
-
-TEST_CASE("gradcheck: upfirdn2d") {
-  Tensor x = leaf({2, 2, 4, 3}, 30);
-  Tensor blur = blur_filter(4).detach(), fa = leaf({3, 2}, 31, 0.5, 1.5).detach();
-  check_gradients("upfirdn2d blur up 2", [blur](const V& v) { return upfirdn2d(v[0], blur, {2, 1, 2, 1, 2, 1}); }, {x});
-  check_gradients("upfirdn2d blur down 2", [blur](const V& v) { return upfirdn2d(v[0], blur, {1, 2, 1, 1, 1, 1}); },
-                  {x});
-  check_gradients("upfirdn2d asymmetric, up 3 down 2, a crop",
-                  [fa](const V& v) { return upfirdn2d(v[0], fa, {3, 2, 2, -1, 0, 1}); }, {x});
-}
+// gradcheck and gradgradcheck of these ops run on their registry samples (core/ops/registry.cpp,
+// tests/core/test_gradcheck_ops.cpp).
 
 TEST_CASE("modulated_conv2d and upfirdn2d reject bad arguments, naming the op and the shapes") {
   Tensor x = leaf({2, 3, 5, 4}, 40), w = leaf({2, 3, 3, 3}, 41);

@@ -1,7 +1,7 @@
 // batch_norm on the cuda device: every kept kernel version against the cpu kernel run in
 // float64 (outputs pre-filled with NaN, odd shapes, channels with M = N*S both under and far
-// over a block of 256), the op's paths (training forward, fused backward, eval kernel), and
-// the parity cases that test_parity.cpp runs: forward, backward and double backward.
+// over a block of 256) and the op's paths (training forward, fused backward, eval kernel);
+// its parity samples live in core/ops/registry.cpp.
 #include <doctest/doctest.h>
 
 #include "test_util.hpp"
@@ -14,47 +14,13 @@
 #include "cuda_test_util.hpp"
 #include "kernels/cpu/batchnorm.hpp"
 #include "kernels/cuda/batchnorm.cuh"
-#include "parity.hpp"
 
 using namespace gantry;
 using kernels::BatchNormShape;
 
 namespace {
 
-// ---- parity cases: the op on cuda vs the op on cpu ----------------------------------------------
 using V = std::vector<Tensor>;
-using In = testing::ParityInput;
-
-// Train mode with running statistics: the output is y and, after it, the updated running
-// statistics, so the in-place update is compared too.
-Tensor train_with_running(const V& v, bool affine) {
-  const int64_t c = v[0].size(1);
-  Tensor rm = full({c}, 0.25, DType::f32, v[0].device()), rv = full({c}, 1.5, DType::f32, v[0].device());
-  Tensor y = affine ? batch_norm(v[0], rm, rv, v[1], v[2], true, 0.1, 1e-5) : batch_norm(v[0], rm, rv, {}, {}, true);
-  return cat({reshape(y, {-1}), rm, rv}, 0);
-}
-
-// Sums over M values of products of numbers ~1 in the double backward: a looser atol.
-testing::ParityCases bn_cases({
-    {"batch_norm", [](const V& v) { return train_with_running(v, true); }, {{{7, 5}}, {{5}}, {{5}}}, true, 1e-4, 1e-3},
-    {"batch_norm", [](const V& v) { return train_with_running(v, false); }, {{{2, 3, 7, 5}, -2, 3}}, true, 1e-4, 1e-3},
-    {"batch_norm", [](const V& v) { return batch_norm(v[0], {}, {}, {}, {}, true); }, {{{1, 3, 7, 5}}}, true, 1e-4, 1e-3},
-    {"batch_norm", [](const V& v) { return batch_norm(v[0], {}, {}, v[1], v[2], true); },
-     {{{1, 3, 7, 5}}, {{3}}, {{3}}}, true, 1e-4, 1e-3},
-    {"batch_norm", [](const V& v) { return batch_norm(v[0], v[1], v[2], v[3], v[4], false); },
-     {{{7, 5}}, {{5}}, {{5}, 0.5, 2}, {{5}}, {{5}}}},
-    {"batch_norm", [](const V& v) { return batch_norm(v[0], v[1], v[2], {}, {}, false); },
-     {{{1, 3, 7, 5}}, {{3}}, {{3}, 0.5, 2}}},
-    {"batch_norm", [](const V& v) { return batch_norm(v[0], v[1], v[2], v[3], {}, false); },
-     {{{2, 3, 7, 5}}, {{3}}, {{3}, 0.5, 2}, {{3}}}},
-    // layer_norm and instance_norm run batch_norm's kernels on [1, rows, len]; len = 1 falls
-    // back to the composition
-    {"instance_norm", [](const V& v) { return instance_norm(v[0], v[1], v[2]); }, {{{2, 3, 300}}, {{3}}, {{3}}},
-     true, 1e-4, 1e-3},
-    {"layer_norm", [](const V& v) { return layer_norm(v[0], {257}, v[1], v[2]); }, {{{3, 257}}, {{257}}, {{257}}},
-     true, 1e-4, 1e-3},
-    {"layer_norm", [](const V& v) { return layer_norm(v[0], {1}); }, {{{4, 1}}}},
-});
 
 // ---- direct kernel tests -------------------------------------------------------------------------
 using gantry::testing::to_device;

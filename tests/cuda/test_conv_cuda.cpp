@@ -1,8 +1,7 @@
 // conv2d, conv_transpose2d and conv2d_backward_weight on the cuda device (the emulator
 // here): every version of the three kernels of kernels/cuda/conv.cuh against the cpu
-// backend's kernels run in double, outputs filled with NaN first, on odd shapes; the ops'
-// parity cases (forward, backward, double backward; run by test_parity.cpp); and the
-// errors the ops give on the device.
+// backend's kernels run in double, outputs filled with NaN first, on odd shapes, and the
+// errors the ops give on the device (the ops' parity samples live in core/ops/registry.cpp).
 #include <doctest/doctest.h>
 
 #include "test_util.hpp"
@@ -16,7 +15,6 @@
 #include "cuda_test_util.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "kernels/cuda/conv.cuh"
-#include "parity.hpp"
 
 using namespace gantry;
 using kernels::Conv2dShape;
@@ -161,70 +159,3 @@ TEST_CASE("conv ops on the cuda device name the op and the shapes in their error
                        doctest::Contains("conv2d_backward_weight: grad_output [1,4,6,3] should be [1,4,5,3]"), Error);
 }
 
-// ---- parity cases (run by test_parity.cpp: forward, backward, double backward vs the cpu) ---
-
-namespace {
-
-using testing::ParityCase;
-using testing::ParityInput;
-
-Tensor conv(const std::vector<Tensor>& in, Conv2dOptions o) { return conv2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), o); }
-Tensor convt(const std::vector<Tensor>& in, Conv2dOptions o, int64_t oph, int64_t opw) {
-  return conv_transpose2d(in[0], in[1], in.size() > 2 ? in[2] : Tensor(), o, oph, opw);
-}
-Conv2dOptions options(int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
-  return {sh, sw, ph, pw, dh, dw};
-}
-
-// Each output (and each gradient) is a sum of up to a few hundred products of values
-// in [-1, 1], a few float32 roundings deep through the double backward: atol 2e-4
-// is about K * 2^-24 * 4 for K ~ 800, the largest sum here.
-constexpr double kConvAtol = 2e-4;
-
-std::vector<ParityCase> conv_parity_cases() {
-  std::vector<ParityCase> c = {
-      // conv2d: N=1, C=3, a 7x5 image, bias
-      {"conv2d", [](auto& in) { return conv(in, options(1, 1, 1, 1, 1, 1)); }, {{{1, 3, 7, 5}}, {{4, 3, 3, 3}}, {{4}}}},
-      // stride 2 on odd sizes, no bias, a 3x2 kernel
-      {"conv2d", [](auto& in) { return conv(in, options(2, 2, 1, 0, 1, 1)); }, {{{2, 3, 9, 7}}, {{5, 3, 3, 2}}}},
-      // padding larger than the kernel's half-width, dilation 2
-      {"conv2d", [](auto& in) { return conv(in, options(1, 2, 3, 2, 2, 2)); }, {{{2, 2, 6, 7}}, {{3, 2, 3, 3}}, {{3}}}},
-      // DCGAN discriminator: 1 -> 32 ch, 28x28 -> 14x14, 4x4 s2 p1 (batch cut to 2 for the cpu's sake)
-      {"conv2d", [](auto& in) { return conv(in, options(2, 2, 1, 1, 1, 1)); }, {{{2, 1, 28, 28}}, {{32, 1, 4, 4}}, {{32}}}},
-      // DCGAN discriminator: 32 -> 64 ch, 14x14 -> 7x7
-      {"conv2d", [](auto& in) { return conv(in, options(2, 2, 1, 1, 1, 1)); }, {{{2, 32, 14, 14}}, {{64, 32, 4, 4}}}},
-      // conv_transpose2d: weight [Cin, Cout, KH, KW]; stride 2 with output_padding 1x0
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 2, 1, 1, 1, 1), 1, 0); },
-       {{{1, 3, 4, 3}}, {{3, 2, 3, 3}}, {{2}}}},
-      // dilation 2, odd sizes, stride 3x1, output_padding 2x0, no bias
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(3, 1, 2, 1, 2, 1), 2, 0); },
-       {{{2, 2, 5, 3}}, {{2, 3, 3, 2}}}},
-      // DCGAN generator: 64 -> 32 ch, 7x7 -> 14x14, and 32 -> 1 ch, 14x14 -> 28x28, 4x4 s2 p1
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 2, 1, 1, 1, 1), 0, 0); },
-       {{{2, 64, 7, 7}}, {{64, 32, 4, 4}}, {{32}}}},
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 2, 1, 1, 1, 1), 0, 0); },
-       {{{2, 32, 14, 14}}, {{32, 1, 4, 4}}}},
-      // output_padding >= stride (dilation > stride): the issue 14 case, and 2 >= stride 2 in rows
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(1, 1, 0, 0, 2, 2), 1, 1); },
-       {{{1, 1, 2, 2}}, {{1, 1, 2, 2}}}},
-      {"conv_transpose2d", [](auto& in) { return convt(in, options(2, 1, 1, 0, 3, 2), 2, 1); },
-       {{{2, 2, 3, 3}}, {{2, 3, 2, 3}}, {{3}}}},
-      // conv2d_backward_weight(g, x) as an op of its own: its rule is conv2d and conv_transpose2d
-      {"conv2d_backward_weight",
-       [](auto& in) { return conv2d_backward_weight(in[0], in[1], {4, 3, 3, 2}, options(2, 1, 1, 2, 1, 2)); },
-       {{{2, 4, 4, 7}}, {{2, 3, 7, 5}}}},
-      {"conv2d_backward_weight",
-       [](auto& in) { return conv2d_backward_weight(in[0], in[1], {32, 1, 4, 4}, options(2, 2, 1, 1, 1, 1)); },
-       {{{4, 32, 14, 14}}, {{4, 1, 28, 28}}}},
-      // g one row and column short of conv2d's output: the weight gradient of a transpose with output_padding >= stride
-      {"conv2d_backward_weight",
-       [](auto& in) { return conv2d_backward_weight(in[0], in[1], {2, 2, 2, 3}, options(2, 1, 1, 0, 3, 2)); },
-       {{{2, 2, 3, 2}}, {{2, 2, 8, 7}}}},
-  };
-  for (auto& one : c) one.atol = kConvAtol;
-  return c;
-}
-
-testing::ParityCases conv_cases(conv_parity_cases());
-
-}  // namespace

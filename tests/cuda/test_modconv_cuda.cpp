@@ -1,8 +1,7 @@
 // The fused modulated convolution (kernels/cuda/modconv.cuh) and upfirdn2d
 // (kernels/cuda/upfirdn.cuh) on the cuda device (the emulator here): each kernel against
 // the cpu kernels run in double, outputs filled with NaN first, on odd shapes, with and
-// without styles and demodulation; and the ops' parity cases (forward, backward, double
-// backward; run by test_parity.cpp in forward and random thread order).
+// without styles and demodulation (the ops' parity samples live in core/ops/registry.cpp).
 #include <doctest/doctest.h>
 
 #include "test_util.hpp"
@@ -16,12 +15,10 @@
 #include "kernels/cpu/upfirdn.hpp"
 #include "kernels/cuda/modconv.cuh"
 #include "kernels/cuda/upfirdn.cuh"
-#include "parity.hpp"
 
 using namespace gantry;
 using kernels::Conv2dShape;
 using testing::conv_shape;
-using testing::ParityCase;
 
 namespace {
 
@@ -134,56 +131,6 @@ TEST_CASE("upfirdn2d's cuda kernel matches the cpu kernel: blur up, blur down, a
     cudaFree(gx), cudaFree(gf), cudaFree(out);
   }
 }
-
-namespace {
-
-Tensor blur(double gain, Device d) {
-  const double f1[] = {1, 3, 3, 1};
-  std::vector<double> v;
-  for (double a : f1)
-    for (double b : f1) v.push_back(a * b / 64.0 * gain);
-  return from_vector(v, {4, 4}, DType::f32, d);
-}
-
-// Sums of a few hundred products through a double backward of chained convs (see
-// test_conv_cuda.cpp's kConvAtol); the demodulated cases divide by norms near 1.
-constexpr double kModconvAtol = 2e-4;
-
-std::vector<ParityCase> modconv_parity_cases() {
-  const Conv2dOptions same = Conv2dOptions::square(1, 1), odd{2, 1, 1, 0, 1, 2};
-  std::vector<ParityCase> c = {
-      // StyleGAN2's 3x3 conv, demodulated, odd sizes; styles kept positive, as the affine's bias 1 keeps them
-      {"modulated_conv2d", [same](auto& in) { return modulated_conv2d(in[0], in[1], in[2], true, same); },
-       {{{3, 5, 7, 6}}, {{4, 5, 3, 3}}, {{3, 5}, 0.3, 1.3}}},
-      // toRGB: a modulated 1x1 without demodulation
-      {"modulated_conv2d", [](auto& in) { return modulated_conv2d(in[0], in[1], in[2], false); },
-       {{{2, 7, 5, 3}}, {{3, 7, 1, 1}}, {{2, 7}, 0.3, 1.3}}},
-      // more than one 64x64 tile in M and K
-      {"modulated_conv2d", [same](auto& in) { return modulated_conv2d(in[0], in[1], in[2], true, same); },
-       {{{2, 65, 6, 5}}, {{66, 65, 3, 3}}, {{2, 65}, 0.3, 1.3}}},
-      {"modulation_demod", [](auto& in) { return modulation_demod(in[0], in[1]); }, {{{4, 5, 3, 3}}, {{3, 5}, 0.3, 1.3}}},
-      // the primitives with every input free: stride 2x1, padding 1x0, dilation 1x2
-      {"modconv2d", [odd](auto& in) { return modconv2d(in[0], in[1], in[2], in[3], odd); },
-       {{{2, 3, 9, 7}}, {{5, 3, 3, 2}}, {{2, 3}}, {{2, 5}}}},
-      {"modconv2d_backward_input",
-       [odd](auto& in) { return modconv2d_backward_input(in[0], in[1], in[2], in[3], {2, 3, 9, 7}, odd); },
-       {{{2, 5, 5, 5}}, {{5, 3, 3, 2}}, {{2, 3}}, {{2, 5}}}},
-      {"modconv2d_backward_weight",
-       [odd](auto& in) { return modconv2d_backward_weight(in[0], in[1], in[2], in[3], {5, 3, 3, 2}, odd); },
-       {{{2, 5, 5, 5}}, {{2, 3, 9, 7}}, {{2, 3}}, {{2, 5}}}},
-      // StyleGAN2's 2x upsampling blur and the discriminator's blur before a stride-2 step
-      {"upfirdn2d", [](auto& in) { return upfirdn2d(in[0], blur(4, in[0].device()), {2, 1, 2, 1, 2, 1}); },
-       {{{3, 2, 7, 5}}}},
-      {"upfirdn2d", [](auto& in) { return upfirdn2d(in[0], blur(1, in[0].device()), {1, 2, 1, 1, 1, 1}); },
-       {{{3, 2, 7, 5}}}},
-  };
-  for (auto& one : c) one.atol = kModconvAtol;
-  return c;
-}
-
-testing::ParityCases modconv_cases(modconv_parity_cases());
-
-}  // namespace
 
 TEST_CASE("the fused modulated conv stores no per-sample weight: the forward's peak device memory is below w''s size") {
   if (!testing::have_cuda_device()) return;
