@@ -34,7 +34,7 @@ struct TranslateArgs {
 };
 
 // The whole command line. Its flags write into the members below, so it is neither
-// copied nor moved: make one, parse once.
+// copied nor moved: make one, parse (and to parse again, reset() first).
 class GantryCli {
  public:
   GantryCli();
@@ -46,6 +46,11 @@ class GantryCli {
   // CLI::ParseError or gantry::Error; reads no file beyond the flags' existence checks.
   Command parse(int argc, const char* const* argv);
 
+  // Every value back to what a new GantryCli holds, so the next parse() is a fresh one's
+  // (CLI11 clears its own state when an app is parsed again). Building the app costs
+  // far more than parsing: fuzz/fuzz_cli.cpp keeps one.
+  void reset();
+
   CLI::App app{"gantry: a from-scratch autograd engine and GAN zoo. Train a GAN, then sample from it."};
   gan::TrainOptions train;  // Command::train: complete (variant, hyperparameters, --out)
   gan::ToyOptions toy;
@@ -54,8 +59,24 @@ class GantryCli {
   EvalCommands eval;  // Command::eval and classifier_train (eval.c.command is the command line)
 
  private:
+  // The values the flags write into, as a new GantryCli has them (for reset()).
+  struct Values {
+    gan::TrainOptions train;
+    gan::ToyOptions toy;
+    SampleArgs sample;
+    TranslateArgs translate;
+    gan::EvalOptions eval;
+    gan::ClassifierTrainOptions classifier;
+    std::string classifier_out;
+    std::map<std::string, std::string> text;
+    std::map<std::string, bool> on;
+  };
+  Values values() const {
+    return {train, toy, sample, translate, eval.e, eval.c, eval.classifier_out, train_commands_.text, train_commands_.on};
+  }
   TrainCommands train_commands_;
   CLI::App *train_ = nullptr, *train_toy_ = nullptr, *sample_ = nullptr, *translate_ = nullptr;
+  Values initial_;
 };
 
 inline GantryCli::GantryCli() {
@@ -92,6 +113,16 @@ inline GantryCli::GantryCli() {
       ->required();
 
   add_eval_commands(app, eval);
+  initial_ = values();
+}
+
+inline void GantryCli::reset() {
+  // Assigned member by member: the flags hold references to these very objects.
+  const Values& v = initial_;
+  train = v.train, toy = v.toy, sample = v.sample, translate = v.translate;
+  eval.e = v.eval, eval.c = v.classifier, eval.classifier_out = v.classifier_out;
+  for (auto& [key, text] : train_commands_.text) text = v.text.at(key);
+  for (auto& [key, on] : train_commands_.on) on = v.on.at(key);
 }
 
 inline Command GantryCli::parse(int argc, const char* const* argv) {

@@ -6,14 +6,14 @@
 #   build-fuzz/fuzz/fuzz_<target> build-fuzz/fuzz/<target>/crash-...
 #   GANTRY_FUZZ_SECONDS=0     skip (scripts/test.sh honours it; SECONDS overrides it)
 #   GANTRY_FUZZ_BUILD_DIR     the build (default build-fuzz)
-#   GANTRY_FUZZ_TARGETS       which (default: idx safetensors image_folder)
+#   GANTRY_FUZZ_TARGETS       which (default: idx safetensors image_folder cli)
 #   GANTRY_FUZZ_RUNS          stop each after this many inputs instead (e.g. 1000000)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-${GANTRY_FUZZ_SECONDS:-30}}"
 if [ "$seconds" = 0 ] && [ -z "${GANTRY_FUZZ_RUNS:-}" ]; then echo "gantry: fuzzing skipped (0 seconds)"; exit 0; fi
 build="${GANTRY_FUZZ_BUILD_DIR:-build-fuzz}"
-for t in fuzz_make_seeds ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder}; do
+for t in fuzz_make_seeds ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder cli}; do
   [ "$t" = fuzz_make_seeds ] && t=make_seeds
   [ -x "$build/fuzz/fuzz_$t" ] || { echo "gantry: $build/fuzz/fuzz_$t is missing: run scripts/sanitize.sh first" >&2; exit 1; }
 done
@@ -21,15 +21,21 @@ export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 seeds="$build/fuzz/seeds"
 "$build/fuzz/fuzz_make_seeds" "$seeds" >/dev/null
-for t in ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder}; do
+for t in ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder cli}; do
   work="$build/fuzz/$t"
   mkdir -p "$work/corpus"
   limit=(-max_total_time="$seconds")
   [ -n "${GANTRY_FUZZ_RUNS:-}" ] && limit=(-runs="$GANTRY_FUZZ_RUNS")
+  # A target's dictionary (cli: its subcommand and flag names), written with the seeds.
+  dict=()
+  [ -f "$seeds/$t.dict" ] && dict=(-dict="$seeds/$t.dict")
+  max_len=65536
+  [ "$t" = cli ] && max_len=4096  # fuzz_cli skips longer inputs
+  [ "$t" = image_folder ] && max_len=8192  # bounds stb's zlib output (fuzz_image_folder.cpp)
   t0=$SECONDS
   # -timeout: an input that takes over 60 s is a finding (stb_image takes ~2 s on
   # fuzz/findings/image_folder_slow_png_221b.png under ASan); -rss_limit_mb: so is 2 GB of memory.
-  if ! "$build/fuzz/fuzz_$t" "${limit[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+  if ! "$build/fuzz/fuzz_$t" "${limit[@]}" "${dict[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
        -artifact_prefix="$work/" "$work/corpus" "$seeds/$t" > "$work/run.log" 2>&1; then
     tail -50 "$work/run.log"
     echo "gantry: fuzz_$t FAILED after $((SECONDS - t0)) s (log: $work/run.log)"

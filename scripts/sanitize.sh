@@ -50,7 +50,7 @@ if [ "${GANTRY_FUZZ_SECONDS:-30}" != 0 ]; then
   command -v clang++-14 >/dev/null || { echo "gantry: the fuzzers need clang-14 (scripts/setup.sh installs it)" >&2; exit 1; }
   cmake -S . -B "$fuzz_build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_CUDA=emu -DGANTRY_SANITIZE=ON \
     -DGANTRY_FUZZ=ON -DGANTRY_BENCH=OFF -DGANTRY_TESTS=OFF -DCMAKE_CXX_COMPILER=clang++-14 "${launcher[@]}" >/dev/null
-  cmake --build "$fuzz_build" -j"$(nproc)" --target fuzz_idx fuzz_safetensors fuzz_image_folder fuzz_make_seeds
+  cmake --build "$fuzz_build" -j"$(nproc)" --target fuzz_idx fuzz_safetensors fuzz_image_folder fuzz_cli fuzz_make_seeds
 fi
 built=$(date +%s)
 

@@ -85,3 +85,27 @@ TEST_CASE("gantry eval, classifier train, translate, train toy: which command, a
   cli::GantryCli h;
   CHECK_THROWS_AS(parse(h, {"train", "dcgan", "--help"}), CLI::CallForHelp);
 }
+
+TEST_CASE("GantryCli::reset: parsing again after a reset is parsing with a new GantryCli") {
+  cli::GantryCli reused;
+  parse(reused, {"train", "stylegan", "--epochs", "7", "--seed", "9", "--out", "o", "--ema-kimg", "2", "--no-progress"});
+  CHECK(reused.train.out_dir == "o");
+  reused.reset();
+  CHECK(parse(reused, {"train", "stylegan", "--limit", "3"}) == cli::Command::train);
+  cli::GantryCli fresh;
+  parse(fresh, {"train", "stylegan", "--limit", "3"});
+  CHECK(reused.train.epochs == fresh.train.epochs);
+  CHECK(reused.train.seed == fresh.train.seed);
+  CHECK(reused.train.progress == fresh.train.progress);
+  CHECK(reused.train.out_dir == "runs/stylegan");
+  CHECK(reused.train.hyper == fresh.train.hyper);
+  CHECK(reused.train.limit == 3);
+  reused.reset();
+  parse(reused, {"sample", "--checkpoint", "/dev/null", "--out", "x.png", "--style-mix"});
+  reused.reset();
+  parse(reused, {"sample", "--checkpoint", "/dev/null", "--out", "y.png"});
+  CHECK(reused.sample.options.empty());
+  CHECK(!reused.sample.style_mix);
+  reused.reset();
+  CHECK_THROWS_AS(parse(reused, {"sample", "--out", "y.png"}), CLI::ParseError);  // --checkpoint is required again
+}
