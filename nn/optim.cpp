@@ -1,3 +1,4 @@
+// nn/optim.cpp — SGD, Adam, RMSProp (nn/optim.hpp): one fused step per parameter through the backend table.
 #include "nn/optim.hpp"
 
 #include <cmath>
