@@ -1,7 +1,7 @@
-// core/cuda_device.cpp — the caching allocator and cross-device copies.
+// core/cuda_device.cpp — the caching allocator and cross-device copies. Built with
+// GANTRY_CUDA=emu or real (CMakeLists.txt); GANTRY_CUDA=off builds core/cuda_device_off.cpp instead.
 #include "core/cuda_device.hpp"
 
-#if GANTRY_HAS_CUDA
 #include <map>
 #include <mutex>
 #include <vector>
@@ -116,17 +116,3 @@ void copy(void* dst, Device to, const void* src, Device from, size_t bytes) {
 }
 
 }  // namespace gantry::cuda_device
-
-#else  // GANTRY_CUDA=off: no device; Storage refuses cuda before reaching these.
-
-#include "core/error.hpp"
-
-namespace gantry::cuda_device {
-bool available() { return false; }
-void copy(void*, Device to, const void*, Device from, size_t) {
-  throw Error(detail::concat("copy from ", from.str(), " to ", to.str(),
-                             ": this gantry was built with GANTRY_CUDA=off, so there is no cuda device"));
-}
-}  // namespace gantry::cuda_device
-
-#endif

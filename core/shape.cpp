@@ -1,3 +1,4 @@
+// core/shape.cpp — sizes, strides, broadcasting: the shape arithmetic of core/shape.hpp.
 #include "core/shape.hpp"
 
 #include "core/error.hpp"

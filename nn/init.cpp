@@ -1,3 +1,4 @@
+// nn/init.cpp — the parameter initializers of nn/init.hpp, in place, seeded through an Rng.
 #include "nn/init.hpp"
 
 #include <cmath>

@@ -1,3 +1,4 @@
+// nn/layers.cpp — the layers of nn/layers.hpp, each a Module whose forward is one or two core ops.
 #include "nn/layers.hpp"
 
 #include <algorithm>

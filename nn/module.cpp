@@ -1,3 +1,4 @@
+// nn/module.cpp — Module (nn/module.hpp): named parameters, buffers and submodules, train/eval, to(Device).
 #include "nn/module.hpp"
 
 namespace gantry::nn {

@@ -1,12 +1,10 @@
+// nn/optim.cpp — SGD, Adam, RMSProp (nn/optim.hpp): one fused step per parameter through the backend table.
 #include "nn/optim.hpp"
 
 #include <cmath>
 #include <map>
 
-#include "kernels/cpu/optim.hpp"
-#if GANTRY_HAS_CUDA
-#include "kernels/cuda/optim.cuh"
-#endif
+#include "core/ops/backend.hpp"
 
 namespace gantry::nn {
 
@@ -19,16 +17,6 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(st
     GANTRY_CHECK(params_[i].device().is_cpu() || params_[i].dtype() == DType::f32, "optimizer: parameter ", i,
                  " on ", params_[i].device().str(), " must be float32");
   }
-}
-
-// True when p lives on the cuda device (then the step runs there); the cpu otherwise.
-[[maybe_unused]] static bool on_cuda(const Tensor& p) {
-#if GANTRY_HAS_CUDA
-  return p.device().is_cuda();
-#else
-  (void)p;
-  return false;
-#endif
 }
 
 void Optimizer::add_slot(const std::string& name) {
@@ -83,12 +71,6 @@ void Optimizer::load_state(const Named& state, int64_t steps) {
   steps_ = steps;
 }
 
-// Runs kernel(T) with T the parameter's element type.
-template <class F>
-static void on_dtype(const Tensor& p, F f) {
-  dispatch_floating(p.dtype(), "optimizer", [&](auto tag) { f(tag); });
-}
-
 SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double weight_decay, bool nesterov)
     : Optimizer(std::move(params), lr), momentum(momentum), weight_decay(weight_decay), nesterov(nesterov) {
   GANTRY_CHECK(!nesterov || momentum > 0, "SGD: Nesterov momentum needs momentum > 0");
@@ -97,14 +79,7 @@ SGD::SGD(std::vector<Tensor> params, double lr, double momentum, double weight_d
 
 void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::SGDStep h{lr, momentum, weight_decay, nesterov, steps_ == 1};
-#if GANTRY_HAS_CUDA
-  if (on_cuda(p))
-    return kernels::cuda::sgd_step(p.data<float>(), slot(i, 0).data<float>(), g.data<float>(), p.numel(), h);
-#endif
-  on_dtype(p, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::sgd_step<T>(p.data<T>(), slot(i, 0).data<T>(), g.data<T>(), p.numel(), h);
-  });
+  detail::backend(p.device()).sgd_step(p, slot(i, 0), g, h);
 }
 
 Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay)
@@ -118,15 +93,7 @@ Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, do
 void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::AdamStep h{lr, beta1, beta2, eps, weight_decay, 1 - std::pow(beta1, (double)steps_),
                       1 - std::pow(beta2, (double)steps_)};
-#if GANTRY_HAS_CUDA
-  if (on_cuda(p))
-    return kernels::cuda::adam_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
-                                    g.data<float>(), p.numel(), h);
-#endif
-  on_dtype(p, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::adam_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(), h);
-  });
+  detail::backend(p.device()).adam_step(p, slot(i, 0), slot(i, 1), g, h);
 }
 
 RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps, double weight_decay,
@@ -138,16 +105,7 @@ RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps
 
 void RMSProp::update(size_t i, const Tensor& p, const Tensor& g) {
   kernels::RMSPropStep h{lr, alpha, eps, weight_decay, momentum};
-#if GANTRY_HAS_CUDA
-  if (on_cuda(p))
-    return kernels::cuda::rmsprop_step(p.data<float>(), slot(i, 0).data<float>(), slot(i, 1).data<float>(),
-                                       g.data<float>(), p.numel(), h);
-#endif
-  on_dtype(p, [&](auto tag) {
-    using T = decltype(tag);
-    kernels::cpu::rmsprop_step<T>(p.data<T>(), slot(i, 0).data<T>(), slot(i, 1).data<T>(), g.data<T>(), p.numel(),
-                                  h);
-  });
+  detail::backend(p.device()).rmsprop_step(p, slot(i, 0), slot(i, 1), g, h);
 }
 
 void LinearDecayLR::set_epoch(int64_t epoch) {

@@ -1,6 +1,6 @@
 // core/ops/backend.hpp — the seam between ops and devices: one table of kernel entry
 // points per backend, chosen by a tensor's device in one place, backend(Device).
-// Internal to core; not part of the public API.
+// Internal to core (and nn/optim.cpp, whose fused steps it carries); not part of the public API.
 //
 // An op checks its arguments, allocates its outputs on the input's device, and calls
 // `backend(x.device()).entry(...)`; it never asks which device it is on. The cpu table
@@ -78,6 +78,12 @@ struct Backend {
   void (*gradient_penalty_forward)(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps);
   void (*gradient_penalty_backward)(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,
                                     double lambda);
+  // ---- fused optimizer steps (nn/optim.cpp): p and its state slots updated in place from g ----
+  void (*sgd_step)(const Tensor& p, const Tensor& momentum, const Tensor& g, const kernels::SGDStep& h);
+  void (*adam_step)(const Tensor& p, const Tensor& exp_avg, const Tensor& exp_avg_sq, const Tensor& g,
+                    const kernels::AdamStep& h);
+  void (*rmsprop_step)(const Tensor& p, const Tensor& square_avg, const Tensor& momentum, const Tensor& g,
+                       const kernels::RMSPropStep& h);
 };
 
 const Backend& cpu_backend();

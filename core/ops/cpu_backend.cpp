@@ -11,6 +11,7 @@
 #include "kernels/cpu/gemm.hpp"
 #include "kernels/cpu/image.hpp"
 #include "kernels/cpu/modconv.hpp"
+#include "kernels/cpu/optim.hpp"
 #include "kernels/cpu/penalty.hpp"
 #include "kernels/cpu/random.hpp"
 #include "kernels/cpu/reduce.hpp"
@@ -235,6 +236,27 @@ void gradient_penalty_backward(const Tensor& dg, const Tensor& up, const Tensor&
   });
 }
 
+// ---- fused optimizer steps -------------------------------------------------------------
+void sgd_step(const Tensor& p, const Tensor& buf, const Tensor& g, const kernels::SGDStep& h) {
+  dispatch_floating(p.dtype(), "sgd_step", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::sgd_step<T>(p.data<T>(), buf.data<T>(), g.data<T>(), p.numel(), h);
+  });
+}
+void adam_step(const Tensor& p, const Tensor& m, const Tensor& v, const Tensor& g, const kernels::AdamStep& h) {
+  dispatch_floating(p.dtype(), "adam_step", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::adam_step<T>(p.data<T>(), m.data<T>(), v.data<T>(), g.data<T>(), p.numel(), h);
+  });
+}
+void rmsprop_step(const Tensor& p, const Tensor& sq, const Tensor& mom, const Tensor& g,
+                  const kernels::RMSPropStep& h) {
+  dispatch_floating(p.dtype(), "rmsprop_step", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::rmsprop_step<T>(p.data<T>(), sq.data<T>(), mom.data<T>(), g.data<T>(), p.numel(), h);
+  });
+}
+
 }  // namespace
 
 const Backend& cpu_backend() {
@@ -269,6 +291,9 @@ const Backend& cpu_backend() {
       .batch_norm_backward = batch_norm_backward,
       .gradient_penalty_forward = gradient_penalty_forward,
       .gradient_penalty_backward = gradient_penalty_backward,
+      .sgd_step = sgd_step,
+      .adam_step = adam_step,
+      .rmsprop_step = rmsprop_step,
   };
   return b;
 }

@@ -14,6 +14,7 @@
 #include "kernels/cuda/gemm.cuh"
 #include "kernels/cuda/image.cuh"
 #include "kernels/cuda/modconv.cuh"
+#include "kernels/cuda/optim.cuh"
 #include "kernels/cuda/penalty.cuh"
 #include "kernels/cuda/reduce.cuh"
 #include "kernels/cuda/upfirdn.cuh"
@@ -254,6 +255,21 @@ void gradient_penalty_backward(const Tensor& dg, const Tensor& up, const Tensor&
                                            n, k, (float)lambda);
 }
 
+// ---- fused optimizer steps (float32 on the device) -------------------------------------
+void sgd_step(const Tensor& p, const Tensor& buf, const Tensor& g, const kernels::SGDStep& h) {
+  check_float32(p);
+  kernels::cuda::sgd_step(p.data<float>(), buf.data<float>(), g.data<float>(), p.numel(), h);
+}
+void adam_step(const Tensor& p, const Tensor& m, const Tensor& v, const Tensor& g, const kernels::AdamStep& h) {
+  check_float32(p);
+  kernels::cuda::adam_step(p.data<float>(), m.data<float>(), v.data<float>(), g.data<float>(), p.numel(), h);
+}
+void rmsprop_step(const Tensor& p, const Tensor& sq, const Tensor& mom, const Tensor& g,
+                  const kernels::RMSPropStep& h) {
+  check_float32(p);
+  kernels::cuda::rmsprop_step(p.data<float>(), sq.data<float>(), mom.data<float>(), g.data<float>(), p.numel(), h);
+}
+
 }  // namespace
 
 const Backend& cuda_backend() {
@@ -288,6 +304,9 @@ const Backend& cuda_backend() {
       .batch_norm_backward = batch_norm_backward,
       .gradient_penalty_forward = gradient_penalty_forward,
       .gradient_penalty_backward = gradient_penalty_backward,
+      .sgd_step = sgd_step,
+      .adam_step = adam_step,
+      .rmsprop_step = rmsprop_step,
   };
   return b;
 }

@@ -1,3 +1,4 @@
+// gan/eval/classifier.cpp — gantry's Fashion-MNIST classifier (gan/eval/classifier.hpp): the net, training, features.
 #include "gan/eval/classifier.hpp"
 
 #include "core/threads.hpp"

@@ -1,3 +1,4 @@
+// gan/eval/evaluate.cpp — `gantry eval` and `gantry classifier train` (gan/eval/evaluate.hpp).
 #include "gan/eval/evaluate.hpp"
 
 #include "core/threads.hpp"

@@ -1,3 +1,4 @@
+// gan/eval/metrics.cpp — the sample-quality metrics of gan/eval/metrics.hpp on the classifier's features.
 #include "gan/eval/metrics.hpp"
 
 #include <Eigen/Eigenvalues>

@@ -1,3 +1,4 @@
+// gan/train/losses.cpp — the GAN objectives on discriminator logits (gan/train/losses.hpp).
 #include "gan/train/losses.hpp"
 
 namespace gantry::gan {

@@ -1,3 +1,4 @@
+// gan/train/progress.cpp — the one-line training progress bar of gan/train/progress.hpp.
 #include "gan/train/progress.hpp"
 
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// kernels/cpu/random.cpp — uniform and normal fills from the Philox streams (kernels/cpu/random.hpp).
 #include "kernels/cpu/random.hpp"
 
 #include <type_traits>
