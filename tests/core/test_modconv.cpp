@@ -1,6 +1,8 @@
 // modulated_conv2d, its primitives (modconv2d and its two backward ops), modulation_demod
 // and upfirdn2d on the cpu: values against references composed of existing ops and
 // against numbers from PyTorch, gradcheck and gradgradcheck in float64, and the errors.
+// The cpu upfirdn2d also equals the direct one-output-at-a-time gather bit for bit.
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -132,6 +134,50 @@ TEST_CASE("upfirdn2d equals zero insertion, pad2d and a strided conv2d with the 
 
 // gradcheck and gradgradcheck of these ops run on their registry samples (core/ops/registry.cpp,
 // tests/core/test_gradcheck_ops.cpp).
+
+namespace {
+// upfirdn2d as the direct gather, one output at a time: acc = sum over (ky, kx) in order of the
+// flipped filter times the source sample, skipping taps on inserted zeros or in the padding.
+std::vector<float> upfirdn_direct(const std::vector<float>& x, const std::vector<float>& f, int64_t planes, int64_t h,
+                                  int64_t w, int64_t kh, int64_t kw, const UpFirDn2dOptions& o) {
+  const int64_t oh = (h * o.up + o.pad_y0 + o.pad_y1 - kh) / o.down + 1;
+  const int64_t ow = (w * o.up + o.pad_x0 + o.pad_x1 - kw) / o.down + 1;
+  auto src = [&](int64_t j, int64_t size) { return j < 0 || j % o.up || j / o.up >= size ? -1 : j / o.up; };
+  std::vector<float> y;
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t oy = 0; oy < oh; ++oy)
+      for (int64_t ox = 0; ox < ow; ++ox) {
+        float acc = 0;
+        for (int64_t ky = 0; ky < kh; ++ky) {
+          const int64_t iy = src(oy * o.down + ky - o.pad_y0, h);
+          if (iy < 0) continue;
+          for (int64_t kx = 0; kx < kw; ++kx) {
+            const int64_t ix = src(ox * o.down + kx - o.pad_x0, w);
+            if (ix >= 0) acc += f[(kh - 1 - ky) * kw + (kw - 1 - kx)] * x[(p * h + iy) * w + ix];
+          }
+        }
+        y.push_back(acc);
+      }
+  return y;
+}
+
+}  // namespace
+
+TEST_CASE("upfirdn2d (cpu, float32) equals the direct gather bit for bit, crops and odd sizes included") {
+  Rng g(31);
+  Tensor x = rand({2, 3, 7, 5}, DType::f32, &g, -1, 1);
+  Tensor f = rand({4, 3}, DType::f32, &g, -1, 1);
+  for (UpFirDn2dOptions o : {UpFirDn2dOptions{2, 1, 2, 1, 2, 1}, UpFirDn2dOptions{1, 2, 1, 1, 1, 1},
+                             UpFirDn2dOptions{3, 2, 2, -1, 0, 1}, UpFirDn2dOptions{2, 3, -1, 3, 4, -2},
+                             UpFirDn2dOptions{1, 1, 0, 0, 0, 0}}) {
+    INFO("up " << o.up << " down " << o.down << " pads " << o.pad_x0 << " " << o.pad_x1 << " " << o.pad_y0 << " "
+               << o.pad_y1);
+    std::vector<float> got = upfirdn2d(x, f, o).to_vector<float>();
+    std::vector<float> want = upfirdn_direct(x.to_vector<float>(), f.to_vector<float>(), 6, 7, 5, 4, 3, o);
+    REQUIRE(got.size() == want.size());
+    CHECK(std::equal(got.begin(), got.end(), want.begin()));
+  }
+}
 
 TEST_CASE("modulated_conv2d and upfirdn2d reject bad arguments, naming the op and the shapes") {
   Tensor x = leaf({2, 3, 5, 4}, 40), w = leaf({2, 3, 3, 3}, 41);
