@@ -4,7 +4,8 @@
 // N = 1, kernels that are not square, strides that leave input rows unread, padding
 // wider than the kernel, dilation, 1x1, batches that the kernel splits into blocks of
 // samples side by side in one GEMM (with a remainder block), and the kernel that covers the
-// whole input (taken as a dense layer, no im2col). Outputs are pre-filled with NaN so an element
+// whole input (taken as a dense layer, no im2col); rows both narrower and wider than 16 (the
+// tap-table and the span im2col). Outputs are pre-filled with NaN so an element
 // the kernel forgot to write (or accumulated into) shows. Every case runs with 1 and
 // 3 OpenMP threads (the serial path and the per-sample parallel path), in float and
 // double. The adjoint identity ties the three together in double.
@@ -58,6 +59,9 @@ const std::vector<Conv2dShape>& odd_shapes() {
                                                            // layers): the dense-layer path
       geometry(7, 3, 9, 8, 2, 3, 2, 2, 1, 2, 0, 1, 2),     // stride in h only, dilation in w only
       geometry(5, 2, 8, 9, 3, 2, 3, 1, 2, 0, 2, 2, 1),     // stride in w only, dilation in h only
+      // Output rows of 16 or more: im2col by spans (narrower rows go through the tap table).
+      geometry(3, 2, 5, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1),    // OW = 40, unit stride: memcpy rows
+      geometry(3, 2, 7, 37, 2, 3, 4, 2, 2, 1, 2, 1, 2),    // OW = 18, stride 2 and dilation in w
   };
   return shapes;
 }
