@@ -19,12 +19,14 @@
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
 // With fewer samples than threads the blocks run on the calling thread and Eigen threads
 // the GEMM. Output rows narrower than 16 are gathered through a per-call tap table (input
-// pixel of each output and tap, -1 for padding) in one pass of AVX-512 masked gathers. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
+// pixel of each output and tap, -1 for padding): im2col in one pass of AVX-512 masked
+// gathers, col2im in gather-add-scatters. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
 // is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks. im2col and col2im work on precomputed in-range spans of each kernel tap
 // (no per-pixel bounds test), with unit- and 2-strided inner loops the compiler vectorizes.
 // Versions: 1 = one im2col + GEMM per sample, per-pixel bounds tests (was 40% of a DCGAN
 // step in im2col/col2im); 2 (this) = blocks of samples, span-based im2col/col2im, scratch
-// reuse, the dense-layer path; 3 = the tap-table im2col for narrow rows (was 20% of the step).
+// reuse, the dense-layer path; 3 = the tap-table im2col and col2im for narrow rows (im2col was
+// 20% of the step, col2im 10%).
 #include "kernels/cpu/conv.hpp"
 
 #include <omp.h>
@@ -221,6 +223,45 @@ bool is_full_kernel(const Conv2dShape& s) {
          (s.dil_h == 1 || s.k_h == 1) && (s.dil_w == 1 || s.k_w == 1);
 }
 
+// col2im through the tap table: plane[table[tap, p]] += the row's p-th value, for every tap
+// of every channel; each plane is zeroed just before. Within one tap no two outputs read the
+// same pixel, so the AVX-512 path's 16-lane gather-add-scatter has no conflicting lanes.
+template <class T>
+void col2im_table(T* x, const T* cols, int64_t ld, const int32_t* table, const Conv2dShape& s) {
+  const int64_t taps = s.k_h * s.k_w, P = out_pixels(s);
+  for (int64_t ci = 0; ci < s.c_in; ++ci) {
+    T* plane = x + ci * in_pixels(s);
+    std::fill(plane, plane + in_pixels(s), T(0));
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const int32_t* index = table + tap * P;
+      const T* __restrict row = cols + (ci * taps + tap) * ld;
+      int64_t p = 0;
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>) {
+        const __m512i zero = _mm512_setzero_si512();
+        for (; p < P; p += 16) {
+          const __mmask16 lanes = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1);
+          const __m512i i = _mm512_maskz_loadu_epi32(lanes, index + p);
+          const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(lanes, i, zero);
+          const __m512 acc = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, i, plane, 4);
+          const __m512 sum = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(inside, row + p));
+          _mm512_mask_i32scatter_ps(plane, inside, i, sum, 4);
+        }
+      }
+#endif
+      for (; p < P; ++p)
+        if (index[p] >= 0) plane[index[p]] += row[p];
+    }
+  }
+}
+
+// col2im of one sample: through the tap table when there is one, else by spans.
+template <class T>
+void col2im(T* x, const T* cols, int64_t ld, const std::vector<int32_t>& table, const Conv2dShape& s) {
+  if (table.empty()) col2im(x, cols, ld, s);
+  else col2im_table(x, cols, ld, table.data(), s);
+}
+
 // Samples per block: enough for kBlockColumns GEMM columns (128 measured best of 1, 128,
 // 256, 512 on the DCGAN layers: larger blocks spill the column buffer out of L2), at most `limit`.
 int64_t block_samples(const Conv2dShape& s, int64_t limit) {
@@ -302,6 +343,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
     Map<T>(dx, s.n, K).noalias() = CMap<T>(dy, s.n, s.c_out) * W;
     return;
   }
+  const std::vector<int32_t> table = tap_table(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const int64_t B_max = block_samples(s, n1 - n0);
     T* dcols = scratch<T>(0, K * B_max * P);
@@ -314,7 +356,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
         dy_block = dyb;
       }
       Map<T>(dcols, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
-      for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, s);
+      for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
     }
   });
 }
