@@ -18,15 +18,17 @@
 //       copy out to y / col2im into dx / accumulate this thread's dW
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
 // With fewer samples than threads the blocks run on the calling thread and Eigen threads
-// the GEMM. Output rows narrower than 16 are gathered through a per-call tap table (input
-// pixel of each output and tap, -1 for padding): im2col in one pass of AVX-512 masked
-// gathers, col2im in gather-add-scatters. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
-// is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks. im2col and col2im work on precomputed in-range spans of each kernel tap
-// (no per-pixel bounds test), with unit- and 2-strided inner loops the compiler vectorizes.
+// the GEMM. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
+// is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks.
+// im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
+// precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
+// rows go through a per-call tap table (the input pixel of each output and tap, -1 for
+// padding): AVX-512 masked gathers for im2col, gather-add-scatters for col2im.
 // Versions: 1 = one im2col + GEMM per sample, per-pixel bounds tests (was 40% of a DCGAN
-// step in im2col/col2im); 2 (this) = blocks of samples, span-based im2col/col2im, scratch
-// reuse, the dense-layer path; 3 = the tap-table im2col and col2im for narrow rows (im2col was
-// 20% of the step, col2im 10%).
+// step in im2col/col2im); 2 = blocks of samples, span-based im2col/col2im, scratch reuse,
+// the dense-layer path; 3 (this) = the tap-table im2col and col2im for narrow rows (v2's
+// im2col was still 20% of the step, col2im 10%; the table brought im2col to 8%).
+// docs/kernels/cpu_conv.md has the measured rates.
 #include "kernels/cpu/conv.hpp"
 
 #include <omp.h>
