@@ -1,20 +1,47 @@
-// kernels/cpu/conv.cpp — conv2d as a GEMM over im2col columns.
+// kernels/cpu/conv.cpp — conv2d as one GEMM per block of samples over im2col columns.
 //
-// Math (one sample n; K = Cin*KH*KW, P = OH*OW):
-//   cols[k = (ci*KH + kh)*KW + kw, p = oh*OW + ow] = x[ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]  (0 outside)
-//   forward:          Y[Cout, P] = W[Cout, K] @ cols[K, P]              (+ bias per row)
-//   backward input:   dcols[K, P] = W^T[K, Cout] @ dY[Cout, P], then col2im adds each
-//                     dcols entry back into the x position it was read from
-//   backward weight:  dW[Cout, K] = sum_n dY_n[Cout, P] @ cols_n^T[P, K]
-// Layout: NCHW, dense. Loop nest: samples across OpenMP threads (each thread owns a
-// column buffer, allocated once per call); the GEMM inside is Eigen's blocked product.
-// With fewer samples than threads, samples run one after another and Eigen threads
-// the GEMM instead.
+// Math (K = Cin*KH*KW, P = OH*OW; a block of B samples n0..n0+B-1, column j = b*P + p):
+//   cols[k = (ci*KH + kh)*KW + kw, j] = x[n0+b, ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw]  (0 outside)
+//   forward:          Yb[Cout, B*P] = W[Cout, K] @ cols[K, B*P];  y[n0+b, co, p] = Yb[co, b*P + p] (+ bias[co])
+//   backward input:   dYb[Cout, B*P] = dy of the block, side by side; dcols[K, B*P] = W^T @ dYb; col2im
+//                     adds each dcols entry back into the x position it was read from
+//   backward weight:  dW[Cout, K] = sum over blocks of dYb @ cols^T
+// Why blocks: the DCGAN layers have P = 1..196, so one GEMM per sample is a skinny product
+// (Eigen packs W again for every sample, and P = 1 is a gemv). B = ceil(kBlockColumns / P) (128)
+// samples side by side make one GEMM with >= kBlockColumns columns, for the cost of copying
+// the block's outputs (Cout*B*P values, against 2*K*Cout*B*P flops).
+// Layout: NCHW, dense. Loop nest / thread mapping (one OpenMP region per call):
+//   parallel:  thread t owns samples [N*t/T, N*(t+1)/T)               (when N >= T > 1)
+//     for each block of B samples in its range:
+//       im2col (or the dy gather) into this thread's scratch       (reused across calls)
+//       Eigen's blocked GEMM, single-threaded inside the region
+//       copy out to y / col2im into dx / accumulate this thread's dW
+//   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
+// With fewer samples than threads the blocks run on the calling thread and Eigen threads
+// the GEMM. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
+// is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks.
+// im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
+// precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
+// rows go through a per-call tap table (the input pixel of each output and tap, -1 for
+// padding): AVX-512 masked gathers for im2col, gather-add-scatters for col2im.
+// Versions: 1 = one im2col + GEMM per sample, per-pixel bounds tests (was 40% of a DCGAN
+// step in im2col/col2im); 2 = blocks of samples, span-based im2col/col2im, scratch reuse,
+// the dense-layer path; 3 (this) = the tap-table im2col and col2im for narrow rows (v2's
+// im2col was still 20% of the step, col2im 10%; the table brought im2col to 8%).
+// docs/kernels/cpu_conv.md has the measured rates.
 #include "kernels/cpu/conv.hpp"
 
 #include <omp.h>
 
 #include <Eigen/Core>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+#include <type_traits>
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 namespace gantry::kernels::cpu {
@@ -28,61 +55,246 @@ using Map = Eigen::Map<Mat<T>>;
 template <class T>
 using CMap = Eigen::Map<const Mat<T>>;
 
+// The fewest GEMM columns a block of samples aims for (see the header).
+constexpr int64_t kBlockColumns = 128;
+
 int64_t patch_size(const Conv2dShape& s) { return s.c_in * s.k_h * s.k_w; }
 int64_t out_pixels(const Conv2dShape& s) { return s.out_h * s.out_w; }
+int64_t in_pixels(const Conv2dShape& s) { return s.in_h * s.in_w; }
 
-// cols[K, P] from one sample x[Cin, H, W].
+// This thread's scratch buffer number `slot`, at least `count` long; kept between calls.
 template <class T>
-void im2col(T* cols, const T* x, const Conv2dShape& s) {
-  for (int64_t ci = 0; ci < s.c_in; ++ci)
-    for (int64_t kh = 0; kh < s.k_h; ++kh)
-      for (int64_t kw = 0; kw < s.k_w; ++kw) {
-        T* row = cols + ((ci * s.k_h + kh) * s.k_w + kw) * out_pixels(s);
-        for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
-          T* out = row + oh * s.out_w;
-          if (ih < 0 || ih >= s.in_h) {
-            for (int64_t ow = 0; ow < s.out_w; ++ow) out[ow] = T(0);
-            continue;
-          }
-          const T* in = x + (ci * s.in_h + ih) * s.in_w;
-          for (int64_t ow = 0; ow < s.out_w; ++ow) {
-            const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
-            out[ow] = (iw >= 0 && iw < s.in_w) ? in[iw] : T(0);
-          }
-        }
-      }
+T* scratch(int slot, int64_t count) {
+  thread_local std::vector<T> buffers[3];
+  auto& buffer = buffers[slot];
+  if ((int64_t)buffer.size() < count) buffer.resize((size_t)count);
+  return buffer.data();
 }
 
-// x[Cin, H, W] += the columns scattered back (the adjoint of im2col). x must start zeroed.
-template <class T>
-void col2im(T* x, const T* cols, const Conv2dShape& s) {
-  for (int64_t ci = 0; ci < s.c_in; ++ci)
-    for (int64_t kh = 0; kh < s.k_h; ++kh)
-      for (int64_t kw = 0; kw < s.k_w; ++kw) {
-        const T* row = cols + ((ci * s.k_h + kh) * s.k_w + kw) * out_pixels(s);
-        for (int64_t oh = 0; oh < s.out_h; ++oh) {
-          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
-          if (ih < 0 || ih >= s.in_h) continue;
-          T* out = x + (ci * s.in_h + ih) * s.in_w;
-          const T* in = row + oh * s.out_w;
-          for (int64_t ow = 0; ow < s.out_w; ++ow) {
-            const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
-            if (iw >= 0 && iw < s.in_w) out[iw] += in[ow];
-          }
-        }
-      }
+// The outputs o in [lo, hi) whose input i = o*stride - pad + k*dil, along one axis, lies in
+// [0, in_size), for kernel tap k.
+struct Span {
+  int64_t lo, hi;
+};
+Span in_range(int64_t k, int64_t stride, int64_t pad, int64_t dil, int64_t in_size, int64_t out_size) {
+  const int64_t offset = k * dil - pad;  // i = o*stride + offset
+  const int64_t lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+  const int64_t hi = in_size - 1 - offset < 0 ? 0 : (in_size - 1 - offset) / stride + 1;
+  const int64_t lo_c = std::min(lo, out_size), hi_c = std::min(hi, out_size);
+  return {lo_c, std::max(lo_c, hi_c)};
 }
 
-// Runs body(n, thread) for every sample: across threads when there are enough samples.
-template <class F>
-void for_each_sample(int64_t n, F body) {
-  if (n >= omp_get_max_threads()) {
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) body(i, omp_get_thread_num());
+// out[o] = in[o*stride] for o < count.
+template <class T>
+void gather_strided(T* __restrict out, const T* __restrict in, int64_t count, int64_t stride) {
+  if (stride == 1) {
+    std::memcpy(out, in, (size_t)count * sizeof(T));
+  } else if (stride == 2) {
+    for (int64_t o = 0; o < count; ++o) out[o] = in[2 * o];
   } else {
-    for (int64_t i = 0; i < n; ++i) body(i, 0);
+    for (int64_t o = 0; o < count; ++o) out[o] = in[o * stride];
   }
+}
+
+// out[o*stride] += in[o] for o < count.
+template <class T>
+void scatter_add_strided(T* __restrict out, const T* __restrict in, int64_t count, int64_t stride) {
+  if (stride == 1) {
+    for (int64_t o = 0; o < count; ++o) out[o] += in[o];
+  } else if (stride == 2) {
+    for (int64_t o = 0; o < count; ++o) out[2 * o] += in[o];
+  } else {
+    for (int64_t o = 0; o < count; ++o) out[o * stride] += in[o];
+  }
+}
+
+// cols[k, 0..P) (row k at cols + k*ld) from one sample x[Cin, H, W].
+template <class T>
+void im2col(T* cols, int64_t ld, const T* x, const Conv2dShape& s) {
+  for (int64_t ci = 0; ci < s.c_in; ++ci)
+    for (int64_t kh = 0; kh < s.k_h; ++kh) {
+      const Span rows = in_range(kh, s.stride_h, s.pad_h, s.dil_h, s.in_h, s.out_h);
+      for (int64_t kw = 0; kw < s.k_w; ++kw) {
+        const Span cs = in_range(kw, s.stride_w, s.pad_w, s.dil_w, s.in_w, s.out_w);
+        T* row = cols + ((ci * s.k_h + kh) * s.k_w + kw) * ld;
+        std::fill(row, row + rows.lo * s.out_w, T(0));
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+          T* out = row + oh * s.out_w;
+          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
+          const int64_t iw0 = cs.lo * s.stride_w - s.pad_w + kw * s.dil_w;
+          std::fill(out, out + cs.lo, T(0));
+          gather_strided(out + cs.lo, x + (ci * s.in_h + ih) * s.in_w + iw0, cs.hi - cs.lo, s.stride_w);
+          std::fill(out + cs.hi, out + s.out_w, T(0));
+        }
+        std::fill(row + rows.hi * s.out_w, row + s.out_h * s.out_w, T(0));
+      }
+    }
+}
+
+// Output rows narrower than this are gathered through a tap table (im2col_table): the span
+// copy's per-row setup costs more than the copy itself on DCGAN's 7-wide rows.
+constexpr int64_t kTableBelowWidth = 16;
+
+// The tap table: table[(kh*KW + kw)*P + oh*OW + ow] = ih*W + iw, the pixel of an input plane
+// that output (oh, ow) reads through tap (kh, kw), or -1 where that is padding. The same for
+// every channel and sample. Empty when the rows are wide enough for the span copy.
+std::vector<int32_t> tap_table(const Conv2dShape& s) {
+  if (s.out_w >= kTableBelowWidth || in_pixels(s) > INT32_MAX) return {};
+  const int64_t P = out_pixels(s);
+  std::vector<int32_t> table((size_t)(s.k_h * s.k_w * P));
+  for (int64_t kh = 0; kh < s.k_h; ++kh)
+    for (int64_t kw = 0; kw < s.k_w; ++kw)
+      for (int64_t oh = 0; oh < s.out_h; ++oh)
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h, iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
+          const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+          table[(size_t)((kh * s.k_w + kw) * P + oh * s.out_w + ow)] = inside ? (int32_t)(ih * s.in_w + iw) : -1;
+        }
+  return table;
+}
+
+// im2col through the tap table: one pass over the P outputs of each row, whatever the row
+// width. float with AVX-512 (the build's -march=native): 16-lane masked gathers; else a
+// scalar select (the portable path, and double).
+template <class T>
+void im2col_table(T* cols, int64_t ld, const T* x, const int32_t* table, const Conv2dShape& s) {
+  const int64_t taps = s.k_h * s.k_w, P = out_pixels(s);
+  for (int64_t ci = 0; ci < s.c_in; ++ci) {
+    const T* plane = x + ci * in_pixels(s);
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const int32_t* index = table + tap * P;
+      T* __restrict out = cols + (ci * taps + tap) * ld;
+      int64_t p = 0;
+#if defined(__AVX512F__)
+      // 16 outputs a step: a masked gather (lanes of padding read nothing and stay 0); the
+      // last partial step masks the loads and the store as well.
+      if constexpr (std::is_same_v<T, float>) {
+        const __m512i zero = _mm512_setzero_si512();
+        for (; p < P; p += 16) {
+          const __mmask16 lanes = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1);
+          const __m512i i = _mm512_maskz_loadu_epi32(lanes, index + p);
+          const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(lanes, i, zero);
+          const __m512 v = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, i, plane, 4);
+          _mm512_mask_storeu_ps(out + p, lanes, v);
+        }
+      }
+#endif
+      for (; p < P; ++p) {
+        const int32_t i = index[p];
+        const T v = plane[i < 0 ? 0 : i];
+        out[p] = i < 0 ? T(0) : v;
+      }
+    }
+  }
+}
+
+// im2col of one sample: through the tap table when there is one, else by spans.
+template <class T>
+void im2col(T* cols, int64_t ld, const T* x, const std::vector<int32_t>& table, const Conv2dShape& s) {
+  if (table.empty()) im2col(cols, ld, x, s);
+  else im2col_table(cols, ld, x, table.data(), s);
+}
+
+// x[Cin, H, W] = the columns cols[k, 0..P) (row k at cols + k*ld) scattered back: the adjoint
+// of im2col. Overwrites x; each channel plane is zeroed just before it is accumulated.
+template <class T>
+void col2im(T* x, const T* cols, int64_t ld, const Conv2dShape& s) {
+  for (int64_t ci = 0; ci < s.c_in; ++ci) {
+    T* plane = x + ci * in_pixels(s);
+    std::fill(plane, plane + in_pixels(s), T(0));
+    for (int64_t kh = 0; kh < s.k_h; ++kh) {
+      const Span rows = in_range(kh, s.stride_h, s.pad_h, s.dil_h, s.in_h, s.out_h);
+      for (int64_t kw = 0; kw < s.k_w; ++kw) {
+        const Span cs = in_range(kw, s.stride_w, s.pad_w, s.dil_w, s.in_w, s.out_w);
+        const T* row = cols + ((ci * s.k_h + kh) * s.k_w + kw) * ld;
+        for (int64_t oh = rows.lo; oh < rows.hi; ++oh) {
+          const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
+          const int64_t iw0 = cs.lo * s.stride_w - s.pad_w + kw * s.dil_w;
+          scatter_add_strided(plane + ih * s.in_w + iw0, row + oh * s.out_w + cs.lo, cs.hi - cs.lo, s.stride_w);
+        }
+      }
+    }
+  }
+}
+
+// True when im2col of a sample is the sample itself, read as one column: the kernel covers
+// the whole unpadded input and the output is 1x1 (DCGAN's 7x7 first and last layers). Then
+// the conv is a dense layer on X[N, K] and needs no im2col / col2im at all.
+bool is_full_kernel(const Conv2dShape& s) {
+  return s.out_h == 1 && s.out_w == 1 && s.k_h == s.in_h && s.k_w == s.in_w && s.pad_h == 0 && s.pad_w == 0 &&
+         (s.dil_h == 1 || s.k_h == 1) && (s.dil_w == 1 || s.k_w == 1);
+}
+
+// col2im through the tap table: plane[table[tap, p]] += the row's p-th value, for every tap
+// of every channel; each plane is zeroed just before. Within one tap no two outputs read the
+// same pixel, so the AVX-512 path's 16-lane gather-add-scatter has no conflicting lanes.
+template <class T>
+void col2im_table(T* x, const T* cols, int64_t ld, const int32_t* table, const Conv2dShape& s) {
+  const int64_t taps = s.k_h * s.k_w, P = out_pixels(s);
+  for (int64_t ci = 0; ci < s.c_in; ++ci) {
+    T* plane = x + ci * in_pixels(s);
+    std::fill(plane, plane + in_pixels(s), T(0));
+    for (int64_t tap = 0; tap < taps; ++tap) {
+      const int32_t* index = table + tap * P;
+      const T* __restrict row = cols + (ci * taps + tap) * ld;
+      int64_t p = 0;
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>) {
+        const __m512i zero = _mm512_setzero_si512();
+        for (; p < P; p += 16) {
+          const __mmask16 lanes = P - p >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (P - p)) - 1);
+          const __m512i i = _mm512_maskz_loadu_epi32(lanes, index + p);
+          const __mmask16 inside = _mm512_mask_cmpge_epi32_mask(lanes, i, zero);
+          const __m512 acc = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside, i, plane, 4);
+          const __m512 sum = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(inside, row + p));
+          _mm512_mask_i32scatter_ps(plane, inside, i, sum, 4);
+        }
+      }
+#endif
+      for (; p < P; ++p)
+        if (index[p] >= 0) plane[index[p]] += row[p];
+    }
+  }
+}
+
+// col2im of one sample: through the tap table when there is one, else by spans.
+template <class T>
+void col2im(T* x, const T* cols, int64_t ld, const std::vector<int32_t>& table, const Conv2dShape& s) {
+  if (table.empty()) col2im(x, cols, ld, s);
+  else col2im_table(x, cols, ld, table.data(), s);
+}
+
+// Samples per block: enough for kBlockColumns GEMM columns (128 measured best of 1, 128,
+// 256, 512 on the DCGAN layers: larger blocks spill the column buffer out of L2), at most `limit`.
+int64_t block_samples(const Conv2dShape& s, int64_t limit) {
+  const int64_t P = std::max<int64_t>(out_pixels(s), 1);
+  return std::max<int64_t>(1, std::min(limit, (kBlockColumns + P - 1) / P));
+}
+
+// Runs body(n0, n1, t, T) over thread t's contiguous range of samples, in one parallel
+// region when there are at least as many samples as threads (then Eigen runs serially
+// inside), else on the calling thread alone (t = 0, T = 1; Eigen threads its GEMMs).
+template <class F>
+void for_sample_ranges(int64_t n, F body) {
+  const int threads = omp_get_max_threads();
+  if (threads > 1 && n >= threads) {
+#pragma omp parallel
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      body(n * t / nt, n * (t + 1) / nt, (int)t, (int)nt);
+    }
+  } else {
+    body(0, n, 0, 1);
+  }
+}
+
+// dYb[Cout, B*P] = dy[n0 .. n0+B) side by side (dYb[co, b*P + p] = dy[n0+b, co, p]).
+template <class T>
+void gather_block(T* dyb, const T* dy, int64_t n0, int64_t B, const Conv2dShape& s) {
+  const int64_t P = out_pixels(s);
+  for (int64_t co = 0; co < s.c_out; ++co)
+    for (int64_t b = 0; b < B; ++b)
+      std::memcpy(dyb + co * B * P + b * P, dy + ((n0 + b) * s.c_out + co) * P, (size_t)P * sizeof(T));
 }
 
 }  // namespace
@@ -90,44 +302,110 @@ void for_each_sample(int64_t n, F body) {
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s);
-  std::vector<std::vector<T>> cols(omp_get_max_threads(), std::vector<T>(K * P));
+  if (s.n == 0 || P == 0 || s.c_out == 0) return;
   CMap<T> W(w, s.c_out, K);
-  for_each_sample(s.n, [&](int64_t n, int t) {
-    im2col(cols[t].data(), x + n * s.c_in * s.in_h * s.in_w, s);
-    Map<T> Y(y + n * s.c_out * P, s.c_out, P);
-    Y.noalias() = W * CMap<T>(cols[t].data(), K, P);
-    if (bias)
-      for (int64_t co = 0; co < s.c_out; ++co) Y.row(co).array() += bias[co];
+  if (is_full_kernel(s)) {  // y[N, Cout] = X[N, K] @ W^T, one GEMM threaded by Eigen
+    Map<T> Y(y, s.n, s.c_out);
+    Y.noalias() = CMap<T>(x, s.n, K) * W.transpose();
+    if (bias) Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, s.c_out);
+    return;
+  }
+  const std::vector<int32_t> table = tap_table(s);
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+    const int64_t B_max = block_samples(s, n1 - n0);
+    T* cols = scratch<T>(0, K * B_max * P);
+    T* yb = scratch<T>(1, s.c_out * B_max * P);
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
+      for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
+      // One sample: the GEMM writes y directly.
+      T* out = B == 1 ? y + nb * s.c_out * P : yb;
+      Map<T>(out, s.c_out, ld).noalias() = W * CMap<T>(cols, K, ld);
+      for (int64_t b = 0; b < B; ++b)
+        for (int64_t co = 0; co < s.c_out; ++co) {
+          T* dst = y + ((nb + b) * s.c_out + co) * P;
+          if (B > 1) std::memcpy(dst, yb + co * ld + b * P, (size_t)P * sizeof(T));
+          if (bias)
+            for (int64_t p = 0; p < P; ++p) dst[p] += bias[co];
+        }
+    }
   });
 }
 
 template <class T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s) {
-  const int64_t K = patch_size(s), P = out_pixels(s), in_size = s.c_in * s.in_h * s.in_w;
-  std::vector<std::vector<T>> cols(omp_get_max_threads(), std::vector<T>(K * P));
+  const int64_t K = patch_size(s), P = out_pixels(s), in_size = s.c_in * in_pixels(s);
+  if (s.n == 0) return;
+  if (P == 0 || s.c_out == 0) {
+    std::fill(dx, dx + s.n * in_size, T(0));
+    return;
+  }
   CMap<T> W(w, s.c_out, K);
-  for_each_sample(s.n, [&](int64_t n, int t) {
-    Map<T> dcols(cols[t].data(), K, P);
-    dcols.noalias() = W.transpose() * CMap<T>(dy + n * s.c_out * P, s.c_out, P);
-    T* dxn = dx + n * in_size;
-    std::fill(dxn, dxn + in_size, T(0));
-    col2im(dxn, cols[t].data(), s);
+  if (is_full_kernel(s)) {  // dX[N, K] = dY[N, Cout] @ W
+    Map<T>(dx, s.n, K).noalias() = CMap<T>(dy, s.n, s.c_out) * W;
+    return;
+  }
+  const std::vector<int32_t> table = tap_table(s);
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+    const int64_t B_max = block_samples(s, n1 - n0);
+    T* dcols = scratch<T>(0, K * B_max * P);
+    T* dyb = scratch<T>(1, s.c_out * B_max * P);
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
+      const T* dy_block = dy + nb * s.c_out * P;
+      if (B > 1) {
+        gather_block(dyb, dy, nb, B, s);
+        dy_block = dyb;
+      }
+      Map<T>(dcols, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
+      for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
+    }
   });
 }
 
 template <class T>
 void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s);
-  const int threads = omp_get_max_threads();
-  std::vector<std::vector<T>> cols(threads, std::vector<T>(K * P));
-  std::vector<Mat<T>> partial(threads, Mat<T>::Zero(s.c_out, K));
-  for_each_sample(s.n, [&](int64_t n, int t) {
-    im2col(cols[t].data(), x + n * s.c_in * s.in_h * s.in_w, s);
-    partial[t].noalias() += CMap<T>(dy + n * s.c_out * P, s.c_out, P) * CMap<T>(cols[t].data(), K, P).transpose();
-  });
   Map<T> dW(dw, s.c_out, K);
-  dW.setZero();
-  for (auto& p : partial) dW += p;
+  if (s.n == 0 || P == 0) {
+    dW.setZero();
+    return;
+  }
+  if (is_full_kernel(s)) {  // dW[Cout, K] = dY^T[Cout, N] @ X[N, K]
+    dW.noalias() = CMap<T>(dy, s.n, s.c_out).transpose() * CMap<T>(x, s.n, K);
+    return;
+  }
+  std::vector<T*> partials(omp_get_max_threads(), nullptr);
+  const std::vector<int32_t> table = tap_table(s);
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
+    const int64_t B_max = block_samples(s, n1 - n0);
+    T* cols = scratch<T>(0, K * B_max * P);
+    T* dyb = scratch<T>(1, s.c_out * B_max * P);
+    // Thread 0 of a serial call accumulates straight into dw.
+    T* partial = nt == 1 ? dw : scratch<T>(2, s.c_out * K);
+    partials[t] = partial;
+    Map<T> dW_t(partial, s.c_out, K);
+    dW_t.setZero();
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
+      for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
+      const T* dy_block = dy + nb * s.c_out * P;
+      if (B > 1) {
+        gather_block(dyb, dy, nb, B, s);
+        dy_block = dyb;
+      }
+      dW_t.noalias() += CMap<T>(dy_block, s.c_out, ld) * CMap<T>(cols, K, ld).transpose();
+    }
+    if (nt == 1) return;
+#pragma omp barrier
+    // dw = the sum of the threads' partials, each thread summing a slice of the elements.
+    const int64_t total = s.c_out * K, lo = total * t / nt, hi = total * (t + 1) / nt;
+    for (int64_t i = lo; i < hi; ++i) {
+      T acc = T(0);
+      for (int u = 0; u < nt; ++u) acc += partials[u][i];
+      dw[i] = acc;
+    }
+  });
 }
 
 #define GANTRY_INSTANTIATE(T)                                                                      \

@@ -1,4 +1,5 @@
-// kernels/cpu/conv.hpp — 2-d convolution on the CPU: im2col + Eigen GEMM.
+// kernels/cpu/conv.hpp — 2-d convolution on the CPU: im2col of blocks of samples + Eigen GEMM
+// (docs/kernels/cpu_conv.md).
 // Geometry in kernels/shapes.hpp (Conv2dShape). All buffers dense NCHW.
 #pragma once
 #include "kernels/shapes.hpp"

@@ -2,7 +2,10 @@
 // against naive 7-loop references, each written as a gather over its own output
 // (so the references share no index arithmetic with im2col / col2im), on odd shapes:
 // N = 1, kernels that are not square, strides that leave input rows unread, padding
-// wider than the kernel, dilation, 1x1. Outputs are pre-filled with NaN so an element
+// wider than the kernel, dilation, 1x1, batches that the kernel splits into blocks of
+// samples side by side in one GEMM (with a remainder block), and the kernel that covers the
+// whole input (taken as a dense layer, no im2col); rows both narrower and wider than 16 (the
+// tap-table and the span im2col). Outputs are pre-filled with NaN so an element
 // the kernel forgot to write (or accumulated into) shows. Every case runs with 1 and
 // 3 OpenMP threads (the serial path and the per-sample parallel path), in float and
 // double. The adjoint identity ties the three together in double.
@@ -48,6 +51,17 @@ const std::vector<Conv2dShape>& odd_shapes() {
       geometry(2, 3, 6, 5, 2, 1, 1, 2, 2, 1, 1, 1, 1),    // 1x1 with stride and padding
       geometry(2, 2, 4, 3, 3, 4, 3, 1, 1, 0, 0, 1, 1),    // kernel covers the whole input: 1x1 output
       geometry(4, 16, 13, 11, 24, 4, 4, 2, 2, 1, 1, 1, 1), // K = 256: Eigen's blocked GEMM paths
+      // Blocks of samples side by side in one GEMM (B = ceil(128 / P) samples a block):
+      geometry(13, 2, 10, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1),  // P = 100: blocks of 2 and a remainder of 1
+      geometry(10, 5, 14, 14, 6, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's k4 s2 p1, P = 49: blocks of 3
+      geometry(11, 3, 8, 6, 4, 7, 5, 2, 2, 0, 0, 1, 1),    // P = 1 from a kernel smaller than x
+      geometry(11, 3, 7, 5, 4, 7, 5, 1, 1, 0, 0, 1, 1),    // kernel = the whole input (DCGAN's 7x7
+                                                           // layers): the dense-layer path
+      geometry(7, 3, 9, 8, 2, 3, 2, 2, 1, 2, 0, 1, 2),     // stride in h only, dilation in w only
+      geometry(5, 2, 8, 9, 3, 2, 3, 1, 2, 0, 2, 2, 1),     // stride in w only, dilation in h only
+      // Output rows of 16 or more: im2col by spans (narrower rows go through the tap table).
+      geometry(3, 2, 5, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1),    // OW = 40, unit stride: memcpy rows
+      geometry(3, 2, 7, 37, 2, 3, 4, 2, 2, 1, 2, 1, 2),    // OW = 18, stride 2 and dilation in w
   };
   return shapes;
 }
