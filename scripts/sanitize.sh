@@ -10,14 +10,14 @@
 # zoo's training steps dominate it), so this runs
 #   test_core, test_kernels, test_nn               in full (every op's forward, gradient and
 #                                                  gradgradcheck; every cpu kernel; checkpoints)
-#   test_cuda, test_emu                            only with GANTRY_ASAN_EMU=1: the emulator's
-#                                                  Boost.Context ucontext fibers are not supported
-#                                                  by ASan (it warns that swapcontext "may produce
-#                                                  false positives"), and under this build every
-#                                                  emulated kernel's first read of its thread
-#                                                  position reports a null load (seen 2026-12-02),
-#                                                  so the emulated device is checked by the
-#                                                  release suites, not here
+#   test_emu                                       in full, forward and random thread order (the
+#                                                  emulator itself: barriers, warps, shared memory,
+#                                                  deadlock reports, on Boost.Context ucontext fibers
+#                                                  that tell ASan of every stack switch)
+#   test_cuda                                      only with GANTRY_ASAN_CUDA=1 (every cuda op on the
+#                                                  emulator against the cpu; its time under ASan on
+#                                                  the 2-core CI machine is in docs/reliability.md)
+#   test_cli                                       the gantry command line's parse and checks
 #   test_gan_readers                               tests/gan's file readers and writers only
 #                                                  (IDX, image folder, PNG grid, checked writes)
 # which covers every op's cpu forward, gradient and gradgradcheck and every reader of
@@ -42,9 +42,9 @@ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_CUDA=
   -DGANTRY_BENCH=OFF -DCMAKE_CXX_COMPILER=g++ "${launcher[@]}" >/dev/null
 gan_target=test_gan_readers  # tests/gan's readers and writers (CMakeLists.txt, GANTRY_SANITIZE)
 [ "${GANTRY_ASAN_FULL:-0}" = 1 ] && gan_target=test_gan
-emu_targets=()
-[ "${GANTRY_ASAN_EMU:-0}" = 1 ] && emu_targets=(test_emu test_cuda)
-cmake --build "$build" -j"$(nproc)" --target test_core test_kernels test_nn $gan_target "${emu_targets[@]}"
+emu_targets=(test_emu)
+[ "${GANTRY_ASAN_CUDA:-0}" = 1 ] && emu_targets+=(test_cuda)
+cmake --build "$build" -j"$(nproc)" --target test_core test_kernels test_nn test_cli $gan_target "${emu_targets[@]}"
 # The fuzzers: clang-14's libFuzzer, ASan + UBSan, the library instrumented for coverage.
 if [ "${GANTRY_FUZZ_SECONDS:-30}" != 0 ]; then
   command -v clang++-14 >/dev/null || { echo "gantry: the fuzzers need clang-14 (scripts/setup.sh installs it)" >&2; exit 1; }
@@ -71,12 +71,11 @@ for order in forward "random:20261124"; do
     run test_core "$build/test_core"
     run test_kernels "$build/test_kernels"
     run test_nn "$build/test_nn"
+    run test_cli "$build/test_cli"
     run $gan_target "$build/$gan_target"
   fi
-  if [ "${GANTRY_ASAN_EMU:-0}" = 1 ]; then
-    run "test_emu_$o" "$build/test_emu"
-    run "test_cuda_$o" "$build/test_cuda"
-  fi
+  run "test_emu_$o" "$build/test_emu"
+  if [ "${GANTRY_ASAN_CUDA:-0}" = 1 ]; then run "test_cuda_$o" "$build/test_cuda"; fi
   unset GANTRY_EMU_ORDER
 done
 echo "gantry: sanitize: build $(( built - start )) s, tests $(( $(date +%s) - built )) s"

@@ -52,7 +52,12 @@ struct ThreadPosition {
   uint3 thread, block;
   dim3 block_dim, grid_dim;
 };
-extern thread_local ThreadPosition* current;
+// constinit: g++ then reads it straight from %fs, with no TLS wrapper. Without it, under
+// -fsanitize=null (GANTRY_SANITIZE) g++ 12 tests the wrapper's address for null with the
+// flags of an `add x@gottpoff(%rip), %reg`, which ld's TLS relaxation rewrites into a `lea`
+// (no flags): the test then saw the flags of the previous instruction and UBSan reported a
+// "load of null pointer" at a kernel's second read of threadIdx/blockIdx (docs/reliability.md).
+extern thread_local constinit ThreadPosition* current;
 
 // Thread order within a block at each release: the emulator resumes parked threads
 // in this order, so a kernel that depends on the order (a missing barrier) shows.

@@ -16,7 +16,7 @@ namespace ctx = boost::context;
 
 namespace gantry::emu {
 
-thread_local ThreadPosition* current = nullptr;
+constinit thread_local ThreadPosition* current = nullptr;
 
 namespace {
 
