@@ -97,11 +97,14 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b = {});
 // ---- convolution (core/ops/conv.cpp), NCHW ---------------------------------------
 struct Conv2dOptions {
   int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0, dil_h = 1, dil_w = 1;
+  // conv2d only (the other convolutions refuse groups != 1): the channels split into
+  // `groups` equal blocks, output block i seeing input block i only (depthwise: groups = Cin).
+  int64_t groups = 1;
   static Conv2dOptions square(int64_t stride, int64_t pad = 0, int64_t dil = 1) {
     return {stride, stride, pad, pad, dil, dil};
   }
 };
-// x [N,Cin,H,W], w [Cout,Cin,KH,KW], b [Cout] (optional).
+// x [N,Cin,H,W], w [Cout,Cin/groups,KH,KW], b [Cout] (optional); Cin and Cout divisible by o.groups.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {});
 // x [N,Cin,H,W], w [Cin,Cout,KH,KW]: the adjoint of conv2d, with output_padding to pick the size.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {},

@@ -19,6 +19,7 @@ int64_t conv_out_size(int64_t in, int64_t pad, int64_t dil, int64_t k, int64_t s
 }
 
 void check_options(const char* op, const Conv2dOptions& o) {
+  GANTRY_CHECK(o.groups == 1, op, ": groups = ", o.groups, " is not supported (conv2d takes groups)");
   GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
                ": stride and dilation must be positive and padding non-negative (stride ", o.stride_h, "x",
                o.stride_w, ", padding ", o.pad_h, "x", o.pad_w, ", dilation ", o.dil_h, "x", o.dil_w, ")");
@@ -95,12 +96,35 @@ void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor&
 
 Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
 
+
+// conv2d with o.groups > 1: one conv2d per block of channels, concatenated. A composition of
+// differentiable ops (narrow, conv2d, cat), so its derivatives are theirs, on every device.
+Tensor grouped_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  const int64_t groups = o.groups, cin = x.size(1), cout = w.size(0);
+  GANTRY_CHECK(groups > 0 && cin % groups == 0 && cout % groups == 0, "conv2d: groups = ", groups,
+               " must divide the input's ", cin, " and the output's ", cout, " channels (input ", shape_str(x.shape()),
+               ", weight ", shape_str(w.shape()), ")");
+  GANTRY_CHECK(w.size(1) * groups == cin, "conv2d: input has ", cin, " channels, so with groups = ", groups,
+               " the weight should have ", cin / groups, " input channels per group, not ", w.size(1), " (input ",
+               shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
+  check_bias("conv2d", b, cout, x);
+  Conv2dOptions one = o;
+  one.groups = 1;
+  const int64_t ci = cin / groups, co = cout / groups;
+  std::vector<Tensor> ys;
+  for (int64_t g = 0; g < groups; ++g)
+    ys.push_back(conv2d(narrow(x, 1, g * ci, ci), narrow(w, 0, g * co, co),
+                        b.defined() ? narrow(b, 0, g * co, co) : Tensor(), one));
+  return cat(ys, 1);
+}
+
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
   detail::check_same("conv2d", x, w);
   detail::check_dim("conv2d", x, 4, "input");
   detail::check_dim("conv2d", w, 4, "weight");
+  if (o.groups != 1) return grouped_conv2d(x, w, b, o);
   GANTRY_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight expects ", w.size(1),
                " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
   check_bias("conv2d", b, w.size(0), x);

@@ -126,40 +126,61 @@ bool natural(const kernels::Conv2dShape& s) {
   return s.out_h == out(s.in_h, s.pad_h, s.dil_h, s.k_h, s.stride_h) &&
          s.out_w == out(s.in_w, s.pad_w, s.dil_w, s.k_w, s.stride_w);
 }
-// Runs run(scratch) with `floats` of scratch from the caching allocator (null when 0),
-// so the memory counters see a kernel's workspace; it goes back to the cache after.
+// Runs run(scratch) with `bytes` of scratch from the caching allocator (null when 0),
+// so the memory counters see a kernel's (or cuDNN's) workspace; it goes back to the cache after.
 template <class Run>
-void with_workspace(size_t floats, Run run) {
-  const size_t bytes = floats * sizeof(float);
+void with_workspace_bytes(size_t bytes, Run run) {
   void* ws = bytes ? cuda_device::allocate(bytes) : nullptr;
   try {
-    run(static_cast<float*>(ws));
+    run(ws);
   } catch (...) {
     cuda_device::release(ws, bytes);
     throw;
   }
   cuda_device::release(ws, bytes);
 }
+// The same with `floats` of float scratch (the split-K workspaces).
+template <class Run>
+void with_workspace(size_t floats, Run run) {
+  with_workspace_bytes(floats * sizeof(float), [&](void* ws) { run(static_cast<float*>(ws)); });
+}
 bool conv_cudnn(const kernels::Conv2dShape& s) {
   return kernels::cuda::kernel_versions().cudnn && natural(s);
 }
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   check_float32(x);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s);
-  else kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s);
+  if (conv_cudnn(s)) {
+    const size_t bytes = kernels::cudnn::conv2d_forward_workspace(s);
+    with_workspace_bytes(bytes, [&](void* ws) {
+      kernels::cudnn::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s, ws, bytes);
+    });
+  } else {
+    kernels::cuda::conv2d_forward(f32(y), f32(x), f32(w), f32(b), s);
+  }
 }
 void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
   check_float32(dy);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s);
-  else kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s);
+  if (conv_cudnn(s)) {
+    const size_t bytes = kernels::cudnn::conv2d_backward_input_workspace(s);
+    with_workspace_bytes(bytes, [&](void* ws) {
+      kernels::cudnn::conv2d_backward_input(f32(dx), f32(dy), f32(w), s, ws, bytes);
+    });
+  } else {
+    kernels::cuda::conv2d_backward_input(f32(dx), f32(dy), f32(w), s);
+  }
 }
 void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s) {
   check_float32(x);
-  if (conv_cudnn(s)) kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s);
-  else
+  if (conv_cudnn(s)) {
+    const size_t bytes = kernels::cudnn::conv2d_backward_weight_workspace(s);
+    with_workspace_bytes(bytes, [&](void* ws) {
+      kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, bytes);
+    });
+  } else {
     with_workspace(kernels::cuda::conv2d_backward_weight_workspace(s), [&](float* ws) {
       kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, 0);
     });
+  }
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {

@@ -36,6 +36,7 @@ kernels::Conv2dShape modconv_geometry(const char* op, const Shape& x, const Shap
                shape_str(x), ", weight ", shape_str(w), ")");
   GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
                ": stride and dilation must be positive and padding non-negative");
+  GANTRY_CHECK(o.groups == 1, op, ": groups = ", o.groups, " is not supported (conv2d takes groups)");
   kernels::Conv2dShape s;
   s.n = x[0], s.c_in = x[1], s.in_h = x[2], s.in_w = x[3];
   s.c_out = w[0], s.k_h = w[2], s.k_w = w[3];

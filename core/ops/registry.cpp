@@ -71,7 +71,13 @@ std::vector<OpSample> conv2d_samples() {
        {[](const V& in) { return conv(in, options(2, 2, 1, 1, 1, 1)); }, {{{2, 32, 14, 14}}, {{64, 32, 4, 4}}},
         "DCGAN discriminator: 32 -> 64 ch, 14x14 -> 7x7"},
        {[](const V& in) { return conv(in, options(2, 1, 1, 2, 1, 2)); }, {{{2, 3, 5, 4}}, {{2, 3, 3, 2}}, {{2}}},
-        "stride 2x1, padding 1x2, dilation 1x2 (gradchecked)"}},
+        "stride 2x1, padding 1x2, dilation 1x2 (gradchecked)"},
+       {[](const V& in) { return conv(in, {2, 1, 1, 1, 1, 1, 2}); }, {{{2, 4, 5, 4}}, {{6, 2, 3, 2}}, {{6}}},
+        "groups 2, stride 2x1, bias (gradchecked)"},
+       {[](const V& in) { return conv(in, {1, 1, 1, 1, 1, 1, 3}); }, {{{1, 3, 7, 5}}, {{3, 1, 3, 3}}, {{3}}},
+        "depthwise: groups = Cin = 3 (gradchecked)"},
+       {[](const V& in) { return conv(in, {1, 1, 1, 0, 2, 1, 4}); }, {{{2, 8, 9, 7}}, {{12, 2, 3, 3}}},
+        "groups 4, 3 output channels a group, dilation 2x1, no bias"}},
       kConvAtol);
 }
 

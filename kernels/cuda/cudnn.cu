@@ -16,12 +16,14 @@
 //              = 1 / sqrt(var + eps). gamma/beta nullptr read a cached 1/0 buffer;
 //              dgamma/dbeta or one running buffer nullptr write to scratch.
 //
-// State, per device: one cudnnHandle_t (made on first use), one workspace grown by
-// cudaMalloc as needed and kept, the 1/0/scratch buffers, and each convolution's
+// State, per device: one cudnnHandle_t (made on first use), the 1/0/scratch buffers (a
+// few floats per channel), and each convolution's
 // algorithm, chosen once per shape by cudnnFindConvolution*Algorithm (cuDNN times
 // every algorithm it has and we keep the fastest that succeeds). Descriptors are
-// built per call (a few hundred ns). One mutex serializes the calls: the handle and
-// the workspace are shared, and the calls only enqueue work, so holding it is cheap.
+// built per call (a few hundred ns). A convolution's workspace is the caller's: its size
+// comes from *_workspace(s) (the algorithm chosen, cudnnGet*WorkspaceSize), and the op layer
+// takes it from the caching allocator. One mutex serializes the calls: the handle is
+// shared, and the calls only enqueue work, so holding it is cheap.
 #include <cudnn.h>
 
 #include <climits>
@@ -140,7 +142,7 @@ struct Buffer {
 
 struct DeviceState {
   cudnnHandle_t handle = nullptr;
-  Buffer workspace, ones, zeros, scratch;
+  Buffer ones, zeros, scratch;
   size_t ones_count = 0, zeros_count = 0;
   std::map<ConvKey, int> algorithm;  // the cudnnConvolution*Algo_t Find chose
 };
@@ -244,7 +246,87 @@ constexpr double kBackwardEpsilon = 1e-5;
 
 // ---- convolution ------------------------------------------------------------------------
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+namespace {
+
+// Throws unless the caller's workspace holds what the chosen algorithm needs.
+void check_workspace(const char* fn, size_t need, void* ws, size_t ws_bytes) {
+  if (ws_bytes < need || (need && !ws))
+    throw gantry::cuda::CudaError(std::string("cudnn::") + fn + ": the workspace passed has " +
+                                  std::to_string(ws ? ws_bytes : 0) + " bytes, the algorithm needs " +
+                                  std::to_string(need));
+}
+
+// A workspace of `bytes` for one call, for the overloads without one (bench, tests).
+struct CallWorkspace {
+  void* ptr = nullptr;
+  explicit CallWorkspace(size_t bytes) {
+    if (bytes) CUDA_CHECK(cudaMalloc(&ptr, bytes));
+  }
+  ~CallWorkspace() {
+    if (ptr) cudaFree(ptr);
+  }
+};
+
+size_t forward_bytes(DeviceState& st, const ConvDescs& d, const Conv2dShape& s, cudnnConvolutionFwdAlgo_t* algo) {
+  *algo = (cudnnConvolutionFwdAlgo_t)forward_algorithm(st, d, s);
+  size_t bytes = 0;
+  CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(st.handle, d.x.d, d.w.d, d.conv.d, d.y.d, *algo, &bytes));
+  return bytes;
+}
+size_t backward_data_bytes(DeviceState& st, const ConvDescs& d, const Conv2dShape& s,
+                           cudnnConvolutionBwdDataAlgo_t* algo) {
+  *algo = (cudnnConvolutionBwdDataAlgo_t)backward_data_algorithm(st, d, s);
+  size_t bytes = 0;
+  CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(st.handle, d.w.d, d.y.d, d.conv.d, d.x.d, *algo, &bytes));
+  return bytes;
+}
+size_t backward_filter_bytes(DeviceState& st, const ConvDescs& d, const Conv2dShape& s,
+                             cudnnConvolutionBwdFilterAlgo_t* algo) {
+  *algo = (cudnnConvolutionBwdFilterAlgo_t)backward_filter_algorithm(st, d, s);
+  size_t bytes = 0;
+  CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(st.handle, d.x.d, d.y.d, d.conv.d, d.w.d, *algo, &bytes));
+  return bytes;
+}
+
+// The empty sums (no cuDNN call): forward when there is no output or no input channel,
+// the backward passes as empty_sum says.
+bool forward_empty(const Conv2dShape& s) { return s.n * s.c_out * s.out_h * s.out_w == 0 || s.c_in == 0; }
+bool backward_input_empty(const Conv2dShape& s) { return s.n * s.c_in * s.in_h * s.in_w == 0 || s.n == 0 || s.c_out == 0; }
+bool backward_weight_empty(const Conv2dShape& s) {
+  return s.c_out * s.c_in * s.k_h * s.k_w == 0 || s.n == 0 || s.out_h * s.out_w == 0;
+}
+
+}  // namespace
+
+size_t conv2d_forward_workspace(const Conv2dShape& s) {
+  if (forward_empty(s)) return 0;
+  std::lock_guard lock(state_mutex);
+  DeviceState& st = state();
+  ConvDescs d(s);
+  cudnnConvolutionFwdAlgo_t algo;
+  return forward_bytes(st, d, s, &algo);
+}
+
+size_t conv2d_backward_input_workspace(const Conv2dShape& s) {
+  if (backward_input_empty(s)) return 0;
+  std::lock_guard lock(state_mutex);
+  DeviceState& st = state();
+  ConvDescs d(s);
+  cudnnConvolutionBwdDataAlgo_t algo;
+  return backward_data_bytes(st, d, s, &algo);
+}
+
+size_t conv2d_backward_weight_workspace(const Conv2dShape& s) {
+  if (backward_weight_empty(s)) return 0;
+  std::lock_guard lock(state_mutex);
+  DeviceState& st = state();
+  ConvDescs d(s);
+  cudnnConvolutionBwdFilterAlgo_t algo;
+  return backward_filter_bytes(st, d, s, &algo);
+}
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, void* ws,
+                    size_t ws_bytes) {
   const int64_t y_count = s.n * s.c_out * s.out_h * s.out_w;
   if (y_count == 0) return;
   std::lock_guard lock(state_mutex);
@@ -254,10 +336,9 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
     CUDA_CHECK(cudaMemsetAsync(y, 0, sizeof(float) * y_count, nullptr));
   } else {
     ConvDescs d(s);
-    const auto algo = (cudnnConvolutionFwdAlgo_t)forward_algorithm(st, d, s);
-    size_t bytes = 0;
-    CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(st.handle, d.x.d, d.w.d, d.conv.d, d.y.d, algo, &bytes));
-    void* ws = st.workspace.reserve(bytes);
+    cudnnConvolutionFwdAlgo_t algo;
+    const size_t bytes = forward_bytes(st, d, s, &algo);
+    check_workspace("conv2d_forward", bytes, ws, ws_bytes);
     CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x.d, x, d.w.d, w, d.conv.d, algo, ws, bytes, &zero, d.y.d, y));
   }
   if (bias) {  // y += bias[co], broadcast over n, oh, ow
@@ -266,32 +347,48 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   }
 }
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws,
+                           size_t ws_bytes) {
   if (empty_sum(dx, s.n * s.c_in * s.in_h * s.in_w, s.n, s.c_out)) return;
   std::lock_guard lock(state_mutex);
   DeviceState& st = state();
   ConvDescs d(s);
-  const auto algo = (cudnnConvolutionBwdDataAlgo_t)backward_data_algorithm(st, d, s);
-  size_t bytes = 0;
-  CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(st.handle, d.w.d, d.y.d, d.conv.d, d.x.d, algo, &bytes));
-  void* ws = st.workspace.reserve(bytes);
+  cudnnConvolutionBwdDataAlgo_t algo;
+  const size_t bytes = backward_data_bytes(st, d, s, &algo);
+  check_workspace("conv2d_backward_input", bytes, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
   CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w.d, w, d.y.d, dy, d.conv.d, algo, ws, bytes, &zero,
                                            d.x.d, dx));
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, void* ws,
+                            size_t ws_bytes) {
   if (empty_sum(dw, s.c_out * s.c_in * s.k_h * s.k_w, s.n, s.out_h * s.out_w)) return;
   std::lock_guard lock(state_mutex);
   DeviceState& st = state();
   ConvDescs d(s);
-  const auto algo = (cudnnConvolutionBwdFilterAlgo_t)backward_filter_algorithm(st, d, s);
-  size_t bytes = 0;
-  CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(st.handle, d.x.d, d.y.d, d.conv.d, d.w.d, algo, &bytes));
-  void* ws = st.workspace.reserve(bytes);
+  cudnnConvolutionBwdFilterAlgo_t algo;
+  const size_t bytes = backward_filter_bytes(st, d, s, &algo);
+  check_workspace("conv2d_backward_weight", bytes, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
   CUDNN_CHECK(cudnnConvolutionBackwardFilter(st.handle, &one, d.x.d, x, d.y.d, dy, d.conv.d, algo, ws, bytes, &zero,
                                              d.w.d, dw));
+}
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+  const size_t bytes = conv2d_forward_workspace(s);
+  CallWorkspace ws(bytes);
+  conv2d_forward(y, x, w, bias, s, ws.ptr, bytes);
+}
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  const size_t bytes = conv2d_backward_input_workspace(s);
+  CallWorkspace ws(bytes);
+  conv2d_backward_input(dx, dy, w, s, ws.ptr, bytes);
+}
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+  const size_t bytes = conv2d_backward_weight_workspace(s);
+  CallWorkspace ws(bytes);
+  conv2d_backward_weight(dw, dy, x, s, ws.ptr, bytes);
 }
 
 // ---- batch normalization ----------------------------------------------------------------

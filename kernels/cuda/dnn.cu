@@ -25,6 +25,18 @@ namespace {
 #endif
 }
 }  // namespace
+size_t conv2d_forward_workspace(const Conv2dShape&) { absent("conv2d_forward_workspace"); }
+size_t conv2d_backward_input_workspace(const Conv2dShape&) { absent("conv2d_backward_input_workspace"); }
+size_t conv2d_backward_weight_workspace(const Conv2dShape&) { absent("conv2d_backward_weight_workspace"); }
+void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
+  absent("conv2d_forward");
+}
+void conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
+  absent("conv2d_backward_input");
+}
+void conv2d_backward_weight(float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
+  absent("conv2d_backward_weight");
+}
 void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&) {
   absent("conv2d_forward");
 }

@@ -14,6 +14,21 @@ namespace gantry::kernels::cudnn {
 
 // The cuDNN versions of the kernels/cpu/conv.hpp and batchnorm.hpp contracts, on
 // device pointers, float32. In a build without cuDNN each throws cuda::CudaError (a std::runtime_error).
+//
+// A convolution's workspace is passed in by the caller: *_workspace(s) chooses the algorithm
+// for shape s (once per shape, cached) and returns the bytes it needs (0 for an empty sum);
+// the call then takes `ws` of at least that many bytes (core/ops/cuda_dispatch.cpp takes it
+// from the caching allocator, so memory_stats counts it). The overloads without `ws`
+// allocate it per call (bench_kernels, tests).
+size_t conv2d_forward_workspace(const Conv2dShape& s);
+size_t conv2d_backward_input_workspace(const Conv2dShape& s);
+size_t conv2d_backward_weight_workspace(const Conv2dShape& s);
+void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, void* ws,
+                    size_t ws_bytes);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws,
+                           size_t ws_bytes);
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, void* ws,
+                            size_t ws_bytes);
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s);
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s);
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s);

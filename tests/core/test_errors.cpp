@@ -15,6 +15,12 @@ TEST_CASE("shape mismatches name the op and both shapes") {
               "conv2d: input has 3 channels but weight expects 1 (input [8,3,28,28], weight [64,1,4,4])");
   CHECK_ERROR(conv2d(zeros({1, 1, 3, 3}), zeros({1, 1, 5, 5})), "conv2d: the 5x5 kernel");
   CHECK_ERROR(conv2d(zeros({1, 1, 3}), zeros({1, 1, 5, 5})), "conv2d: input must have 4 dims, got shape [1,1,3]");
+  CHECK_ERROR(conv2d(zeros({1, 6, 5, 5}), zeros({4, 3, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 4}),
+              "conv2d: groups = 4 must divide the input's 6 and the output's 4 channels");
+  CHECK_ERROR(conv2d(zeros({1, 6, 5, 5}), zeros({4, 6, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 2}),
+              "conv2d: input has 6 channels, so with groups = 2 the weight should have 3 input channels per group, not 6");
+  CHECK_ERROR(conv_transpose2d(zeros({1, 2, 3, 3}), zeros({2, 1, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 2}),
+              "conv_transpose2d: groups = 2 is not supported (conv2d takes groups)");
   CHECK_ERROR(conv_transpose2d(zeros({1, 2, 3, 3}), zeros({2, 1, 3, 3}), {}, Conv2dOptions::square(2), 2, 0),
               "output_padding 2x0 must be smaller than the stride");
   CHECK_ERROR(batch_norm(zeros({4, 3}), {}, {}, ones({2}), {}, true), "batch_norm: weight [2] does not match the 3 channels");

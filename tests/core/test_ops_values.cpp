@@ -262,3 +262,33 @@ TEST_CASE("softmax and losses") {
   CHECK(ce.to_vector<double>()[0] == doctest::Approx(-lv[1]));
   CHECK(ce.to_vector<double>()[1] == doctest::Approx(-lv[3]));
 }
+
+TEST_CASE("conv2d with groups equals conv2d with the block-diagonal dense weight") {
+  // x [2, 6, 5, 4], groups 3: w [9, 2, 3, 2] (3 output channels a group); the dense weight
+  // [9, 6, 3, 2] holds w's block g in rows 3g..3g+2, columns 2g..2g+1, and zeros elsewhere.
+  const Tensor x = rnd({2, 6, 5, 4}, 1), w = rnd({9, 2, 3, 2}, 2), b = rnd({9}, 3);
+  std::vector<double> dense(9 * 6 * 3 * 2, 0.0);
+  const std::vector<double> wv = w.to_vector<double>();
+  for (int64_t co = 0; co < 9; ++co)
+    for (int64_t ci = 0; ci < 2; ++ci)
+      for (int64_t k = 0; k < 6; ++k) dense[(co * 6 + (co / 3) * 2 + ci) * 6 + k] = wv[(co * 2 + ci) * 6 + k];
+  const Tensor wd = from_vector(dense, {9, 6, 3, 2}, DType::f64);
+  for (Conv2dOptions o : {Conv2dOptions{1, 1, 1, 0, 1, 1, 3}, Conv2dOptions{2, 1, 1, 1, 1, 2, 3}}) {
+    Conv2dOptions plain = o;
+    plain.groups = 1;
+    const Tensor got = conv2d(x, w, b, o), want = conv2d(x, wd, b, plain);
+    REQUIRE(got.shape() == want.shape());
+    const std::vector<double> g = got.to_vector<double>(), e = want.to_vector<double>();
+    double worst = 0;
+    for (size_t i = 0; i < g.size(); ++i) worst = std::max(worst, std::abs(g[i] - e[i]));
+    CHECK(worst < 1e-12);
+  }
+  // depthwise (groups = Cin): each channel convolved with its own filter
+  const Tensor xd = rnd({1, 3, 4, 4}, 4), f = rnd({3, 1, 2, 2}, 5);
+  const Tensor y = conv2d(xd, f, {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 3});
+  for (int64_t c = 0; c < 3; ++c) {
+    const Tensor one = conv2d(narrow(xd, 1, c, 1), narrow(f, 0, c, 1));
+    const std::vector<double> a = contiguous(narrow(y, 1, c, 1)).to_vector<double>(), e = one.to_vector<double>();
+    for (size_t i = 0; i < a.size(); ++i) CHECK(a[i] == doctest::Approx(e[i]).epsilon(1e-12));
+  }
+}

@@ -4,12 +4,14 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <stdexcept>
 #include <string>
 
 #include "core/ops.hpp"
 #include "cuda_test_util.hpp"
+#include "kernels/cuda/dnn.cuh"
 
 using namespace gantry;
 using kernels::cuda::KernelVersions;
@@ -153,4 +155,31 @@ TEST_CASE("modconv2d_backward_weight's split-K workspace comes from the caching 
   INFO("peak rise " << rise << " bytes, held after " << held << " bytes");
   CHECK(held < 4 * dw_bytes);              // dw (and what the op keeps), not the workspace
   CHECK(rise >= held + 2 * dw_bytes);      // the workspace (at least two K slices of dw) was counted
+}
+
+TEST_CASE("cuDNN's convolution workspace comes from the caching allocator: the memory counters see it (real build)") {
+  if (!testing::have_cuda_device()) return;
+  if (!kernels::cuda::cudnn_available()) {
+    std::printf("SKIPPED: this build has no cuDNN, so there is no cuDNN workspace to count\n");
+    return;
+  }
+  KernelVersions k = kernels::cuda::kernel_versions();
+  k.cudnn = true;
+  testing::ScopedKernelVersions use(k);
+  const Device cu = Device::cuda(0);
+  Rng g(7);
+  const Tensor x = rand({8, 32, 33, 31}, DType::f32, &g, -1, 1).to(cu), w = rand({48, 32, 3, 3}, DType::f32, &g).to(cu);
+  const kernels::Conv2dShape s = testing::conv_shape(8, 32, 33, 31, 48, 3, 3, 1, 1, 1, 1, 1, 1);
+  const int64_t ws = (int64_t)kernels::cudnn::conv2d_forward_workspace(s);
+  NoGradGuard off;
+  reset_peak_memory(cu);
+  const int64_t before = memory_stats(cu).current_bytes;
+  const Tensor y = conv2d(x, w, {}, Conv2dOptions::square(1, 1));
+  const int64_t rise = memory_stats(cu).peak_bytes - before, held = memory_stats(cu).current_bytes - before;
+  const int64_t y_bytes = y.numel() * (int64_t)sizeof(float);
+  INFO("workspace " << ws << " bytes; peak rise " << rise << ", held after " << held << ", y " << y_bytes);
+  std::printf("cuDNN forward workspace for [8,32,33,31] * [48,32,3,3]: %lld bytes (peak rise %lld)\n", (long long)ws,
+              (long long)rise);
+  CHECK(held < y_bytes + 4096);     // y, not the workspace, is held after the call
+  CHECK(rise >= y_bytes + ws);      // the workspace was counted while the call ran
 }
