@@ -8,8 +8,10 @@
 //   backward weight:  dW[Cout, K] = sum over blocks of dYb @ cols^T
 // Why blocks: the DCGAN layers have P = 1..196, so one GEMM per sample is a skinny product
 // (Eigen packs W again for every sample, and P = 1 is a gemv). B = ceil(kBlockColumns / P) (128)
-// samples side by side make one GEMM with >= kBlockColumns columns, for the cost of copying
-// the block's outputs (Cout*B*P values, against 2*K*Cout*B*P flops).
+// samples side by side make one GEMM with >= kBlockColumns columns. Only backward weight
+// (a sum over the batch anyway) uses blocks: forward and backward input take B = 1, because
+// a sample's output must be bitwise independent of its batch neighbours (tests/gan compare
+// samples across batch sizes, and Eigen's rounding depends on a column's place in the GEMM).
 // Layout: NCHW, dense. Loop nest / thread mapping (one OpenMP region per call):
 //   parallel:  thread t owns samples [N*t/T, N*(t+1)/T)               (when N >= T > 1)
 //     for each block of B samples in its range:
@@ -19,7 +21,8 @@
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
 // With fewer samples than threads the blocks run on the calling thread and Eigen threads
 // the GEMM. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
-// is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks.
+// needs no im2col / col2im: the sample itself is its column (forward, backward input), and
+// backward weight is one Eigen GEMM over the batch, dW = dY^T X.
 // im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
 // precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
 // rows go through a per-call tap table (the input pixel of each output and tap, -1 for
