@@ -8,8 +8,10 @@
 //   backward weight:  dW[Cout, K] = sum over blocks of dYb @ cols^T
 // Why blocks: the DCGAN layers have P = 1..196, so one GEMM per sample is a skinny product
 // (Eigen packs W again for every sample, and P = 1 is a gemv). B = ceil(kBlockColumns / P) (128)
-// samples side by side make one GEMM with >= kBlockColumns columns, for the cost of copying
-// the block's outputs (Cout*B*P values, against 2*K*Cout*B*P flops).
+// samples side by side make one GEMM with >= kBlockColumns columns. Only backward weight
+// (a sum over the batch anyway) uses blocks: forward and backward input take B = 1, because
+// a sample's output must be bitwise independent of its batch neighbours (tests/gan compare
+// samples across batch sizes, and Eigen's rounding depends on a column's place in the GEMM).
 // Layout: NCHW, dense. Loop nest / thread mapping (one OpenMP region per call):
 //   parallel:  thread t owns samples [N*t/T, N*(t+1)/T)               (when N >= T > 1)
 //     for each block of B samples in its range:
@@ -19,7 +21,8 @@
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
 // With fewer samples than threads the blocks run on the calling thread and Eigen threads
 // the GEMM. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
-// is a dense layer on X[N, K]: one Eigen GEMM over the batch, no im2col, no blocks.
+// needs no im2col / col2im: the sample itself is its column (forward, backward input), and
+// backward weight is one Eigen GEMM over the batch, dW = dY^T X.
 // im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
 // precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
 // rows go through a per-call tap table (the input pixel of each output and tap, -1 for
@@ -304,20 +307,19 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dSha
   const int64_t K = patch_size(s), P = out_pixels(s);
   if (s.n == 0 || P == 0 || s.c_out == 0) return;
   CMap<T> W(w, s.c_out, K);
-  if (is_full_kernel(s)) {  // y[N, Cout] = X[N, K] @ W^T, one GEMM threaded by Eigen
-    Map<T> Y(y, s.n, s.c_out);
-    Y.noalias() = CMap<T>(x, s.n, K) * W.transpose();
-    if (bias) Y.rowwise() += Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>>(bias, s.c_out);
-    return;
-  }
+  const bool full = is_full_kernel(s);
   const std::vector<int32_t> table = tap_table(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    const int64_t B_max = block_samples(s, n1 - n0);
-    T* cols = scratch<T>(0, K * B_max * P);
+    // One sample a GEMM (B = 1): a sample's output must not depend on its batch neighbours
+    // (tests/gan compare samples bit for bit across batch sizes).
+    const int64_t B_max = 1;
+    T* cols = full ? nullptr : scratch<T>(0, K * B_max * P);
     T* yb = scratch<T>(1, s.c_out * B_max * P);
     for (int64_t nb = n0; nb < n1; nb += B_max) {
       const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
-      for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
+      if (full) cols = const_cast<T*>(x + nb * K);  // im2col of a whole-input kernel is the sample
+      else
+        for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
       // One sample: the GEMM writes y directly.
       T* out = B == 1 ? y + nb * s.c_out * P : yb;
       Map<T>(out, s.c_out, ld).noalias() = W * CMap<T>(cols, K, ld);
@@ -341,13 +343,10 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
     return;
   }
   CMap<T> W(w, s.c_out, K);
-  if (is_full_kernel(s)) {  // dX[N, K] = dY[N, Cout] @ W
-    Map<T>(dx, s.n, K).noalias() = CMap<T>(dy, s.n, s.c_out) * W;
-    return;
-  }
+  const bool full = is_full_kernel(s);
   const std::vector<int32_t> table = tap_table(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    const int64_t B_max = block_samples(s, n1 - n0);
+    const int64_t B_max = 1;  // one sample a GEMM, as in conv2d_forward
     T* dcols = scratch<T>(0, K * B_max * P);
     T* dyb = scratch<T>(1, s.c_out * B_max * P);
     for (int64_t nb = n0; nb < n1; nb += B_max) {
@@ -356,6 +355,10 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
       if (B > 1) {
         gather_block(dyb, dy, nb, B, s);
         dy_block = dyb;
+      }
+      if (full) {  // col2im of a whole-input kernel is the identity: write dx directly
+        Map<T>(dx + nb * in_size, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
+        continue;
       }
       Map<T>(dcols, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
       for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
