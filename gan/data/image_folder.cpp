@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -35,6 +36,26 @@ std::vector<unsigned char> read_bytes(const std::string& path) {
   return bytes;
 }
 
+// A PNG's chunks each fit in the file: every chunk (4-byte big-endian length, 4-byte type,
+// data, 4-byte CRC) up to IEND ends inside `bytes`. stb_image grows its buffer to a chunk's
+// declared length before reading it, so an 8 KiB file could make it ask for 2 GiB; this
+// walk refuses such a file first. Not a PNG (JPEG): nothing to check.
+void check_png_chunks(const std::string& path, const std::vector<unsigned char>& bytes) {
+  static const unsigned char signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0) return;
+  size_t at = 8;
+  while (at + 8 <= bytes.size()) {
+    const uint64_t len = (uint64_t)bytes[at] << 24 | (uint64_t)bytes[at + 1] << 16 | (uint64_t)bytes[at + 2] << 8 |
+                         (uint64_t)bytes[at + 3];
+    const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
+    GANTRY_CHECK(len <= bytes.size() - at - 8 && bytes.size() - at - 8 - len >= 4, "image: cannot decode ", path,
+                 " (a truncated or corrupt PNG: chunk '", type, "' at byte ", at, " declares ", len,
+                 " data bytes, past the file's end at ", bytes.size(), ")");
+    if (type == "IEND") return;
+    at += 12 + len;
+  }
+}
+
 // The image decoded to `channels` 8-bit channels per pixel, as floats, row-major [h][w][c].
 struct Decoded {
   int w = 0, h = 0;
@@ -45,6 +66,7 @@ Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes,
   int w = 0, h = 0, file_channels = 0;
   GANTRY_CHECK(bytes.size() <= (size_t)INT32_MAX, "image: ", path, " is too large to decode (", bytes.size(), " bytes)");
   const int len = (int)bytes.size();
+  check_png_chunks(path, bytes);
   GANTRY_CHECK(stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels), "image: ", path,
                " is not a PNG or JPEG image (", stbi_failure_reason(), ")");
   GANTRY_CHECK((int64_t)w * h <= o.max_pixels, "image: ", path, " has ", w, "x", h, " = ", (int64_t)w * h,

@@ -126,6 +126,15 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
   CHECK(error_of([&] { read_image_file((d / "cut.png").string(), {16, 1}); }).find("cannot decode") !=
         std::string::npos);
   fs::remove(d / "cut.png");
+  // A chunk declaring more bytes than the file holds is refused before stb_image would
+  // allocate them (IHDR is bytes 8..32; the next chunk's length is set to 2^31 - 1).
+  std::string huge = bytes;
+  huge[33] = 0x7f, huge[34] = huge[35] = huge[36] = (char)0xff;
+  write_text(d / "huge.png", huge);
+  e = error_of([&] { read_image_file((d / "huge.png").string(), {16, 1}); });
+  CHECK(e.find("huge.png (a truncated or corrupt PNG: chunk") != std::string::npos);
+  CHECK(e.find("at byte 33 declares 2147483647 data bytes, past the file's end") != std::string::npos);
+  fs::remove(d / "huge.png");
   CHECK(error_of([&] { read_image_folder(d.string(), {16, 1, 100000, 255}); })
             .find("whole.png has 16x16 = 256 pixels, over the limit of 255 (max_pixels)") != std::string::npos);
   png(d / "second.png", 16, 16, 1, pixels(16, 16, 1, [](int, int, int) { return 7; }));
