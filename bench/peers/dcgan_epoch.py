@@ -27,8 +27,7 @@ import time
 import zlib
 
 import torch
-import torch.nn.functional as F
-from dcgan_step import dcgan_init, discriminator, generator
+from dcgan_step import bce_step, dcgan_init, discriminator, generator
 
 
 def read_idx(path):
@@ -97,18 +96,8 @@ def main():
 
     def step(real):
         G.train(), D.train()
-        fake = G(torch.randn(real.shape[0], z_dim, 1, 1))
-        real_logits, fake_logits = D(real).view(-1), D(fake.detach()).view(-1)
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_logits = D(fake).view(-1)
-        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
-        for p_, g_ in zip(g_params, torch.autograd.grad(g_loss, g_params)):
-            p_.grad = g_
-        opt_g.step()
+        d_loss, g_loss, real_logits, fake_logits = bce_step(
+            G, D, opt_d, opt_g, g_params, real, torch.randn(real.shape[0], z_dim, 1, 1))
         with torch.no_grad():
             return (d_loss.item(), g_loss.item(), torch.sigmoid(real_logits).mean().item(),
                     torch.sigmoid(fake_logits).mean().item())

@@ -36,6 +36,25 @@ def dcgan_init(m):
         nn.init.zeros_(m.bias)
 
 
+def bce_step(G, D, opt_d, opt_g, g_params, real, z):
+    """One DCGAN step (BceGan::bce_step): D's Adam step on BCE over real and the detached
+    fake G(z), then G's on the non-saturating loss, grads for G's parameters only.
+    Returns (d_loss, g_loss, real_logits, fake_logits)."""
+    fake = G(z)
+    real_logits, fake_logits = D(real).view(-1), D(fake.detach()).view(-1)
+    d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
+              + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    g_logits = D(fake).view(-1)
+    g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
+    for p_, g_ in zip(g_params, torch.autograd.grad(g_loss, g_params)):
+        p_.grad = g_
+    opt_g.step()
+    return d_loss, g_loss, real_logits, fake_logits
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--threads", type=int, default=1)
@@ -57,18 +76,7 @@ def main():
     g_params = list(G.parameters())
 
     def step():
-        fake = G(torch.randn(a.batch, z_dim, 1, 1))
-        real_logits, fake_logits = D(real).view(-1), D(fake.detach()).view(-1)
-        d_loss = (F.binary_cross_entropy_with_logits(real_logits, torch.ones_like(real_logits))
-                  + F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits)))
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        g_logits = D(fake).view(-1)
-        g_loss = F.binary_cross_entropy_with_logits(g_logits, torch.ones_like(g_logits))
-        for p_, g_ in zip(g_params, torch.autograd.grad(g_loss, g_params)):
-            p_.grad = g_
-        opt_g.step()
+        bce_step(G, D, opt_d, opt_g, g_params, real, torch.randn(a.batch, z_dim, 1, 1))
 
     median, ms, rss = time_steps(step, a.warmup, a.steps)
     print(f"pytorch {torch.__version__} dcgan step  batch {a.batch}  width {a.width}  threads {a.threads}: "
