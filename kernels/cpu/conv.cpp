@@ -291,7 +291,7 @@ void for_sample_ranges(int64_t n, F body) {
   }
 }
 
-// dYb[Cout, B*P] = dy[n0 .. n0+B) side by side (dYb[co, b*P + p] = dy[n0+b, co, p]).
+// dYb[Cout, B*P] = dy[n0 .. n0+B) side by side (backward weight's blocks) (dYb[co, b*P + p] = dy[n0+b, co, p]).
 template <class T>
 void gather_block(T* dyb, const T* dy, int64_t n0, int64_t B, const Conv2dShape& s) {
   const int64_t P = out_pixels(s);
@@ -304,32 +304,23 @@ void gather_block(T* dyb, const T* dy, int64_t n0, int64_t B, const Conv2dShape&
 
 template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
-  const int64_t K = patch_size(s), P = out_pixels(s);
+  const int64_t K = patch_size(s), P = out_pixels(s), in_size = s.c_in * in_pixels(s);
   if (s.n == 0 || P == 0 || s.c_out == 0) return;
   CMap<T> W(w, s.c_out, K);
   const bool full = is_full_kernel(s);
   const std::vector<int32_t> table = tap_table(s);
+  // One sample a GEMM, written straight into y: a sample's output must not depend on its
+  // batch neighbours (tests/gan compare samples bit for bit across batch sizes).
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    // One sample a GEMM (B = 1): a sample's output must not depend on its batch neighbours
-    // (tests/gan compare samples bit for bit across batch sizes).
-    const int64_t B_max = 1;
-    T* cols = full ? nullptr : scratch<T>(0, K * B_max * P);
-    T* yb = scratch<T>(1, s.c_out * B_max * P);
-    for (int64_t nb = n0; nb < n1; nb += B_max) {
-      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
-      if (full) cols = const_cast<T*>(x + nb * K);  // im2col of a whole-input kernel is the sample
-      else
-        for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
-      // One sample: the GEMM writes y directly.
-      T* out = B == 1 ? y + nb * s.c_out * P : yb;
-      Map<T>(out, s.c_out, ld).noalias() = W * CMap<T>(cols, K, ld);
-      for (int64_t b = 0; b < B; ++b)
-        for (int64_t co = 0; co < s.c_out; ++co) {
-          T* dst = y + ((nb + b) * s.c_out + co) * P;
-          if (B > 1) std::memcpy(dst, yb + co * ld + b * P, (size_t)P * sizeof(T));
-          if (bias)
-            for (int64_t p = 0; p < P; ++p) dst[p] += bias[co];
-        }
+    T* cols = full ? nullptr : scratch<T>(0, K * P);
+    for (int64_t n = n0; n < n1; ++n) {
+      const T* xn = x + n * in_size;
+      if (!full) im2col(cols, P, xn, table, s);  // a whole-input kernel's column is the sample
+      T* yn = y + n * s.c_out * P;
+      Map<T>(yn, s.c_out, P).noalias() = W * CMap<T>(full ? xn : cols, K, P);
+      if (bias)
+        for (int64_t co = 0; co < s.c_out; ++co)
+          for (int64_t p = 0; p < P; ++p) yn[co * P + p] += bias[co];
     }
   });
 }
@@ -345,23 +336,17 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
   CMap<T> W(w, s.c_out, K);
   const bool full = is_full_kernel(s);
   const std::vector<int32_t> table = tap_table(s);
+  // One sample a GEMM, as in conv2d_forward.
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    const int64_t B_max = 1;  // one sample a GEMM, as in conv2d_forward
-    T* dcols = scratch<T>(0, K * B_max * P);
-    T* dyb = scratch<T>(1, s.c_out * B_max * P);
-    for (int64_t nb = n0; nb < n1; nb += B_max) {
-      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
-      const T* dy_block = dy + nb * s.c_out * P;
-      if (B > 1) {
-        gather_block(dyb, dy, nb, B, s);
-        dy_block = dyb;
-      }
+    T* dcols = full ? nullptr : scratch<T>(0, K * P);
+    for (int64_t n = n0; n < n1; ++n) {
+      CMap<T> dYn(dy + n * s.c_out * P, s.c_out, P);
       if (full) {  // col2im of a whole-input kernel is the identity: write dx directly
-        Map<T>(dx + nb * in_size, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
+        Map<T>(dx + n * in_size, K, P).noalias() = W.transpose() * dYn;
         continue;
       }
-      Map<T>(dcols, K, ld).noalias() = W.transpose() * CMap<T>(dy_block, s.c_out, ld);
-      for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
+      Map<T>(dcols, K, P).noalias() = W.transpose() * dYn;
+      col2im(dx + n * in_size, dcols, P, table, s);
     }
   });
 }
