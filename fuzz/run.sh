@@ -8,6 +8,9 @@
 #   GANTRY_FUZZ_BUILD_DIR     the build (default build-fuzz)
 #   GANTRY_FUZZ_TARGETS       which (default: idx safetensors image_folder cli)
 #   GANTRY_FUZZ_RUNS          stop each after this many inputs instead (e.g. 1000000)
+#   GANTRY_FUZZ_SEED          libFuzzer's -seed (default 1: CI's runs draw the same inputs
+#                             every time, so a red CI names an input that reproduces; 0 =
+#                             a fresh random seed per run, for exploratory runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-${GANTRY_FUZZ_SECONDS:-30}}"
@@ -35,7 +38,7 @@ for t in ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder cli}; do
   t0=$SECONDS
   # -timeout: an input that takes over 60 s is a finding (stb_image takes ~2 s on
   # fuzz/findings/image_folder_slow_png_221b.png under ASan); -rss_limit_mb: so is 2 GB of memory.
-  if ! "$build/fuzz/fuzz_$t" "${limit[@]}" "${dict[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
+  if ! "$build/fuzz/fuzz_$t" "${limit[@]}" -seed="${GANTRY_FUZZ_SEED:-1}" "${dict[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
        -artifact_prefix="$work/" "$work/corpus" "$seeds/$t" > "$work/run.log" 2>&1; then
     tail -50 "$work/run.log"
     echo "gantry: fuzz_$t FAILED after $((SECONDS - t0)) s (log: $work/run.log)"

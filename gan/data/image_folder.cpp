@@ -56,6 +56,15 @@ void check_png_chunks(const std::string& path, const std::vector<unsigned char>&
   }
 }
 
+// True when the bytes open as a PNG (its 8-byte signature) or a JPEG (SOI, then a marker).
+// stb_image sniffs a dozen formats (PNM, GIF, BMP, PSD, HDR, TGA, ...) whatever the file's
+// name; the reader promises PNG and JPEG only, so the rest never reach stb's decoders.
+bool is_png_or_jpeg(const std::vector<unsigned char>& b) {
+  static const unsigned char png[8] = {137, 80, 78, 71, 13, 10, 26, 10};
+  if (b.size() >= 8 && std::memcmp(b.data(), png, 8) == 0) return true;
+  return b.size() >= 3 && b[0] == 0xFF && b[1] == 0xD8 && b[2] == 0xFF;
+}
+
 // The image decoded to `channels` 8-bit channels per pixel, as floats, row-major [h][w][c].
 struct Decoded {
   int w = 0, h = 0;
@@ -66,14 +75,18 @@ Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes,
   int w = 0, h = 0, file_channels = 0;
   GANTRY_CHECK(bytes.size() <= (size_t)INT32_MAX, "image: ", path, " is too large to decode (", bytes.size(), " bytes)");
   const int len = (int)bytes.size();
+  GANTRY_CHECK(is_png_or_jpeg(bytes), "image: ", path,
+               " is not a PNG or JPEG image (its first bytes are neither signature)");
   check_png_chunks(path, bytes);
   GANTRY_CHECK(stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels), "image: ", path,
                " is not a PNG or JPEG image (", stbi_failure_reason(), ")");
+  GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " declares an empty image (", w, "x", h, " pixels)");
   GANTRY_CHECK((int64_t)w * h <= o.max_pixels, "image: ", path, " has ", w, "x", h, " = ", (int64_t)w * h,
                " pixels, over the limit of ", o.max_pixels, " (max_pixels)");
   std::unique_ptr<unsigned char, void (*)(void*)> data(
       stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, (int)o.channels), stbi_image_free);
   GANTRY_CHECK(data != nullptr, "image: cannot decode ", path, " (", stbi_failure_reason(), ")");
+  GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " decodes to an empty image (", w, "x", h, " pixels)");
   Decoded d{w, h, std::vector<float>((size_t)w * h * o.channels)};
   for (size_t i = 0; i < d.pixels.size(); ++i) d.pixels[i] = data.get()[i];
   return d;

@@ -115,6 +115,17 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
   std::string e = error_of([&] { read_image_folder(d.string()); });
   CHECK(e.find("text.png is not a PNG or JPEG image") != std::string::npos);
   fs::remove(d / "text.png");
+  // Other formats stb_image would sniff are refused by name whatever the extension: the
+  // 2-byte "P5" (a PNM header with no size, which stb "decoded" to 0x0 pixels and
+  // stb_image_resize then asserted on; fuzz/findings/image_folder_pnm_p5_2b.png).
+  write_text(d / "pnm.png", "P5");
+  CHECK(error_of([&] { read_image_file((d / "pnm.png").string(), {8, 1}); })
+            .find("pnm.png is not a PNG or JPEG image (its first bytes are neither signature)") != std::string::npos);
+  write_text(d / "gif.jpg", "GIF89a\x01\x00\x01\x00");
+  CHECK(error_of([&] { read_image_file((d / "gif.jpg").string(), {8, 1}); }).find("gif.jpg is not a PNG or JPEG") !=
+        std::string::npos);
+  fs::remove(d / "pnm.png");
+  fs::remove(d / "gif.jpg");
   write_text(d / "zero.jpg", "");
   CHECK(error_of([&] { read_image_folder(d.string()); }).find("zero.jpg is empty (0 bytes)") != std::string::npos);
   fs::remove(d / "zero.jpg");
