@@ -74,6 +74,39 @@ Tensor DcganDiscriminator::forward(const Tensor& x) {
   return reshape(main_->forward(x), {x.size(0)});
 }
 
+Tensor DcganDiscriminator::forward_with(const std::vector<Tensor>& params, const Tensor& x) const {
+  const int64_t s = config.image_size;
+  GANTRY_CHECK(x.dim() == 4 && x.size(1) == config.in_channels && x.size(2) == s && x.size(3) == s,
+               "DcganDiscriminator: images must be [N, ", config.in_channels, ", ", s, ", ", s, "], got ",
+               shape_str(x.shape()));
+  GANTRY_CHECK(params.size() == parameters().size(), "DcganDiscriminator::forward_with: ", params.size(),
+               " parameters given, the net has ", parameters().size());
+  size_t next = 0;
+  auto take = [&](const Tensor& own) {  // the stand-in for one of the layer's own parameters
+    if (!own.defined()) return Tensor();
+    const Tensor& p = params[next++];
+    GANTRY_CHECK(p.shape() == own.shape(), "DcganDiscriminator::forward_with: parameter ", next - 1, " is ",
+                 shape_str(p.shape()), ", the net's is ", shape_str(own.shape()));
+    return p;
+  };
+  Tensor h = x;
+  for (const auto& [name, layer] : main_->children()) {
+    if (auto* conv = dynamic_cast<const Conv2d*>(layer.get())) {
+      Tensor w = take(conv->weight), b = take(conv->bias);
+      h = conv2d(h, w, b, conv->options);
+    } else if (auto* bn = dynamic_cast<const nn::BatchNorm*>(layer.get())) {
+      Tensor w = take(bn->weight), b = take(bn->bias);
+      h = bn->is_training() ? batch_norm(h, {}, {}, w, b, true, bn->momentum, bn->eps)
+                            : batch_norm(h, bn->running_mean, bn->running_var, w, b, false, bn->momentum, bn->eps);
+    } else {
+      GANTRY_CHECK(layer->parameters().empty(), "DcganDiscriminator::forward_with: layer ", name,
+                   " has parameters it cannot take");
+      h = layer->forward(h);
+    }
+  }
+  return reshape(h, {x.size(0)});
+}
+
 void dcgan_init(nn::Module& m, Rng* gen) {
   m.apply([gen](nn::Module& c) {
     if (auto* conv = dynamic_cast<Conv2d*>(&c)) {

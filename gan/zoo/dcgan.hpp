@@ -38,6 +38,13 @@ class DcganDiscriminator : public nn::Module {
   explicit DcganDiscriminator(const DcganConfig& c);
   // images [N, in_channels, S, S] -> logits [N]
   Tensor forward(const Tensor& x) override;
+  // The same net with its parameters replaced by `params` (one per parameters() entry, in
+  // that order), in differentiable ops: a copy of D at other weights, e.g. D after unrolled
+  // optimizer steps (gan/train/unroll.hpp). Its batch norm layers in training mode normalize
+  // with the batch's own statistics and leave running_mean / running_var /
+  // num_batches_tracked untouched (nothing of the copy is written back); in eval mode they
+  // read the running statistics. With params == parameters() the logits equal forward(x)'s.
+  Tensor forward_with(const std::vector<Tensor>& params, const Tensor& x) const;
   DcganConfig config;
 
  private:

@@ -56,7 +56,7 @@ void BceGan::setup(std::shared_ptr<nn::Module> g, std::shared_ptr<nn::Module> d,
 }
 
 Losses BceGan::bce_step(const Tensor& real, const std::function<Tensor(const Tensor&)>& gen,
-                        const std::function<Tensor(const Tensor&, bool real)>& disc) {
+                        const std::function<Tensor(const Tensor&, bool real)>& disc, const GDisc& g_disc) {
   nn::Module &g = net("G"), &d = net("D");
   nn::Optimizer &opt_g = optimizer("g"), &opt_d = optimizer("d");
   g.train();
@@ -64,7 +64,8 @@ Losses BceGan::bce_step(const Tensor& real, const std::function<Tensor(const Ten
   Tensor fake = gen(latents(real.size(0), &noise));
 
   // D: maximize log D(x) + log(1 - D(G(z))), on a detached fake batch.
-  Tensor real_logits = disc(d_input(real), true);
+  Tensor real_input = d_input(real);
+  Tensor real_logits = disc(real_input, true);
   Tensor fake_logits = disc(d_input(fake.detach()), false);
   Tensor d_loss = d_loss_bce(real_logits, fake_logits, hyper().f("real_label"));
   opt_d.zero_grad();
@@ -73,7 +74,8 @@ Losses BceGan::bce_step(const Tensor& real, const std::function<Tensor(const Ten
 
   // G: minimize -log D(G(z)). Gradients for G's parameters only: D's weight
   // gradients are never computed (the engine skips rules off the path).
-  Tensor g_loss = g_loss_nonsaturating(disc(d_input(fake), false));
+  Tensor fake_input = d_input(fake);
+  Tensor g_loss = g_loss_nonsaturating(g_disc ? g_disc(real_input, fake_input) : disc(fake_input, false));
   set_grads(g_loss, g.parameters());
   opt_g.step();
   update_emas();

@@ -42,8 +42,12 @@ class BceGan : public GanModel {
   // D on the real batch and a detached fake batch gen(z) (z from `noise`), one step; then
   // G through D, one step, and the EMA update. gen / disc run G and D, so a conditional
   // variant passes its labels in (disc's flag says whether the batch is the real one).
+  // g_disc, if set, is the D that G's loss is taken against, given D's input of the real
+  // batch (the one D just stepped on) and of the fake batch (not detached): dcgan's
+  // --unroll K passes D after K unrolled steps; unset, G's logits are disc(fake input, false).
+  using GDisc = std::function<Tensor(const Tensor& real_input, const Tensor& fake_input)>;
   Losses bce_step(const Tensor& real, const std::function<Tensor(const Tensor&)>& gen,
-                  const std::function<Tensor(const Tensor&, bool real)>& disc);
+                  const std::function<Tensor(const Tensor&, bool real)>& disc, const GDisc& g_disc = nullptr);
 };
 
 }  // namespace gantry::gan
