@@ -97,6 +97,12 @@ TEST_CASE("dcgan --unroll 0 is the plain BCE step bit for bit; K > 0 leaves D's 
   CHECK(same(plain.D->parameters(), unrolled.D->parameters()));
   CHECK(!same(plain.G->parameters(), unrolled.G->parameters()));  // G's loss saw the unrolled D
   CHECK(std::isfinite(lu["g_loss"]));
+
+  DcganModel ranked(tiny_hyper(2), {}, 5);  // data-parallel: refused, before any step is taken
+  ranked.set_data_parallel(0, 2);
+  const std::vector<float> g0 = ranked.G->parameters()[0].to_vector<float>();
+  CHECK_THROWS_WITH_AS(ranked.step(reals[0]), doctest::Contains("--unroll is single-process only"), Error);
+  CHECK(ranked.G->parameters()[0].to_vector<float>() == g0);
 }
 
 TEST_CASE("DcganDiscriminator::forward_with its own parameters is forward, and leaves batch norm statistics alone") {
