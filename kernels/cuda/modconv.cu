@@ -14,7 +14,7 @@
 // y [N, Cout, OH, OW].
 //
 // Each pass is conv.cu's implicit GEMM C[M, N] = A[M, K] B[K, N] with its 64x64x16 tiles
-// (conv_common.cuh); what changes is that w', which differs per sample, is formed while
+// (tile_gemm.cuh); what changes is that w', which differs per sample, is formed while
 // the A tile is staged, so forward and backward-input give each sample its own grid.z:
 //   forward          z = n   M = Cout  N = OH*OW   K = Cin*KH*KW   A[co][k] = w[co, k] s[n, ci(k)] d[n, co]
 //   backward input   z = n   M = Cin   N = H*W     K = Cout*KH*KW  A[ci][(co,kh,kw)] = w[co, ci, kh, kw] s[n, ci] d[n, co]
