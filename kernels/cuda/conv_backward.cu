@@ -165,15 +165,7 @@ __global__ void conv2d_backward_weight_kernel2(float* __restrict__ out, const fl
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  out += (size_t)blockIdx.z * M * N;
-  for (int i = 0; i < kPerThread; ++i) {
-    const int co = row0 + ty + kThreadsY * i;
-    if (co >= M) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < N) out[(size_t)co * N + col] = acc[i][j];
-    }
-  }
+  store_tile(out + (size_t)blockIdx.z * M * N, acc, M, N, row0, col0, tx, ty);
 }
 
 // dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd.

@@ -115,14 +115,7 @@ __global__ void gemm_kernel_tiled(float* __restrict__ c, const float* __restrict
     multiply_stage(acc, as, bs, tx, ty);
     __syncthreads();  // everyone is done reading before the next stage overwrites
   }
-  for (int i = 0; i < kPerThread; ++i) {
-    const int row = row0 + ty + kThreadsY * i;
-    if (row >= m) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < n) c[(size_t)row * n + col] = acc[i][j];
-    }
-  }
+  store_tile(c, acc, m, n, row0, col0, tx, ty);
 }
 
 unsigned blocks_for(int64_t size, int tile) { return (unsigned)((size + tile - 1) / tile); }

@@ -94,15 +94,7 @@ __global__ void modconv2d_forward_kernel(float* __restrict__ y, const float* __r
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  float* yn = y + (size_t)n * M * P;
-  for (int j = 0; j < kPerThread; ++j) {
-    const int q = col0 + tx + kThreadsX * j;
-    if (q >= P) continue;
-    for (int i = 0; i < kPerThread; ++i) {
-      const int co = row0 + ty + kThreadsY * i;
-      if (co < M) yn[(size_t)co * P + q] = acc[i][j];
-    }
-  }
+  store_tile(y + (size_t)n * M * P, acc, M, P, row0, col0, tx, ty);  // y[n] as [Cout][OH*OW]
 }
 
 // ---- backward input: grid (H*W / 64, Cin / 64, N) ----------------------------------------
@@ -152,15 +144,7 @@ __global__ void modconv2d_backward_input_kernel(float* __restrict__ dx, const fl
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  float* dxn = dx + (size_t)n * M * HW;
-  for (int j = 0; j < kPerThread; ++j) {
-    const int c = col0 + tx + kThreadsX * j;
-    if (c >= HW) continue;
-    for (int i = 0; i < kPerThread; ++i) {
-      const int ci = row0 + ty + kThreadsY * i;
-      if (ci < M) dxn[(size_t)ci * HW + c] = acc[i][j];
-    }
-  }
+  store_tile(dx + (size_t)n * M * HW, acc, M, HW, row0, col0, tx, ty);  // dx[n] as [Cin][H*W]
 }
 
 // ---- backward weight: grid (Cin*KH*KW / 64, Cout / 64, splits) ---------------------------
@@ -205,15 +189,7 @@ __global__ void modconv2d_backward_weight_kernel(float* __restrict__ out, const 
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  out += (size_t)blockIdx.z * M * N;
-  for (int i = 0; i < kPerThread; ++i) {
-    const int co = row0 + ty + kThreadsY * i;
-    if (co >= M) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < N) out[(size_t)co * N + col] = acc[i][j];
-    }
-  }
+  store_tile(out + (size_t)blockIdx.z * M * N, acc, M, N, row0, col0, tx, ty);
 }
 
 // dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd.

@@ -1,7 +1,9 @@
 // kernels/cuda/tile_gemm.cuh — the register-blocked tile GEMM every tiled kernel runs:
 // SGEMM (gemm.cu, versions 2 and 3) and the implicit-GEMM convolutions (conv.cu,
 // conv_backward.cu, modconv.cu, via conv_common.cuh). One piece: the block tile, the
-// shared-memory layout (with its padding) and the inner product over a staged K slice.
+// shared-memory layout (with its padding), the inner product over a staged K slice, and
+// the store of a row-major C tile (the kernels whose C is row-major: SGEMM, the weight
+// gradients, modconv's per-sample forward and backward-input).
 // Staging the tiles is the caller's: SGEMM reads A and B as they lie, a convolution
 // gathers patches by its index maps. Internal to kernels/cuda.
 //
@@ -19,6 +21,7 @@
 // columns tx + 16j (i, j < 4), in registers acc[i][j]. Interleaved, not 4ty + i, so a
 // half-warp reads 16 consecutive words of bs and one broadcast word of as.
 #pragma once
+#include <cstddef>
 
 namespace gantry::kernels::cuda::tile_gemm {
 
@@ -40,6 +43,20 @@ __device__ __forceinline__ void multiply_stage(float (&acc)[kPerThread][kPerThre
     for (int j = 0; j < kPerThread; ++j) rb[j] = bs[kk][tx + kThreadsX * j];
     for (int i = 0; i < kPerThread; ++i)
       for (int j = 0; j < kPerThread; ++j) acc[i][j] += ra[i] * rb[j];
+  }
+}
+
+// c[row][col] = acc[i][j] (row = row0 + ty + 16i, col = col0 + tx + 16j) for the outputs
+// inside M x N: C dense row-major [M, N]; past an edge nothing is stored.
+__device__ __forceinline__ void store_tile(float* __restrict__ c, const float (&acc)[kPerThread][kPerThread], int m,
+                                           int n, int row0, int col0, int tx, int ty) {
+  for (int i = 0; i < kPerThread; ++i) {
+    const int row = row0 + ty + kThreadsY * i;
+    if (row >= m) continue;
+    for (int j = 0; j < kPerThread; ++j) {
+      const int col = col0 + tx + kThreadsX * j;
+      if (col < n) c[(size_t)row * n + col] = acc[i][j];
+    }
   }
 }
 
