@@ -43,4 +43,17 @@ inline unsigned blocks_for(int64_t size, int per_block) { return (unsigned)((siz
 // which SGEMM runs too; each kernel stages its own A and B by its index maps.
 using namespace tile_gemm;
 
+// The split-K reduction of both weight gradients (conv_backward.cu's version 3, modconv.cu):
+// dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd. Grid-stride,
+// one thread an element. A template (T = float) so that only the files that launch it
+// instantiate it.
+template <typename T>
+__global__ void sum_splits_kernel(T* __restrict__ dw, const T* __restrict__ partial, int splits, int64_t size) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < size; i += (int64_t)gridDim.x * blockDim.x) {
+    T acc = 0;
+    for (int z = 0; z < splits; ++z) acc += partial[z * size + i];
+    dw[i] = acc;
+  }
+}
+
 }  // namespace gantry::kernels::cuda::conv_detail

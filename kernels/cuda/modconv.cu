@@ -192,16 +192,6 @@ __global__ void modconv2d_backward_weight_kernel(float* __restrict__ out, const 
   store_tile(out + (size_t)blockIdx.z * M * N, acc, M, N, row0, col0, tx, ty);
 }
 
-// dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd.
-__global__ void modconv_sum_splits_kernel(float* __restrict__ dw, const float* __restrict__ partial, int splits,
-                                          int64_t size) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < size; i += (int64_t)gridDim.x * blockDim.x) {
-    float acc = 0.f;
-    for (int z = 0; z < splits; ++z) acc += partial[z * size + i];
-    dw[i] = acc;
-  }
-}
-
 // K per split (a multiple of kBK) and the number of splits: enough splits to fill the GPU,
 // each at least kModconvMinKPerSplit of K.
 int modconv_splits(int64_t M, int64_t N, int64_t K, int* k_per_split) {
@@ -257,7 +247,7 @@ void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const
   float* partial = workspace;
   CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial, dy,
                     x, s, d, g, k_per_split));
-  CUDA_CHECK(launch(modconv_sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
+  CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
                     dw, partial, splits, M * N));
 }
 
