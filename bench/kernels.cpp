@@ -375,6 +375,10 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
     for (size_t i = 0; i < nx; ++i) x_scaled[i] = x[i] * st[i / (s.in_h * s.in_w)];
   }
   DeviceArray wps_d(w_per_sample), dys_d(dy_scaled), xs_d(x_scaled);
+  // The peer's cuDNN workspaces, allocated untimed (the caller's, as the op layer's are).
+  const size_t fws_bytes = with_cudnn ? cudnn::grouped_conv2d_forward_workspace(s) : 0;
+  const size_t bws_bytes = with_cudnn ? cudnn::grouped_conv2d_backward_input_workspace(s) : 0;
+  DeviceArray fws_d((fws_bytes + sizeof(float) - 1) / sizeof(float)), bws_d((bws_bytes + sizeof(float) - 1) / sizeof(float));
   auto peer_fn = [&](std::function<void()> f) { return with_cudnn ? f : std::function<void()>(); };
 
   if (run.wanted("modconv2d_forward", what + " fwd")) {
@@ -382,7 +386,7 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
     cpu::modconv2d_forward(want.data(), x.data(), w.data(), st.data(), dm.data(), s);
     run.measure(make_row("modconv2d_forward", what + " fwd", true, flops, peer),
                 [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s); },
-                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s); }), y_d, want,
+                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s, fws_d, fws_bytes); }), y_d, want,
                 tol((double)(s.c_in * taps)));
   }
   if (run.wanted("modconv2d_backward_input", what + " dgrad")) {
@@ -390,7 +394,7 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
     cpu::modconv2d_backward_input(want.data(), dy.data(), w.data(), st.data(), dm.data(), s);
     run.measure(make_row("modconv2d_backward_input", what + " dgrad", true, flops, peer),
                 [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s); },
-                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s); }), dx_d, want,
+                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s, bws_d, bws_bytes); }), dx_d, want,
                 tol((double)(s.c_out * taps)));
   }
   if (run.wanted("modconv2d_backward_weight", what + " wgrad")) {

@@ -1,5 +1,6 @@
 // kernels/cuda/conv.cu — conv2d's forward on the device; the backward passes (which are
-// also conv_transpose2d) are in conv_backward.cu, the shared tile code in conv_common.cuh.
+// also conv_transpose2d) are in conv_backward.cu, the shared tile code in
+// conv_common.cuh and tile_gemm.cuh (the tile GEMM SGEMM runs too).
 // Walkthrough: docs/kernels/conv2d.md and docs/kernels/conv_transpose2d.md.
 //
 // Math (zero padding; stride sh, sw; padding ph, pw; dilation dh, dw):

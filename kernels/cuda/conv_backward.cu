@@ -165,25 +165,7 @@ __global__ void conv2d_backward_weight_kernel2(float* __restrict__ out, const fl
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  out += (size_t)blockIdx.z * M * N;
-  for (int i = 0; i < kPerThread; ++i) {
-    const int co = row0 + ty + kThreadsY * i;
-    if (co >= M) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < N) out[(size_t)co * N + col] = acc[i][j];
-    }
-  }
-}
-
-// dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd.
-__global__ void sum_splits_kernel(float* __restrict__ dw, const float* __restrict__ partial, int splits,
-                                  int64_t size) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < size; i += (int64_t)gridDim.x * blockDim.x) {
-    float acc = 0.f;
-    for (int z = 0; z < splits; ++z) acc += partial[z * size + i];
-    dw[i] = acc;
-  }
+  store_tile(out + (size_t)blockIdx.z * M * N, acc, M, N, row0, col0, tx, ty);
 }
 
 // Version 3's K per block (a multiple of kBK): split K until tiles * splits reaches
@@ -255,7 +237,7 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
       float* partial = workspace;
       CUDA_CHECK(launch(conv2d_backward_weight_kernel2, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial,
                         dy, x, g, k_per_split));
-      CUDA_CHECK(launch(sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
+      CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
                         partial, splits, M * N));
       break;
     }

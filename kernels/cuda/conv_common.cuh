@@ -1,6 +1,7 @@
 // kernels/cuda/conv_common.cuh — what conv.cu (forward) and conv_backward.cu share:
-// the geometry in 32-bit ints, the tile sizes of the implicit-GEMM kernels (version 2
-// and up), and the register-tile multiply they all run between two __syncthreads.
+// the geometry in 32-bit ints, and (from tile_gemm.cuh, shared with SGEMM) the tile sizes
+// of the implicit-GEMM kernels (version 2 and up) and the register-tile multiply they all
+// run between two __syncthreads.
 // Internal to kernels/cuda; the public contract is kernels/cuda/conv.cuh.
 #pragma once
 #include <climits>
@@ -8,6 +9,7 @@
 
 #include "kernels/cuda/conv.cuh"
 #include "kernels/cuda/grid_stride.cuh"  // versions 1: one thread per output, grid-stride
+#include "kernels/cuda/tile_gemm.cuh"    // versions 2 and up: block tile, layout, inner product
 
 namespace gantry::kernels::cuda::conv_detail {
 
@@ -37,28 +39,20 @@ inline Geometry to_geometry(const Conv2dShape& s, const char* fn) {
 inline unsigned blocks_for(int64_t size, int per_block) { return (unsigned)((size + per_block - 1) / per_block); }
 
 // ---- versions 2 and up: the tiled implicit GEMM (the loop nest in conv.cu's header) --
-constexpr int kBM = 64, kBN = 64, kBK = 16;    // block tile of C[M, N], K per stage
-constexpr int kThreadsX = 16, kThreadsY = 16;  // 256 threads ...
-constexpr int kThreads = kThreadsX * kThreadsY;
-constexpr int kPerThread = 4;                  // ... each owning 4x4 outputs in registers
-constexpr int kALoads = kBM * kBK / kThreads;  // A elements each thread stages per stage (4)
-constexpr int kBLoads = kBK * kBN / kThreads;  // B elements each thread stages per stage (4)
-// The A tile is stored transposed, as[k][m], one float of padding a row: the staging
-// threads of a warp write 16 different k at 2 m, which without the pad all fall in one
-// shared-memory bank (16-way conflict); with it, at most 2-way.
-constexpr int kAPitch = kBM + 1;
+// Block tile, shared-memory layout and multiply_stage: the one tile GEMM of tile_gemm.cuh,
+// which SGEMM runs too; each kernel stages its own A and B by its index maps.
+using namespace tile_gemm;
 
-// acc[i][j] += sum_kk as[kk][ty + 16i] * bs[kk][tx + 16j]: one staged K slice, every
-// shared load reused kPerThread times from registers. Rows and columns interleave
-// (ty + 16i) so a half-warp reads 16 consecutive words of bs: no bank conflicts.
-__device__ __forceinline__ void multiply_stage(float (&acc)[kPerThread][kPerThread], const float (*as)[kAPitch],
-                                               const float (*bs)[kBN], int tx, int ty) {
-  for (int kk = 0; kk < kBK; ++kk) {
-    float ra[kPerThread], rb[kPerThread];
-    for (int i = 0; i < kPerThread; ++i) ra[i] = as[kk][ty + kThreadsY * i];
-    for (int j = 0; j < kPerThread; ++j) rb[j] = bs[kk][tx + kThreadsX * j];
-    for (int i = 0; i < kPerThread; ++i)
-      for (int j = 0; j < kPerThread; ++j) acc[i][j] += ra[i] * rb[j];
+// The split-K reduction of both weight gradients (conv_backward.cu's version 3, modconv.cu):
+// dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd. Grid-stride,
+// one thread an element. A template (T = float) so that only the files that launch it
+// instantiate it.
+template <typename T>
+__global__ void sum_splits_kernel(T* __restrict__ dw, const T* __restrict__ partial, int splits, int64_t size) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < size; i += (int64_t)gridDim.x * blockDim.x) {
+    T acc = 0;
+    for (int z = 0; z < splits; ++z) acc += partial[z * size + i];
+    dw[i] = acc;
   }
 }
 

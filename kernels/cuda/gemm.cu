@@ -15,7 +15,10 @@
 //           for i < 4, j < 4                thread registers
 //             acc[i][j] += As[kk][ty+16i] * Bs[kk][tx+16j]
 // Rows and columns are interleaved (ty + 16i, not 4ty + i) so the 16 threads of a
-// half-warp read 16 consecutive shared-memory words: no bank conflicts.
+// half-warp read 16 consecutive shared-memory words: no bank conflicts. The tile sizes,
+// the shared-memory layout (As transposed with one float of padding a row: kAPitch = 65)
+// and the kk loop are kernels/cuda/tile_gemm.cuh, shared with the conv kernels; this file
+// stages the tiles.
 //
 // Versions (KernelVersions::gemm in versions.hpp picks the one the ops run):
 //   1  one output per thread, 32x32 tiles in shared memory: the textbook tiled kernel
@@ -28,6 +31,7 @@
 #include <string>
 
 #include "kernels/cuda/gemm.cuh"
+#include "kernels/cuda/tile_gemm.cuh"
 #if !defined(GANTRY_CUDA_EMU)
 #include <cublas_v2.h>
 #endif
@@ -36,10 +40,10 @@ namespace gantry::kernels::cuda {
 
 namespace {
 
-constexpr int kTile1 = 32;                        // version 1
-constexpr int kBM = 64, kBN = 64, kBK = 16;       // versions 2 and 3: block tile
-constexpr int kThreadsX = 16, kThreadsY = 16;     // 256 threads, 4x4 outputs each
-constexpr int kPerThread = 4;
+constexpr int kTile1 = 32;  // version 1
+// Versions 2 and 3: block tile, shared-memory layout and inner product from tile_gemm.cuh
+// (the same as the conv kernels'); this file only stages A and B.
+using namespace tile_gemm;
 
 // ---- version 1 --------------------------------------------------------------------------
 __global__ void gemm_kernel1(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b, int m,
@@ -62,10 +66,10 @@ __global__ void gemm_kernel1(float* __restrict__ c, const float* __restrict__ a,
 }
 
 // ---- versions 2 and 3 -------------------------------------------------------------------
-// Stages A[row0.., k0..] (64x16) into as[k][m] (transposed) and B[k0.., col0..] (16x64)
-// into bs[k][n]. kVector: float4 loads where a whole aligned float4 is in bounds.
+// Stages A[row0.., k0..] (64x16) into as[k][m] (transposed, padded rows: kAPitch) and
+// B[k0.., col0..] (16x64) into bs[k][n]. kVector: float4 loads where a whole aligned float4 is in bounds.
 template <bool kVector>
-__device__ void stage_tiles(float (*as)[kBM], float (*bs)[kBN], const float* __restrict__ a,
+__device__ void stage_tiles(float (*as)[kAPitch], float (*bs)[kBN], const float* __restrict__ a,
                             const float* __restrict__ b, int m, int n, int k, int row0, int col0, int k0, int tid) {
   if (kVector && k % 4 == 0) {  // A: 64 rows x 4 float4 = 256 loads, one per thread
     const int r = tid / 4, kq = (tid % 4) * 4, gr = row0 + r, gk = k0 + kq;
@@ -75,7 +79,7 @@ __device__ void stage_tiles(float (*as)[kBM], float (*bs)[kBN], const float* __r
       for (int q = 0; q < 4; ++q) (&v.x)[q] = gk + q < k ? a[(size_t)gr * k + gk + q] : 0.f;
     as[kq][r] = v.x, as[kq + 1][r] = v.y, as[kq + 2][r] = v.z, as[kq + 3][r] = v.w;
   } else {
-    for (int e = tid; e < kBM * kBK; e += kThreadsX * kThreadsY) {
+    for (int e = tid; e < kBM * kBK; e += kThreads) {
       const int r = e / kBK, kk = e % kBK, gr = row0 + r, gk = k0 + kk;
       as[kk][r] = (gr < m && gk < k) ? a[(size_t)gr * k + gk] : 0.f;
     }
@@ -88,7 +92,7 @@ __device__ void stage_tiles(float (*as)[kBM], float (*bs)[kBN], const float* __r
       for (int q = 0; q < 4; ++q) (&v.x)[q] = gc + q < n ? b[(size_t)gk * n + gc + q] : 0.f;
     bs[kk][cq] = v.x, bs[kk][cq + 1] = v.y, bs[kk][cq + 2] = v.z, bs[kk][cq + 3] = v.w;
   } else {
-    for (int e = tid; e < kBK * kBN; e += kThreadsX * kThreadsY) {
+    for (int e = tid; e < kBK * kBN; e += kThreads) {
       const int kk = e / kBN, cc = e % kBN, gk = k0 + kk, gc = col0 + cc;
       bs[kk][cc] = (gk < k && gc < n) ? b[(size_t)gk * n + gc] : 0.f;
     }
@@ -98,8 +102,8 @@ __device__ void stage_tiles(float (*as)[kBM], float (*bs)[kBN], const float* __r
 template <bool kVector>
 __global__ void gemm_kernel_tiled(float* __restrict__ c, const float* __restrict__ a, const float* __restrict__ b,
                                   int m, int n, int k) {
-  __shared__ __align__(16) float as[kBK][kBM];
-  __shared__ __align__(16) float bs[kBK][kBN];
+  __shared__ float as[kBK][kAPitch];
+  __shared__ float bs[kBK][kBN];
   const size_t batch = blockIdx.z;
   a += batch * m * k, b += batch * k * n, c += batch * m * n;
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreadsX + tx;
@@ -108,23 +112,10 @@ __global__ void gemm_kernel_tiled(float* __restrict__ c, const float* __restrict
   for (int k0 = 0; k0 < k; k0 += kBK) {
     stage_tiles<kVector>(as, bs, a, b, m, n, k, row0, col0, k0, tid);
     __syncthreads();  // the tiles are staged
-    for (int kk = 0; kk < kBK; ++kk) {
-      float ra[kPerThread], rb[kPerThread];
-      for (int i = 0; i < kPerThread; ++i) ra[i] = as[kk][ty + kThreadsY * i];
-      for (int j = 0; j < kPerThread; ++j) rb[j] = bs[kk][tx + kThreadsX * j];
-      for (int i = 0; i < kPerThread; ++i)
-        for (int j = 0; j < kPerThread; ++j) acc[i][j] += ra[i] * rb[j];
-    }
+    multiply_stage(acc, as, bs, tx, ty);
     __syncthreads();  // everyone is done reading before the next stage overwrites
   }
-  for (int i = 0; i < kPerThread; ++i) {
-    const int row = row0 + ty + kThreadsY * i;
-    if (row >= m) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < n) c[(size_t)row * n + col] = acc[i][j];
-    }
-  }
+  store_tile(c, acc, m, n, row0, col0, tx, ty);
 }
 
 unsigned blocks_for(int64_t size, int tile) { return (unsigned)((size + tile - 1) / tile); }

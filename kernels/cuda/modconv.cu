@@ -14,7 +14,7 @@
 // y [N, Cout, OH, OW].
 //
 // Each pass is conv.cu's implicit GEMM C[M, N] = A[M, K] B[K, N] with its 64x64x16 tiles
-// (conv_common.cuh); what changes is that w', which differs per sample, is formed while
+// (tile_gemm.cuh); what changes is that w', which differs per sample, is formed while
 // the A tile is staged, so forward and backward-input give each sample its own grid.z:
 //   forward          z = n   M = Cout  N = OH*OW   K = Cin*KH*KW   A[co][k] = w[co, k] s[n, ci(k)] d[n, co]
 //   backward input   z = n   M = Cin   N = H*W     K = Cout*KH*KW  A[ci][(co,kh,kw)] = w[co, ci, kh, kw] s[n, ci] d[n, co]
@@ -94,15 +94,7 @@ __global__ void modconv2d_forward_kernel(float* __restrict__ y, const float* __r
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  float* yn = y + (size_t)n * M * P;
-  for (int j = 0; j < kPerThread; ++j) {
-    const int q = col0 + tx + kThreadsX * j;
-    if (q >= P) continue;
-    for (int i = 0; i < kPerThread; ++i) {
-      const int co = row0 + ty + kThreadsY * i;
-      if (co < M) yn[(size_t)co * P + q] = acc[i][j];
-    }
-  }
+  store_tile(y + (size_t)n * M * P, acc, M, P, row0, col0, tx, ty);  // y[n] as [Cout][OH*OW]
 }
 
 // ---- backward input: grid (H*W / 64, Cin / 64, N) ----------------------------------------
@@ -152,15 +144,7 @@ __global__ void modconv2d_backward_input_kernel(float* __restrict__ dx, const fl
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  float* dxn = dx + (size_t)n * M * HW;
-  for (int j = 0; j < kPerThread; ++j) {
-    const int c = col0 + tx + kThreadsX * j;
-    if (c >= HW) continue;
-    for (int i = 0; i < kPerThread; ++i) {
-      const int ci = row0 + ty + kThreadsY * i;
-      if (ci < M) dxn[(size_t)ci * HW + c] = acc[i][j];
-    }
-  }
+  store_tile(dx + (size_t)n * M * HW, acc, M, HW, row0, col0, tx, ty);  // dx[n] as [Cin][H*W]
 }
 
 // ---- backward weight: grid (Cin*KH*KW / 64, Cout / 64, splits) ---------------------------
@@ -205,25 +189,7 @@ __global__ void modconv2d_backward_weight_kernel(float* __restrict__ out, const 
     __syncthreads();  // everyone has read them before the next stage overwrites
   }
 
-  out += (size_t)blockIdx.z * M * N;
-  for (int i = 0; i < kPerThread; ++i) {
-    const int co = row0 + ty + kThreadsY * i;
-    if (co >= M) continue;
-    for (int j = 0; j < kPerThread; ++j) {
-      const int col = col0 + tx + kThreadsX * j;
-      if (col < N) out[(size_t)co * N + col] = acc[i][j];
-    }
-  }
-}
-
-// dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd.
-__global__ void modconv_sum_splits_kernel(float* __restrict__ dw, const float* __restrict__ partial, int splits,
-                                          int64_t size) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < size; i += (int64_t)gridDim.x * blockDim.x) {
-    float acc = 0.f;
-    for (int z = 0; z < splits; ++z) acc += partial[z * size + i];
-    dw[i] = acc;
-  }
+  store_tile(out + (size_t)blockIdx.z * M * N, acc, M, N, row0, col0, tx, ty);
 }
 
 // K per split (a multiple of kBK) and the number of splits: enough splits to fill the GPU,
@@ -281,7 +247,7 @@ void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const
   float* partial = workspace;
   CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial, dy,
                     x, s, d, g, k_per_split));
-  CUDA_CHECK(launch(modconv_sum_splits_kernel, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
+  CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
                     dw, partial, splits, M * N));
 }
 

@@ -2,7 +2,9 @@
 // bench_kernels times beside the fused modulated conv (kernels/cuda/modconv_cudnn.cuh).
 // Host code only: descriptors [1, N*C, H, W], a filter [N*Cout, Cin, KH, KW], group count N,
 // CUDNN_FMA_MATH (float32, no TF32, as kernels/cuda/cudnn.cu); the algorithm is cuDNN's
-// heuristic first choice (cudnnGet*_v7), kept per shape; one handle and workspace, kept.
+// heuristic first choice (cudnnGet*_v7), kept per shape; one handle, kept. The workspace is
+// the caller's (its size from *_workspace(s)), as in kernels/cuda/cudnn.cu: no scratch is
+// allocated here.
 #include "kernels/cuda/modconv_cudnn.cuh"
 
 #include <string>
@@ -65,19 +67,16 @@ Key key_of(int pass, const Conv2dShape& s) {
 
 struct State {
   cudnnHandle_t handle = nullptr;
-  void* workspace = nullptr;
-  size_t workspace_bytes = 0;
   std::map<Key, std::pair<int, size_t>> algorithm;  // (algo, workspace bytes)
-  void* reserve(size_t bytes) {
-    if (bytes > workspace_bytes) {
-      if (workspace) CUDA_CHECK(cudaFree(workspace));
-      workspace = nullptr, workspace_bytes = 0;
-      CUDA_CHECK(cudaMalloc(&workspace, bytes));
-      workspace_bytes = bytes;
-    }
-    return workspace;
-  }
 };
+
+// Throws unless the caller's workspace holds what the chosen algorithm needs.
+void check_workspace(const char* fn, size_t need, void* ws, size_t ws_bytes) {
+  if (need > 0 && (ws == nullptr || ws_bytes < need))
+    throw gantry::cuda::CudaError(std::string("cudnn::") + fn + ": the workspace passed has " +
+                                  std::to_string(ws ? ws_bytes : 0) + " bytes, the algorithm needs " +
+                                  std::to_string(need));
+}
 
 std::mutex mutex;
 State& state() {
@@ -89,10 +88,8 @@ State& state() {
 
 }  // namespace
 
-void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s) {
-  std::lock_guard<std::mutex> lock(mutex);
-  State& st = state();
-  Grouped d(s);
+// The forward algorithm for s, chosen once: (algo, workspace bytes). Call with the mutex held.
+static const std::pair<int, size_t>& forward_choice(State& st, const Grouped& d, const Conv2dShape& s) {
   auto [it, fresh] = st.algorithm.try_emplace(key_of(0, s), -1, 0);
   if (fresh) {
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -103,17 +100,30 @@ void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv
       if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
     if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped forward algorithm for this shape");
   }
-  const float one = 1.f, zero = 0.f;
-  void* ws = st.reserve(it->second.second);
-  MODCONV_CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x, x, d.w, w, d.conv,
-                                              (cudnnConvolutionFwdAlgo_t)it->second.first, ws, it->second.second,
-                                              &zero, d.y, y));
+  return it->second;
 }
 
-void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+size_t grouped_conv2d_forward_workspace(const Conv2dShape& s) {
   std::lock_guard<std::mutex> lock(mutex);
   State& st = state();
   Grouped d(s);
+  return forward_choice(st, d, s).second;
+}
+
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, void* ws,
+                            size_t ws_bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  State& st = state();
+  Grouped d(s);
+  const auto [algo, need] = forward_choice(st, d, s);
+  check_workspace("grouped_conv2d_forward", need, ws, ws_bytes);
+  const float one = 1.f, zero = 0.f;
+  MODCONV_CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x, x, d.w, w, d.conv, (cudnnConvolutionFwdAlgo_t)algo,
+                                              ws, need, &zero, d.y, y));
+}
+
+// The backward-data algorithm for s, chosen once: (algo, workspace bytes). Call with the mutex held.
+static const std::pair<int, size_t>& backward_data_choice(State& st, const Grouped& d, const Conv2dShape& s) {
   auto [it, fresh] = st.algorithm.try_emplace(key_of(1, s), -1, 0);
   if (fresh) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
@@ -124,11 +134,26 @@ void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, c
       if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
     if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped backward-data algorithm for this shape");
   }
+  return it->second;
+}
+
+size_t grouped_conv2d_backward_input_workspace(const Conv2dShape& s) {
+  std::lock_guard<std::mutex> lock(mutex);
+  State& st = state();
+  Grouped d(s);
+  return backward_data_choice(st, d, s).second;
+}
+
+void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws,
+                                   size_t ws_bytes) {
+  std::lock_guard<std::mutex> lock(mutex);
+  State& st = state();
+  Grouped d(s);
+  const auto [algo, need] = backward_data_choice(st, d, s);
+  check_workspace("grouped_conv2d_backward_input", need, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
-  void* ws = st.reserve(it->second.second);
   MODCONV_CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w, w, d.y, dy, d.conv,
-                                                   (cudnnConvolutionBwdDataAlgo_t)it->second.first, ws,
-                                                   it->second.second, &zero, d.x, dx));
+                                                   (cudnnConvolutionBwdDataAlgo_t)algo, ws, need, &zero, d.x, dx));
 }
 
 }  // namespace gantry::kernels::cudnn
@@ -136,10 +161,16 @@ void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, c
 #else  // no cuDNN in this build (the emulator, or GANTRY_CUDNN=OFF)
 
 namespace gantry::kernels::cudnn {
-void grouped_conv2d_forward(float*, const float*, const float*, const Conv2dShape&) {
+size_t grouped_conv2d_forward_workspace(const Conv2dShape&) {
+  throw gantry::cuda::CudaError("cudnn: grouped_conv2d_forward_workspace needs the real build with cuDNN");
+}
+size_t grouped_conv2d_backward_input_workspace(const Conv2dShape&) {
+  throw gantry::cuda::CudaError("cudnn: grouped_conv2d_backward_input_workspace needs the real build with cuDNN");
+}
+void grouped_conv2d_forward(float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
   throw gantry::cuda::CudaError("cudnn: grouped_conv2d_forward needs the real build with cuDNN");
 }
-void grouped_conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&) {
+void grouped_conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
   throw gantry::cuda::CudaError("cudnn: grouped_conv2d_backward_input needs the real build with cuDNN");
 }
 }  // namespace gantry::kernels::cudnn
