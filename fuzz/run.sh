@@ -34,10 +34,11 @@ for t in ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder cli}; do
   [ -f "$seeds/$t.dict" ] && dict=(-dict="$seeds/$t.dict")
   max_len=65536
   [ "$t" = cli ] && max_len=4096  # fuzz_cli skips longer inputs
-  [ "$t" = image_folder ] && max_len=8192  # bounds stb's zlib output (fuzz_image_folder.cpp)
+  [ "$t" = image_folder ] && max_len=8192  # keeps inputs small (the reader itself now bounds a PNG's inflated size)
   t0=$SECONDS
-  # -timeout: an input that takes over 60 s is a finding (stb_image takes ~2 s on
-  # fuzz/findings/image_folder_slow_png_221b.png under ASan); -rss_limit_mb: so is 2 GB of memory.
+  # -timeout: an input that takes over 60 s is a finding (stb_image took ~2 s on
+  # fuzz/findings/image_folder_slow_png_221b.png under ASan before the reader's chunk walk
+  # refused it); -rss_limit_mb: so is 2 GB of memory.
   if ! "$build/fuzz/fuzz_$t" "${limit[@]}" -seed="${GANTRY_FUZZ_SEED:-1}" "${dict[@]}" -timeout=60 -rss_limit_mb=2048 -max_len=$max_len -print_final_stats=1 \
        -artifact_prefix="$work/" "$work/corpus" "$seeds/$t" > "$work/run.log" 2>&1; then
     tail -50 "$work/run.log"

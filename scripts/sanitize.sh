@@ -37,7 +37,13 @@ start=$(date +%s)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 # The test suites: g++ (the project's compiler; clang-14 rejects the structured bindings
-# some tests capture in lambdas, a C++20 feature clang has from 16 on).
+# some tests capture in lambdas, a C++20 feature clang has from 16 on). Checked with
+# clang++-14 -fsyntax-only over this subset's 28 test files (2 December 2026): all but
+# tests/kernels/test_embedding_cpu.cpp and test_image_cpu.cpp compile (doctest's INFO names
+# a structured binding inside its capturing lambda); outside the subset,
+# tests/gan/test_cyclegan_parts.cpp. One clang build for both the suites and the fuzzers
+# (saving one of the two instrumented builds, most of CI's "sanitize: build") needs those
+# two files to copy their bindings to plain locals first.
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGANTRY_CUDA=emu -DGANTRY_SANITIZE=ON \
   -DGANTRY_BENCH=OFF -DCMAKE_CXX_COMPILER=g++ "${launcher[@]}" >/dev/null
 gan_target=test_gan_readers  # tests/gan's readers and writers (CMakeLists.txt, GANTRY_SANITIZE)

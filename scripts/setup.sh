@@ -38,5 +38,9 @@ if [ -z "$cuda" ]; then
   fi
 fi
 build="${GANTRY_BUILD_DIR:-build}"
-cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA="$cuda" >/dev/null
+# ccache when present (CI's machine keeps ~/.ccache between runs); scripts/test.sh and
+# scripts/sanitize.sh do the same for their builds.
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA="$cuda" "${launcher[@]}" >/dev/null
 cmake --build "$build" -j"$(nproc)"

@@ -11,7 +11,9 @@ cd "$(dirname "$0")/.."
 # the cuda tests say they were skipped.
 if [ -x /usr/local/cuda/bin/nvcc ]; then
   echo "gantry: building GANTRY_CUDA=real (compile and link only) in build-real"
-  cmake -S . -B build-real -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA=real >/dev/null
+  launcher=()  # ccache when present, for g++ and nvcc (ccache >= 4 caches nvcc)
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_CUDA_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B build-real -G Ninja -DCMAKE_BUILD_TYPE=Release -DGANTRY_CUDA=real "${launcher[@]}" >/dev/null
   cmake --build build-real --target test_cuda bench_kernels
   ./build-real/test_cuda | grep -m1 -E "SKIPPED|Status" || true
 else

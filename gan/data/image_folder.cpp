@@ -3,6 +3,7 @@
 
 #include <stb/stb_image.h>
 #include <stb/stb_image_resize.h>
+#include <zlib.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -36,24 +37,119 @@ std::vector<unsigned char> read_bytes(const std::string& path) {
   return bytes;
 }
 
-// A PNG's chunks each fit in the file: every chunk (4-byte big-endian length, 4-byte type,
-// data, 4-byte CRC) up to IEND ends inside `bytes`. stb_image grows its buffer to a chunk's
-// declared length before reading it, so an 8 KiB file could make it ask for 2 GiB; this
-// walk refuses such a file first. Not a PNG (JPEG): nothing to check.
-void check_png_chunks(const std::string& path, const std::vector<unsigned char>& bytes) {
+uint32_t be32(const unsigned char* p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+// The exact byte count of a PNG's filtered scanlines (what its IDAT zlib stream must
+// inflate to): per row, 1 filter byte + ceil(width * bits_per_pixel / 8); an interlaced
+// image is its 7 Adam7 passes, each a (possibly empty) sub-image of that form. w * h is
+// at most max_pixels (checked first), so nothing here overflows 64 bits.
+uint64_t png_scanline_bytes(uint64_t w, uint64_t h, uint64_t bits_per_pixel, bool interlaced) {
+  auto image = [&](uint64_t pw, uint64_t ph) { return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * bits_per_pixel + 7) / 8); };
+  if (!interlaced) return image(w, h);
+  static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
+  static const int dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+  uint64_t total = 0;
+  for (int p = 0; p < 7; ++p)
+    total += image(w > (uint64_t)x0[p] ? (w - x0[p] + dx[p] - 1) / dx[p] : 0,
+                   h > (uint64_t)y0[p] ? (h - y0[p] + dy[p] - 1) / dy[p] : 0);
+  return total;
+}
+
+// A PNG is checked before stb_image sees it; not a PNG (JPEG): nothing to check.
+//  - Its chunks each fit in the file: every chunk (4-byte big-endian length, 4-byte type,
+//    data, 4-byte CRC) up to IEND ends inside `bytes`. stb_image grows its buffer to a
+//    chunk's declared length before reading it, so an 8 KiB file could make it ask for 2 GiB.
+//  - IHDR is the first chunk, 13 bytes, and each field is one the PNG spec allows (width and
+//    height 1..2^31-1, a bit depth valid for the colour type, compression and filter method
+//    0, interlace 0 or 1); the error names the field. w x h is within max_pixels.
+//  - The IDAT chunks' data, in order, are one complete zlib stream that inflates to exactly
+//    the image's filtered scanlines (png_scanline_bytes). stb_image bounds its inflate only
+//    by its own checks (it accepts extra output), so ~1 KiB of IDAT could make it inflate
+//    and allocate ~1 MiB per 1 KiB; here the inflate streams into a 16 KiB stack buffer,
+//    keeps nothing, and stops as soon as the output passes the image's size. (The 221-byte
+//    finding, fuzz/findings/image_folder_slow_png_221b.png, is a mutated IDAT length: the
+//    chunk walk refuses it.) Costs one more inflate per PNG: ~13 us for a 32x32 RGB.
+//    Apple's CgBI PNGs (no IHDR first, raw deflate) are refused.
+void check_png(const std::string& path, const std::vector<unsigned char>& bytes, int64_t max_pixels) {
   static const unsigned char signature[8] = {137, 80, 78, 71, 13, 10, 26, 10};
   if (bytes.size() < 8 || std::memcmp(bytes.data(), signature, 8) != 0) return;
   size_t at = 8;
+  bool seen_ihdr = false;
+  uint64_t need = 0;
+  std::vector<std::pair<const unsigned char*, size_t>> idat;  // each IDAT chunk's data, in order
   while (at + 8 <= bytes.size()) {
-    const uint64_t len = (uint64_t)bytes[at] << 24 | (uint64_t)bytes[at + 1] << 16 | (uint64_t)bytes[at + 2] << 8 |
-                         (uint64_t)bytes[at + 3];
+    const uint64_t len = be32(&bytes[at]);
     const std::string type(reinterpret_cast<const char*>(&bytes[at + 4]), 4);
     GANTRY_CHECK(len <= bytes.size() - at - 8 && bytes.size() - at - 8 - len >= 4, "image: cannot decode ", path,
                  " (a truncated or corrupt PNG: chunk '", type, "' at byte ", at, " declares ", len,
                  " data bytes, past the file's end at ", bytes.size(), ")");
-    if (type == "IEND") return;
+    const unsigned char* data = &bytes[at + 8];
+    if (!seen_ihdr) {
+      GANTRY_CHECK(type == "IHDR" && len == 13, "image: cannot decode ", path, " (a corrupt PNG: the first chunk is '",
+                   type, "' of ", len, " bytes, not the 13-byte IHDR)");
+      const uint32_t w = be32(data), h = be32(data + 4);
+      const int depth = data[8], colour = data[9], compression = data[10], filter = data[11], interlace = data[12];
+      GANTRY_CHECK(w >= 1 && w <= 0x7fffffffu, "image: cannot decode ", path, " (PNG IHDR: width ", w,
+                   " is outside 1..2^31-1)");
+      GANTRY_CHECK(h >= 1 && h <= 0x7fffffffu, "image: cannot decode ", path, " (PNG IHDR: height ", h,
+                   " is outside 1..2^31-1)");
+      int channels = 0;
+      bool depth_ok = false;
+      switch (colour) {
+        case 0: channels = 1, depth_ok = depth == 1 || depth == 2 || depth == 4 || depth == 8 || depth == 16; break;
+        case 2: channels = 3, depth_ok = depth == 8 || depth == 16; break;
+        case 3: channels = 1, depth_ok = depth == 1 || depth == 2 || depth == 4 || depth == 8; break;
+        case 4: channels = 2, depth_ok = depth == 8 || depth == 16; break;
+        case 6: channels = 4, depth_ok = depth == 8 || depth == 16; break;
+        default: break;
+      }
+      GANTRY_CHECK(channels != 0, "image: cannot decode ", path, " (PNG IHDR: colour type ", colour,
+                   " is not one of 0, 2, 3, 4, 6)");
+      GANTRY_CHECK(depth_ok, "image: cannot decode ", path, " (PNG IHDR: bit depth ", depth,
+                   " is not valid for colour type ", colour, ")");
+      GANTRY_CHECK(compression == 0, "image: cannot decode ", path, " (PNG IHDR: compression method ", compression,
+                   " is not 0)");
+      GANTRY_CHECK(filter == 0, "image: cannot decode ", path, " (PNG IHDR: filter method ", filter, " is not 0)");
+      GANTRY_CHECK(interlace == 0 || interlace == 1, "image: cannot decode ", path, " (PNG IHDR: interlace method ",
+                   interlace, " is not 0 or 1)");
+      GANTRY_CHECK((int64_t)w * h <= max_pixels, "image: ", path, " has ", w, "x", h, " = ", (int64_t)w * h,
+                   " pixels, over the limit of ", max_pixels, " (max_pixels)");
+      need = png_scanline_bytes(w, h, (uint64_t)channels * depth, interlace == 1);
+      seen_ihdr = true;
+    } else if (type == "IDAT") {
+      if (len > 0) idat.emplace_back(data, (size_t)len);
+    } else if (type == "IEND") {
+      break;
+    }
     at += 12 + len;
   }
+  GANTRY_CHECK(seen_ihdr, "image: cannot decode ", path, " (a truncated PNG: no IHDR chunk)");
+  GANTRY_CHECK(!idat.empty(), "image: cannot decode ", path, " (a corrupt PNG: no IDAT data)");
+  z_stream z{};
+  GANTRY_CHECK(inflateInit(&z) == Z_OK, "image: cannot decode ", path, " (zlib inflateInit failed)");
+  std::unique_ptr<z_stream, int (*)(z_stream*)> guard(&z, inflateEnd);
+  unsigned char scratch[16 << 10];  // the output is counted, not kept (stb inflates it again)
+  uint64_t total = 0;
+  size_t next = 0;  // the next IDAT chunk to feed (a chunk is < 2^31 bytes: it fits avail_in)
+  int rc = Z_OK;
+  while (rc == Z_OK) {
+    if (z.avail_in == 0) {
+      if (next == idat.size()) break;
+      z.next_in = const_cast<unsigned char*>(idat[next].first), z.avail_in = (uInt)idat[next].second, ++next;
+    }
+    z.next_out = scratch, z.avail_out = sizeof scratch;
+    rc = inflate(&z, Z_NO_FLUSH);
+    total += sizeof scratch - z.avail_out;
+    GANTRY_CHECK(total <= need, "image: cannot decode ", path, " (a corrupt PNG: its IDAT data inflates to more than the ",
+                 need, " bytes of scanlines its IHDR declares)");
+    if (rc == Z_BUF_ERROR && z.avail_in == 0 && next < idat.size()) rc = Z_OK;  // needs the next chunk
+  }
+  GANTRY_CHECK(rc == Z_STREAM_END, "image: cannot decode ", path, " (a corrupt PNG: its IDAT zlib stream is ",
+               rc == Z_OK || rc == Z_BUF_ERROR ? "cut short" : (z.msg ? z.msg : "corrupt"), ")");
+  GANTRY_CHECK(total == need, "image: cannot decode ", path, " (a corrupt PNG: its IDAT data inflates to ", total,
+               " bytes, not the ", need, " bytes of scanlines its IHDR declares)");
 }
 
 // True when the bytes open as a PNG (its 8-byte signature) or a JPEG (SOI, then a marker).
@@ -77,7 +173,7 @@ Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes,
   const int len = (int)bytes.size();
   GANTRY_CHECK(is_png_or_jpeg(bytes), "image: ", path,
                " is not a PNG or JPEG image (its first bytes are neither signature)");
-  check_png_chunks(path, bytes);
+  check_png(path, bytes, o.max_pixels);
   GANTRY_CHECK(stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels), "image: ", path,
                " is not a PNG or JPEG image (", stbi_failure_reason(), ")");
   GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " declares an empty image (", w, "x", h, " pixels)");

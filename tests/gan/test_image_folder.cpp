@@ -5,7 +5,9 @@
 #include <stb/stb_image_write.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 
@@ -45,6 +47,75 @@ void write_text(const fs::path& p, const std::string& s) { std::ofstream(p, std:
 float at(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) {
   const int64_t C = t.size(1), S = t.size(2);
   return t.to_vector<float>()[((n * C + c) * S + y) * S + x];
+}
+
+
+// PNGs written by hand (zlib), for what stb_image_write cannot make: 1/2/16-bit samples,
+// a palette, Adam7 interlace, bad IHDR fields and IDAT streams of the wrong size.
+void put32(std::string& s, uint32_t v) {
+  for (int i = 3; i >= 0; --i) s += (char)(v >> (8 * i) & 0xff);
+}
+void chunk(std::string& s, const char* type, const std::string& data) {
+  put32(s, (uint32_t)data.size());
+  const std::string td = std::string(type, 4) + data;
+  s += td;
+  put32(s, (uint32_t)crc32(0, reinterpret_cast<const Bytef*>(td.data()), (uInt)td.size()));
+}
+std::string zlib_of(const std::string& raw) {
+  uLongf n = compressBound(raw.size());
+  std::string out(n, '\0');
+  REQUIRE(compress(reinterpret_cast<Bytef*>(out.data()), &n, reinterpret_cast<const Bytef*>(raw.data()), raw.size()) ==
+          Z_OK);
+  out.resize(n);
+  return out;
+}
+struct Ihdr {
+  uint32_t w, h;
+  int depth, colour, interlace = 0, compression = 0, filter = 0;
+};
+std::string png_bytes(const Ihdr& i, const std::string& idat_zlib, const std::string& plte = "") {
+  std::string s("\x89PNG\r\n\x1a\n", 8), ihdr;
+  put32(ihdr, i.w), put32(ihdr, i.h);
+  for (int v : {i.depth, i.colour, i.compression, i.filter, i.interlace}) ihdr += (char)v;
+  chunk(s, "IHDR", ihdr);
+  if (!plte.empty()) chunk(s, "PLTE", plte);
+  chunk(s, "IDAT", idat_zlib);
+  chunk(s, "IEND", "");
+  return s;
+}
+// The filtered scanlines (filter type 0 each row) of i's image whose pixel (x, y) has the
+// samples sample(x, y), each i.depth bits, packed MSB first; Adam7 passes when interlaced.
+template <class F>
+std::string scanlines(const Ihdr& i, F sample) {
+  static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
+  static const int dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
+  std::string raw;
+  for (int p = 0; p < (i.interlace ? 7 : 1); ++p) {
+    const int ax = i.interlace ? x0[p] : 0, ay = i.interlace ? y0[p] : 0;
+    const int sx = i.interlace ? dx[p] : 1, sy = i.interlace ? dy[p] : 1;
+    if (ax >= (int)i.w) continue;
+    for (int y = ay; y < (int)i.h; y += sy) {
+      raw += '\0';
+      int acc = 0, nbits = 0;
+      for (int x = ax; x < (int)i.w; x += sx)
+        for (int v : sample(x, y)) {
+          if (i.depth == 16) {
+            raw += (char)(v >> 8), raw += (char)(v & 0xff);
+          } else {
+            acc = acc << i.depth | v, nbits += i.depth;
+            if (nbits == 8) raw += (char)acc, acc = nbits = 0;
+          }
+        }
+      if (nbits) raw += (char)(acc << (8 - nbits));
+    }
+  }
+  return raw;
+}
+// read_image_file's [C, S, S] in [-1, 1] back to 0..255.
+std::vector<float> bytes_of(const Tensor& t) {
+  std::vector<float> v = t.to_vector<float>();
+  for (float& x : v) x = (x + 1) * 127.5f;
+  return v;
 }
 
 }  // namespace
@@ -159,5 +230,112 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
     ::chmod((d / "second.png").c_str(), 0644);
   }
   CHECK(read_image_folder(d.string(), {16, 1}).images.shape() == Shape{2, 1, 16, 16});
+  fs::remove_all(d);
+}
+
+TEST_CASE("hand-made PNGs: 1/2/16-bit, palette, gray+alpha, RGBA and Adam7 interlace load") {
+  fs::path d = fresh_dir("handmade");
+  auto load = [&](const std::string& name, const std::string& bytes, int64_t size, int64_t channels) {
+    write_text(d / name, bytes);
+    return bytes_of(read_image_file((d / name).string(), {size, channels}));
+  };
+  auto gray = [](int x, int y) { return 10 * y + x; };
+  // 8-bit gray, plain and interlaced (9x9: every Adam7 pass, some partial), same pixels.
+  for (int interlace : {0, 1}) {
+    Ihdr i{9, 9, 8, 0, interlace};
+    std::vector<float> v = load("gray" + std::to_string(interlace) + ".png",
+                                png_bytes(i, zlib_of(scanlines(i, [&](int x, int y) { return std::vector<int>{gray(x, y)}; }))), 9, 1);
+    for (int y = 0; y < 9; ++y)
+      for (int x = 0; x < 9; ++x) CHECK(v[y * 9 + x] == doctest::Approx(gray(x, y)).epsilon(1e-4));
+  }
+  // 1-bit gray checkerboard, interlaced: stb scales 1 to 255.
+  Ihdr one{8, 8, 1, 0, 1};
+  std::vector<float> v = load("one.png", png_bytes(one, zlib_of(scanlines(one, [](int x, int y) {
+                                return std::vector<int>{(x + y) % 2};
+                              }))), 8, 1);
+  for (int y = 0; y < 8; ++y)
+    for (int x = 0; x < 8; ++x) CHECK(v[y * 8 + x] == doctest::Approx((x + y) % 2 * 255).epsilon(1e-4));
+  // 2-bit palette of 4 colours, 5 wide (a partial last byte per row).
+  Ihdr pal{5, 5, 2, 3};
+  const std::string plte("\x00\x00\x00\xff\x00\x00\x00\xff\x00\x00\x00\xff", 12);
+  v = load("pal.png", png_bytes(pal, zlib_of(scanlines(pal, [](int x, int y) { return std::vector<int>{(x + y) % 4}; })), plte), 5, 3);
+  for (int y = 0; y < 5; ++y)
+    for (int x = 0; x < 5; ++x)
+      for (int k = 0; k < 3; ++k)
+        CHECK(v[(k * 5 + y) * 5 + x] == doctest::Approx((x + y) % 4 == k + 1 ? 255 : 0).epsilon(1e-4));
+  // 16-bit RGB (stb keeps the high byte) and 8-bit RGBA (alpha dropped for 3 channels).
+  Ihdr rgb16{4, 4, 16, 2};
+  auto rgb = [](int x, int y, int k) { return 40 * k + 10 * y + x; };
+  v = load("rgb16.png", png_bytes(rgb16, zlib_of(scanlines(rgb16, [&](int x, int y) {
+             return std::vector<int>{rgb(x, y, 0) * 257, rgb(x, y, 1) * 257, rgb(x, y, 2) * 257};
+           }))), 4, 3);
+  for (int k = 0; k < 3; ++k)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) CHECK(v[(k * 4 + y) * 4 + x] == doctest::Approx(rgb(x, y, k)).epsilon(1e-4));
+  Ihdr rgba{4, 4, 8, 6, 1};
+  v = load("rgba.png", png_bytes(rgba, zlib_of(scanlines(rgba, [&](int x, int y) {
+             return std::vector<int>{rgb(x, y, 0), rgb(x, y, 1), rgb(x, y, 2), 99};
+           }))), 4, 3);
+  for (int k = 0; k < 3; ++k)
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 4; ++x) CHECK(v[(k * 4 + y) * 4 + x] == doctest::Approx(rgb(x, y, k)).epsilon(1e-4));
+  Ihdr ga{4, 4, 8, 4};
+  v = load("ga.png", png_bytes(ga, zlib_of(scanlines(ga, [&](int x, int y) { return std::vector<int>{gray(x, y), 7}; }))), 4, 1);
+  for (int y = 0; y < 4; ++y)
+    for (int x = 0; x < 4; ++x) CHECK(v[y * 4 + x] == doctest::Approx(gray(x, y)).epsilon(1e-4));
+  fs::remove_all(d);
+}
+
+TEST_CASE("a PNG's IHDR fields and IDAT size are checked before stb_image, naming the file and field") {
+  fs::path d = fresh_dir("pngchecks");
+  auto error = [&](const std::string& name, const std::string& bytes) {
+    write_text(d / name, bytes);
+    return error_of([&] { read_image_file((d / name).string(), {4, 1}); });
+  };
+  const Ihdr i{4, 4, 8, 0};  // 4 rows of 1 + 4 bytes: 20 bytes of scanlines
+  const std::string good = zlib_of(std::string(20, '\0'));
+  write_text(d / "good.png", png_bytes(i, good));
+  CHECK(read_image_file((d / "good.png").string(), {4, 1}).shape() == Shape{1, 1, 4, 4});
+  // A zlib bomb: 1 MiB of zeros (about 1 KiB compressed) under a 4x4 IHDR.
+  CHECK(error("bomb.png", png_bytes(i, zlib_of(std::string(1 << 20, '\0'))))
+            .find("bomb.png (a corrupt PNG: its IDAT data inflates to more than the 20 bytes of scanlines its IHDR "
+                  "declares)") != std::string::npos);
+  CHECK(error("short.png", png_bytes(i, zlib_of(std::string(19, '\0'))))
+            .find("short.png (a corrupt PNG: its IDAT data inflates to 19 bytes, not the 20 bytes") != std::string::npos);
+  CHECK(error("cut.png", png_bytes(i, good.substr(0, good.size() - 5)))
+            .find("cut.png (a corrupt PNG: its IDAT zlib stream is cut short)") != std::string::npos);
+  std::string bad = good;
+  bad[2] = (char)0xff;  // the first deflate block's type: 3, reserved
+  CHECK(error("corrupt.png", png_bytes(i, bad)).find("corrupt.png (a corrupt PNG: its IDAT zlib stream is ") !=
+        std::string::npos);
+  // Each IHDR field the spec restricts.
+  CHECK(error("depth.png", png_bytes({4, 4, 7, 2}, good)).find("depth.png (PNG IHDR: bit depth 7 is not valid for colour type 2)") !=
+        std::string::npos);
+  CHECK(error("pal16.png", png_bytes({4, 4, 16, 3}, good)).find("pal16.png (PNG IHDR: bit depth 16 is not valid for colour type 3)") !=
+        std::string::npos);
+  CHECK(error("colour.png", png_bytes({4, 4, 8, 5}, good)).find("colour.png (PNG IHDR: colour type 5 is not one of") !=
+        std::string::npos);
+  CHECK(error("width.png", png_bytes({0, 4, 8, 0}, good)).find("width.png (PNG IHDR: width 0 is outside") != std::string::npos);
+  CHECK(error("height.png", png_bytes({4, 0x80000000u, 8, 0}, good)).find("height.png (PNG IHDR: height 2147483648 is outside") !=
+        std::string::npos);
+  CHECK(error("lace.png", png_bytes({4, 4, 8, 0, 2}, good)).find("lace.png (PNG IHDR: interlace method 2 is not 0 or 1)") !=
+        std::string::npos);
+  CHECK(error("comp.png", png_bytes({4, 4, 8, 0, 0, 1}, good)).find("comp.png (PNG IHDR: compression method 1 is not 0)") !=
+        std::string::npos);
+  CHECK(error("filt.png", png_bytes({4, 4, 8, 0, 0, 0, 1}, good)).find("filt.png (PNG IHDR: filter method 1 is not 0)") !=
+        std::string::npos);
+  CHECK(error("big.png", png_bytes({70000, 70000, 8, 0}, good)).find("big.png has 70000x70000 = 4900000000 pixels, over the limit") !=
+        std::string::npos);
+  // CI's fuzz_image_folder finding: 221 bytes, 5x9 RGB, on which stb_image allocated ~250 MB
+  // (2 s under ASan). Its IDAT's length field is mutated (1895825563 bytes), so the chunk
+  // walk refuses it by name before stb or the inflate (and in microseconds).
+  const std::string finding = std::string(GANTRY_SOURCE_DIR) + "/fuzz/findings/image_folder_slow_png_221b.png";
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string e = error_of([&] { read_image_file(finding, {4, 3}); });
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  MESSAGE("the 221-byte finding: ", e, " (", s, " s)");
+  CHECK(e.find("image_folder_slow_png_221b.png (a truncated or corrupt PNG: chunk 'IDAT' at byte 33 declares "
+               "1895825563 data bytes") != std::string::npos);
+  CHECK(s < 0.5);
   fs::remove_all(d);
 }
