@@ -155,7 +155,7 @@ LoadedGan load_gan_checkpoint(const std::string& path) {
       h.set(key.substr(3), text, "checkpoint " + path + ": metadata '" + key + "'");
     }
     for (const HyperSpec& s : v->hyper)
-      GANTRY_CHECK(meta.count("hp." + s.name), "checkpoint ", path, ": metadata has no 'hp.", s.name, "'");
+      GANTRY_CHECK(s.added_later || meta.count("hp." + s.name), "checkpoint ", path, ": metadata has no 'hp.", s.name, "'");
     shape.image_size = meta_int(meta, "image_size", 8, 1024, path);
     shape.channels = meta_int(meta, "channels", 1, 4, path);
   } else {

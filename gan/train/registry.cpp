@@ -79,6 +79,11 @@ HyperSpec choice_hyper(std::string name, std::string def, std::vector<std::strin
   return {std::move(name), HyperType::choice, std::move(def), std::move(help), 0, 0, std::move(choices), ""};
 }
 
+HyperSpec added_later(HyperSpec s) {
+  s.added_later = true;
+  return s;
+}
+
 std::optional<std::string> parse_hyper(const HyperSpec& s, const std::string& text, std::string* why) {
   auto fail = [&](std::string w) -> std::optional<std::string> {
     if (why) *why = std::move(w);

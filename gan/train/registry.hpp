@@ -38,6 +38,9 @@ struct HyperSpec {
   std::vector<std::string> choices;  // choice: the allowed values
   std::string flag;           // the flag's name without "--" (default: name with '-' for '_');
                               // a boolean is --<flag> / --no-<flag>
+  bool added_later = false;   // added after checkpoints were written: a checkpoint without
+                              // "hp.<name>" takes the default, which must be the behaviour
+                              // from before it existed (see added_later())
   std::string flag_name() const;
   std::string describe() const;  // "2e-4 in [0, 1]" etc., for --help
 };
@@ -46,6 +49,8 @@ HyperSpec int_hyper(std::string name, int64_t def, int64_t min, int64_t max, std
 HyperSpec real_hyper(std::string name, double def, double min, double max, std::string help);
 HyperSpec bool_hyper(std::string name, bool def, std::string help, std::string flag = "");
 HyperSpec choice_hyper(std::string name, std::string def, std::vector<std::string> choices, std::string help);
+// s, marked as added after checkpoints exist: loading one without it is not an error.
+HyperSpec added_later(HyperSpec s);
 
 // Parses `text` as s's type and checks its range: the canonical text ("%.17g" for reals,
 // "0"/"1" for booleans), or nullopt with *why set ("is not a decimal integer", "is

@@ -68,9 +68,9 @@ const RegisterVariant registered({
     "DCGAN (Radford et al., 2015): transposed-conv G, strided-conv D with batchnorm, BCE, Adam 2e-4",
     {hp::z_dim(), hp::width(), hp::lr(2e-4, "paper: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
      hp::instance_noise(), hp::ema(),
-     int_hyper("unroll", 0, 0, 10,
-               "Unrolled GAN (Metz et al., 2017): G's loss against D after K differentiable Adam steps on the same "
-               "batch (0: off; each step costs about one more D forward and double backward)")},
+     added_later(int_hyper("unroll", 0, 0, 10,
+                           "Unrolled GAN (Metz et al., 2017): G's loss against D after K differentiable Adam steps on "
+                           "the same batch (0: off; each step costs about one more D forward and double backward)"))},
     DataKind::images,
     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<DcganModel>(h, s, seed); },
     {}});

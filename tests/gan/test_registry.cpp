@@ -389,6 +389,15 @@ TEST_CASE("every checkpoint metadata field goes through the flags' range checks"
   const std::string dckpt = train(d).checkpoint;
   const std::string p = with_metadata(dckpt, testing::zoo_out("reg_meta_classes.safetensors"), {{"hp.num_classes", "4096"}});
   CHECK(error_of([&] { load_gan_checkpoint(p); }).find("no hyperparameter 'num_classes' here") != std::string::npos);
+  // A hyperparameter added later (hp.unroll, after DCGAN checkpoints existed) takes its
+  // default when absent; one that was always written stays required.
+  const std::string before_unroll =
+      with_metadata(dckpt, testing::zoo_out("reg_meta_no_unroll.safetensors"), {{"hp.unroll", ""}});
+  LoadedGan old_dcgan = load_gan_checkpoint(before_unroll);
+  CHECK(old_dcgan.model->hyper().i("unroll") == 0);
+  CHECK(old_dcgan.step == load_gan_checkpoint(dckpt).step);
+  const std::string no_width = with_metadata(dckpt, testing::zoo_out("reg_meta_no_width.safetensors"), {{"hp.width", ""}});
+  CHECK(error_of([&] { load_gan_checkpoint(no_width); }).find("metadata has no 'hp.width'") != std::string::npos);
   // The same limits hold for a resumed run's flags: an override that differs is refused.
   TrainOptions r = o;
   r.resume = ckpt;
