@@ -86,12 +86,12 @@ inline double max_rel_error(const std::vector<float>& got, const std::vector<flo
 // One kernel at one size: our time, and the peer's (cuDNN, cuBLAS) when it ran.
 struct Row {
   std::string kernel, shape;
-  bool flops = true;   // work is floating-point operations (else bytes read + written)
+  bool flops = true;  // work is floating-point operations (else bytes read + written)
   double work = 0;
   double ms = NAN;
-  std::string peer;    // "" when there is none in this build
+  std::string peer;  // "" when there is none in this build
   double peer_ms = NAN;
-  std::string check;   // "ok 3e-07", "FAIL 2e-02", "-" when not checked
+  std::string check;  // "ok 3e-07", "FAIL 2e-02", "-" when not checked
 };
 
 inline Row make_row(std::string kernel, std::string shape, bool flops, double work, std::string peer = "") {

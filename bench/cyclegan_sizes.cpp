@@ -75,8 +75,9 @@ int main(int argc, char** argv) {
                     (long long)(steps * batch), 1000 * train_cpu / steps, cpu_seconds() - cpu0,
                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
         for (auto& [n, v] : l) std::printf(" %s %.3f", n.c_str(), v);
-        std::printf("\n%s", format_cyclegan_eval(evaluate_cyclegan(*cls.model, *m.G_AB, *m.G_BA, test_a, test_b, 7, 9),
-                                                  "eval").c_str());
+        std::printf("\n%s",
+                    format_cyclegan_eval(evaluate_cyclegan(*cls.model, *m.G_AB, *m.G_BA, test_a, test_b, 7, 9), "eval")
+                        .c_str());
         std::fflush(stdout);
       }
     }

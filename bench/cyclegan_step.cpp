@@ -52,13 +52,14 @@ int main(int argc, char** argv) {
   const double cpu_per_step = (bench::process_cpu_ms() - cpu0) / steps;
   std::sort(ms.begin(), ms.end());
   const double median = ms[ms.size() / 2];
-  std::printf("gantry  cyclegan step  batch %lld  size %lld  ngf %lld blocks %lld ndf %lld n_layers %lld  threads %d: "
-              "median %.2f ms/step (min %.2f, max %.2f), %.0f image pairs/s; params G %lld, D %lld each; "
-              "peak tensor memory %.1f MiB, peak process RSS %.0f MiB\n",
-              (long long)batch, (long long)size, (long long)c.ngf, (long long)c.n_blocks, (long long)c.ndf,
-              (long long)c.n_layers, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
-              (long long)model.G_AB->parameter_count(), (long long)model.D_A->parameter_count(),
-              memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
+  std::printf(
+      "gantry  cyclegan step  batch %lld  size %lld  ngf %lld blocks %lld ndf %lld n_layers %lld  threads %d: "
+      "median %.2f ms/step (min %.2f, max %.2f), %.0f image pairs/s; params G %lld, D %lld each; "
+      "peak tensor memory %.1f MiB, peak process RSS %.0f MiB\n",
+      (long long)batch, (long long)size, (long long)c.ngf, (long long)c.n_blocks, (long long)c.ndf,
+      (long long)c.n_layers, threads, median, ms.front(), ms.back(), batch * 1000.0 / median,
+      (long long)model.G_AB->parameter_count(), (long long)model.D_A->parameter_count(),
+      memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
   return 0;

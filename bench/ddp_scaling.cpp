@@ -56,7 +56,8 @@ int main(int argc, char** argv) {
     dist::broadcast_module(*D, "D", comm);
     if (sync_bn) dist::set_sync_batchnorm(*G, true, comm), dist::set_sync_batchnorm(*D, true, comm);
     nn::Adam opt_g(G->parameters(), 2e-4, 0.5, 0.999), opt_d(D->parameters(), 2e-4, 0.5, 0.999);
-    dist::GradientReducer red_g(G->parameters(), comm, bucket_kib * 1024), red_d(D->parameters(), comm, bucket_kib * 1024);
+    dist::GradientReducer red_g(G->parameters(), comm, bucket_kib * 1024),
+        red_d(D->parameters(), comm, bucket_kib * 1024);
     Rng data(2), noise(3);
     Tensor real = dist::local_rows(rand({batch, 1, 28, 28}, DType::f32, &data, -1, 1), comm.rank(), R);
 
@@ -99,15 +100,16 @@ int main(int argc, char** argv) {
     const double median = comm.all_reduce_sum(sorted[sorted.size() / 2]) / R;
     const double grad_mib = (red_g.gradient_bytes() + red_d.gradient_bytes()) / 1048576.0;
     if (comm.is_main()) {
-      std::printf("ddp dcgan step  width %lld  global batch %lld  %d process(es) x %d thread(s)%s: median %.1f ms/step, "
-                  "%.0f img/s\n",
-                  (long long)width, (long long)batch, R, threads, sync_bn ? "  sync-bn" : "", median,
-                  batch * 1000.0 / median);
+      std::printf(
+          "ddp dcgan step  width %lld  global batch %lld  %d process(es) x %d thread(s)%s: median %.1f ms/step, "
+          "%.0f img/s\n",
+          (long long)width, (long long)batch, R, threads, sync_bn ? "  sync-bn" : "", median, batch * 1000.0 / median);
       if (R > 1)
-        std::printf("  gradients %.2f MiB/step in %zu+%zu buckets (%lld of %lld started during backward); all-reduce "
-                    "alone %.2f ms/step, exposed in the step %.2f ms/step, overlap %.0f%%; staging copies %.2f ms/step\n",
-                    grad_mib, red_g.bucket_count(), red_d.bucket_count(), (long long)in_bw, (long long)total_b,
-                    blocking_ms, exposed_ms, 100.0 * std::clamp(1.0 - exposed_ms / blocking_ms, 0.0, 1.0), copy_ms);
+        std::printf(
+            "  gradients %.2f MiB/step in %zu+%zu buckets (%lld of %lld started during backward); all-reduce "
+            "alone %.2f ms/step, exposed in the step %.2f ms/step, overlap %.0f%%; staging copies %.2f ms/step\n",
+            grad_mib, red_g.bucket_count(), red_d.bucket_count(), (long long)in_bw, (long long)total_b, blocking_ms,
+            exposed_ms, 100.0 * std::clamp(1.0 - exposed_ms / blocking_ms, 0.0, 1.0), copy_ms);
       std::printf("RESULT ddp %d %d %.4f %.1f %.3f %.3f\n", R, threads, median, batch * 1000.0 / median, blocking_ms,
                   exposed_ms);
     }

@@ -43,9 +43,10 @@
 
 #if !GANTRY_HAS_CUDA
 int main() {
-  std::printf("bench_kernels: this build has no cuda device (GANTRY_CUDA=off), so there is nothing to measure.\n"
-              "Configure with -DGANTRY_CUDA=real on a machine with a GPU, or -DGANTRY_CUDA=emu for the emulator's "
-              "smoke test.\n");
+  std::printf(
+      "bench_kernels: this build has no cuda device (GANTRY_CUDA=off), so there is nothing to measure.\n"
+      "Configure with -DGANTRY_CUDA=real on a machine with a GPU, or -DGANTRY_CUDA=emu for the emulator's "
+      "smoke test.\n");
   return 0;
 }
 #else
@@ -166,15 +167,16 @@ void version_rows(Runner& run, const char* kernel, const std::string& shape, boo
     if (want.empty()) want = reference();
     Row r = make_row(name, shape, flops, work, peer ? "cuDNN" : "");
     r.peer_ms = peer_ms;
-    peer_ms = run.measure(r, [&, v] { ours(v); }, std::isnan(peer_ms) ? peer : nullptr, out, want, tol).peer_ms;
+    peer_ms = run.measure(
+                     r, [&, v] { ours(v); }, std::isnan(peer_ms) ? peer : nullptr, out, want, tol)
+                  .peer_ms;
   }
 }
 
 void bench_conv(Runner& run, const ConvLayer& l) {
   const Conv2dShape s = geometry(l, run.batch());
-  const std::string what = std::string(l.name) + (l.transposed ? " convT " : " conv ") + std::to_string(l.c_in) +
-                           "->" + std::to_string(l.c_out) + " " +
-                           std::to_string(l.transposed ? s.out_h : s.in_h) + "->" +
+  const std::string what = std::string(l.name) + (l.transposed ? " convT " : " conv ") + std::to_string(l.c_in) + "->" +
+                           std::to_string(l.c_out) + " " + std::to_string(l.transposed ? s.out_h : s.in_h) + "->" +
                            std::to_string(l.transposed ? s.in_h : s.out_h) + " k" + std::to_string(l.k) + "s" +
                            std::to_string(l.stride);
   const char* pass_fwd = l.transposed ? " dgrad" : " fwd";  // what conv2d_forward is for this layer
@@ -244,18 +246,22 @@ void bench_batch_norm(Runner& run, const BatchNormLayer& l) {
   auto peer_fn = [&](std::function<void()> f) { return run.cudnn() ? f : std::function<void()>(); };
 
   version_rows(
-      run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions, gpu::kernel_versions().batch_norm,
-      [&](int v) { gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, v); },
-      peer_fn([&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps); }),
+      run, "batch_norm_forward_train", what, false, 2 * bytes, gpu::kBatchNormVersions,
+      gpu::kernel_versions().batch_norm,
+      [&](int v) {
+        gpu::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps, v);
+      },
+      peer_fn(
+          [&] { cudnn::batch_norm_forward_train(y_d, mean_d, invstd_d, rm_d, rv_d, x_d, g_d, b_d, s, momentum, eps); }),
       y_d, [&] { return y_ref; }, 1e-4);
   if (run.wanted("batch_norm_forward_eval", what)) {
     std::vector<float> want(nx);
     cpu::batch_norm_forward_eval(want.data(), x.data(), rmean.data(), rvar.data(), gamma.data(), beta.data(), s, eps);
     DeviceArray rm0(rmean), rv0(rvar);  // the training rows above moved rm_d, rv_d
-    run.measure(make_row("batch_norm_forward_eval", what, false, 2 * bytes, peer),
-                [&] { gpu::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); },
-                peer_fn([&] { cudnn::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); }), y_d,
-                want, 1e-5);
+    run.measure(
+        make_row("batch_norm_forward_eval", what, false, 2 * bytes, peer),
+        [&] { gpu::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); },
+        peer_fn([&] { cudnn::batch_norm_forward_eval(y_d, x_d, rm0, rv0, g_d, b_d, s, eps); }), y_d, want, 1e-5);
   }
   DeviceArray m0(mean_ref), is0(invstd_ref);  // the cpu's statistics, so both sides start equal
   version_rows(
@@ -285,19 +291,20 @@ void bench_leaky_relu(Runner& run, int64_t c, int64_t size) {
   if (run.wanted("leaky_relu", what)) {
     std::vector<float> want(count);
     for (int64_t i = 0; i < count; ++i) want[i] = x[i] > 0 ? x[i] : slope * x[i];
-    run.measure(make_row("leaky_relu", what, false, 2 * 4.0 * count),
-                [&] { gpu::unary(y_d, x_d, dense, gantry::kernels::elementwise::LeakyRelu<float>{slope}); }, nullptr,
-                y_d, want, 1e-6);
+    run.measure(
+        make_row("leaky_relu", what, false, 2 * 4.0 * count),
+        [&] { gpu::unary(y_d, x_d, dense, gantry::kernels::elementwise::LeakyRelu<float>{slope}); }, nullptr, y_d, want,
+        1e-6);
   }
   if (run.wanted("leaky_relu_backward", what)) {
     std::vector<float> want(count);
     for (int64_t i = 0; i < count; ++i) want[i] = x[i] > 0 ? g[i] : slope * g[i];
-    run.measure(make_row("leaky_relu_backward", what, false, 3 * 4.0 * count),
-                [&] {
-                  gpu::binary(y_d, g_d, dense, x_d, dense,
-                              gantry::kernels::elementwise::LeakyReluBackward<float>{slope});
-                },
-                nullptr, y_d, want, 1e-6);
+    run.measure(
+        make_row("leaky_relu_backward", what, false, 3 * 4.0 * count),
+        [&] {
+          gpu::binary(y_d, g_d, dense, x_d, dense, gantry::kernels::elementwise::LeakyReluBackward<float>{slope});
+        },
+        nullptr, y_d, want, 1e-6);
   }
 }
 
@@ -314,17 +321,19 @@ void bench_gradient_penalty(Runner& run, int64_t c, int64_t size) {
   std::vector<float> penalty(1), norms(n);
   cpu::gradient_penalty_forward(penalty.data(), norms.data(), g.data(), n, k, lambda, eps);
   if (run.wanted("gradient_penalty_forward", what))  // reads g, writes N norms and the scalar
-    run.measure(make_row("gradient_penalty_forward", what, false, 4.0 * (n * k + n + 1)),
-                [&] { gpu::gradient_penalty_forward(penalty_d, norms_d, g_d, n, k, lambda, eps); }, nullptr,
-                penalty_d, penalty, 1e-5);
+    run.measure(
+        make_row("gradient_penalty_forward", what, false, 4.0 * (n * k + n + 1)),
+        [&] { gpu::gradient_penalty_forward(penalty_d, norms_d, g_d, n, k, lambda, eps); }, nullptr, penalty_d, penalty,
+        1e-5);
   if (run.wanted("gradient_penalty_backward", what)) {  // reads g and the norms, writes dg
     std::vector<float> want(n * k);
     const float grad_out = 0.5f;
     cpu::gradient_penalty_backward(want.data(), &grad_out, g.data(), norms.data(), n, k, lambda);
     DeviceArray norms0(norms);
-    run.measure(make_row("gradient_penalty_backward", what, false, 4.0 * (2 * n * k + n + 1)),
-                [&] { gpu::gradient_penalty_backward(dg_d, grad_out_d, g_d, norms0, n, k, lambda); }, nullptr,
-                dg_d, want, 1e-5);
+    run.measure(
+        make_row("gradient_penalty_backward", what, false, 4.0 * (2 * n * k + n + 1)),
+        [&] { gpu::gradient_penalty_backward(dg_d, grad_out_d, g_d, norms0, n, k, lambda); }, nullptr, dg_d, want,
+        1e-5);
   }
 }
 
@@ -345,10 +354,10 @@ struct ModconvLayer {
 void bench_modconv(Runner& run, const ModconvLayer& l) {
   const int64_t n = run.batch(), pad = l.k / 2;
   const Conv2dShape s{n, l.c_in, l.size, l.size, l.c_out, l.size, l.size, l.k, l.k, 1, 1, pad, pad, 1, 1};
-  const std::string what = std::string(l.name) + " modconv " + std::to_string(l.c_in) + "->" +
-                           std::to_string(l.c_out) + " " + std::to_string(l.size) + "x" + std::to_string(l.size) +
-                           " k" + std::to_string(l.k);
-  const bool any = run.wanted("modconv2d_forward", what + " fwd") || run.wanted("modconv2d_backward_input", what + " dgrad") ||
+  const std::string what = std::string(l.name) + " modconv " + std::to_string(l.c_in) + "->" + std::to_string(l.c_out) +
+                           " " + std::to_string(l.size) + "x" + std::to_string(l.size) + " k" + std::to_string(l.k);
+  const bool any = run.wanted("modconv2d_forward", what + " fwd") ||
+                   run.wanted("modconv2d_backward_input", what + " dgrad") ||
                    run.wanted("modconv2d_backward_weight", what + " wgrad");
   if (!any) return;
   const size_t nx = n * s.c_in * s.in_h * s.in_w, ny = n * s.c_out * s.out_h * s.out_w,
@@ -378,32 +387,36 @@ void bench_modconv(Runner& run, const ModconvLayer& l) {
   // The peer's cuDNN workspaces, allocated untimed (the caller's, as the op layer's are).
   const size_t fws_bytes = with_cudnn ? cudnn::grouped_conv2d_forward_workspace(s) : 0;
   const size_t bws_bytes = with_cudnn ? cudnn::grouped_conv2d_backward_input_workspace(s) : 0;
-  DeviceArray fws_d((fws_bytes + sizeof(float) - 1) / sizeof(float)), bws_d((bws_bytes + sizeof(float) - 1) / sizeof(float));
+  DeviceArray fws_d((fws_bytes + sizeof(float) - 1) / sizeof(float)),
+      bws_d((bws_bytes + sizeof(float) - 1) / sizeof(float));
   auto peer_fn = [&](std::function<void()> f) { return with_cudnn ? f : std::function<void()>(); };
 
   if (run.wanted("modconv2d_forward", what + " fwd")) {
     std::vector<float> want(ny);
     cpu::modconv2d_forward(want.data(), x.data(), w.data(), st.data(), dm.data(), s);
-    run.measure(make_row("modconv2d_forward", what + " fwd", true, flops, peer),
-                [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s); },
-                peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s, fws_d, fws_bytes); }), y_d, want,
-                tol((double)(s.c_in * taps)));
+    run.measure(
+        make_row("modconv2d_forward", what + " fwd", true, flops, peer),
+        [&] { gpu::modconv2d_forward(y_d, x_d, w_d, s_d, d_d, s); },
+        peer_fn([&] { cudnn::grouped_conv2d_forward(y_d, x_d, wps_d, s, fws_d, fws_bytes); }), y_d, want,
+        tol((double)(s.c_in * taps)));
   }
   if (run.wanted("modconv2d_backward_input", what + " dgrad")) {
     std::vector<float> want(nx);
     cpu::modconv2d_backward_input(want.data(), dy.data(), w.data(), st.data(), dm.data(), s);
-    run.measure(make_row("modconv2d_backward_input", what + " dgrad", true, flops, peer),
-                [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s); },
-                peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s, bws_d, bws_bytes); }), dx_d, want,
-                tol((double)(s.c_out * taps)));
+    run.measure(
+        make_row("modconv2d_backward_input", what + " dgrad", true, flops, peer),
+        [&] { gpu::modconv2d_backward_input(dx_d, dy_d, w_d, s_d, d_d, s); },
+        peer_fn([&] { cudnn::grouped_conv2d_backward_input(dx_d, dy_d, wps_d, s, bws_d, bws_bytes); }), dx_d, want,
+        tol((double)(s.c_out * taps)));
   }
   if (run.wanted("modconv2d_backward_weight", what + " wgrad")) {
     std::vector<float> want(nw);
     cpu::modconv2d_backward_weight(want.data(), dy.data(), x.data(), st.data(), dm.data(), s);
-    run.measure(make_row("modconv2d_backward_weight", what + " wgrad", true, flops, with_cudnn ? "cuDNN" : ""),
-                [&] { gpu::modconv2d_backward_weight(dw_d, dy_d, x_d, s_d, d_d, s); },
-                peer_fn([&] { cudnn::conv2d_backward_weight(dw_d, dys_d, xs_d, s); }), dw_d, want,
-                tol((double)(n * s.out_h * s.out_w)));
+    run.measure(
+        make_row("modconv2d_backward_weight", what + " wgrad", true, flops, with_cudnn ? "cuDNN" : ""),
+        [&] { gpu::modconv2d_backward_weight(dw_d, dy_d, x_d, s_d, d_d, s); },
+        peer_fn([&] { cudnn::conv2d_backward_weight(dw_d, dys_d, xs_d, s); }), dw_d, want,
+        tol((double)(n * s.out_h * s.out_w)));
   }
 }
 
@@ -417,11 +430,11 @@ void bench_sgemm(Runner& run, int64_t m, int64_t n, int64_t k) {
   DeviceArray a_d(a), b_d(b), c_d(m * n);
   std::vector<float> want(m * n);
   cpu::gemm_batched(want.data(), a.data(), b.data(), 1, m, n, k);
-  run.measure(make_row(name, what, true, 2.0 * m * n * k, kEmulator ? "" : "cuBLAS"),
-              [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmVersions); },
-              kEmulator ? std::function<void()>()
-                        : [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmCublas); },
-              c_d, want, 1e-6 * (double)(k + 8));
+  run.measure(
+      make_row(name, what, true, 2.0 * m * n * k, kEmulator ? "" : "cuBLAS"),
+      [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmVersions); },
+      kEmulator ? std::function<void()>() : [&] { gpu::gemm_batched(c_d, a_d, b_d, 1, m, n, k, gpu::kGemmCublas); },
+      c_d, want, 1e-6 * (double)(k + 8));
 }
 
 // ---- the device and its roofline ----------------------------------------------------------
@@ -442,8 +455,8 @@ Roofline measure_roofline(int repeats) {
     const size_t count = 64u << 20;
     DeviceArray a(count), b(count);
     CUDA_CHECK(cudaMemset(a, 0, count * sizeof(float)));
-    const double ms = median_ms([&] { CUDA_CHECK(cudaMemcpy(b, a, count * sizeof(float), cudaMemcpyDeviceToDevice)); },
-                                repeats);
+    const double ms =
+        median_ms([&] { CUDA_CHECK(cudaMemcpy(b, a, count * sizeof(float), cudaMemcpyDeviceToDevice)); }, repeats);
     roof.gbs = 2.0 * count * sizeof(float) / (ms * 1e6);
   }
   {  // float32 FLOP/s: cublasSgemm 4096^3, default math (no TF32 tensor cores)
@@ -471,12 +484,15 @@ Roofline measure_roofline(int repeats) {
 int main(int argc, char** argv) {
   Options opt;
   CLI::App app{"gantry's CUDA kernels at the GAN models' sizes, beside cuDNN / cuBLAS where the build has them"};
-  app.add_option("--repeats", opt.repeats, "Timed samples per kernel; the median is reported (default 20; 1 on the emulator)")
+  app.add_option("--repeats", opt.repeats,
+                 "Timed samples per kernel; the median is reported (default 20; 1 on the emulator)")
       ->check(CLI::Range(1, 100000));
-  auto* smoke = app.add_flag("--smoke", opt.smoke, "Small sizes, one repeat: a check that everything runs (the default on the emulator)");
+  auto* smoke = app.add_flag("--smoke", opt.smoke,
+                             "Small sizes, one repeat: a check that everything runs (the default on the emulator)");
   app.add_flag("--full", opt.full, "Full sizes (batch 64) even on the emulator (slow)")->excludes(smoke);
-  app.add_option("--only", opt.only,
-                 "Run only rows whose kernel name or shape contains one of TEXT,... (e.g. conv2d_forward, G28, batch_norm)")
+  app.add_option(
+         "--only", opt.only,
+         "Run only rows whose kernel name or shape contains one of TEXT,... (e.g. conv2d_forward, G28, batch_norm)")
       ->delimiter(',');
   app.add_option("--csv", opt.csv, "Also write the table to FILE as CSV");
   app.add_flag("--default-versions", opt.default_versions,
@@ -487,23 +503,26 @@ int main(int argc, char** argv) {
 
   int devices = 0;
   if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
-    std::printf("SKIPPED: no CUDA device found, so nothing was measured (bench_kernels needs a GPU, or the emulator build)\n");
+    std::printf(
+        "SKIPPED: no CUDA device found, so nothing was measured (bench_kernels needs a GPU, or the emulator build)\n");
     return 0;
   }
   Roofline roof;
   std::string device;
   if (kEmulator) {
     device = "the CPU emulator (GANTRY_CUDA=emu)";
-    std::printf("bench_kernels on THE EMULATOR (GANTRY_CUDA=emu): every kernel ran on the CPU, one CUDA thread per fiber.\n"
-                "These are emulator times: they say nothing about GPU performance; no rates, no roofline.\n");
+    std::printf(
+        "bench_kernels on THE EMULATOR (GANTRY_CUDA=emu): every kernel ran on the CPU, one CUDA thread per fiber.\n"
+        "These are emulator times: they say nothing about GPU performance; no rates, no roofline.\n");
   } else {
 #if !defined(GANTRY_CUDA_EMU)
     device = device_name();
     std::printf("bench_kernels on %s\n", device.c_str());
     roof = measure_roofline(smoke_run ? 3 : 10);
-    std::printf("roofline measured in this run: cudaMemcpy device-to-device %.0f GB/s (bytes read + written); "
-                "cublasSgemm 4096^3 %.0f GFLOP/s (float32, no TF32)\n",
-                roof.gbs, roof.gflops);
+    std::printf(
+        "roofline measured in this run: cudaMemcpy device-to-device %.0f GB/s (bytes read + written); "
+        "cublasSgemm 4096^3 %.0f GFLOP/s (float32, no TF32)\n",
+        roof.gbs, roof.gflops);
 #endif
   }
   const bool with_cudnn = gpu::cudnn_available();
@@ -511,7 +530,7 @@ int main(int argc, char** argv) {
   std::printf("%s: batch %lld, median of %d repeat%s; every output checked against the cpu kernels; peer: %s\n\n",
               smoke_run ? "smoke test (small sizes)" : "full sizes", (long long)batch, run.repeats(),
               run.repeats() == 1 ? "" : "s",
-              with_cudnn ? "cuDNN (FMA math, Find-chosen algorithms) for conv/batch norm, cuBLAS for SGEMM"
+              with_cudnn  ? "cuDNN (FMA math, Find-chosen algorithms) for conv/batch norm, cuBLAS for SGEMM"
               : kEmulator ? "none (cuDNN and cuBLAS cannot run on the emulator)"
                           : "cuBLAS for SGEMM (this build has no cuDNN)");
 
@@ -533,7 +552,7 @@ int main(int argc, char** argv) {
   // halving as resolution doubles, and a toRGB (1x1, one output channel). The smoke test
   // keeps two narrow layers.
   const ModconvLayer modconvs[] = {
-      {"SG4", 512, 512, 4, 3, false},   {"SG8", 512, 512, 8, 3, false},  {"SG16", 256, 256, 16, 3, false},
+      {"SG4", 512, 512, 4, 3, false},   {"SG8", 512, 512, 8, 3, false},    {"SG16", 256, 256, 16, 3, false},
       {"SG32", 128, 128, 32, 3, false}, {"SG32rgb", 128, 1, 32, 1, false}, {"sg8", 32, 32, 8, 3, true},
       {"sg16rgb", 16, 1, 16, 1, true},
   };
@@ -552,15 +571,16 @@ int main(int argc, char** argv) {
   }
 
   print_table(run.rows(), roof, !kEmulator);
-  std::printf("\nconv rows: the layer (D = discriminator/critic, G = generator; 28/32/64 = image size), its input -> "
-              "output channels and size, and the pass (fwd, dgrad = input gradient, wgrad = weight gradient); a convT's "
-              "fwd is conv2d_backward_input, its dgrad conv2d_forward.\n"
-              "modconv rows: StyleGAN2's synthesis layers (SG = batch-64 sizes, sg = smoke sizes; rgb = toRGB 1x1), "
-              "fused kernels with styles and demodulation; the peer is cuDNN's grouped conv (groups = N) on per-sample "
-              "weights formed untimed beforehand (wgrad: cuDNN's shared-weight backward-filter on pre-scaled inputs).\n"
-              "GB/s counts the bytes an ideal kernel moves (batch_norm train/eval 2 passes, backward 3, leaky_relu 2, "
-              "its backward 3, gradient_penalty forward 1, backward 2); ms/peer < 1 means gantry is faster; * marks "
-              "the version the op runs.\n");
+  std::printf(
+      "\nconv rows: the layer (D = discriminator/critic, G = generator; 28/32/64 = image size), its input -> "
+      "output channels and size, and the pass (fwd, dgrad = input gradient, wgrad = weight gradient); a convT's "
+      "fwd is conv2d_backward_input, its dgrad conv2d_forward.\n"
+      "modconv rows: StyleGAN2's synthesis layers (SG = batch-64 sizes, sg = smoke sizes; rgb = toRGB 1x1), "
+      "fused kernels with styles and demodulation; the peer is cuDNN's grouped conv (groups = N) on per-sample "
+      "weights formed untimed beforehand (wgrad: cuDNN's shared-weight backward-filter on pre-scaled inputs).\n"
+      "GB/s counts the bytes an ideal kernel moves (batch_norm train/eval 2 passes, backward 3, leaky_relu 2, "
+      "its backward 3, gradient_penalty forward 1, backward 2); ms/peer < 1 means gantry is faster; * marks "
+      "the version the op runs.\n");
   if (run.rows().empty()) std::printf("no row matched --only\n");
   if (!opt.csv.empty()) {
     write_csv(opt.csv, run.rows(), roof, device);

@@ -55,13 +55,13 @@ int main(int argc, char** argv) {
   const double cpu_per_step = (bench::process_cpu_ms() - cpu0) / steps;
   const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / steps;
   std::sort(ms.begin(), ms.end());
-  std::printf("gantry  stylegan step  batch %lld  width %lld  r1 every %lld  pl %g  threads %d: mean %.2f ms/step "
-              "(median %.2f, min %.2f, max %.2f), %.0f images/s, params G %lld, D %lld; peak tensor memory %.1f MiB, "
-              "peak process RSS %.0f MiB\n",
-              (long long)batch, (long long)width, (long long)r1_interval, pl_weight, threads, mean, ms[ms.size() / 2],
-              ms.front(), ms.back(), batch * 1000.0 / mean, (long long)model.net("G").parameter_count(),
-              (long long)model.net("D").parameter_count(), memory_stats().peak_bytes / 1048576.0,
-              bench::peak_rss_mib());
+  std::printf(
+      "gantry  stylegan step  batch %lld  width %lld  r1 every %lld  pl %g  threads %d: mean %.2f ms/step "
+      "(median %.2f, min %.2f, max %.2f), %.0f images/s, params G %lld, D %lld; peak tensor memory %.1f MiB, "
+      "peak process RSS %.0f MiB\n",
+      (long long)batch, (long long)width, (long long)r1_interval, pl_weight, threads, mean, ms[ms.size() / 2],
+      ms.front(), ms.back(), batch * 1000.0 / mean, (long long)model.net("G").parameter_count(),
+      (long long)model.net("D").parameter_count(), memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(mean, cpu_per_step);
   return 0;

@@ -167,11 +167,10 @@ void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slo
 // The shared walk of grad() and backward(). If `captures` is non-null, gradients
 // reaching those nodes are stored there and leaves are left untouched;
 // otherwise accumulators add into their leaf's .grad.
-void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs,
-                  bool retain_graph, bool create_graph,
-                  std::unordered_map<Node*, Tensor>* captures) {
-  GANTRY_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(),
-               "backward: got ", grad_outputs.size(), " grad_outputs for ", outputs.size(), " outputs");
+void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs, bool retain_graph,
+                  bool create_graph, std::unordered_map<Node*, Tensor>* captures) {
+  GANTRY_CHECK(grad_outputs.empty() || grad_outputs.size() == outputs.size(), "backward: got ", grad_outputs.size(),
+               " grad_outputs for ", outputs.size(), " outputs");
   std::vector<std::shared_ptr<Node>> roots;
   std::unordered_map<Node*, Tensor> pending;
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -220,8 +219,8 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
     }
     Grads grads;
     if (g.defined()) {
-      GANTRY_CHECK(!node->released, "backward: trying to backward through the graph a second time (op '",
-                   node->name, "'): its saved tensors were freed; pass retain_graph=true the first time");
+      GANTRY_CHECK(!node->released, "backward: trying to backward through the graph a second time (op '", node->name,
+                   "'): its saved tensors were freed; pass retain_graph=true the first time");
       {
         ++g_in_rule;
         struct Leave {
@@ -242,8 +241,8 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
       if (!nx) continue;
       if (j < grads.size() && grads[j].defined()) {
         GANTRY_CHECK(grads[j].shape() == node->input_shapes[j], "backward: the rule of '", node->name,
-                     "' gave a gradient of shape ", shape_str(grads[j].shape()), " for input ", j,
-                     " of shape ", shape_str(node->input_shapes[j]));
+                     "' gave a gradient of shape ", shape_str(grads[j].shape()), " for input ", j, " of shape ",
+                     shape_str(node->input_shapes[j]));
         accumulate(pending[nx], grads[j]);
       }
       if (--deps[nx] == 0) ready.push_back(node->next[j]);
@@ -254,13 +253,12 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
 }  // namespace
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph,
-                         bool create_graph, bool allow_unused) {
+                         const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,
+                         bool allow_unused) {
   std::unordered_map<Node*, Tensor> captures;
   std::vector<Node*> targets;
   for (size_t i = 0; i < inputs.size(); ++i) {
-    GANTRY_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input ", i,
-                 " does not require grad");
+    GANTRY_CHECK(inputs[i].defined() && inputs[i].requires_grad(), "grad: input ", i, " does not require grad");
     auto e = gradient_edge(inputs[i]);
     targets.push_back(e.get());
     captures[e.get()] = Tensor();

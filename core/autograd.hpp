@@ -59,12 +59,14 @@ struct GradMode {
 struct NoGradGuard {
   NoGradGuard() : prev_(GradMode::enabled()) { GradMode::set(false); }
   ~NoGradGuard() { GradMode::set(prev_); }
+
  private:
   bool prev_;
 };
 struct GradModeGuard {
   explicit GradModeGuard(bool on) : prev_(GradMode::enabled()) { GradMode::set(on); }
   ~GradModeGuard() { GradMode::set(prev_); }
+
  private:
   bool prev_;
 };
@@ -78,9 +80,8 @@ Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, D
 // the result is differentiable; retain_graph defaults to create_graph. An input
 // the outputs do not depend on throws unless allow_unused (then: undefined Tensor).
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
-                         const std::vector<Tensor>& grad_outputs = {},
-                         std::optional<bool> retain_graph = {}, bool create_graph = false,
-                         bool allow_unused = false);
+                         const std::vector<Tensor>& grad_outputs = {}, std::optional<bool> retain_graph = {},
+                         bool create_graph = false, bool allow_unused = false);
 
 // Accumulates the gradients of the outputs into the .grad of every leaf that requires grad.
 void backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>& grad_outputs = {},

@@ -27,7 +27,7 @@ std::string concat(const Args&... args) {
 }  // namespace gantry
 
 // GANTRY_CHECK(cond, parts...): throw gantry::Error(parts...) when cond is false.
-#define GANTRY_CHECK(cond, ...)                                        \
-  do {                                                                 \
+#define GANTRY_CHECK(cond, ...)                                                \
+  do {                                                                         \
     if (!(cond)) throw ::gantry::Error(::gantry::detail::concat(__VA_ARGS__)); \
   } while (0)

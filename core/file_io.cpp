@@ -36,8 +36,8 @@ AtomicFile::AtomicFile(std::string path, std::string what)
   f_ = std::fopen(tmp_.c_str(), "wb");
   // Nothing to remove: whatever is at tmp_ is not ours.
   if (!f_)
-    throw Error(detail::concat(what_, " ", path_, ": cannot write ", tmp_, " (", std::strerror(errno), "); any previous ",
-                               path_, " is untouched"));
+    throw Error(detail::concat(what_, " ", path_, ": cannot write ", tmp_, " (", std::strerror(errno),
+                               "); any previous ", path_, " is untouched"));
 }
 
 AtomicFile::~AtomicFile() {

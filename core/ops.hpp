@@ -21,16 +21,16 @@ Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
 Tensor minimum(const Tensor& a, const Tensor& b);
 Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor add(const Tensor& a, double s);   // a + s
-Tensor mul(const Tensor& a, double s);   // a * s
+Tensor add(const Tensor& a, double s);  // a + s
+Tensor mul(const Tensor& a, double s);  // a * s
 Tensor neg(const Tensor& x);
-Tensor pow(const Tensor& x, double p);   // x^p (scalar exponent)
+Tensor pow(const Tensor& x, double p);  // x^p (scalar exponent)
 Tensor sqrt(const Tensor& x);
-Tensor rsqrt(const Tensor& x);           // 1/sqrt(x)
+Tensor rsqrt(const Tensor& x);  // 1/sqrt(x)
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
 Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);            // -1, 0, 1; no gradient (zero a.e.)
+Tensor sign(const Tensor& x);  // -1, 0, 1; no gradient (zero a.e.)
 Tensor clamp(const Tensor& x, std::optional<double> lo, std::optional<double> hi);
 // cond ? a : b, with cond any tensor read as (cond != 0); broadcasts all three.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
@@ -50,14 +50,13 @@ Tensor leaky_relu(const Tensor& x, double slope = 0.01);
 Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope);
 Tensor sigmoid(const Tensor& x);
 Tensor tanh(const Tensor& x);
-Tensor softplus(const Tensor& x);        // log(1 + e^x), computed stably
+Tensor softplus(const Tensor& x);  // log(1 + e^x), computed stably
 
 // ---- reductions (core/ops/reduce.cpp): `dims` empty = all dims ------------------
 Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 // Variance with `correction` (0 = biased/population, 1 = unbiased/sample).
-Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1,
-           bool keepdim = false);
+Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1, bool keepdim = false);
 // Max over dims; the gradient is split evenly between tied maxima.
 Tensor max(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
 // Index (int64) of the first maximum along `dim`. No gradient.
@@ -68,8 +67,8 @@ Tensor norm(const Tensor& x, double p = 2, const std::vector<int64_t>& dims = {}
 Tensor sum_to(const Tensor& x, const Shape& shape);
 
 // ---- views and shape ops (core/ops/shape.cpp) -----------------------------------
-Tensor reshape(const Tensor& x, Shape s);        // one dim may be -1; copies only if needed
-Tensor view(const Tensor& x, Shape s);           // like reshape, but never copies (throws instead)
+Tensor reshape(const Tensor& x, Shape s);  // one dim may be -1; copies only if needed
+Tensor view(const Tensor& x, Shape s);     // like reshape, but never copies (throws instead)
 Tensor flatten(const Tensor& x, int64_t start = 0, int64_t end = -1);
 Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length);
 Tensor select(const Tensor& x, int64_t dim, int64_t index);
@@ -110,8 +109,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {},
                         int64_t out_pad_h = 0, int64_t out_pad_w = 0);
 // d/dw of sum(g * conv2d(x, w)) for w of shape weight_shape: conv2d's weight gradient as an op.
-Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape,
-                              const Conv2dOptions& o);
+Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& weight_shape, const Conv2dOptions& o);
 
 // ---- modulated convolution and FIR resampling (core/ops/modconv.cpp), NCHW ---------
 // StyleGAN2's modulated conv: x [N,Cin,H,W], weight [Cout,Cin,KH,KW], styles [N,Cin].
@@ -143,12 +141,11 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o);
 // x [N,C] or [N,C,*]. training: batch statistics (biased var for the output) and, if
 // running_mean/var are given, an in-place update with `momentum` (unbiased var);
 // eval: the running statistics. weight/bias optional (affine).
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
-                  const Tensor& weight, const Tensor& bias, bool training, double momentum = 0.1,
-                  double eps = 1e-5);
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
 // Normalizes over the last normalized_shape.size() dims.
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
-                  const Tensor& bias = {}, double eps = 1e-5);
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
+                  double eps = 1e-5);
 // x [N,C,*]: normalizes each (n, c) over its spatial dims. weight/bias [C] optional.
 Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
 
@@ -161,8 +158,7 @@ Tensor gradient_penalty(const Tensor& g, double lambda = 10.0, double eps = 1e-1
 // ---- shape and indexing for images and labels (core/ops/image.cpp) -------------
 enum class PadMode { zero, reflect };
 // Pads the last two dims of [N,C,H,W] by (left, right, top, bottom).
-Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
-             PadMode mode = PadMode::zero);
+Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom, PadMode mode = PadMode::zero);
 Tensor upsample_nearest2d(const Tensor& x, int64_t scale_h, int64_t scale_w);
 // Rows of table [num, dim] picked by int64 indices of any shape: [..., dim].
 Tensor embedding(const Tensor& indices, const Tensor& table);
@@ -209,17 +205,17 @@ struct SampleInput {
 struct OpSample {
   std::function<Tensor(const std::vector<Tensor>&)> f;
   std::vector<SampleInput> inputs;
-  const char* what = "";       // what the case covers, for failure messages
+  const char* what = "";            // what the case covers, for failure messages
   double atol = 1e-5, rtol = 2e-4;  // parity tolerance; sums of K products raise atol to ~K 2^-24
-  bool differentiable = true;  // false: forward only (a cast through int64)
-  bool gradcheck = true;       // false: its numbers depend on the inputs outside autograd (running stats)
+  bool differentiable = true;       // false: forward only (a cast through int64)
+  bool gradcheck = true;            // false: its numbers depend on the inputs outside autograd (running stats)
 };
 struct OpInfo {
   static constexpr unsigned kCpu = 1, kCuda = 2;
   const char* name;
-  unsigned backends;  // kCpu | kCuda: where it runs (elsewhere it throws "not on cuda yet")
-  int grad_order;     // 0: no gradient (comparisons, argmax); 1: a gradient; 2: twice differentiable
-  std::vector<OpSample> samples = {};   // odd shapes; every op needs one (the tests fail naming it)
+  unsigned backends;                   // kCpu | kCuda: where it runs (elsewhere it throws "not on cuda yet")
+  int grad_order;                      // 0: no gradient (comparisons, argmax); 1: a gradient; 2: twice differentiable
+  std::vector<OpSample> samples = {};  // odd shapes; every op needs one (the tests fail naming it)
   const char* not_gradchecked = nullptr;  // why no sample can be gradchecked, for an op with grad_order > 0
   bool on_cuda() const { return backends & kCuda; }
 };

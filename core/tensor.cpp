@@ -26,8 +26,7 @@ Storage::~Storage() { detail::backend(device).release(data, nbytes); }
 
 // ---- accessors ------------------------------------------------------------------
 
-#define GANTRY_IMPL() \
-  (impl_ ? impl_.get() : throw Error("gantry: use of an undefined Tensor"))
+#define GANTRY_IMPL() (impl_ ? impl_.get() : throw Error("gantry: use of an undefined Tensor"))
 
 const Shape& Tensor::shape() const { return GANTRY_IMPL()->sizes; }
 const Shape& Tensor::strides() const { return GANTRY_IMPL()->strides; }
@@ -69,8 +68,8 @@ bool Tensor::is_leaf() const { return GANTRY_IMPL()->grad_fn == nullptr; }
 const std::shared_ptr<Node>& Tensor::grad_fn() const { return GANTRY_IMPL()->grad_fn; }
 
 Tensor& Tensor::requires_grad_(bool on) {
-  GANTRY_CHECK(is_leaf(), "requires_grad_: only leaf tensors can be marked; this one was made by '",
-               grad_fn()->name, "' (use detach() first)");
+  GANTRY_CHECK(is_leaf(), "requires_grad_: only leaf tensors can be marked; this one was made by '", grad_fn()->name,
+               "' (use detach() first)");
   GANTRY_CHECK(!on || is_floating(dtype()), "requires_grad_: only floating-point tensors can require grad, not ",
                dtype_name(dtype()));
   impl_->requires_grad = on;
@@ -85,8 +84,7 @@ void Tensor::set_grad(const Tensor& g) const {
 }
 
 void Tensor::backward(const Tensor& g, std::optional<bool> retain_graph, bool create_graph) const {
-  gantry::backward({*this}, g.defined() ? std::vector<Tensor>{g} : std::vector<Tensor>{}, retain_graph,
-                   create_graph);
+  gantry::backward({*this}, g.defined() ? std::vector<Tensor>{g} : std::vector<Tensor>{}, retain_graph, create_graph);
 }
 
 Tensor Tensor::detach() const {
@@ -217,8 +215,8 @@ Tensor arange(double start, double end, double step, DType t, Device d) {
 Tensor arange(int64_t n, DType t, Device d) { return arange(0, (double)n, 1, t, d); }
 
 Tensor from_vector(const std::vector<double>& values, const Shape& s, DType t, Device d) {
-  GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_vector: ", values.size(),
-               " values do not fill shape ", shape_str(s), " (", numel_of(s), " elements)");
+  GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_vector: ", values.size(), " values do not fill shape ",
+               shape_str(s), " (", numel_of(s), " elements)");
   Tensor out = empty(s, t, Device::cpu());  // filled on the host, then moved (a no-op for the cpu)
   dispatch_all(t, [&](auto tag) {
     using T = decltype(tag);
@@ -231,8 +229,8 @@ Tensor tensor(std::initializer_list<double> values, const Shape& s, DType t) {
   return from_vector(std::vector<double>(values), s, t);
 }
 Tensor from_indices(const std::vector<int64_t>& values, const Shape& s, Device d) {
-  GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_indices: ", values.size(),
-               " values do not fill shape ", shape_str(s));
+  GANTRY_CHECK((int64_t)values.size() == numel_of(s), "from_indices: ", values.size(), " values do not fill shape ",
+               shape_str(s));
   Tensor out = empty(s, DType::i64, Device::cpu());
   std::memcpy(out.data<int64_t>(), values.data(), values.size() * sizeof(int64_t));
   return to_device(out, d);

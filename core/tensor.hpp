@@ -43,10 +43,10 @@ struct TensorImpl {
   Shape sizes, strides;
   int64_t offset = 0;  // in elements
   DType dtype = DType::f32;
-  bool requires_grad = false;             // set on leaves by the user, on results by autograd
-  std::shared_ptr<TensorImpl> grad;       // accumulated by backward() on leaves
-  std::shared_ptr<Node> grad_fn;          // the op that made this tensor (null for leaves)
-  std::shared_ptr<Node> grad_accumulator; // a leaf's sink node, made on first use
+  bool requires_grad = false;              // set on leaves by the user, on results by autograd
+  std::shared_ptr<TensorImpl> grad;        // accumulated by backward() on leaves
+  std::shared_ptr<Node> grad_fn;           // the op that made this tensor (null for leaves)
+  std::shared_ptr<Node> grad_accumulator;  // a leaf's sink node, made on first use
 };
 
 class Tensor {
@@ -65,7 +65,8 @@ class Tensor {
   Device device() const;
   bool is_contiguous() const;
   // Pointer to element 0 of this view; T must match dtype().
-  template <class T> T* data() const;
+  template <class T>
+  T* data() const;
   void* raw_data() const;
   TensorImpl* impl() const { return impl_.get(); }
   const std::shared_ptr<TensorImpl>& impl_ptr() const { return impl_; }
@@ -82,8 +83,7 @@ class Tensor {
   void set_grad(const Tensor& g) const;
   // Sums d(this)/d(leaf) * grad_output into every leaf's grad. grad_output may be
   // omitted only for a one-element tensor. retain_graph defaults to create_graph.
-  void backward(const Tensor& grad_output = {}, std::optional<bool> retain_graph = {},
-                bool create_graph = false) const;
+  void backward(const Tensor& grad_output = {}, std::optional<bool> retain_graph = {}, bool create_graph = false) const;
   // The same data, cut from the graph.
   Tensor detach() const;
 
@@ -109,7 +109,8 @@ class Tensor {
 
   // The single value of a one-element tensor.
   double item() const;
-  template <class T> std::vector<T> to_vector() const;
+  template <class T>
+  std::vector<T> to_vector() const;
   // Shape, dtype, device and values, truncated for big tensors like PyTorch.
   std::string str() const;
 
@@ -129,8 +130,7 @@ Tensor full(const Shape& s, double value, DType t = DType::f32, Device d = Devic
 Tensor arange(double start, double end, double step = 1, DType t = DType::f32, Device d = Device::cpu());
 Tensor arange(int64_t n, DType t = DType::f32, Device d = Device::cpu());
 // A tensor of the given shape from row-major values (converted to dtype t).
-Tensor from_vector(const std::vector<double>& values, const Shape& s, DType t = DType::f32,
-                   Device d = Device::cpu());
+Tensor from_vector(const std::vector<double>& values, const Shape& s, DType t = DType::f32, Device d = Device::cpu());
 Tensor tensor(std::initializer_list<double> values, const Shape& s, DType t = DType::f32);
 Tensor from_indices(const std::vector<int64_t>& values, const Shape& s, Device d = Device::cpu());
 Tensor scalar_tensor(double v, DType t = DType::f32, Device d = Device::cpu());
@@ -148,7 +148,12 @@ class Rng {
   uint64_t offset() const { return offset_; }
   void set_state(uint64_t seed, uint64_t offset) { seed_ = seed, offset_ = offset; }
   // Reserves `blocks` Philox counter values and returns the first.
-  uint64_t advance(uint64_t blocks) { uint64_t o = offset_; offset_ += blocks; return o; }
+  uint64_t advance(uint64_t blocks) {
+    uint64_t o = offset_;
+    offset_ += blocks;
+    return o;
+  }
+
  private:
   uint64_t seed_, offset_ = 0;
 };

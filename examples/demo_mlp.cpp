@@ -47,9 +47,10 @@ int main(int argc, char** argv) {
   Tensor x = from_vector(xs, {n, 1}), y = from_vector(ys, {n, 1});
 
   // Parameters, Kaiming-style scaled normals; momentum buffers beside them.
-  std::vector<Tensor> params = {
-      mul(randn({hidden, 1}), std::sqrt(2.0)).requires_grad_(), zeros({hidden}).requires_grad_(),
-      mul(randn({1, hidden}), std::sqrt(2.0 / hidden)).requires_grad_(), zeros({1}).requires_grad_()};
+  std::vector<Tensor> params = {mul(randn({hidden, 1}), std::sqrt(2.0)).requires_grad_(),
+                                zeros({hidden}).requires_grad_(),
+                                mul(randn({1, hidden}), std::sqrt(2.0 / hidden)).requires_grad_(),
+                                zeros({1}).requires_grad_()};
   std::vector<Tensor> velocity;
   for (auto& p : params) velocity.push_back(zeros_like(p));
   const double lr = 0.05, momentum = 0.9;

@@ -28,8 +28,8 @@ inline void add_eval_commands(CLI::App& app, EvalCommands& cmd) {
   ev->add_option("--n", cmd.e.n, "Samples to draw from --checkpoint")->check(CLI::Range(2, 1000000));
   ev->add_option("--seed", cmd.e.seed, "Seed of the latents");
   ev->add_flag("--test-set", cmd.e.test_set, "Print the reference values: real test images, and noise");
-  ev->add_option("--classifier", cmd.e.classifier, "Classifier weights (default: " +
-                                                       gan::default_classifier_path() + ")");
+  ev->add_option("--classifier", cmd.e.classifier,
+                 "Classifier weights (default: " + gan::default_classifier_path() + ")");
   ev->add_option("--data", cmd.e.data_dir, "Folder with the test IDX files (default: " + gan::default_data_dir() + ")");
   ev->add_option("--threads", cmd.e.threads, "CPU threads (default: all)")->check(CLI::Range(1, 1024));
 

@@ -38,9 +38,8 @@ int run_train(const gan::TrainOptions& o) {
   const bool two = gan::find_variant(o.variant).data == gan::DataKind::two_domains;
   std::string data = o.data_dir.empty() ? gan::default_data_dir() : o.data_dir;
   if (two) data = o.data_a.empty() ? data + " (domains A and B from its classes)" : o.data_a + " and " + o.data_b;
-  std::printf("gantry: training %s on %s (%s), %lld epochs, batch %lld, seed %llu%s\n", o.variant.c_str(),
-              data.c_str(), o.device.c_str(),
-              (long long)o.epochs, (long long)o.batch_size, (unsigned long long)o.seed,
+  std::printf("gantry: training %s on %s (%s), %lld epochs, batch %lld, seed %llu%s\n", o.variant.c_str(), data.c_str(),
+              o.device.c_str(), (long long)o.epochs, (long long)o.batch_size, (unsigned long long)o.seed,
               o.resume.empty() ? "" : (", resuming from " + o.resume).c_str());
   if (comm.distributed())
     std::printf("gantry: data-parallel on %d processes, %lld images each per step, %s batch norm\n", comm.size(),

@@ -72,7 +72,8 @@ class GantryCli {
     std::map<std::string, bool> on;
   };
   Values values() const {
-    return {train, toy, sample, translate, eval.e, eval.c, eval.classifier_out, train_commands_.text, train_commands_.on};
+    return {
+        train, toy, sample, translate, eval.e, eval.c, eval.classifier_out, train_commands_.text, train_commands_.on};
   }
   TrainCommands train_commands_;
   CLI::App *train_ = nullptr, *train_toy_ = nullptr, *sample_ = nullptr, *translate_ = nullptr;
@@ -82,8 +83,9 @@ class GantryCli {
 inline GantryCli::GantryCli() {
   app.require_subcommand(1);
   train_ = add_train_commands(app, train, train_commands_);
-  train_toy_ = train_->add_subcommand("toy", "The 2-D mode-collapse toy (docs/toy.md): bce, unrolled bce or wgan-gp "
-                                             "on ring8 or grid25 (not an image variant)");
+  train_toy_ = train_->add_subcommand("toy",
+                                      "The 2-D mode-collapse toy (docs/toy.md): bce, unrolled bce or wgan-gp "
+                                      "on ring8 or grid25 (not an image variant)");
   add_toy_flags(train_toy_, toy);
 
   SampleArgs& s = sample;
@@ -100,7 +102,8 @@ inline GantryCli::GantryCli() {
       ->check(CLI::Range(-10.0, 10.0));
   sample_->add_option("--noise-mode", s.noise_mode, "stylegan: per-pixel noise const (default), random or none")
       ->check(CLI::IsMember({"const", "random", "none"}));
-  sample_->add_flag("--style-mix", s.style_mix, "stylegan: the style-mixing grid (rows take coarse styles from columns)");
+  sample_->add_flag("--style-mix", s.style_mix,
+                    "stylegan: the style-mixing grid (rows take coarse styles from columns)");
 
   TranslateArgs& t = translate;
   translate_ = app.add_subcommand("translate", "Translate images with an image-to-image checkpoint (cyclegan)");

@@ -23,8 +23,10 @@ inline void add_toy_flags(CLI::App* sub, gan::ToyOptions& o) {
   sub->add_option("--lr-d", o.lr_d, "D's Adam learning rate")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--beta1", o.beta1, "Adam beta1 (G and D)")->check(CLI::Range(0.0, 0.9999));
   sub->add_option("--beta2", o.beta2, "Adam beta2 (G and D)")->check(CLI::Range(0.0, 0.9999));
-  sub->add_option("--d-steps", o.d_steps, "D steps per G step (0: 1 for bce, 5 for wgan-gp)")->check(CLI::Range(0, 100));
-  sub->add_option("--snapshots", o.snapshots, "scatters in the strip, from step 0 to the last")->check(CLI::Range(1, 100));
+  sub->add_option("--d-steps", o.d_steps, "D steps per G step (0: 1 for bce, 5 for wgan-gp)")
+      ->check(CLI::Range(0, 100));
+  sub->add_option("--snapshots", o.snapshots, "scatters in the strip, from step 0 to the last")
+      ->check(CLI::Range(1, 100));
   sub->add_option("--eval-samples", o.eval_samples, "samples per snapshot")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--seed", o.seed, "seed");
   sub->add_option("--out", o.out, "PNG strip path (none if empty)");

@@ -27,10 +27,11 @@ struct TrainCommands {
 // The trainer's own flags (the same for every variant of a data kind) on sub.
 inline void add_trainer_flags(CLI::App* sub, gan::TrainOptions& t, gan::DataKind kind) {
   sub->add_option("--epochs", t.epochs, "Passes over the data")->check(CLI::Range((int64_t)0, gan::kMaxEpochs));
-  sub->add_option("--batch-size", t.batch_size, "Images per step (default 64, or the variant's)")->check(CLI::Range(1, 65536));
+  sub->add_option("--batch-size", t.batch_size, "Images per step (default 64, or the variant's)")
+      ->check(CLI::Range(1, 65536));
   sub->add_option("--device", t.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
-  sub->add_option("--data", t.data_dir, "Folder with the IDX files (default: $GANTRY_DATA or " +
-                                            gan::default_data_dir() + ")");
+  sub->add_option("--data", t.data_dir,
+                  "Folder with the IDX files (default: $GANTRY_DATA or " + gan::default_data_dir() + ")");
   sub->add_option("--out", t.out_dir, "Where samples, checkpoints and the loss log go (default: runs/<variant>)");
   sub->add_option("--seed", t.seed, "Seed for initialization, data order and latents");
   sub->add_option("--resume", t.resume, "Continue from this checkpoint")->check(CLI::ExistingFile);

@@ -104,9 +104,11 @@ int main(int argc, char** argv) {
     write_cli_seeds(sub, sub->get_name(), dir / "cli", dict, hyper_defaults);
   }
   write_file_atomic((dir / "cli" / "cli_help").string(), "--help");
-  write_file_atomic((dir / "cli" / "cli_sample_class").string(), "sample\n--checkpoint\n/dev/null\n--out\nx.png\n--class\n-1");
+  write_file_atomic((dir / "cli" / "cli_sample_class").string(),
+                    "sample\n--checkpoint\n/dev/null\n--out\nx.png\n--class\n-1");
   std::string d;
-  for (const char* w : {"/", "/dev/null", "-1", "0", "1e400", "nan", "18446744073709551616", "=", "-", "--"}) dict.insert(w);
+  for (const char* w : {"/", "/dev/null", "-1", "0", "1e400", "nan", "18446744073709551616", "=", "-", "--"})
+    dict.insert(w);
   for (const std::string& w : dict) d += "\"" + w + "\"\n";
   write_file_atomic((dir / "cli.dict").string(), d);
   std::cout << "fuzz seeds in " << dir.string() << "\n";

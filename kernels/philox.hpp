@@ -56,9 +56,7 @@ GANTRY_HD inline Philox4x32 philox_block(uint64_t seed, uint64_t offset, uint64_
 
 GANTRY_HD inline float uint_to_uniform_float(uint32_t u) { return (float)(u >> 8) * (1.0f / 16777216.0f); }
 // In (0, 1]: safe for log.
-GANTRY_HD inline float uint_to_open_uniform_float(uint32_t u) {
-  return (float)((u >> 8) + 1) * (1.0f / 16777216.0f);
-}
+GANTRY_HD inline float uint_to_open_uniform_float(uint32_t u) { return (float)((u >> 8) + 1) * (1.0f / 16777216.0f); }
 GANTRY_HD inline double uints_to_uniform_double(uint32_t a, uint32_t b) {
   const uint64_t bits = ((uint64_t)a << 21) ^ ((uint64_t)b >> 11);  // 53 bits
   return (double)bits * (1.0 / 9007199254740992.0);

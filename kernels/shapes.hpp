@@ -39,8 +39,8 @@ struct StridedShape {
 //   out = (in + 2*pad - dil*(k-1) - 1) / stride + 1.
 struct Conv2dShape {
   int64_t n = 0;
-  int64_t c_in = 0, in_h = 0, in_w = 0;    // conv2d input side
-  int64_t c_out = 0, out_h = 0, out_w = 0; // conv2d output side
+  int64_t c_in = 0, in_h = 0, in_w = 0;     // conv2d input side
+  int64_t c_out = 0, out_h = 0, out_w = 0;  // conv2d output side
   int64_t k_h = 0, k_w = 0;
   int64_t stride_h = 1, stride_w = 1;
   int64_t pad_h = 0, pad_w = 0;

@@ -258,7 +258,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   try {
     header = json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    throw Error(detail::concat("safetensors ", path, ": the header is not valid JSON (", clip(std::string(e.what())), ")"));
+    throw Error(
+        detail::concat("safetensors ", path, ": the header is not valid JSON (", clip(std::string(e.what())), ")"));
   }
   GANTRY_CHECK(header.is_object(), "safetensors ", path, ": the header is not a JSON object");
 
@@ -266,10 +267,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   SafetensorsFile out;
   std::vector<Entry> entries;
   for (const auto& [name, value] : header.items()) {
-    if (name == "__metadata__")
-      out.metadata = parse_metadata(value, path);
-    else
-      entries.push_back(parse_entry(name, value, path, data_size));
+    if (name == "__metadata__") out.metadata = parse_metadata(value, path);
+    else entries.push_back(parse_entry(name, value, path, data_size));
   }
   // The layout safetensors requires: in offset order, each tensor begins where the one
   // before ends, the first at 0 and the last ending at the end of the data section. (A
@@ -279,8 +278,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
   });
   uint64_t at = 0;
   for (const Entry& e : entries) {
-    GANTRY_CHECK(e.begin == at, "safetensors ", path, ": tensor '", clip(e.name), "' has data_offsets [", e.begin,
-                 ",", e.end, "] but the tensors before it end at ", at,
+    GANTRY_CHECK(e.begin == at, "safetensors ", path, ": tensor '", clip(e.name), "' has data_offsets [", e.begin, ",",
+                 e.end, "] but the tensors before it end at ", at,
                  e.begin < at ? " (overlapping tensors)" : " (a gap in the data section)",
                  "; safetensors requires contiguous, non-overlapping offsets");
     at = e.end;
@@ -318,8 +317,8 @@ SafetensorsFile load_checkpoint(const std::string& path, Module& m, const std::s
     if (it == in_file.end()) {
       problems.push_back(detail::concat("'", name, "' is missing from the file"));
     } else if (it->second.dtype() != t.dtype()) {
-      problems.push_back(detail::concat("'", name, "' has dtype ", dtype_name(it->second.dtype()),
-                                        " in the file but ", dtype_name(t.dtype()), " in the model"));
+      problems.push_back(detail::concat("'", name, "' has dtype ", dtype_name(it->second.dtype()), " in the file but ",
+                                        dtype_name(t.dtype()), " in the model"));
     } else if (it->second.shape() != t.shape()) {
       problems.push_back(detail::concat("'", name, "' has shape ", shape_str(it->second.shape()), " in the file but ",
                                         shape_str(t.shape()), " in the model"));
@@ -331,8 +330,7 @@ SafetensorsFile load_checkpoint(const std::string& path, Module& m, const std::s
   extras.metadata = file.metadata;
   for (const auto& [name, t] : file.tensors) {
     if (module_names.count(name)) continue;
-    if (!extra_prefix.empty() && name.starts_with(extra_prefix))
-      extras.tensors.emplace_back(name, t);
+    if (!extra_prefix.empty() && name.starts_with(extra_prefix)) extras.tensors.emplace_back(name, t);
     else
       problems.push_back(detail::concat("the file has '", name, "', which is not a parameter or buffer of the model",
                                         extra_prefix.empty() ? "" : " and does not start with '" + extra_prefix + "'"));

@@ -27,16 +27,16 @@ Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
 
 Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, bool has_bias, int64_t dilation)
     : options(Conv2dOptions::square(stride, padding, dilation)) {
-  GANTRY_CHECK(in > 0 && out > 0 && k > 0, "Conv2d: channels and kernel size must be positive (", in, ", ", out,
-               ", ", k, ")");
+  GANTRY_CHECK(in > 0 && out > 0 && k > 0, "Conv2d: channels and kernel size must be positive (", in, ", ", out, ", ",
+               k, ")");
   weight = register_parameter("weight", empty({out, in, k, k}));
   if (has_bias) bias = register_parameter("bias", empty({out}));
   default_init(weight, bias, in * k * k);
 }
 Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options); }
 
-ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding,
-                                 int64_t out_pad, bool has_bias, int64_t dilation)
+ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, int64_t out_pad,
+                                 bool has_bias, int64_t dilation)
     : options(Conv2dOptions::square(stride, padding, dilation)), output_padding(out_pad) {
   GANTRY_CHECK(in > 0 && out > 0 && k > 0, "ConvTranspose2d: channels and kernel size must be positive (", in, ", ",
                out, ", ", k, ")");
@@ -60,8 +60,8 @@ BatchNorm::BatchNorm(int64_t f, int dims, double eps, double momentum, bool affi
   num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, DType::i64));
 }
 Tensor BatchNorm::forward(const Tensor& x) {
-  GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ",
-               expected_dims, "-d input, got ", shape_str(x.shape()));
+  GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ", expected_dims,
+               "-d input, got ", shape_str(x.shape()));
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
   if (is_training() && sync_) return sync_forward(x);
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
@@ -111,9 +111,7 @@ Embedding::Embedding(int64_t num, int64_t dim) {
 }
 Tensor Embedding::forward(const Tensor& indices) { return embedding(indices, weight); }
 
-Dropout::Dropout(double p) : p(p) {
-  GANTRY_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got ", p);
-}
+Dropout::Dropout(double p) : p(p) { GANTRY_CHECK(p >= 0 && p < 1, "Dropout: p must be in [0, 1), got ", p); }
 Tensor Dropout::forward(const Tensor& x) { return dropout(x, p, is_training()); }
 
 Tensor dropout(const Tensor& x, double p, bool training, Rng* gen) {

@@ -14,8 +14,8 @@ Optimizer::Optimizer(std::vector<Tensor> params, double lr) : lr(lr), params_(st
     GANTRY_CHECK(params_[i].defined() && params_[i].is_leaf() && params_[i].is_contiguous() &&
                      is_floating(params_[i].dtype()),
                  "optimizer: parameter ", i, " must be a contiguous floating-point leaf tensor");
-    GANTRY_CHECK(params_[i].device().is_cpu() || params_[i].dtype() == DType::f32, "optimizer: parameter ", i,
-                 " on ", params_[i].device().str(), " must be float32");
+    GANTRY_CHECK(params_[i].device().is_cpu() || params_[i].dtype() == DType::f32, "optimizer: parameter ", i, " on ",
+                 params_[i].device().str(), " must be float32");
   }
 }
 
@@ -37,8 +37,8 @@ void Optimizer::step() {
   for (size_t i = 0; i < params_.size(); ++i) {
     Tensor g = params_[i].grad();
     if (!g.defined()) continue;
-    GANTRY_CHECK(g.shape() == params_[i].shape() && g.dtype() == params_[i].dtype(), "optimizer: parameter ", i,
-                 " ", shape_str(params_[i].shape()), " has a gradient of shape ", shape_str(g.shape()));
+    GANTRY_CHECK(g.shape() == params_[i].shape() && g.dtype() == params_[i].dtype(), "optimizer: parameter ", i, " ",
+                 shape_str(params_[i].shape()), " has a gradient of shape ", shape_str(g.shape()));
     update(i, params_[i], contiguous(g));
   }
 }
@@ -63,8 +63,8 @@ void Optimizer::load_state(const Named& state, int64_t steps) {
   for (const auto& [name, t] : mine) {  // check everything before writing anything
     auto it = saved.find(name);
     GANTRY_CHECK(it != saved.end(), "optimizer: saved state has no '", name, "'");
-    GANTRY_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "optimizer: saved state '",
-                 name, "' ", shape_str(it->second.shape()), " does not match the parameter's ", shape_str(t.shape()));
+    GANTRY_CHECK(it->second.shape() == t.shape() && it->second.dtype() == t.dtype(), "optimizer: saved state '", name,
+                 "' ", shape_str(it->second.shape()), " does not match the parameter's ", shape_str(t.shape()));
   }
   NoGradGuard off;
   for (const auto& [name, t] : mine) copy_(t, saved.at(name));
@@ -84,20 +84,19 @@ void SGD::update(size_t i, const Tensor& p, const Tensor& g) {
 
 Adam::Adam(std::vector<Tensor> params, double lr, double beta1, double beta2, double eps, double weight_decay)
     : Optimizer(std::move(params), lr), beta1(beta1), beta2(beta2), eps(eps), weight_decay(weight_decay) {
-  GANTRY_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam: betas must be in [0, 1), got (", beta1,
-               ", ", beta2, ")");
+  GANTRY_CHECK(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "Adam: betas must be in [0, 1), got (", beta1, ", ",
+               beta2, ")");
   add_slot("exp_avg");
   add_slot("exp_avg_sq");
 }
 
 void Adam::update(size_t i, const Tensor& p, const Tensor& g) {
-  kernels::AdamStep h{lr, beta1, beta2, eps, weight_decay, 1 - std::pow(beta1, (double)steps_),
-                      1 - std::pow(beta2, (double)steps_)};
+  kernels::AdamStep
+      h{lr, beta1, beta2, eps, weight_decay, 1 - std::pow(beta1, (double)steps_), 1 - std::pow(beta2, (double)steps_)};
   detail::backend(p.device()).adam_step(p, slot(i, 0), slot(i, 1), g, h);
 }
 
-RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps, double weight_decay,
-                 double momentum)
+RMSProp::RMSProp(std::vector<Tensor> params, double lr, double alpha, double eps, double weight_decay, double momentum)
     : Optimizer(std::move(params), lr), alpha(alpha), eps(eps), weight_decay(weight_decay), momentum(momentum) {
   add_slot("square_avg");
   add_slot("momentum_buffer");

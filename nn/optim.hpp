@@ -66,8 +66,8 @@ class Adam : public Optimizer {
 
 class RMSProp : public Optimizer {
  public:
-  RMSProp(std::vector<Tensor> params, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8,
-          double weight_decay = 0, double momentum = 0);
+  RMSProp(std::vector<Tensor> params, double lr = 1e-2, double alpha = 0.99, double eps = 1e-8, double weight_decay = 0,
+          double momentum = 0);
   double alpha, eps, weight_decay, momentum;
 
  private:

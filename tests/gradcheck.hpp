@@ -47,8 +47,8 @@ inline CheckResult gradcheck(const Fn& f, std::vector<Tensor> xs, double eps = 1
   CheckResult r;
   for (size_t w = 0; w < wrt.size(); ++w) {
     double* p = wrt[w].data<double>();
-    std::vector<double> a = analytic[w].defined() ? analytic[w].to_vector<double>()
-                                                  : std::vector<double>(wrt[w].numel(), 0.0);
+    std::vector<double> a =
+        analytic[w].defined() ? analytic[w].to_vector<double>() : std::vector<double>(wrt[w].numel(), 0.0);
     for (int64_t k = 0; k < wrt[w].numel(); ++k) {
       const double keep = p[k];
       p[k] = keep + eps;

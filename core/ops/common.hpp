@@ -32,8 +32,8 @@ inline void check_dim(const char* op, const Tensor& t, int64_t nd, const char* w
 
 // t's layout seen through the broadcast to `out` (dims aligned right; broadcast dims stride 0).
 inline kernels::StridedShape strided(const Tensor& t, const Shape& out) {
-  GANTRY_CHECK(out.size() <= (size_t)kernels::kMaxDims, "gantry supports at most ", kernels::kMaxDims,
-               " dims, got ", shape_str(out));
+  GANTRY_CHECK(out.size() <= (size_t)kernels::kMaxDims, "gantry supports at most ", kernels::kMaxDims, " dims, got ",
+               shape_str(out));
   kernels::StridedShape s;
   s.ndim = (int)out.size();
   const size_t lead = out.size() - t.shape().size();
@@ -88,8 +88,8 @@ Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, P... par
   if (a.device().is_cpu()) {
     dispatch_floating(a.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
-      kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()},
-                                         {strided(a, out), strided(b, out)}, Op<T>{static_cast<T>(params)...});
+      kernels::cpu::map_strided<T, T, 2>(y.data<T>(), {a.data<T>(), b.data<T>()}, {strided(a, out), strided(b, out)},
+                                         Op<T>{static_cast<T>(params)...});
     });
   } else {
     cuda_binary(y, a, b, Op<float>{static_cast<float>(params)...});

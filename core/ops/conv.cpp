@@ -21,8 +21,8 @@ int64_t conv_out_size(int64_t in, int64_t pad, int64_t dil, int64_t k, int64_t s
 void check_options(const char* op, const Conv2dOptions& o) {
   GANTRY_CHECK(o.groups == 1, op, ": groups = ", o.groups, " is not supported (conv2d takes groups)");
   GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
-               ": stride and dilation must be positive and padding non-negative (stride ", o.stride_h, "x",
-               o.stride_w, ", padding ", o.pad_h, "x", o.pad_w, ", dilation ", o.dil_h, "x", o.dil_w, ")");
+               ": stride and dilation must be positive and padding non-negative (stride ", o.stride_h, "x", o.stride_w,
+               ", padding ", o.pad_h, "x", o.pad_w, ", dilation ", o.dil_h, "x", o.dil_w, ")");
 }
 
 // The geometry of conv2d(x [N,Cin,H,W], w [Cout,Cin,KH,KW]).
@@ -35,9 +35,8 @@ kernels::Conv2dShape conv_geometry(const char* op, const Shape& x, const Shape& 
   s.dil_h = o.dil_h, s.dil_w = o.dil_w;
   s.out_h = conv_out_size(s.in_h, o.pad_h, o.dil_h, s.k_h, o.stride_h);
   s.out_w = conv_out_size(s.in_w, o.pad_w, o.dil_w, s.k_w, o.stride_w);
-  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel (dilation ", o.dil_h, "x",
-               o.dil_w, ") does not fit the padded ", s.in_h, "x", s.in_w, " input (padding ", o.pad_h, "x",
-               o.pad_w, ")");
+  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel (dilation ", o.dil_h, "x", o.dil_w,
+               ") does not fit the padded ", s.in_h, "x", s.in_w, " input (padding ", o.pad_h, "x", o.pad_w, ")");
   return s;
 }
 
@@ -96,7 +95,6 @@ void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor&
 
 Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
 
-
 // conv2d with o.groups > 1: one conv2d per block of channels, concatenated. A composition of
 // differentiable ops (narrow, conv2d, cat), so its derivatives are theirs, on every device.
 Tensor grouped_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
@@ -139,8 +137,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOpt
   });
 }
 
-Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o,
-                        int64_t out_pad_h, int64_t out_pad_w) {
+Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, int64_t out_pad_h,
+                        int64_t out_pad_w) {
   const char* op = "conv_transpose2d";
   detail::check_same(op, x, w);
   detail::check_dim(op, x, 4, "input");
@@ -148,8 +146,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
   GANTRY_CHECK(x.size(1) == w.size(0), op, ": input has ", x.size(1), " channels but weight expects ", w.size(0),
                " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
   check_options(op, o);
-  GANTRY_CHECK(out_pad_h >= 0 && out_pad_w >= 0 &&
-                   out_pad_h < std::max(o.stride_h, o.dil_h) && out_pad_w < std::max(o.stride_w, o.dil_w),
+  GANTRY_CHECK(out_pad_h >= 0 && out_pad_w >= 0 && out_pad_h < std::max(o.stride_h, o.dil_h) &&
+                   out_pad_w < std::max(o.stride_w, o.dil_w),
                op, ": output_padding ", out_pad_h, "x", out_pad_w, " must be smaller than the stride or the dilation");
   check_bias(op, b, w.size(1), x);
   const int64_t oh = (x.size(2) - 1) * o.stride_h - 2 * o.pad_h + o.dil_h * (w.size(2) - 1) + 1 + out_pad_h;
@@ -183,10 +181,12 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
   const Shape want = {s.n, s.c_out, s.out_h, s.out_w};
   // g may be shorter than conv2d's output (cut_fits): the weight gradient of
   // conv_transpose2d with output_padding >= stride.
-  if (g.dim() == 4 && g.size(0) == s.n && g.size(1) == s.c_out && g.shape() != want && cut_fits(s, g.size(2), g.size(3)))
+  if (g.dim() == 4 && g.size(0) == s.n && g.size(1) == s.c_out && g.shape() != want &&
+      cut_fits(s, g.size(2), g.size(3)))
     s.out_h = g.size(2), s.out_w = g.size(3);
-  GANTRY_CHECK(g.shape() == Shape({s.n, s.c_out, s.out_h, s.out_w}), op, ": grad_output ", shape_str(g.shape()), " should be ", shape_str(want),
-               " for input ", shape_str(x.shape()), " and weight ", shape_str(weight_shape));
+  GANTRY_CHECK(g.shape() == Shape({s.n, s.c_out, s.out_h, s.out_w}), op, ": grad_output ", shape_str(g.shape()),
+               " should be ", shape_str(want), " for input ", shape_str(x.shape()), " and weight ",
+               shape_str(weight_shape));
   Tensor gc = contiguous(g), xc = contiguous(x);
   Tensor dw = empty(weight_shape, x.dtype(), x.device());
   detail::backend(x.device()).conv2d_backward_weight(dw, gc, xc, s);

@@ -114,8 +114,8 @@ void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x,
 }
 // One modulated-conv pass: out = kernel(a, b, s, d) in a's dtype.
 template <class Kernel>
-void modconv_pass(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& s,
-                  const Tensor& d, Kernel k) {
+void modconv_pass(const char* op, const Tensor& out, const Tensor& a, const Tensor& b, const Tensor& s, const Tensor& d,
+                  Kernel k) {
   dispatch_floating(a.dtype(), op, [&](auto tag) {
     using T = decltype(tag);
     k(out.data<T>(), (const T*)a.data<T>(), (const T*)b.data<T>(), (const T*)ptr_or_null<T>(s),
@@ -124,8 +124,9 @@ void modconv_pass(const char* op, const Tensor& out, const Tensor& a, const Tens
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
                        const kernels::Conv2dShape& g) {
-  modconv_pass("modulated_conv2d", y, x, w, s, d,
-               [&](auto* o, auto pa, auto pb, auto ps, auto pd) { kernels::cpu::modconv2d_forward(o, pa, pb, ps, pd, g); });
+  modconv_pass("modulated_conv2d", y, x, w, s, d, [&](auto* o, auto pa, auto pb, auto ps, auto pd) {
+    kernels::cpu::modconv2d_forward(o, pa, pb, ps, pd, g);
+  });
 }
 void modconv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const Tensor& s, const Tensor& d,
                               const kernels::Conv2dShape& g) {
@@ -179,8 +180,8 @@ void upsample_backward(const Tensor& dx, const Tensor& g, int64_t sh, int64_t sw
 void embedding_forward(const Tensor& y, const Tensor& idx, const Tensor& table) {
   dispatch_floating(table.dtype(), "embedding", [&](auto tag) {
     using T = decltype(tag);
-    kernels::cpu::embedding_forward<T>(y.data<T>(), idx.data<int64_t>(), table.data<T>(), idx.numel(),
-                                       table.size(0), table.size(1));
+    kernels::cpu::embedding_forward<T>(y.data<T>(), idx.data<int64_t>(), table.data<T>(), idx.numel(), table.size(0),
+                                       table.size(1));
   });
 }
 void embedding_backward(const Tensor& dt, const Tensor& g, const Tensor& idx) {
@@ -214,9 +215,8 @@ void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, c
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
-    kernels::cpu::batch_norm_backward<T>(dx.data<T>(), ptr_or_null<T>(dw), ptr_or_null<T>(db), g.data<T>(),
-                                         x.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(w),
-                                         bn_shape(x));
+    kernels::cpu::batch_norm_backward<T>(dx.data<T>(), ptr_or_null<T>(dw), ptr_or_null<T>(db), g.data<T>(), x.data<T>(),
+                                         save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(w), bn_shape(x));
   });
 }
 void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps) {

@@ -38,14 +38,14 @@ void cuda_unary(const Tensor& y, const Tensor& x, F f) {
 template <class F>
 void cuda_binary(const Tensor& y, const Tensor& a, const Tensor& b, F f) {
   check_float32(a);
-  kernels::cuda::binary(y.data<float>(), a.data<float>(), strided(a, y.shape()), b.data<float>(),
-                        strided(b, y.shape()), f);
+  kernels::cuda::binary(y.data<float>(), a.data<float>(), strided(a, y.shape()), b.data<float>(), strided(b, y.shape()),
+                        f);
 }
 
 void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor& b) {
   check_float32(a);
-  kernels::cuda::where(y.data<float>(), c.data<float>(), strided(c, y.shape()), a.data<float>(),
-                       strided(a, y.shape()), b.data<float>(), strided(b, y.shape()));
+  kernels::cuda::where(y.data<float>(), c.data<float>(), strided(c, y.shape()), a.data<float>(), strided(a, y.shape()),
+                       b.data<float>(), strided(b, y.shape()));
 }
 
 #define GANTRY_INSTANTIATE_UNARY(Op) \
@@ -103,9 +103,7 @@ void rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int
   switch (kind) {
     case RowReduce::sum: kernels::cuda::sum_rows(out.data<float>(), in.data<float>(), rows, cols); break;
     case RowReduce::max: kernels::cuda::max_rows(out.data<float>(), in.data<float>(), rows, cols); break;
-    case RowReduce::argmax:
-      kernels::cuda::argmax_rows(out.data<int64_t>(), in.data<float>(), rows, cols);
-      break;
+    case RowReduce::argmax: kernels::cuda::argmax_rows(out.data<int64_t>(), in.data<float>(), rows, cols); break;
     case RowReduce::log_softmax:
       kernels::cuda::log_softmax_rows(out.data<float>(), in.data<float>(), rows, cols);
       break;
@@ -144,9 +142,7 @@ template <class Run>
 void with_workspace(size_t floats, Run run) {
   with_workspace_bytes(floats * sizeof(float), [&](void* ws) { run(static_cast<float*>(ws)); });
 }
-bool conv_cudnn(const kernels::Conv2dShape& s) {
-  return kernels::cuda::kernel_versions().cudnn && natural(s);
-}
+bool conv_cudnn(const kernels::Conv2dShape& s) { return kernels::cuda::kernel_versions().cudnn && natural(s); }
 void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b, const kernels::Conv2dShape& s) {
   check_float32(x);
   if (conv_cudnn(s)) {
@@ -177,9 +173,8 @@ void conv2d_backward_weight(const Tensor& dw, const Tensor& dy, const Tensor& x,
       kernels::cudnn::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, bytes);
     });
   } else {
-    with_workspace(kernels::cuda::conv2d_backward_weight_workspace(s), [&](float* ws) {
-      kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, 0);
-    });
+    with_workspace(kernels::cuda::conv2d_backward_weight_workspace(s),
+                   [&](float* ws) { kernels::cuda::conv2d_backward_weight(f32(dw), f32(dy), f32(x), s, ws, 0); });
   }
 }
 void modconv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& s, const Tensor& d,
@@ -238,20 +233,18 @@ void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Te
                               const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
                               double eps) {
   if (use_cudnn())
-    kernels::cudnn::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
-                                             f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps);
+    kernels::cudnn::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x), f32(w),
+                                             f32(b), bn_shape(x), (float)momentum, (float)eps);
   else
-    kernels::cuda::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x),
-                                            f32(w), f32(b), bn_shape(x), (float)momentum, (float)eps);
+    kernels::cuda::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x), f32(w),
+                                            f32(b), bn_shape(x), (float)momentum, (float)eps);
 }
 void batch_norm_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
                              const Tensor& b, double eps) {
   if (use_cudnn())
-    kernels::cudnn::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
-                                            (float)eps);
+    kernels::cudnn::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x), (float)eps);
   else
-    kernels::cuda::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x),
-                                           (float)eps);
+    kernels::cuda::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x), (float)eps);
 }
 void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
                          const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
@@ -272,8 +265,8 @@ void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor
 void gradient_penalty_backward(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,
                                double lambda) {
   const int64_t n = g.size(0), k = g.numel() / n;
-  kernels::cuda::gradient_penalty_backward(dg.data<float>(), up.data<float>(), g.data<float>(), norms.data<float>(),
-                                           n, k, (float)lambda);
+  kernels::cuda::gradient_penalty_backward(dg.data<float>(), up.data<float>(), g.data<float>(), norms.data<float>(), n,
+                                           k, (float)lambda);
 }
 
 // ---- fused optimizer steps (float32 on the device) -------------------------------------

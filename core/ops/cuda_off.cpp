@@ -8,7 +8,9 @@ namespace gantry::detail {
 
 namespace {
 [[noreturn]] void no_cuda() {
-  throw Error("cuda: gantry was built with GANTRY_CUDA=off, so there is no cuda device (rebuild with -DGANTRY_CUDA=emu or real)");
+  throw Error(
+      "cuda: gantry was built with GANTRY_CUDA=off, so there is no cuda device (rebuild with -DGANTRY_CUDA=emu or "
+      "real)");
 }
 }  // namespace
 

@@ -113,9 +113,7 @@ Tensor log(const Tensor& x) {
   return record("log", y, {x}, [x](const Tensor& g) { return Grads{div(g, x)}; });
 }
 
-Tensor sign(const Tensor& x) {
-  return unary_forward<ew::Sign>("sign", x);
-}
+Tensor sign(const Tensor& x) { return unary_forward<ew::Sign>("sign", x); }
 
 Tensor abs(const Tensor& x) {
   Tensor y = unary_forward<ew::Abs>("abs", x);
@@ -160,9 +158,7 @@ Tensor lt(const Tensor& a, const Tensor& b) { return binary_forward<ew::Lt>("lt"
 Tensor le(const Tensor& a, const Tensor& b) { return binary_forward<ew::Le>("le", a, b); }
 Tensor gt(const Tensor& a, const Tensor& b) { return binary_forward<ew::Gt>("gt", a, b); }
 Tensor ge(const Tensor& a, const Tensor& b) { return binary_forward<ew::Ge>("ge", a, b); }
-Tensor gt(const Tensor& a, double s) {
-  return unary_forward<ew::GtScalar>("gt", a, s);
-}
+Tensor gt(const Tensor& a, double s) { return unary_forward<ew::GtScalar>("gt", a, s); }
 
 // ---- activations -------------------------------------------------------------------
 
@@ -176,9 +172,7 @@ Tensor leaky_relu_backward(const Tensor& g, const Tensor& x, double slope) {
 
 Tensor leaky_relu(const Tensor& x, double slope) {
   Tensor y = unary_forward<ew::LeakyRelu>("leaky_relu", x, slope);
-  return record("leaky_relu", y, {x}, [x, slope](const Tensor& g) {
-    return Grads{leaky_relu_backward(g, x, slope)};
-  });
+  return record("leaky_relu", y, {x}, [x, slope](const Tensor& g) { return Grads{leaky_relu_backward(g, x, slope)}; });
 }
 
 Tensor relu(const Tensor& x) {

@@ -24,8 +24,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
 
 Tensor matmul(const Tensor& a, const Tensor& b) {
   detail::check_same("matmul", a, b);
-  GANTRY_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got ",
-               shape_str(a.shape()), " and ", shape_str(b.shape()));
+  GANTRY_CHECK(a.dim() >= 1 && b.dim() >= 1, "matmul: both operands need at least 1 dim, got ", shape_str(a.shape()),
+               " and ", shape_str(b.shape()));
   // 1-d operands: a vector on the left is a row, on the right a column; the extra dim is dropped after.
   if (a.dim() == 1 && b.dim() == 1) return reshape(matmul(unsqueeze(a, 0), unsqueeze(b, 1)), {});
   if (a.dim() == 1) return squeeze(matmul(unsqueeze(a, 0), b), -2);
@@ -48,12 +48,12 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
 Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   detail::check_same("linear", x, w);
   GANTRY_CHECK(w.dim() == 2 && x.dim() >= 1 && x.size(-1) == w.size(1), "linear: input ", shape_str(x.shape()),
-               " does not fit weight ", shape_str(w.shape()), " (expected input [..., ",
-               w.dim() == 2 ? w.size(1) : -1, "])");
+               " does not fit weight ", shape_str(w.shape()), " (expected input [..., ", w.dim() == 2 ? w.size(1) : -1,
+               "])");
   Tensor y = matmul(x, transpose(w, 0, 1));
   if (!b.defined()) return y;
-  GANTRY_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "linear: bias ", shape_str(b.shape()),
-               " does not fit weight ", shape_str(w.shape()));
+  GANTRY_CHECK(b.dim() == 1 && b.size(0) == w.size(0), "linear: bias ", shape_str(b.shape()), " does not fit weight ",
+               shape_str(w.shape()));
   return add(y, b);
 }
 

@@ -18,9 +18,8 @@ Tensor log_softmax(const Tensor& x, int64_t dim) {
   const int64_t cols = x.shape()[dim], rows = cols ? x.numel() / cols : 0;
   detail::backend(x.device()).rows(detail::RowReduce::log_softmax, yt, xt, rows, cols);
   Tensor y = contiguous(transpose(yt, dim, -1));
-  return record("log_softmax", y, {x}, [x, dim](const Tensor& g) {
-    return Grads{sub(g, mul(softmax(x, dim), sum(g, {dim}, true)))};
-  });
+  return record("log_softmax", y, {x},
+                [x, dim](const Tensor& g) { return Grads{sub(g, mul(softmax(x, dim), sum(g, {dim}, true)))}; });
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) { return exp(log_softmax(x, dim)); }

@@ -32,8 +32,8 @@ namespace {
 kernels::Conv2dShape modconv_geometry(const char* op, const Shape& x, const Shape& w, const Conv2dOptions& o) {
   GANTRY_CHECK(x.size() == 4 && w.size() == 4, op, ": input ", shape_str(x), " and weight ", shape_str(w),
                " must have 4 dims");
-  GANTRY_CHECK(x[1] == w[1], op, ": input has ", x[1], " channels but weight expects ", w[1], " (input ",
-               shape_str(x), ", weight ", shape_str(w), ")");
+  GANTRY_CHECK(x[1] == w[1], op, ": input has ", x[1], " channels but weight expects ", w[1], " (input ", shape_str(x),
+               ", weight ", shape_str(w), ")");
   GANTRY_CHECK(o.stride_h > 0 && o.stride_w > 0 && o.dil_h > 0 && o.dil_w > 0 && o.pad_h >= 0 && o.pad_w >= 0, op,
                ": stride and dilation must be positive and padding non-negative");
   GANTRY_CHECK(o.groups == 1, op, ": groups = ", o.groups, " is not supported (conv2d takes groups)");
@@ -44,14 +44,13 @@ kernels::Conv2dShape modconv_geometry(const char* op, const Shape& x, const Shap
   s.dil_h = o.dil_h, s.dil_w = o.dil_w;
   s.out_h = (s.in_h + 2 * o.pad_h - o.dil_h * (s.k_h - 1) - 1) / o.stride_h + 1;
   s.out_w = (s.in_w + 2 * o.pad_w - o.dil_w * (s.k_w - 1) - 1) / o.stride_w + 1;
-  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel does not fit the padded ",
-               s.in_h, "x", s.in_w, " input");
+  GANTRY_CHECK(s.out_h > 0 && s.out_w > 0, op, ": the ", s.k_h, "x", s.k_w, " kernel does not fit the padded ", s.in_h,
+               "x", s.in_w, " input");
   return s;
 }
 
 // s [N, Cin] and d [N, Cout], when defined: same dtype and device as `like`, the right shape.
-void check_scales(const char* op, const Tensor& like, const Tensor& s, const Tensor& d,
-                  const kernels::Conv2dShape& g) {
+void check_scales(const char* op, const Tensor& like, const Tensor& s, const Tensor& d, const kernels::Conv2dShape& g) {
   if (s.defined()) {
     detail::check_same(op, like, s);
     GANTRY_CHECK(s.shape() == Shape({g.n, g.c_in}), op, ": styles ", shape_str(s.shape()), " should be ",
@@ -182,8 +181,8 @@ Tensor modconv2d_backward_weight(const Tensor& g, const Tensor& x, const Tensor&
 
 Tensor modulation_demod(const Tensor& weight, const Tensor& styles, double eps) {
   detail::check_same("modulation_demod", weight, styles);
-  GANTRY_CHECK(weight.dim() == 4 && styles.dim() == 2 && styles.size(1) == weight.size(1),
-               "modulation_demod: weight ", shape_str(weight.shape()), " and styles ", shape_str(styles.shape()),
+  GANTRY_CHECK(weight.dim() == 4 && styles.dim() == 2 && styles.size(1) == weight.size(1), "modulation_demod: weight ",
+               shape_str(weight.shape()), " and styles ", shape_str(styles.shape()),
                " should be [Cout, Cin, KH, KW] and [N, Cin]");
   Tensor w2 = sum(mul(weight, weight), {2, 3});                              // [Cout, Cin]
   return rsqrt(add(matmul(mul(styles, styles), transpose(w2, 0, 1)), eps));  // [N, Cout]
@@ -219,10 +218,13 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o) {
   kernels::UpFirDn2dShape s;
   s.n = x.size(0), s.c = x.size(1), s.in_h = x.size(2), s.in_w = x.size(3), s.k_h = f.size(0), s.k_w = f.size(1);
   s.up_y = s.up_x = o.up, s.down_y = s.down_x = o.down, s.pad_y0 = o.pad_y0, s.pad_x0 = o.pad_x0;
-  const int64_t span_h = s.in_h * o.up + o.pad_y0 + o.pad_y1 - s.k_h, span_w = s.in_w * o.up + o.pad_x0 + o.pad_x1 - s.k_w;
-  GANTRY_CHECK(span_h >= 0 && span_w >= 0, op, ": the ", s.k_h, "x", s.k_w, " filter does not fit the upsampled, "
-               "padded ", shape_str(x.shape()), " input (up ", o.up, ", pads x ", o.pad_x0, ",", o.pad_x1, " y ",
-               o.pad_y0, ",", o.pad_y1, ")");
+  const int64_t span_h = s.in_h * o.up + o.pad_y0 + o.pad_y1 - s.k_h,
+                span_w = s.in_w * o.up + o.pad_x0 + o.pad_x1 - s.k_w;
+  GANTRY_CHECK(span_h >= 0 && span_w >= 0, op, ": the ", s.k_h, "x", s.k_w,
+               " filter does not fit the upsampled, "
+               "padded ",
+               shape_str(x.shape()), " input (up ", o.up, ", pads x ", o.pad_x0, ",", o.pad_x1, " y ", o.pad_y0, ",",
+               o.pad_y1, ")");
   s.out_h = span_h / o.down + 1, s.out_w = span_w / o.down + 1;
   Tensor xc = contiguous(x), fc = contiguous(f);
   Tensor y = empty({s.n, s.c, s.out_h, s.out_w}, x.dtype(), x.device());

@@ -88,16 +88,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     // A backend with an eval kernel (cuda) runs it for inference (no input requires grad);
     // otherwise the composition below, whose gradients stay differentiable.
     auto eval_kernel = detail::backend(x.device()).batch_norm_forward_eval;
-    const bool inference = !GradMode::enabled() || !(x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
-                                                      (bias.defined() && bias.requires_grad()));
+    const bool inference =
+        !GradMode::enabled() || !(x.requires_grad() || (weight.defined() && weight.requires_grad()) ||
+                                  (bias.defined() && bias.requires_grad()));
     if (eval_kernel && inference) {
       Tensor y = empty(x.shape(), x.dtype(), x.device());
       eval_kernel(y, contiguous(x), contiguous(running_mean), contiguous(running_var),
                   weight.defined() ? contiguous(weight) : weight, bias.defined() ? contiguous(bias) : bias, eps);
       return y;
     }
-    Tensor y = mul(sub(x, per_channel(running_mean.detach(), x)),
-                   per_channel(rsqrt(add(running_var.detach(), eps)), x));
+    Tensor y =
+        mul(sub(x, per_channel(running_mean.detach(), x)), per_channel(rsqrt(add(running_var.detach(), eps)), x));
     if (weight.defined()) y = mul(y, per_channel(weight, x));
     if (bias.defined()) y = add(y, per_channel(bias, x));
     return y;
@@ -112,9 +113,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
   Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
   detail::backend(x.device())
       .batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
-  return record("batch_norm", y, {x, weight, bias}, [=](const Tensor& g) {
-    return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps);
-  });
+  return record("batch_norm", y, {x, weight, bias},
+                [=](const Tensor& g) { return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps); });
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
@@ -122,11 +122,11 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
   detail::check_floating("layer_norm", x);
   const int64_t k = (int64_t)normalized_shape.size();
   bool fits = k >= 1 && k <= x.dim() && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape;
-  GANTRY_CHECK(fits, "layer_norm: normalized_shape ", shape_str(normalized_shape), " is not the trailing shape of input ",
-               shape_str(x.shape()));
+  GANTRY_CHECK(fits, "layer_norm: normalized_shape ", shape_str(normalized_shape),
+               " is not the trailing shape of input ", shape_str(x.shape()));
   for (const Tensor* p : {&weight, &bias})
-    GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ",
-                 shape_str(p->shape()), " must have shape ", shape_str(normalized_shape));
+    GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ", shape_str(p->shape()),
+                 " must have shape ", shape_str(normalized_shape));
   std::vector<int64_t> dims;
   int64_t len = 1;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);

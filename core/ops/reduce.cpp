@@ -125,12 +125,14 @@ Tensor norm(const Tensor& x, double p, const std::vector<int64_t>& dims, bool ke
 
 Tensor sum_to(const Tensor& x, const Shape& shape) {
   if (x.shape() == shape) return x;
-  GANTRY_CHECK(shape.size() <= x.shape().size(), "sum_to: cannot sum ", shape_str(x.shape()), " to ",
-               shape_str(shape));
+  GANTRY_CHECK(shape.size() <= x.shape().size(), "sum_to: cannot sum ", shape_str(x.shape()), " to ", shape_str(shape));
   const size_t lead = x.shape().size() - shape.size();
   std::vector<int64_t> dims;
   for (size_t d = 0; d < x.shape().size(); ++d) {
-    if (d < lead) { dims.push_back((int64_t)d); continue; }
+    if (d < lead) {
+      dims.push_back((int64_t)d);
+      continue;
+    }
     const int64_t want = shape[d - lead];
     GANTRY_CHECK(want == x.shape()[d] || want == 1, "sum_to: cannot sum ", shape_str(x.shape()), " to ",
                  shape_str(shape));

@@ -25,8 +25,8 @@ Tensor make_view(const Tensor& x, Shape sizes, Shape strides, int64_t offset) {
 
 // dst(i) = src(i) for two views of the same shape on the same device; any dtypes.
 void assign(const Tensor& dst, const Tensor& src) {
-  GANTRY_CHECK(dst.device() == src.device(), "copy: devices differ (", dst.device().str(), " vs ",
-               src.device().str(), ")");
+  GANTRY_CHECK(dst.device() == src.device(), "copy: devices differ (", dst.device().str(), " vs ", src.device().str(),
+               ")");
   detail::backend(dst.device()).assign(dst, src);
 }
 
@@ -46,8 +46,8 @@ Shape infer_shape(Shape s, int64_t numel, const Shape& from, const char* op) {
                  shape_str(from));
     s[infer] = numel / known;
   }
-  GANTRY_CHECK(numel_of(s) == numel, op, ": shape ", shape_str(s), " is invalid for input of shape ",
-               shape_str(from), " (", numel, " elements)");
+  GANTRY_CHECK(numel_of(s) == numel, op, ": shape ", shape_str(s), " is invalid for input of shape ", shape_str(from),
+               " (", numel, " elements)");
   return s;
 }
 
@@ -58,8 +58,8 @@ void copy_(const Tensor& dst, const Tensor& src) {
   detail::check_defined("copy_", src, "source");
   GANTRY_CHECK(!GradMode::enabled() || !dst.requires_grad(),
                "copy_: in-place write to a tensor that requires grad; do it under NoGradGuard");
-  GANTRY_CHECK(dst.device() == src.device(), "copy_: devices differ (", dst.device().str(), " vs ",
-               src.device().str(), ")");
+  GANTRY_CHECK(dst.device() == src.device(), "copy_: devices differ (", dst.device().str(), " vs ", src.device().str(),
+               ")");
   GradModeGuard off(false);
   assign(dst, expand(src.detach(), dst.shape()));
 }
@@ -105,9 +105,8 @@ Tensor narrow(const Tensor& x, int64_t dim, int64_t start, int64_t length) {
   Shape sizes = x.shape();
   sizes[dim] = length;
   Tensor y = make_view(x, sizes, x.strides(), x.offset() + start * x.strides()[dim]);
-  return record("narrow", y, {x}, [sx = x.shape(), dim, start](const Tensor& g) {
-    return Grads{narrow_backward(g, sx, dim, start)};
-  });
+  return record("narrow", y, {x},
+                [sx = x.shape(), dim, start](const Tensor& g) { return Grads{narrow_backward(g, sx, dim, start)}; });
 }
 
 Tensor narrow_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t start) {
@@ -116,16 +115,14 @@ Tensor narrow_backward(const Tensor& g, const Shape& shape, int64_t dim, int64_t
     GradModeGuard off(false);
     assign(narrow(y, dim, start, g.shape()[dim]), g);
   }
-  return record("narrow_backward", y, {g}, [dim, start, len = g.shape()[dim]](const Tensor& gg) {
-    return Grads{narrow(gg, dim, start, len)};
-  });
+  return record("narrow_backward", y, {g},
+                [dim, start, len = g.shape()[dim]](const Tensor& gg) { return Grads{narrow(gg, dim, start, len)}; });
 }
 
 Tensor select(const Tensor& x, int64_t dim, int64_t index) {
   dim = wrap_dim(dim, x.dim(), "select");
   const int64_t n = x.shape()[dim];
-  GANTRY_CHECK(index >= -n && index < n, "select: index ", index, " is out of bounds for dim ", dim,
-               " of size ", n);
+  GANTRY_CHECK(index >= -n && index < n, "select: index ", index, " is out of bounds for dim ", dim, " of size ", n);
   return squeeze(narrow(x, dim, index < 0 ? index + n : index, 1), dim);
 }
 
@@ -245,8 +242,8 @@ Tensor cat(const std::vector<Tensor>& xs, int64_t dim) {
     bool ok = xs[i].dim() == x0.dim() && xs[i].dtype() == x0.dtype() && xs[i].device() == x0.device();
     for (int64_t d = 0; ok && d < x0.dim(); ++d) ok = d == dim || xs[i].shape()[d] == x0.shape()[d];
     GANTRY_CHECK(ok, "cat: tensor ", i, " (", dtype_name(xs[i].dtype()), " ", shape_str(xs[i].shape()),
-                 ") does not match tensor 0 (", dtype_name(x0.dtype()), " ", shape_str(x0.shape()),
-                 ") outside dim ", dim);
+                 ") does not match tensor 0 (", dtype_name(x0.dtype()), " ", shape_str(x0.shape()), ") outside dim ",
+                 dim);
     out[dim] += xs[i].shape()[dim];
   }
   Tensor y = empty(out, x0.dtype(), x0.device());

@@ -51,8 +51,7 @@ std::string read_all(const std::string& path) {
   const char* msg = gzerror(f, &err);
   const std::string why = msg ? msg : "";
   gzclose(f);
-  GANTRY_CHECK(got == 0 && (err == Z_OK || err == Z_STREAM_END), "IDX file ", path, ": corrupt gzip data (", why,
-               ")");
+  GANTRY_CHECK(got == 0 && (err == Z_OK || err == Z_STREAM_END), "IDX file ", path, ": corrupt gzip data (", why, ")");
   return out;
 }
 
@@ -97,8 +96,8 @@ void write_all(const std::string& path, const std::string& bytes) {
   const bool gz = path.size() > 3 && path.compare(path.size() - 3, 3, ".gz") == 0;
   if (!gz) return write_file_atomic(path, bytes, "IDX file");
   z_stream z{};
-  GANTRY_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK,
-               "IDX file ", path, ": cannot start gzip");
+  GANTRY_CHECK(deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK, "IDX file ",
+               path, ": cannot start gzip");
   std::string out(deflateBound(&z, (uLong)bytes.size()) + 32, '\0');
   z.next_in = (Bytef*)bytes.data();
   z.avail_in = (uInt)bytes.size();
@@ -168,8 +167,8 @@ Dataset load_dataset(const DatasetOptions& o) {
   const std::string labels_path = find_file(dir, split + "-labels-idx1-ubyte");
   IdxImages im = read_idx_images(images_path);
   std::vector<uint8_t> lab = read_idx_labels(labels_path);
-  GANTRY_CHECK((int64_t)lab.size() == im.n, "data: ", images_path, " has ", im.n, " images but ", labels_path,
-               " has ", lab.size(), " labels");
+  GANTRY_CHECK((int64_t)lab.size() == im.n, "data: ", images_path, " has ", im.n, " images but ", labels_path, " has ",
+               lab.size(), " labels");
   std::vector<int64_t> keep;
   for (int64_t i = 0; i < im.n && (o.limit == 0 || (int64_t)keep.size() < o.limit); ++i) {
     bool wanted = o.classes.empty();

@@ -46,7 +46,9 @@ uint32_t be32(const unsigned char* p) {
 // image is its 7 Adam7 passes, each a (possibly empty) sub-image of that form. w * h is
 // at most max_pixels (checked first), so nothing here overflows 64 bits.
 uint64_t png_scanline_bytes(uint64_t w, uint64_t h, uint64_t bits_per_pixel, bool interlaced) {
-  auto image = [&](uint64_t pw, uint64_t ph) { return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * bits_per_pixel + 7) / 8); };
+  auto image = [&](uint64_t pw, uint64_t ph) {
+    return pw == 0 || ph == 0 ? 0 : ph * (1 + (pw * bits_per_pixel + 7) / 8);
+  };
   if (!interlaced) return image(w, h);
   static const int x0[7] = {0, 4, 0, 2, 0, 1, 0}, y0[7] = {0, 0, 4, 0, 2, 0, 1};
   static const int dx[7] = {8, 8, 4, 4, 2, 2, 1}, dy[7] = {8, 8, 8, 4, 4, 2, 2};
@@ -142,8 +144,9 @@ void check_png(const std::string& path, const std::vector<unsigned char>& bytes,
     z.next_out = scratch, z.avail_out = sizeof scratch;
     rc = inflate(&z, Z_NO_FLUSH);
     total += sizeof scratch - z.avail_out;
-    GANTRY_CHECK(total <= need, "image: cannot decode ", path, " (a corrupt PNG: its IDAT data inflates to more than the ",
-                 need, " bytes of scanlines its IHDR declares)");
+    GANTRY_CHECK(total <= need, "image: cannot decode ", path,
+                 " (a corrupt PNG: its IDAT data inflates to more than the ", need,
+                 " bytes of scanlines its IHDR declares)");
     if (rc == Z_BUF_ERROR && z.avail_in == 0 && next < idat.size()) rc = Z_OK;  // needs the next chunk
   }
   GANTRY_CHECK(rc == Z_STREAM_END, "image: cannot decode ", path, " (a corrupt PNG: its IDAT zlib stream is ",
@@ -169,7 +172,8 @@ struct Decoded {
 
 Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes, const ImageFolderOptions& o) {
   int w = 0, h = 0, file_channels = 0;
-  GANTRY_CHECK(bytes.size() <= (size_t)INT32_MAX, "image: ", path, " is too large to decode (", bytes.size(), " bytes)");
+  GANTRY_CHECK(bytes.size() <= (size_t)INT32_MAX, "image: ", path, " is too large to decode (", bytes.size(),
+               " bytes)");
   const int len = (int)bytes.size();
   GANTRY_CHECK(is_png_or_jpeg(bytes), "image: ", path,
                " is not a PNG or JPEG image (its first bytes are neither signature)");
@@ -179,8 +183,9 @@ Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes,
   GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " declares an empty image (", w, "x", h, " pixels)");
   GANTRY_CHECK((int64_t)w * h <= o.max_pixels, "image: ", path, " has ", w, "x", h, " = ", (int64_t)w * h,
                " pixels, over the limit of ", o.max_pixels, " (max_pixels)");
-  std::unique_ptr<unsigned char, void (*)(void*)> data(
-      stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, (int)o.channels), stbi_image_free);
+  std::unique_ptr<unsigned char, void (*)(void*)> data(stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels,
+                                                                             (int)o.channels),
+                                                       stbi_image_free);
   GANTRY_CHECK(data != nullptr, "image: cannot decode ", path, " (", stbi_failure_reason(), ")");
   GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " decodes to an empty image (", w, "x", h, " pixels)");
   Decoded d{w, h, std::vector<float>((size_t)w * h * o.channels)};
@@ -199,7 +204,8 @@ void resize_crop(const Decoded& d, const ImageFolderOptions& o, const std::strin
     const double scale = (double)s / std::min(d.w, d.h);
     rw = std::max<int>((int)s, (int)std::lround(d.w * scale));
     rh = std::max<int>((int)s, (int)std::lround(d.h * scale));
-    if (d.w <= d.h) rw = (int)s; else rh = (int)s;
+    if (d.w <= d.h) rw = (int)s;
+    else rh = (int)s;
     resized.resize((size_t)rw * rh * c);
     GANTRY_CHECK(stbir_resize_float(src, d.w, d.h, 0, resized.data(), rw, rh, 0, (int)c), "image: resizing ", path,
                  " from ", d.w, "x", d.h, " to ", rw, "x", rh, " failed");
@@ -217,8 +223,8 @@ void resize_crop(const Decoded& d, const ImageFolderOptions& o, const std::strin
 void check_options(const ImageFolderOptions& o) {
   GANTRY_CHECK(o.channels == 1 || o.channels == 3, "image folder: channels must be 1 (gray) or 3 (RGB), got ",
                o.channels);
-  GANTRY_CHECK(o.size >= 1 && o.max_files >= 1 && o.max_pixels >= 1, "image folder: size (", o.size,
-               "), max_files (", o.max_files, ") and max_pixels (", o.max_pixels, ") must be positive");
+  GANTRY_CHECK(o.size >= 1 && o.max_files >= 1 && o.max_pixels >= 1, "image folder: size (", o.size, "), max_files (",
+               o.max_files, ") and max_pixels (", o.max_pixels, ") must be positive");
 }
 
 }  // namespace
@@ -259,7 +265,8 @@ ImageFolder read_image_folder(const std::string& dir, const ImageFolderOptions& 
   const int64_t n = (int64_t)f.files.size(), per = o.channels * o.size * o.size;
   f.images = empty({n, o.channels, o.size, o.size});
   float* out = f.images.data<float>();
-  for (int64_t i = 0; i < n; ++i) resize_crop(decode(f.files[i], read_bytes(f.files[i]), o), o, f.files[i], out + i * per);
+  for (int64_t i = 0; i < n; ++i)
+    resize_crop(decode(f.files[i], read_bytes(f.files[i]), o), o, f.files[i], out + i * per);
   return f;
 }
 

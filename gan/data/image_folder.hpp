@@ -18,15 +18,15 @@
 namespace gantry::gan {
 
 struct ImageFolderOptions {
-  int64_t size = 28;                   // output side S
-  int64_t channels = 1;                // 1 (gray) or 3 (RGB)
-  int64_t max_files = 100000;          // more image files than this is an error
-  int64_t max_pixels = 50'000'000;     // an image with more (width x height) pixels is an error
+  int64_t size = 28;                // output side S
+  int64_t channels = 1;             // 1 (gray) or 3 (RGB)
+  int64_t max_files = 100000;       // more image files than this is an error
+  int64_t max_pixels = 50'000'000;  // an image with more (width x height) pixels is an error
 };
 
 struct ImageFolder {
-  Tensor images;                    // float32 [N, channels, size, size] in [-1, 1]
-  std::vector<std::string> files;   // the files, in the images' order
+  Tensor images;                   // float32 [N, channels, size, size] in [-1, 1]
+  std::vector<std::string> files;  // the files, in the images' order
 };
 
 // The image files of dir, in the order read_image_folder uses. Throws naming dir when it

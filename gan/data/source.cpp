@@ -33,8 +33,9 @@ class TensorSource : public DataSource {
     if (b.defined()) b_ = b.contiguous();
     GANTRY_CHECK(a_.dim() == 4 && a_.size(2) == a_.size(3) && a_.size(0) > 0, "data: ", what_,
                  ": images must be a non-empty [N, C, S, S], got ", shape_str(a_.shape()));
-    GANTRY_CHECK(!b_.defined() || (b_.dim() == 4 && b_.size(0) > 0 && Shape{b_.size(1), b_.size(2), b_.size(3)} ==
-                                                                         Shape{a_.size(1), a_.size(2), a_.size(3)}),
+    GANTRY_CHECK(!b_.defined() ||
+                     (b_.dim() == 4 && b_.size(0) > 0 &&
+                      Shape{b_.size(1), b_.size(2), b_.size(3)} == Shape{a_.size(1), a_.size(2), a_.size(3)}),
                  "data: ", what_, ": domain B's images must be [M, ", a_.size(1), ", ", a_.size(2), ", ", a_.size(3),
                  "] like A's");
   }
@@ -105,7 +106,8 @@ int fashion_class(const std::string& name_or_number) {
   throw Error(detail::concat("unknown Fashion-MNIST class '", name_or_number, "' (the classes: ", list, ")"));
 }
 
-std::unique_ptr<DataSource> class_domains(const DatasetOptions& o, const std::vector<int>& a, const std::vector<int>& b) {
+std::unique_ptr<DataSource> class_domains(const DatasetOptions& o, const std::vector<int>& a,
+                                          const std::vector<int>& b) {
   GANTRY_CHECK(!a.empty() && !b.empty(), "data: each domain needs at least one class");
   DatasetOptions oa = o, ob = o;
   oa.classes = a;

@@ -23,7 +23,7 @@ class DataSource {
   // One line for the start of training, e.g. "60000 images from DIR".
   virtual std::string describe() const = 0;
   virtual bool two_domains() const = 0;
-  virtual int64_t size() const = 0;    // samples of domain A (the only one, for one domain)
+  virtual int64_t size() const = 0;  // samples of domain A (the only one, for one domain)
   virtual int64_t size_b() const { return 0; }
   virtual ModelShape shape() const = 0;
   // The samples idx of A (and idx_b of B) as one cpu batch.
@@ -44,7 +44,8 @@ int fashion_class(const std::string& name_or_number);
 const std::vector<std::string>& fashion_class_names();
 // Domains A and B: the images of o's data set in classes a and of classes b (o.classes is
 // ignored; o.limit caps each domain).
-std::unique_ptr<DataSource> class_domains(const DatasetOptions& o, const std::vector<int>& a, const std::vector<int>& b);
+std::unique_ptr<DataSource> class_domains(const DatasetOptions& o, const std::vector<int>& a,
+                                          const std::vector<int>& b);
 // Domains A and B from two image folders, each read with fo; limit > 0 keeps the first
 // `limit` images of each.
 std::unique_ptr<DataSource> folder_domains(const std::string& dir_a, const std::string& dir_b,

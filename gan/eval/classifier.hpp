@@ -46,14 +46,14 @@ class Classifier : public nn::Module {
 struct ClassifierTrainOptions {
   int64_t epochs = 6;
   int64_t batch_size = 128;
-  double lr = 1e-3;         // Adam; the last epoch runs at lr / 10
-  uint64_t seed = 0;        // initialization, data order and dropout
-  int threads = 2;          // fixed by default: the reduction order, hence the bits, depends on it
-  std::string data_dir;     // empty: gan::default_data_dir()
-  int64_t limit = 0;        // train on the first `limit` images only (0: all; for tests)
-  int64_t test_limit = 0;   // measure on the first `test_limit` test images only (0: all 10k)
+  double lr = 1e-3;        // Adam; the last epoch runs at lr / 10
+  uint64_t seed = 0;       // initialization, data order and dropout
+  int threads = 2;         // fixed by default: the reduction order, hence the bits, depends on it
+  std::string data_dir;    // empty: gan::default_data_dir()
+  int64_t limit = 0;       // train on the first `limit` images only (0: all; for tests)
+  int64_t test_limit = 0;  // measure on the first `test_limit` test images only (0: all 10k)
   bool progress = true;
-  std::string command;      // the command line, stored in the checkpoint's metadata
+  std::string command;  // the command line, stored in the checkpoint's metadata
 };
 
 struct TrainedClassifier {

@@ -37,7 +37,8 @@ double share_labelled(Classifier& c, const Tensor& images, int64_t cls) {
 }
 
 double fd(Classifier& c, const Tensor& x, const Tensor& ref) {
-  return frechet_distance(gaussian_stats(c.features(classifier_view(x))), gaussian_stats(c.features(classifier_view(ref))));
+  return frechet_distance(gaussian_stats(c.features(classifier_view(x))),
+                          gaussian_stats(c.features(classifier_view(ref))));
 }
 
 // b's images repeated or cut to n rows: the unrelated partner of each a.

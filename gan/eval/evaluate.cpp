@@ -33,7 +33,8 @@ void print_references(Evaluator& ev, std::FILE* out) {
   Rng gen(kNoiseSeed);
   Tensor noise = rand({n, 1, 28, 28}, DType::f32, &gen, -1, 1);
   EvalResult r = ev.evaluate(noise);
-  std::fputs(format_eval_table(r, "\nnoise: " + std::to_string(n) + " images of U(-1, 1) pixels vs the test set").c_str(),
+  std::fputs(format_eval_table(r, "\nnoise: " + std::to_string(n) + " images of U(-1, 1) pixels vs the test set")
+                 .c_str(),
              out);
 }
 
@@ -83,8 +84,8 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
     Tensor labels;
     if (!o.labels.empty()) {
       std::vector<uint8_t> raw = read_idx_labels(o.labels);
-      GANTRY_CHECK((int64_t)raw.size() == images.size(0), "eval: ", o.samples, " has ", images.size(0),
-                   " images but ", o.labels, " has ", raw.size(), " labels");
+      GANTRY_CHECK((int64_t)raw.size() == images.size(0), "eval: ", o.samples, " has ", images.size(0), " images but ",
+                   o.labels, " has ", raw.size(), " labels");
       for (size_t i = 0; i < raw.size(); ++i)
         GANTRY_CHECK(raw[i] < 10, "eval: ", o.labels, ": label ", (int)raw[i], " at index ", i,
                      " is not a Fashion-MNIST class (0..9): the classifier's accuracy on it would be meaningless");
@@ -106,13 +107,13 @@ void run_eval(const EvalOptions& o, std::FILE* out) {
 }
 
 void run_classifier_train(const ClassifierTrainOptions& o, const std::string& out_path, std::FILE* out) {
-  std::fprintf(out, "gantry classifier train: %lld epochs, batch %lld, seed %llu, %d threads\n",
-               (long long)o.epochs, (long long)o.batch_size, (unsigned long long)o.seed, o.threads);
+  std::fprintf(out, "gantry classifier train: %lld epochs, batch %lld, seed %llu, %d threads\n", (long long)o.epochs,
+               (long long)o.batch_size, (unsigned long long)o.seed, o.threads);
   std::fflush(out);
   TrainedClassifier c = train_classifier(o);
   save_classifier(out_path, c);
-  std::fprintf(out, "\ngantry: trained in %.1f s; test accuracy %.4f (10000 test images)\n  weights  %s\n",
-               c.seconds, c.test_accuracy, out_path.c_str());
+  std::fprintf(out, "\ngantry: trained in %.1f s; test accuracy %.4f (10000 test images)\n  weights  %s\n", c.seconds,
+               c.test_accuracy, out_path.c_str());
 }
 
 }  // namespace gantry::gan

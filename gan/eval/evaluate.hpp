@@ -18,15 +18,15 @@ Tensor generate(const std::string& checkpoint, int64_t n, uint64_t seed, Tensor*
 Tensor load_idx_samples(const std::string& path);
 
 struct EvalOptions {
-  std::string samples;      // an IDX image file, or
-  std::string labels;       //   with its IDX labels (conditional samples), or
-  std::string checkpoint;   // a generator checkpoint to sample from, or
-  bool test_set = false;    // the reference values for real test images and for noise
-  int64_t n = 10000;        // samples drawn from the checkpoint
-  uint64_t seed = 0;        // their latents
-  std::string classifier;   // empty: default_classifier_path()
-  std::string data_dir;     // empty: default_data_dir()
-  int threads = 0;          // 0: OpenMP's default
+  std::string samples;     // an IDX image file, or
+  std::string labels;      //   with its IDX labels (conditional samples), or
+  std::string checkpoint;  // a generator checkpoint to sample from, or
+  bool test_set = false;   // the reference values for real test images and for noise
+  int64_t n = 10000;       // samples drawn from the checkpoint
+  uint64_t seed = 0;       // their latents
+  std::string classifier;  // empty: default_classifier_path()
+  std::string data_dir;    // empty: default_data_dir()
+  int threads = 0;         // 0: OpenMP's default
 };
 
 // Runs the evaluation and prints the table(s) to out. Throws gantry::Error on bad input.

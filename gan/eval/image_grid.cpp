@@ -38,7 +38,9 @@ void save_image_grid(const std::string& path, const Tensor& images, int64_t nrow
   // Encode into memory, then one checked atomic write (core/file_io.hpp): a full disk is
   // an error naming the file, never a truncated PNG.
   std::string png;
-  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((const char*)data, size); };
+  auto append = [](void* ctx, void* data, int size) {
+    static_cast<std::string*>(ctx)->append((const char*)data, size);
+  };
   const int ok = stbi_write_png_to_func(append, &png, (int)g.width, (int)g.height, (int)g.channels, g.pixels.data(),
                                         (int)(g.width * g.channels));
   GANTRY_CHECK(ok, "save_image_grid: cannot encode PNG ", path, " (", g.width, "x", g.height, ")");

@@ -19,8 +19,10 @@ GaussianStats gaussian_stats(const Eigen::MatrixXd& rows) {
 GaussianStats gaussian_stats(const Tensor& features) {
   GANTRY_CHECK(features.dim() == 2, "gaussian_stats: features must be [N, F], got ", shape_str(features.shape()));
   const std::vector<double> v = features.to(DType::f64).to_vector<double>();
-  Eigen::MatrixXd rows = Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(
-      v.data(), features.size(0), features.size(1));
+  Eigen::MatrixXd rows =
+      Eigen::Map<const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>(v.data(),
+                                                                                               features.size(0),
+                                                                                               features.size(1));
   return gaussian_stats(rows);
 }
 
@@ -79,8 +81,9 @@ std::string format_eval_table(const EvalResult& r, const std::string& title) {
   std::string out = title + "\n";
   out += line("samples", std::to_string(r.n));
   out += line("FD-classifier", num("%.3f", r.fd), ("vs " + r.reference + "; lower is better").c_str());
-  out += line("classes covered", std::to_string(r.histogram.covered) + " / " + std::to_string(r.histogram.counts.size()),
-              ">= 1/4 of the uniform share each");
+  out +=
+      line("classes covered", std::to_string(r.histogram.covered) + " / " + std::to_string(r.histogram.counts.size()),
+           ">= 1/4 of the uniform share each");
   out += line("KL(classes || uniform)", num("%.4f", r.histogram.kl_uniform), "nats; 0 balanced, 2.303 one class");
   if (r.accuracy) out += line("accuracy on labels", num("%.4f", *r.accuracy), "classifier agrees with the label");
   out += line("classifier test accuracy", num("%.4f", r.classifier_test_accuracy), "on the 10k test images");

@@ -47,11 +47,11 @@ ClassHistogram class_histogram(const std::vector<int64_t>& predicted, int64_t cl
 
 struct EvalResult {
   int64_t n = 0;
-  double fd = 0;                     // FD-classifier against the reference statistics
+  double fd = 0;  // FD-classifier against the reference statistics
   ClassHistogram histogram;
-  std::optional<double> accuracy;    // conditional samples: classifier agrees with the requested class
+  std::optional<double> accuracy;  // conditional samples: classifier agrees with the requested class
   double classifier_test_accuracy = 0;
-  std::string reference;             // what the samples were compared with, e.g. "test set (10000)"
+  std::string reference;  // what the samples were compared with, e.g. "test set (10000)"
 };
 
 // The results as an aligned table, one metric a line, ending with a newline.

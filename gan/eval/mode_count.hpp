@@ -9,9 +9,9 @@
 namespace gantry::gan {
 
 struct ModeCount {
-  int64_t modes_covered = 0;          // modes holding at least min_per_mode high-quality samples
-  double high_quality = 0;            // share of all samples within sigmas * sigma of their nearest mode
-  std::vector<int64_t> per_mode;      // high-quality samples per mode
+  int64_t modes_covered = 0;      // modes holding at least min_per_mode high-quality samples
+  double high_quality = 0;        // share of all samples within sigmas * sigma of their nearest mode
+  std::vector<int64_t> per_mode;  // high-quality samples per mode
 };
 
 // samples [n, 2] (any float dtype). A sample is high quality when its Euclidean distance

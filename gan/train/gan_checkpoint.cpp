@@ -79,8 +79,7 @@ void load_nets(const std::string& path, const nn::SafetensorsFile& f, nn::Module
   for (auto& [name, t] : mine) {
     is_net[name] = true;
     auto it = in_file.find(name);
-    if (it == in_file.end())
-      problems.push_back("'" + name + "' is missing from the file");
+    if (it == in_file.end()) problems.push_back("'" + name + "' is missing from the file");
     else if (it->second.dtype() != t.dtype() || it->second.shape() != t.shape())
       problems.push_back(detail::concat("'", name, "' is ", dtype_name(it->second.dtype()), " ",
                                         shape_str(it->second.shape()), " in the file but ", dtype_name(t.dtype()), " ",
@@ -88,12 +87,9 @@ void load_nets(const std::string& path, const nn::SafetensorsFile& f, nn::Module
   }
   for (auto& [name, t] : f.tensors) {
     if (is_net.count(name)) continue;
-    if (name.rfind("opt_", 0) == 0)
-      opt.emplace_back(name, t);
-    else if (name.rfind("state.", 0) == 0)
-      state.emplace_back(name.substr(6), t);
-    else
-      problems.push_back("the file has '" + name + "', which belongs to no net, optimizer or model state");
+    if (name.rfind("opt_", 0) == 0) opt.emplace_back(name, t);
+    else if (name.rfind("state.", 0) == 0) state.emplace_back(name.substr(6), t);
+    else problems.push_back("the file has '" + name + "', which belongs to no net, optimizer or model state");
   }
   if (!problems.empty()) {
     std::string all;
@@ -155,7 +151,8 @@ LoadedGan load_gan_checkpoint(const std::string& path) {
       h.set(key.substr(3), text, "checkpoint " + path + ": metadata '" + key + "'");
     }
     for (const HyperSpec& s : v->hyper)
-      GANTRY_CHECK(s.added_later || meta.count("hp." + s.name), "checkpoint ", path, ": metadata has no 'hp.", s.name, "'");
+      GANTRY_CHECK(s.added_later || meta.count("hp." + s.name), "checkpoint ", path, ": metadata has no 'hp.", s.name,
+                   "'");
     shape.image_size = meta_int(meta, "image_size", 8, 1024, path);
     shape.channels = meta_int(meta, "channels", 1, 4, path);
   } else {

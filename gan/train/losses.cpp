@@ -8,8 +8,6 @@ Tensor d_loss_bce(const Tensor& real_logits, const Tensor& fake_logits, double r
              bce_with_logits(fake_logits, zeros_like(fake_logits)));
 }
 
-Tensor g_loss_nonsaturating(const Tensor& fake_logits) {
-  return bce_with_logits(fake_logits, ones_like(fake_logits));
-}
+Tensor g_loss_nonsaturating(const Tensor& fake_logits) { return bce_with_logits(fake_logits, ones_like(fake_logits)); }
 
 }  // namespace gantry::gan

@@ -180,15 +180,15 @@ Tensor GanModel::random_labels(int64_t n) {
   const int64_t k = num_classes();
   std::vector<int64_t> y;
   const Tensor draws = batch_draw({n}, [&](const Shape& s) { return rand(s, DType::f32, &noise, 0, (double)k); });
-  for (float u : draws.to_vector<float>())
-    y.push_back(std::min<int64_t>((int64_t)u, k - 1));
+  for (float u : draws.to_vector<float>()) y.push_back(std::min<int64_t>((int64_t)u, k - 1));
   return from_indices(y, {n}, device_);
 }
 
 Tensor GanModel::d_input(const Tensor& x) {
   const double sigma = instance_noise_ * (1.0 - progress_);
   if (sigma <= 0) return x;
-  return add(x, batch_draw(x.shape(), [&](const Shape& s) { return randn(s, DType::f32, &noise, 0, sigma, x.device()); }));
+  return add(x,
+             batch_draw(x.shape(), [&](const Shape& s) { return randn(s, DType::f32, &noise, 0, sigma, x.device()); }));
 }
 
 void GanModel::set_grads(const Tensor& loss, const std::vector<Tensor>& params) {

@@ -138,9 +138,7 @@ class GanModel {
   Device device() const { return device_; }
   // Called by the trainer before each epoch's first step (0-based epoch; also after a
   // resume), e.g. for a per-epoch learning-rate schedule (gan/train/lr_schedule).
-  virtual void on_epoch_start(int64_t epoch, int64_t batches_per_epoch) {
-    (void)epoch, (void)batches_per_epoch;
-  }
+  virtual void on_epoch_start(int64_t epoch, int64_t batches_per_epoch) { (void)epoch, (void)batches_per_epoch; }
   // Fraction of training done, in [0, 1]: anneals instance noise (set by the trainer).
   void set_progress(double t) { progress_ = t; }
   // Data-parallel training (set by the trainer): this process is rank `rank` of `size`

@@ -6,8 +6,12 @@
 namespace gantry::gan {
 
 ProgressBar::ProgressBar(std::string label, int64_t total, int64_t batch_size, std::FILE* out)
-    : label_(std::move(label)), total_(total), batch_(batch_size), out_(out),
-      tty_(isatty(fileno(out)) != 0), start_(std::chrono::steady_clock::now()) {}
+    : label_(std::move(label)),
+      total_(total),
+      batch_(batch_size),
+      out_(out),
+      tty_(isatty(fileno(out)) != 0),
+      start_(std::chrono::steady_clock::now()) {}
 
 double ProgressBar::seconds() const {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
@@ -35,10 +39,9 @@ void ProgressBar::draw(int64_t done, const std::string& status, bool final) {
   const double eta = ips > 0 ? (double)((total_ - done) * batch_) / ips : 0;
   std::string bar(filled, '#');
   bar += std::string(kWidth - filled, '.');
-  std::fprintf(out_, "%s%s [%s] %lld/%lld  %.0f img/s  %s %d:%02d  %s%s", tty_ ? "\r" : "", label_.c_str(),
-               bar.c_str(), (long long)done, (long long)total_, ips, final ? "took" : "ETA",
-               (int)(final ? seconds() : eta) / 60, (int)(final ? seconds() : eta) % 60, status.c_str(),
-               tty_ && !final ? "\033[K" : "\n");
+  std::fprintf(out_, "%s%s [%s] %lld/%lld  %.0f img/s  %s %d:%02d  %s%s", tty_ ? "\r" : "", label_.c_str(), bar.c_str(),
+               (long long)done, (long long)total_, ips, final ? "took" : "ETA", (int)(final ? seconds() : eta) / 60,
+               (int)(final ? seconds() : eta) % 60, status.c_str(), tty_ && !final ? "\033[K" : "\n");
   std::fflush(out_);
 }
 

@@ -54,8 +54,7 @@ std::string HyperSpec::describe() const {
     case HyperType::real:
       return "default " + short_num(std::strtod(default_value.c_str(), nullptr)) + ", in [" + short_num(min) + ", " +
              short_num(max) + "]";
-    case HyperType::boolean:
-      return std::string("default ") + (default_value == "1" ? "on" : "off");
+    case HyperType::boolean: return std::string("default ") + (default_value == "1" ? "on" : "off");
     case HyperType::choice: {
       std::string c;
       for (auto& x : choices) c += (c.empty() ? "" : "|") + x;
@@ -66,7 +65,8 @@ std::string HyperSpec::describe() const {
 }
 
 HyperSpec int_hyper(std::string name, int64_t def, int64_t min, int64_t max, std::string help) {
-  HyperSpec s{std::move(name), HyperType::integer, std::to_string(def), std::move(help), (double)min, (double)max, {}, ""};
+  HyperSpec
+      s{std::move(name), HyperType::integer, std::to_string(def), std::move(help), (double)min, (double)max, {}, ""};
   return s;
 }
 HyperSpec real_hyper(std::string name, double def, double min, double max, std::string help) {
@@ -93,8 +93,7 @@ std::optional<std::string> parse_hyper(const HyperSpec& s, const std::string& te
   switch (s.type) {
     case HyperType::integer: {
       const bool digits = !text.empty() && text.size() <= 20 &&
-                          std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(), ::isdigit) &&
-                          text != "-";
+                          std::all_of(text.begin() + (text[0] == '-' ? 1 : 0), text.end(), ::isdigit) && text != "-";
       if (!digits) return fail("is not a decimal integer");
       int64_t v = 0;
       auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);

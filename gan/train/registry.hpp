@@ -30,17 +30,17 @@ struct EvalOptions;
 enum class HyperType { integer, real, boolean, choice };
 
 struct HyperSpec {
-  std::string name;           // snake_case; the metadata key "hp.<name>"; the flag --<flag>
+  std::string name;  // snake_case; the metadata key "hp.<name>"; the flag --<flag>
   HyperType type = HyperType::real;
   std::string default_value;  // as text, the paper's value
   std::string help;
-  double min = 0, max = 0;    // integer / real: the valid range, inclusive
+  double min = 0, max = 0;           // integer / real: the valid range, inclusive
   std::vector<std::string> choices;  // choice: the allowed values
-  std::string flag;           // the flag's name without "--" (default: name with '-' for '_');
-                              // a boolean is --<flag> / --no-<flag>
-  bool added_later = false;   // added after checkpoints were written: a checkpoint without
-                              // "hp.<name>" takes the default, which must be the behaviour
-                              // from before it existed (see added_later())
+  std::string flag;                  // the flag's name without "--" (default: name with '-' for '_');
+                                     // a boolean is --<flag> / --no-<flag>
+  bool added_later = false;          // added after checkpoints were written: a checkpoint without
+                                     // "hp.<name>" takes the default, which must be the behaviour
+                                     // from before it existed (see added_later())
   std::string flag_name() const;
   std::string describe() const;  // "2e-4 in [0, 1]" etc., for --help
 };

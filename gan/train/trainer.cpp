@@ -59,9 +59,7 @@ class CsvFile {
   }
 
  private:
-  [[noreturn]] void fail() {
-    throw Error(detail::concat("train: cannot write ", path_, ": ", std::strerror(errno)));
-  }
+  [[noreturn]] void fail() { throw Error(detail::concat("train: cannot write ", path_, ": ", std::strerror(errno))); }
   std::string path_;
   std::FILE* f_ = nullptr;
 };
@@ -303,8 +301,8 @@ Tensor generate_for_eval(GanModel& m, int64_t n, uint64_t seed, Tensor* labels) 
   std::vector<Tensor> parts;
   for (int64_t start = 0; start < n; start += 1000) {
     const int64_t len = std::min<int64_t>(1000, n - start);
-    parts.push_back(m.sample(z.narrow(0, start, len), y.defined() ? y.narrow(0, start, len) : Tensor())
-                        .to(Device::cpu()));
+    parts.push_back(
+        m.sample(z.narrow(0, start, len), y.defined() ? y.narrow(0, start, len) : Tensor()).to(Device::cpu()));
   }
   if (labels) *labels = y.defined() ? y.to(Device::cpu()) : Tensor();
   return parts.size() == 1 ? parts[0] : cat(parts, 0);
@@ -343,8 +341,8 @@ struct EpochEvaluation {
     if (r.accuracy) row << *r.accuracy;
     csv->row(row.str());
     if (o.progress)
-      std::printf("  epoch %lld: FD-classifier %.2f, %lld/10 classes covered, KL to uniform %.4f\n",
-                  (long long)epoch, r.fd, (long long)r.histogram.covered, r.histogram.kl_uniform);
+      std::printf("  epoch %lld: FD-classifier %.2f, %lld/10 classes covered, KL to uniform %.4f\n", (long long)epoch,
+                  r.fd, (long long)r.histogram.covered, r.histogram.kl_uniform);
     std::fflush(stdout);  // before the next epoch's progress bar (on stderr)
   }
 };
@@ -424,8 +422,8 @@ TrainResult train(const TrainOptions& o) {
   for (int64_t epoch = start.epoch; epoch < o.epochs; ++epoch) {
     batches.start_epoch(epoch);
     model->on_epoch_start(epoch, batches.batches_per_epoch());
-    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs),
-                    batches.batches_per_epoch(), o.batch_size);  // global images per step: global img/s
+    ProgressBar bar("epoch " + std::to_string(epoch + 1) + "/" + std::to_string(o.epochs), batches.batches_per_epoch(),
+                    o.batch_size);  // global images per step: global img/s
     Batch b;
     int64_t done = 0;
     Losses last;
@@ -438,11 +436,10 @@ TrainResult train(const TrainOptions& o) {
         const double v = last[name];
         if (!std::isfinite(v)) {  // the same mean on every rank: every rank stops here
           if (progress) bar.finish(model->status(last));
-          throw Error(detail::concat(
-              "train: step ", step, " (epoch ", epoch + 1, "): loss '", name, "' is ", v, "; ", likely_cause(*model),
-              ". Stopped without saving: ",
-              fs::exists(r.checkpoint) ? "the last good checkpoint " + r.checkpoint + " is kept"
-                                       : std::string("no checkpoint was written yet")));
+          throw Error(detail::concat("train: step ", step, " (epoch ", epoch + 1, "): loss '", name, "' is ", v, "; ",
+                                     likely_cause(*model), ". Stopped without saving: ",
+                                     fs::exists(r.checkpoint) ? "the last good checkpoint " + r.checkpoint + " is kept"
+                                                              : std::string("no checkpoint was written yet")));
         }
         row += "," + fmt(v);
       }

@@ -27,27 +27,27 @@ struct TrainOptions {
   std::map<std::string, std::string> hyper;
   int64_t epochs = 2;
   int64_t batch_size = 64;
-  int64_t limit = 0;       // use only the first `limit` training images (0 = all), per domain
-  bool pad32 = false;      // train at 32x32 (zero-padded) instead of 28x28 (IDX data)
+  int64_t limit = 0;         // use only the first `limit` training images (0 = all), per domain
+  bool pad32 = false;        // train at 32x32 (zero-padded) instead of 28x28 (IDX data)
   std::vector<int> classes;  // one-domain IDX data: keep only these classes (empty: all)
-  std::string data_dir;    // IDX folder; empty: gan::default_data_dir()
+  std::string data_dir;      // IDX folder; empty: gan::default_data_dir()
   // Two-domain variants: domains from classes of the IDX data (names or numbers) ...
   std::vector<std::string> domain_a = {"sneaker"}, domain_b = {"ankle boot"};
   // ... or from two image folders (both set), read at image_size with `channels` channels.
   std::string data_a, data_b;
   int64_t image_size = 28, channels = 1;
   std::string out_dir = "runs/dcgan";
-  std::string resume;      // checkpoint to continue from
+  std::string resume;          // checkpoint to continue from
   std::string device = "cpu";  // cpu or cuda: where the model and each batch live
   uint64_t seed = 0;
-  int threads = 0;         // 0: OpenMP's default
+  int threads = 0;  // 0: OpenMP's default
   bool progress = true;
   bool detect_anomaly = false;  // check every op's output in forward and backward (core/anomaly.hpp); slow
   // The quality metric (docs/metrics.md) every `eval_every` epochs and after the last one
   // (0: never), on `eval_n` samples, appended to <out>/metrics.csv.
   int64_t eval_every = 0;
   int64_t eval_n = 5000;
-  std::string classifier;     // empty: default_classifier_path()
+  std::string classifier;  // empty: default_classifier_path()
   // Data parallelism (docs/distributed.md): the ranks to train on; null: the launch's
   // (dist::Communicator::world(): N under `mpirun -np N`, else one, today's behaviour).
   // batch_size stays the global batch, split equally by rank.
@@ -73,9 +73,8 @@ struct TrainResult {
 // Trains. With several ranks every rank calls it with the same options (checked: a
 // difference throws on every rank naming the flag and the rank); rank 0 alone writes the
 // log, grids, checkpoints and metrics, the losses are means over ranks, and it returns on
-// every rank after rank 0's files are written. Throws gantry::Error on bad options, on a non-finite loss (naming the step, the
-// loss and the likely cause; the last good checkpoint is kept) and on write errors
-// (naming the file).
+// every rank after rank 0's files are written. Throws gantry::Error on bad options, on a non-finite loss (naming the
+// step, the loss and the likely cause; the last good checkpoint is kept) and on write errors (naming the file).
 TrainResult train(const TrainOptions& o);
 
 // Samples for `gantry sample`: n images from latents seeded by `seed`. For a conditional

@@ -43,14 +43,13 @@ CganDiscriminator::CganDiscriminator(const DcganConfig& c, int64_t num_classes, 
 }
 
 Tensor CganDiscriminator::forward_many(const std::vector<Tensor>& inputs) {
-  GANTRY_CHECK(inputs.size() == 2, "CganDiscriminator: forward takes {images, labels}, got ", inputs.size(),
-               " inputs");
+  GANTRY_CHECK(inputs.size() == 2, "CganDiscriminator: forward takes {images, labels}, got ", inputs.size(), " inputs");
   const Tensor &x = inputs[0], &labels = inputs[1];
   GANTRY_CHECK(x.dim() == 4 && x.size(1) == 1, "CganDiscriminator: images must be [N, 1, S, S], got ",
                shape_str(x.shape()));
   check_labels("CganDiscriminator", labels, x.size(0), num_classes);
   const int64_t n = x.size(0), h = x.size(2), w = x.size(3);
-  Tensor e = embed_->forward(labels);                                        // [N, E]
+  Tensor e = embed_->forward(labels);                                              // [N, E]
   Tensor planes = expand(reshape(e, {n, e.size(1), 1, 1}), {n, e.size(1), h, w});  // [N, E, H, W]
   return net_->forward(cat({x, planes}, 1));
 }
@@ -83,16 +82,16 @@ Losses Cgan::step(const Batch& b) {
 }
 
 namespace {
-const RegisterVariant registered({
-    "cgan",
-    "Conditional GAN (Mirza & Osindero, 2014) on DCGAN's nets: G and D see the class label; sample --class K",
-    {hp::z_dim(), hp::width(), int_hyper("num_classes", 10, 2, 1000, "Classes G and D are conditioned on"),
-     int_hyper("embed_dim", 10, 1, 1024, "Label embedding size (G's extra input, D's extra planes)"),
-     hp::lr(2e-4, "DCGAN's 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(), hp::instance_noise(),
-     hp::ema()},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Cgan>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"cgan",
+     "Conditional GAN (Mirza & Osindero, 2014) on DCGAN's nets: G and D see the class label; sample --class K",
+     {hp::z_dim(), hp::width(), int_hyper("num_classes", 10, 2, 1000, "Classes G and D are conditioned on"),
+      int_hyper("embed_dim", 10, 1, 1024, "Label embedding size (G's extra input, D's extra planes)"),
+      hp::lr(2e-4, "DCGAN's 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(), hp::instance_noise(),
+      hp::ema()},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Cgan>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

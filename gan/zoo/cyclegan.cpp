@@ -109,8 +109,7 @@ Losses Cyclegan::step(const Batch& b) {
 }
 
 Tensor Cyclegan::translate(const Tensor& images, const std::string& direction) {
-  GANTRY_CHECK(direction == "a2b" || direction == "b2a", "cyclegan: direction '", direction,
-               "' is not a2b or b2a");
+  GANTRY_CHECK(direction == "a2b" || direction == "b2a", "cyclegan: direction '", direction, "' is not a2b or b2a");
   GANTRY_CHECK(images.dim() == 4 && images.size(1) == shape().channels && images.size(2) == shape().image_size &&
                    images.size(3) == shape().image_size,
                "cyclegan: translate needs images [N, ", shape().channels, ", ", shape().image_size, ", ",
@@ -182,9 +181,9 @@ bool is_idx_name(const std::string& p) {
 // An IDX image file as [N, channels, size, size] in [-1, 1] (28 x 28 padded to 32 when the model is 32 px).
 Tensor read_idx_input(const std::string& path, ModelShape s) {
   IdxImages im = read_idx_images(path);
-  GANTRY_CHECK(im.rows == im.cols && (im.rows == s.image_size || (im.rows == 28 && s.image_size == 32)),
-               "--input ", path, ": IDX images are ", im.rows, "x", im.cols, " but the model translates ",
-               s.image_size, "x", s.image_size, " images");
+  GANTRY_CHECK(im.rows == im.cols && (im.rows == s.image_size || (im.rows == 28 && s.image_size == 32)), "--input ",
+               path, ": IDX images are ", im.rows, "x", im.cols, " but the model translates ", s.image_size, "x",
+               s.image_size, " images");
   Tensor x = zeros({im.n, 1, im.rows, im.cols});
   float* px = x.data<float>();
   for (size_t i = 0; i < im.pixels.size(); ++i) px[i] = im.pixels[i] / 127.5f - 1.0f;
@@ -250,7 +249,8 @@ int64_t translate_files(const std::string& checkpoint, const std::string& direct
     GANTRY_CHECK(!fs::exists(out) || fs::is_directory(out), "--out ", out,
                  ": not a .png, an IDX name (.idx, *-ubyte) or a folder");
     fs::create_directories(out);
-    for (int64_t i = 0; i < y.size(0); ++i) save_image_grid((fs::path(out) / names[i]).string(), y.narrow(0, i, 1), 1, 0);
+    for (int64_t i = 0; i < y.size(0); ++i)
+      save_image_grid((fs::path(out) / names[i]).string(), y.narrow(0, i, 1), 1, 0);
   }
   return y.size(0);
 }
@@ -272,14 +272,15 @@ HyperSpec with_flag(HyperSpec s, std::string flag) {
 
 void cyclegan_eval(GanModel& m, const EvalOptions& o, std::FILE* out) {
   const ModelShape s = m.shape();
-  GANTRY_CHECK(s.channels == 1 && (s.image_size == 28 || s.image_size == 32), "eval: ", o.checkpoint,
-               " translates ", s.image_size, "x", s.image_size, "x", s.channels,
+  GANTRY_CHECK(s.channels == 1 && (s.image_size == 28 || s.image_size == 32), "eval: ", o.checkpoint, " translates ",
+               s.image_size, "x", s.image_size, "x", s.channels,
                " images; the CycleGAN metric judges Fashion-MNIST (28 or 32 px, gray) with the classifier");
   // The domains it was trained on (checkpoint metadata data.*); older checkpoints did not
   // record them and were trained on the defaults unless told otherwise.
   const auto& info = m.data_info;
   GANTRY_CHECK(!info.count("folder_a"), "eval: ", o.checkpoint, " was trained on image folders (",
-               info.count("folder_a") ? info.at("folder_a") : "", "); the CycleGAN metric judges Fashion-MNIST class "
+               info.count("folder_a") ? info.at("folder_a") : "",
+               "); the CycleGAN metric judges Fashion-MNIST class "
                "domains with the classifier");
   auto one_class = [&](const char* key, const char* fallback) {
     auto it = info.find(key);
@@ -301,13 +302,14 @@ void cyclegan_eval(GanModel& m, const EvalOptions& o, std::FILE* out) {
   };
   LoadedClassifier c = load_classifier(o.classifier.empty() ? default_classifier_path() : o.classifier);
   m.to(Device::cpu());
-  CycleganEval e = evaluate_cyclegan(*c.model, m.net("G_AB"), m.net("G_BA"), test_of(a_class), test_of(b_class),
-                                     a_class, b_class);
-  std::fprintf(out, "%s", format_cyclegan_eval(e, "gantry eval: " + o.checkpoint +
-                                                      " (cyclegan; A = " + names[a_class] + ", B = " + names[b_class] +
-                                                      (info.count("domain_a") ? "" : " (not recorded: the defaults)") +
-                                                      ", the test split)")
-                              .c_str());
+  CycleganEval e =
+      evaluate_cyclegan(*c.model, m.net("G_AB"), m.net("G_BA"), test_of(a_class), test_of(b_class), a_class, b_class);
+  std::fprintf(out, "%s",
+               format_cyclegan_eval(e, "gantry eval: " + o.checkpoint + " (cyclegan; A = " + names[a_class] +
+                                           ", B = " + names[b_class] +
+                                           (info.count("domain_a") ? "" : " (not recorded: the defaults)") +
+                                           ", the test split)")
+                   .c_str());
 }
 
 const RegisterVariant registered(

@@ -56,8 +56,8 @@ class ResnetGenerator : public nn::Module {
 
 struct PatchDiscriminatorConfig {
   int64_t in_channels = 1;
-  int64_t ndf = 64;     // channels of the first conv
-  int64_t n_layers = 3; // stride-2 convs; 3 is the reference's 70x70 PatchGAN
+  int64_t ndf = 64;      // channels of the first conv
+  int64_t n_layers = 3;  // stride-2 convs; 3 is the reference's 70x70 PatchGAN
 };
 
 class PatchDiscriminator : public nn::Module {

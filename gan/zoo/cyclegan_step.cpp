@@ -123,8 +123,8 @@ NamedLosses CycleganStep::step(const Tensor& real_a, const Tensor& real_b) {
   set_grads(add(d_a, d_b), d_opt_->params());
   d_opt_->step();
 
-  return {{"D_A", d_a.item()},   {"G_A", g_a.item()},      {"cycle_A", cycle_a.item()}, {"idt_A", idt_a.item()},
-          {"D_B", d_b.item()},   {"G_B", g_b.item()},      {"cycle_B", cycle_b.item()}, {"idt_B", idt_b.item()}};
+  return {{"D_A", d_a.item()}, {"G_A", g_a.item()}, {"cycle_A", cycle_a.item()}, {"idt_A", idt_a.item()},
+          {"D_B", d_b.item()}, {"G_B", g_b.item()}, {"cycle_B", cycle_b.item()}, {"idt_B", idt_b.item()}};
 }
 
 }  // namespace gantry::gan

@@ -15,8 +15,9 @@ using std::make_shared;
 namespace {
 void check_config(const DcganConfig& c) {
   GANTRY_CHECK(c.image_size == 28 || c.image_size == 32, "dcgan: image size must be 28 or 32, got ", c.image_size);
-  GANTRY_CHECK(c.z_dim > 0 && c.width > 0 && c.in_channels > 0, "dcgan: z_dim, width and in_channels must be positive (",
-               c.z_dim, ", ", c.width, ", ", c.in_channels, ")");
+  GANTRY_CHECK(c.z_dim > 0 && c.width > 0 && c.in_channels > 0,
+               "dcgan: z_dim, width and in_channels must be positive (", c.z_dim, ", ", c.width, ", ", c.in_channels,
+               ")");
 }
 }  // namespace
 
@@ -44,8 +45,8 @@ DcganGenerator::DcganGenerator(const DcganConfig& c) : config(c) {
 }
 
 Tensor DcganGenerator::forward(const Tensor& z) {
-  GANTRY_CHECK(z.dim() == 2 && z.size(1) == config.z_dim, "DcganGenerator: z must be [N, ", config.z_dim,
-               "], got ", shape_str(z.shape()));
+  GANTRY_CHECK(z.dim() == 2 && z.size(1) == config.z_dim, "DcganGenerator: z must be [N, ", config.z_dim, "], got ",
+               shape_str(z.shape()));
   return main_->forward(reshape(z, {z.size(0), config.z_dim, 1, 1}));
 }
 
@@ -54,7 +55,7 @@ DcganDiscriminator::DcganDiscriminator(const DcganConfig& c) : config(c) {
   const int64_t f = c.width;
   auto m = make_shared<nn::Sequential>();
   m->add(make_shared<Conv2d>(c.in_channels, f, 4, 2, 1, false)).add(make_shared<LeakyReLU>(0.2));  // S -> S/2
-  m->add(make_shared<Conv2d>(f, 2 * f, 4, 2, 1, false));                               // S/2 -> S/4
+  m->add(make_shared<Conv2d>(f, 2 * f, 4, 2, 1, false));                                           // S/2 -> S/4
   m->add(make_shared<BatchNorm2d>(2 * f)).add(make_shared<LeakyReLU>(0.2));
   if (c.image_size == 28) {
     m->add(make_shared<Conv2d>(2 * f, 1, 7, 1, 0, false));  // 7 -> 1

@@ -50,30 +50,32 @@ Losses DcganModel::step(const Batch& b) {
   auto gen = [&](const Tensor& z) { return G->forward(z); };
   auto disc = [&](const Tensor& x, bool) { return D->forward(x); };
   if (K == 0) return bce_step(b.images, gen, disc);
-  GANTRY_CHECK(dp_size() == 1, "dcgan: --unroll is single-process only (its unrolled D steps would take this rank's "
-               "batch statistics and gradients), got ", dp_size(), " processes");
+  GANTRY_CHECK(dp_size() == 1,
+               "dcgan: --unroll is single-process only (its unrolled D steps would take this rank's "
+               "batch statistics and gradients), got ",
+               dp_size(), " processes");
   auto unrolled = [&, K](const Tensor& real_input, const Tensor& fake_input) {
     const auto& opt_d = dynamic_cast<const nn::Adam&>(optimizer("d"));  // D's own rate, betas and eps
     const UnrollOptimizer opt{UnrollOptimizer::adam, opt_d.lr, opt_d.beta1, opt_d.beta2, opt_d.eps};
-    std::vector<Tensor> dk = unroll_dcgan_d(*D, D->parameters(), real_input, fake_input, hyper().f("real_label"),
-                                            opt, adam_state(opt_d), K);
+    std::vector<Tensor> dk =
+        unroll_dcgan_d(*D, D->parameters(), real_input, fake_input, hyper().f("real_label"), opt, adam_state(opt_d), K);
     return D->forward_with(dk, fake_input);
   };
   return bce_step(b.images, gen, disc, unrolled);
 }
 
 namespace {
-const RegisterVariant registered({
-    "dcgan",
-    "DCGAN (Radford et al., 2015): transposed-conv G, strided-conv D with batchnorm, BCE, Adam 2e-4",
-    {hp::z_dim(), hp::width(), hp::lr(2e-4, "paper: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
-     hp::instance_noise(), hp::ema(),
-     added_later(int_hyper("unroll", 0, 0, 10,
-                           "Unrolled GAN (Metz et al., 2017): G's loss against D after K differentiable Adam steps on "
-                           "the same batch (0: off; each step costs about one more D forward and double backward)"))},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<DcganModel>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"dcgan",
+     "DCGAN (Radford et al., 2015): transposed-conv G, strided-conv D with batchnorm, BCE, Adam 2e-4",
+     {hp::z_dim(), hp::width(), hp::lr(2e-4, "paper: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
+      hp::instance_noise(), hp::ema(),
+      added_later(int_hyper("unroll", 0, 0, 10,
+                            "Unrolled GAN (Metz et al., 2017): G's loss against D after K differentiable Adam steps on "
+                            "the same batch (0: off; each step costs about one more D forward and double backward)"))},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<DcganModel>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

@@ -11,7 +11,9 @@ HyperSpec z_dim(int64_t def) { return int_hyper("z_dim", def, 1, 4096, "Latent s
 HyperSpec width(int64_t def) {
   return int_hyper("width", def, 1, 1024, "Channel width f of the conv nets (DCGAN's ngf/ndf / 2)");
 }
-HyperSpec lr(double def, const std::string& paper) { return real_hyper("lr", def, 0, 1, "Learning rate (" + paper + ")"); }
+HyperSpec lr(double def, const std::string& paper) {
+  return real_hyper("lr", def, 0, 1, "Learning rate (" + paper + ")");
+}
 HyperSpec beta1(double def) { return real_hyper("beta1", def, 0, 0.999999, "Adam beta1"); }
 HyperSpec beta2(double def) { return real_hyper("beta2", def, 0, 0.999999, "Adam beta2"); }
 HyperSpec real_label() {

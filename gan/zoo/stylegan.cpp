@@ -120,7 +120,8 @@ Losses Stylegan::step(const Batch& b) {
     pl = pen.item();
     // The toRGB biases do not reach d img / d ws: no gradient, and Adam skips them (as torch's).
     std::vector<Tensor> ps = G_->parameters();
-    std::vector<Tensor> gs = grad({mul(pen, pl_w * (double)h.i("pl_interval"))}, ps, {}, {}, false, /*allow_unused=*/true);
+    std::vector<Tensor> gs =
+        grad({mul(pen, pl_w * (double)h.i("pl_interval"))}, ps, {}, {}, false, /*allow_unused=*/true);
     for (size_t i = 0; i < ps.size(); ++i) ps[i].set_grad(gs[i]);
     opt_g.step();
   }
@@ -225,8 +226,8 @@ std::optional<SampleGrid> Stylegan::sample_options(const std::map<std::string, s
     if (k == "truncation") {
       psi = std::stod(v);
     } else if (k == "noise_mode") {
-      GANTRY_CHECK(v == "const" || v == "random" || v == "none", "stylegan: --noise-mode is const, random or none, got '",
-                   v, "'");
+      GANTRY_CHECK(v == "const" || v == "random" || v == "none",
+                   "stylegan: --noise-mode is const, random or none, got '", v, "'");
       noise_mode = v == "const" ? NoiseMode::constant : v == "random" ? NoiseMode::random : NoiseMode::none;
     } else if (k == "style_mix") {
       grid = v != "0";
@@ -258,22 +259,22 @@ void Stylegan::restore_state(const nn::Named& tensors, const std::map<std::strin
 }
 
 namespace {
-const RegisterVariant registered({
-    "stylegan",
-    "StyleGAN2 (Karras et al., 2020) at 32x32: mapping + modulated convs, residual D, lazy R1, style mixing, EMA",
-    {hp::z_dim(64), int_hyper("w_dim", 64, 1, 4096, "Intermediate latent w size"),
-     int_hyper("map_layers", 2, 1, 16, "Mapping network FC layers (paper: 8; cifar config: 2)"),
-     hp::width(16), hp::lr(0.0025, "stylegan2-ada small configs: 0.0025"), hp::beta1(0), hp::beta2(0.99),
-     real_hyper("r1_gamma", 0.01, 0, 1e6, "R1 weight gamma (stylegan2-ada cifar: 0.01); 0: off"),
-     int_hyper("r1_interval", 16, 1, 1000, "Lazy R1 every N D steps (paper: 16)"),
-     real_hyper("pl_weight", 0, 0, 1e6, "Path-length weight (paper: 2; cifar config: 0); 0: off"),
-     int_hyper("pl_interval", 4, 1, 1000, "Lazy path length every N G steps (paper: 4)"),
-     real_hyper("style_mix", 0.9, 0, 1, "Style mixing probability (paper: 0.9)"),
-     real_hyper("ema_kimg", 10, 0, 1e6, "EMA half-life of G in thousands of images (paper: 10)"),
-     real_hyper("ema_rampup", 0.05, 0, 1, "EMA ramp-up: half-life at most images seen x this (0: none)")},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Stylegan>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"stylegan",
+     "StyleGAN2 (Karras et al., 2020) at 32x32: mapping + modulated convs, residual D, lazy R1, style mixing, EMA",
+     {hp::z_dim(64), int_hyper("w_dim", 64, 1, 4096, "Intermediate latent w size"),
+      int_hyper("map_layers", 2, 1, 16, "Mapping network FC layers (paper: 8; cifar config: 2)"), hp::width(16),
+      hp::lr(0.0025, "stylegan2-ada small configs: 0.0025"), hp::beta1(0), hp::beta2(0.99),
+      real_hyper("r1_gamma", 0.01, 0, 1e6, "R1 weight gamma (stylegan2-ada cifar: 0.01); 0: off"),
+      int_hyper("r1_interval", 16, 1, 1000, "Lazy R1 every N D steps (paper: 16)"),
+      real_hyper("pl_weight", 0, 0, 1e6, "Path-length weight (paper: 2; cifar config: 0); 0: off"),
+      int_hyper("pl_interval", 4, 1, 1000, "Lazy path length every N G steps (paper: 4)"),
+      real_hyper("style_mix", 0.9, 0, 1, "Style mixing probability (paper: 0.9)"),
+      real_hyper("ema_kimg", 10, 0, 1e6, "EMA half-life of G in thousands of images (paper: 10)"),
+      real_hyper("ema_rampup", 0.05, 0, 1, "EMA ramp-up: half-life at most images seen x this (0: none)")},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Stylegan>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

@@ -37,9 +37,7 @@ class Stylegan : public GanModel {
  public:
   Stylegan(const Hyperparams& h, ModelShape shape, uint64_t seed);
   Losses step(const Batch& b) override;
-  std::vector<std::string> loss_names() const override {
-    return {"d_loss", "g_loss", "r1", "pl", "d_real", "d_fake"};
-  }
+  std::vector<std::string> loss_names() const override { return {"d_loss", "g_loss", "r1", "pl", "d_real", "d_fake"}; }
   std::string status(const Losses& l) const override;
   Sampling sampling() const override { return Sampling::latents; }
   int64_t z_dim() const override { return hyper().i("z_dim"); }
@@ -60,14 +58,14 @@ class Stylegan : public GanModel {
   void restore_state(const nn::Named& tensors, const std::map<std::string, std::string>& meta) override;
 
   StyleGenerator& generator(const std::string& which = "G") const;
-  double psi = 1;                          // truncation for sample()
+  double psi = 1;                              // truncation for sample()
   NoiseMode noise_mode = NoiseMode::constant;  // noise for sample() (the reference's default)
-  Rng sample_noise{0};               // draws random noise in sample()
+  Rng sample_noise{0};                         // draws random noise in sample()
 
   // The generator's ws for n fresh latents with style mixing (the reference's run_G).
   Tensor mixed_ws(int64_t n, bool update_w_avg);
-  Tensor fit(const Tensor& img) const;     // G's 32x32 -> the data's size
-  Tensor d_in(const Tensor& x) const;      // the data's size -> D's 32x32
+  Tensor fit(const Tensor& img) const;  // G's 32x32 -> the data's size
+  Tensor d_in(const Tensor& x) const;   // the data's size -> D's 32x32
 
  private:
   std::shared_ptr<StyleGenerator> G_;

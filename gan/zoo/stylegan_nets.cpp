@@ -126,8 +126,7 @@ Tensor SynthesisLayer::run(const Tensor& x, const Tensor& w, NoiseMode mode, Rng
     y = modulated_conv2d(h, weight, styles, /*demodulate=*/true, Conv2dOptions::square(1, 1));
     if (mode == NoiseMode::random)
       y = add(y, mul(randn({n, 1, res, res}, y.dtype(), noise_gen, 0, 1, y.device()), noise_strength));
-    else if (mode == NoiseMode::constant)
-      y = add(y, mul(noise_const, noise_strength));
+    else if (mode == NoiseMode::constant) y = add(y, mul(noise_const, noise_strength));
   }
   y = add(y, reshape(bias, {1, out, 1, 1}));
   return to_rgb ? y : lrelu_gain(y);
@@ -217,7 +216,8 @@ Tensor minibatch_stddev(const Tensor& x, int64_t group) {
 
 StyleDiscriminator::StyleDiscriminator(const StyleganConfig& c) : config(c) {
   const auto res = c.resolutions();
-  from_rgb_ = register_module("from_rgb", make_shared<EqConv>(c.channels, c.channels_at(c.image_size), 1, true, true, false));
+  from_rgb_ =
+      register_module("from_rgb", make_shared<EqConv>(c.channels, c.channels_at(c.image_size), 1, true, true, false));
   const double h = std::sqrt(0.5);
   for (size_t i = res.size() - 1; i >= 1; --i) {
     const int64_t r = res[i], cin = c.channels_at(r), cout = c.channels_at(r / 2);

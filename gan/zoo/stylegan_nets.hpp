@@ -106,7 +106,7 @@ class SynthesisNet : public nn::Module {
  private:
   struct Block {
     std::shared_ptr<SynthesisLayer> conv0, conv1, torgb;  // conv0 absent at 4x4
-    int64_t w0;  // the ws index of its first conv
+    int64_t w0;                                           // the ws index of its first conv
   };
   std::vector<Block> blocks_;
   int64_t num_ws_ = 0;

@@ -37,10 +37,10 @@ Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActiva
 namespace {
 
 // The discriminator's loss on a real and a fake batch, as a function of D's parameters.
-Tensor d_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& real, const Tensor& fake,
-              Rng* gen) {
+Tensor d_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& real, const Tensor& fake, Rng* gen) {
   Tensor s_real = mlp_forward(dp, real), s_fake = mlp_forward(dp, fake);
-  if (o.loss == "bce") return add(bce_with_logits(s_real, ones_like(s_real)), bce_with_logits(s_fake, zeros_like(s_fake)));
+  if (o.loss == "bce")
+    return add(bce_with_logits(s_real, ones_like(s_real)), bce_with_logits(s_fake, zeros_like(s_fake)));
   // WGAN-GP: E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates.
   Tensor a = rand({real.size(0), 1}, real.dtype(), gen);
   Tensor x_hat = add(mul(a, real.detach()), mul(1.0 - a, fake.detach()));
@@ -81,8 +81,9 @@ ToyResult train_toy(const ToyOptions& o) {
     s.samples = mlp_forward(gp, eval_z).detach();
     s.count = count_modes(target, s.samples, 3.0, o.min_per_mode);
     if (o.verbose)
-      std::printf("step %6lld  modes %2lld/%lld  high-quality %.3f\n", (long long)step, (long long)s.count.modes_covered,
-                  (long long)target.modes(), s.count.high_quality), std::fflush(stdout);
+      std::printf("step %6lld  modes %2lld/%lld  high-quality %.3f\n", (long long)step,
+                  (long long)s.count.modes_covered, (long long)target.modes(), s.count.high_quality),
+          std::fflush(stdout);
     result.snapshots.push_back(std::move(s));
   };
   const auto t0 = std::chrono::steady_clock::now();
@@ -122,8 +123,8 @@ ToyResult train_toy(const ToyOptions& o) {
   return result;
 }
 
-void save_toy_strip(const std::string& path, const Mixture2d& m, const std::vector<ToySnapshot>& snaps,
-                    double extent, int64_t tile_px) {
+void save_toy_strip(const std::string& path, const Mixture2d& m, const std::vector<ToySnapshot>& snaps, double extent,
+                    int64_t tile_px) {
   GANTRY_CHECK(!snaps.empty() && tile_px > 8 && extent > 0, "save_toy_strip: needs snapshots, tile_px > 8");
   const int64_t S = (int64_t)snaps.size(), T = tile_px, plane = T * T;
   std::vector<double> px(S * 3 * plane, 1.0);  // white, in make_grid's [-1, 1]

@@ -30,16 +30,16 @@ struct ToyOptions {
   // has ~3000 steps, so the defaults are smaller and D's rate is G's (docs/toy.md: measured).
   int64_t batch = 128;
   int64_t z_dim = 64;
-  int64_t hidden = 64;           // G and D: 2 hidden layers of this width, ReLU
+  int64_t hidden = 64;                                          // G and D: 2 hidden layers of this width, ReLU
   double lr_g = 1e-3, lr_d = 1e-3, beta1 = 0.5, beta2 = 0.999;  // WGAN-GP's paper: beta2 0.9
-  int64_t d_steps = 0;           // D steps per G step; 0 picks 1 for bce, 5 for wgan-gp (the paper's n_critic)
-  double gp_lambda = 0.1;        // WGAN-GP's toy setting (gan_toy.py: LAMBDA = 0.1)
-  int64_t snapshots = 6;         // scatters and counts at steps 0, steps/(s-1), ..., steps
-  int64_t eval_samples = 2048;   // samples per snapshot (a fixed z, the same at every snapshot)
-  int64_t min_per_mode = 10;     // high-quality samples a mode needs to count as covered
+  int64_t d_steps = 0;          // D steps per G step; 0 picks 1 for bce, 5 for wgan-gp (the paper's n_critic)
+  double gp_lambda = 0.1;       // WGAN-GP's toy setting (gan_toy.py: LAMBDA = 0.1)
+  int64_t snapshots = 6;        // scatters and counts at steps 0, steps/(s-1), ..., steps
+  int64_t eval_samples = 2048;  // samples per snapshot (a fixed z, the same at every snapshot)
+  int64_t min_per_mode = 10;    // high-quality samples a mode needs to count as covered
   uint64_t seed = 0;
-  std::string out;               // PNG strip path; empty: none written
-  bool verbose = false;          // print each snapshot's counts to stdout
+  std::string out;       // PNG strip path; empty: none written
+  bool verbose = false;  // print each snapshot's counts to stdout
 };
 
 struct ToySnapshot {
@@ -59,7 +59,7 @@ ToyResult train_toy(const ToyOptions& o);
 
 // The scatters of `snaps` as one PNG row, one tile_px square tile per snapshot spanning
 // [-extent, extent]^2: the modes' 3-sigma discs in red, the samples as dark blue dots.
-void save_toy_strip(const std::string& path, const Mixture2d& m, const std::vector<ToySnapshot>& snaps,
-                    double extent, int64_t tile_px = 200);
+void save_toy_strip(const std::string& path, const Mixture2d& m, const std::vector<ToySnapshot>& snaps, double extent,
+                    int64_t tile_px = 200);
 
 }  // namespace gantry::gan

@@ -78,19 +78,19 @@ VanillaGan::VanillaGan(const Hyperparams& h, ModelShape shape, uint64_t seed) : 
 }
 
 Losses VanillaGan::step(const Batch& b) {
-  return bce_step(b.images, [&](const Tensor& z) { return G->forward(z); },
-                  [&](const Tensor& x, bool) { return D->forward(x); });
+  return bce_step(
+      b.images, [&](const Tensor& z) { return G->forward(z); }, [&](const Tensor& x, bool) { return D->forward(x); });
 }
 
 namespace {
-const RegisterVariant registered({
-    "vanilla",
-    "The original GAN (Goodfellow et al., 2014) with MLPs as in PyTorch-GAN's gan.py, BCE, Adam 2e-4",
-    {hp::z_dim(), hp::lr(2e-4, "PyTorch-GAN: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
-     hp::instance_noise(), hp::ema()},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<VanillaGan>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"vanilla",
+     "The original GAN (Goodfellow et al., 2014) with MLPs as in PyTorch-GAN's gan.py, BCE, Adam 2e-4",
+     {hp::z_dim(), hp::lr(2e-4, "PyTorch-GAN: 2e-4"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
+      hp::instance_noise(), hp::ema()},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<VanillaGan>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

@@ -64,8 +64,7 @@ std::string CriticGan::status(const Losses& l) const {
   if (has_gp())
     std::snprintf(buf, sizeof buf, "D %.3f  G %.3f  W %.3f  gp %.3f", l["d_loss"], l["g_loss"], l["wasserstein"],
                   l["gp"]);
-  else
-    std::snprintf(buf, sizeof buf, "D %.4f  G %.4f  W %.4f", l["d_loss"], l["g_loss"], l["wasserstein"]);
+  else std::snprintf(buf, sizeof buf, "D %.4f  G %.4f  W %.4f", l["d_loss"], l["g_loss"], l["wasserstein"]);
   return buf;
 }
 
@@ -92,16 +91,16 @@ void Wgan::after_critic_step() {
 }
 
 namespace {
-const RegisterVariant registered({
-    "wgan",
-    "Wasserstein GAN (Arjovsky et al., 2017): DCGAN's nets, critic weights clipped, RMSProp 5e-5, n_critic 5",
-    {hp::z_dim(), hp::width(), hp::lr(5e-5, "paper, Algorithm 1: 5e-5"),
-     int_hyper("n_critic", 5, 1, 1000, "Critic steps per G step (paper: 5)"),
-     real_hyper("clip", 0.01, 0, 100, "Clip the critic's weights to [-c, c] (paper: 0.01)"), hp::instance_noise(),
-     hp::ema()},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Wgan>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"wgan",
+     "Wasserstein GAN (Arjovsky et al., 2017): DCGAN's nets, critic weights clipped, RMSProp 5e-5, n_critic 5",
+     {hp::z_dim(), hp::width(), hp::lr(5e-5, "paper, Algorithm 1: 5e-5"),
+      int_hyper("n_critic", 5, 1, 1000, "Critic steps per G step (paper: 5)"),
+      real_hyper("clip", 0.01, 0, 100, "Clip the critic's weights to [-c, c] (paper: 0.01)"), hp::instance_noise(),
+      hp::ema()},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<Wgan>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

@@ -80,17 +80,17 @@ Tensor WganGp::critic_regularizer(const Tensor& real, const Tensor& fake, Losses
 }
 
 namespace {
-const RegisterVariant registered({
-    "wgan-gp",
-    "WGAN-GP (Gulrajani et al., 2017): gradient penalty at interpolates, layer-norm critic, Adam 1e-4 (0, 0.9)",
-    {hp::z_dim(), hp::width(), hp::lr(1e-4, "paper, Algorithm 1: 1e-4"), hp::beta1(0), hp::beta2(0.9),
-     int_hyper("n_critic", 5, 1, 1000, "Critic steps per G step (paper: 5)"),
-     real_hyper("gp_lambda", 10, 0, 1e6, "Gradient penalty weight lambda (paper: 10)"),
-     bool_hyper("critic_layer_norm", true, "Layer norm in the critic (off: no normalization)", "critic-norm"),
-     hp::instance_noise(), hp::ema()},
-    DataKind::images,
-    [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<WganGp>(h, s, seed); },
-    {}});
+const RegisterVariant registered(
+    {"wgan-gp",
+     "WGAN-GP (Gulrajani et al., 2017): gradient penalty at interpolates, layer-norm critic, Adam 1e-4 (0, 0.9)",
+     {hp::z_dim(), hp::width(), hp::lr(1e-4, "paper, Algorithm 1: 1e-4"), hp::beta1(0), hp::beta2(0.9),
+      int_hyper("n_critic", 5, 1, 1000, "Critic steps per G step (paper: 5)"),
+      real_hyper("gp_lambda", 10, 0, 1e6, "Gradient penalty weight lambda (paper: 10)"),
+      bool_hyper("critic_layer_norm", true, "Layer norm in the critic (off: no normalization)", "critic-norm"),
+      hp::instance_noise(), hp::ema()},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<WganGp>(h, s, seed); },
+     {}});
 }  // namespace
 
 }  // namespace gantry::gan

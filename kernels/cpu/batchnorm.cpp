@@ -153,12 +153,12 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                                \
-  template void batch_norm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*,               \
-                                            const BatchNormShape&, T, T);                                   \
-  template void batch_norm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*,            \
-                                           const BatchNormShape&, T);                                       \
-  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,        \
+#define GANTRY_INSTANTIATE(T)                                                                                        \
+  template void batch_norm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, const BatchNormShape&, \
+                                            T, T);                                                                   \
+  template void batch_norm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*,                     \
+                                           const BatchNormShape&, T);                                                \
+  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,                 \
                                        const BatchNormShape&);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

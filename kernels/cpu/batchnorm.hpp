@@ -22,7 +22,7 @@ void batch_norm_forward_eval(T* y, const T* x, const T* running_mean, const T* r
 //   dx = invstd / M * (M g - sum(g) - xhat * sum(g xhat));  dgamma = sum(dy xhat);  dbeta = sum(dy).
 // dgamma/dbeta may be nullptr (not wanted); gamma may be nullptr (= 1).
 template <class T>
-void batch_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* save_mean,
-                         const T* save_invstd, const T* gamma, const BatchNormShape& s);
+void batch_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* save_mean, const T* save_invstd,
+                         const T* gamma, const BatchNormShape& s);
 
 }  // namespace gantry::kernels::cpu

@@ -396,9 +396,9 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
   });
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                      \
-  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&);          \
-  template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&);             \
+#define GANTRY_INSTANTIATE(T)                                                            \
+  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&); \
+  template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&);    \
   template void conv2d_backward_weight<T>(T*, const T*, const T*, const Conv2dShape&);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

@@ -57,7 +57,7 @@ void map_strided(TOut* out, const std::array<const TIn*, K>& in, const std::arra
     // branches into selects. (Shared through OpenMP's outlined struct, they were
     // reloaded every element, and leaky_relu ran scalar with a mispredicted branch per
     // element of random sign: 5 ns an element instead of a fraction of one.)
-    auto body = [out, src = in, f]<std::size_t... I>(std::index_sequence<I...>, int64_t i) {
+    auto body = [ out, src = in, f ]<std::size_t... I>(std::index_sequence<I...>, int64_t i) {
       out[i] = f(src[I][i]...);
     };
 #pragma omp parallel for simd if (n > kParallelMinElements) firstprivate(body)

@@ -20,7 +20,7 @@ namespace gantry::kernels::cpu {
 
 namespace {
 constexpr int64_t kParallelMinElements = 1 << 15;  // below this, threads cost more than they save
-constexpr int64_t kColumns = 64;                    // columns per backward block: whole cache lines, no false sharing
+constexpr int64_t kColumns = 64;                   // columns per backward block: whole cache lines, no false sharing
 }  // namespace
 
 template <class T>
@@ -50,8 +50,8 @@ void embedding_backward(T* __restrict__ dtable, const T* __restrict__ dy, const 
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                          \
-  template void embedding_forward<T>(T*, const int64_t*, const T*, int64_t, int64_t, int64_t);         \
+#define GANTRY_INSTANTIATE(T)                                                                  \
+  template void embedding_forward<T>(T*, const int64_t*, const T*, int64_t, int64_t, int64_t); \
   template void embedding_backward<T>(T*, const T*, const int64_t*, int64_t, int64_t, int64_t);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

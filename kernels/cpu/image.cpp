@@ -124,10 +124,10 @@ void upsample_nearest2d_backward(T* __restrict__ dx, const T* __restrict__ dy, c
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                                   \
+#define GANTRY_INSTANTIATE(T)                                                                                    \
   template void pad2d_forward<T>(T*, const T*, const ImageShape&, int64_t, int64_t, int64_t, int64_t, PadMode);  \
   template void pad2d_backward<T>(T*, const T*, const ImageShape&, int64_t, int64_t, int64_t, int64_t, PadMode); \
-  template void upsample_nearest2d_forward<T>(T*, const T*, const ImageShape&, int64_t, int64_t);               \
+  template void upsample_nearest2d_forward<T>(T*, const T*, const ImageShape&, int64_t, int64_t);                \
   template void upsample_nearest2d_backward<T>(T*, const T*, const ImageShape&, int64_t, int64_t);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

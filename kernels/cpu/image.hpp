@@ -16,8 +16,8 @@ void pad2d_forward(T* y, const T* x, const ImageShape& in, int64_t left, int64_t
                    PadMode mode);
 // dx[n, c, h, w] = sum of dy over every output position that read x[n, c, h, w].
 template <class T>
-void pad2d_backward(T* dx, const T* dy, const ImageShape& in, int64_t left, int64_t right, int64_t top,
-                    int64_t bottom, PadMode mode);
+void pad2d_backward(T* dx, const T* dy, const ImageShape& in, int64_t left, int64_t right, int64_t top, int64_t bottom,
+                    PadMode mode);
 // y[n, c, h*scale_h + i, w*scale_w + j] = x[n, c, h, w] for 0 <= i < scale_h, 0 <= j < scale_w
 // (integer scales >= 1).
 template <class T>

@@ -62,8 +62,8 @@ void modconv2d_backward_weight(T* dw, const T* dy, const T* x, const T* s, const
   conv2d_backward_weight<T>(dw, d ? gd.data() : dy, s ? xs.data() : x, sh);
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                         \
-  template void modconv2d_forward<T>(T*, const T*, const T*, const T*, const T*, const Conv2dShape&); \
+#define GANTRY_INSTANTIATE(T)                                                                                \
+  template void modconv2d_forward<T>(T*, const T*, const T*, const T*, const T*, const Conv2dShape&);        \
   template void modconv2d_backward_input<T>(T*, const T*, const T*, const T*, const T*, const Conv2dShape&); \
   template void modconv2d_backward_weight<T>(T*, const T*, const T*, const T*, const T*, const Conv2dShape&);
 GANTRY_INSTANTIATE(float)

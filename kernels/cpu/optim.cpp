@@ -52,8 +52,8 @@ void sgd_step(T* p, T* buf, const T* g, int64_t n, const SGDStep& h) {
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                      \
-  template void adam_step<T>(T*, T*, T*, const T*, int64_t, const AdamStep&);      \
+#define GANTRY_INSTANTIATE(T)                                                       \
+  template void adam_step<T>(T*, T*, T*, const T*, int64_t, const AdamStep&);       \
   template void rmsprop_step<T>(T*, T*, T*, const T*, int64_t, const RMSPropStep&); \
   template void sgd_step<T>(T*, T*, const T*, int64_t, const SGDStep&);
 GANTRY_INSTANTIATE(float)

@@ -43,8 +43,8 @@ void gradient_penalty_backward(T* __restrict__ dg, const T* grad_out, const T* _
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                          \
-  template void gradient_penalty_forward<T>(T*, T*, const T*, int64_t, int64_t, T, T);                \
+#define GANTRY_INSTANTIATE(T)                                                          \
+  template void gradient_penalty_forward<T>(T*, T*, const T*, int64_t, int64_t, T, T); \
   template void gradient_penalty_backward<T>(T*, const T*, const T*, const T*, int64_t, int64_t, T);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

@@ -47,7 +47,10 @@ void max_rows(T* out, const T* in, int64_t rows, int64_t cols) {
     const T* row = in + r * cols;
     T m = -std::numeric_limits<T>::infinity();
     for (int64_t c = 0; c < cols; ++c) {
-      if (std::isnan(row[c])) { m = row[c]; break; }
+      if (std::isnan(row[c])) {
+        m = row[c];
+        break;
+      }
       m = row[c] > m ? row[c] : m;
     }
     out[r] = m;

@@ -7,14 +7,18 @@
 namespace gantry::kernels::cpu {
 
 // out[r] = sum_c in[r, c] (float rows accumulate in double).
-template <class T> void sum_rows(T* out, const T* in, int64_t rows, int64_t cols);
+template <class T>
+void sum_rows(T* out, const T* in, int64_t rows, int64_t cols);
 // out[r] = max_c in[r, c] (NaN propagates).
-template <class T> void max_rows(T* out, const T* in, int64_t rows, int64_t cols);
+template <class T>
+void max_rows(T* out, const T* in, int64_t rows, int64_t cols);
 // out[r] = the first c with in[r, c] == max_c in[r, c].
-template <class T> void argmax_rows(int64_t* out, const T* in, int64_t rows, int64_t cols);
+template <class T>
+void argmax_rows(int64_t* out, const T* in, int64_t rows, int64_t cols);
 
 // out[r, c] = in[r, c] - log(sum_c' exp(in[r, c'])), computed as
 // (in - m) - log(sum exp(in - m)) with m the row max, so no exp overflows.
-template <class T> void log_softmax_rows(T* out, const T* in, int64_t rows, int64_t cols);
+template <class T>
+void log_softmax_rows(T* out, const T* in, int64_t rows, int64_t cols);
 
 }  // namespace gantry::kernels::cpu

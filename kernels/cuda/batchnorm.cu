@@ -100,7 +100,9 @@ __device__ __forceinline__ int64_t channel_offset(const BatchNormShape& s, int64
 struct ChannelCursor {
   int64_t n, i, step_n, step_i;
   __device__ ChannelCursor(const BatchNormShape& s)
-      : n(s.s ? threadIdx.x / s.s : s.n), i(s.s ? threadIdx.x % s.s : 0), step_n(s.s ? kBnThreads / s.s : 0),
+      : n(s.s ? threadIdx.x / s.s : s.n),
+        i(s.s ? threadIdx.x % s.s : 0),
+        step_n(s.s ? kBnThreads / s.s : 0),
         step_i(s.s ? kBnThreads % s.s : 0) {}  // S = 0: no elements
   __device__ bool valid(const BatchNormShape& s) const { return n < s.n; }
   __device__ int64_t offset(const BatchNormShape& s, int64_t c) const { return (n * s.c + c) * s.s + i; }
@@ -126,8 +128,7 @@ __device__ void store_statistics(float* save_mean, float* save_invstd, float* ru
 __global__ void bn_forward_train_kernel1(float* __restrict__ y, float* __restrict__ save_mean,
                                          float* __restrict__ save_invstd, float* running_mean, float* running_var,
                                          const float* __restrict__ x, const float* __restrict__ gamma,
-                                         const float* __restrict__ beta, BatchNormShape s, float momentum,
-                                         float eps) {
+                                         const float* __restrict__ beta, BatchNormShape s, float momentum, float eps) {
   const int64_t m = s.n * s.s;
   for (int64_t c = blockIdx.x; c < s.c; c += gridDim.x) {
     float acc[1] = {0.f};
@@ -154,8 +155,7 @@ __global__ void bn_forward_train_kernel1(float* __restrict__ y, float* __restric
 __global__ void bn_forward_train_kernel2(float* __restrict__ y, float* __restrict__ save_mean,
                                          float* __restrict__ save_invstd, float* running_mean, float* running_var,
                                          const float* __restrict__ x, const float* __restrict__ gamma,
-                                         const float* __restrict__ beta, BatchNormShape s, float momentum,
-                                         float eps) {
+                                         const float* __restrict__ beta, BatchNormShape s, float momentum, float eps) {
   for (int64_t c = blockIdx.x; c < s.c; c += gridDim.x) {
     Welford w;
     for (ChannelCursor at(s); at.valid(s); at.next(s)) welford_push(w, x[at.offset(s, c)]);
@@ -241,7 +241,8 @@ __global__ void bn_backward_kernel2(float* __restrict__ dx, float* __restrict__ 
 // The version to run: `version`, or the ops' choice for 0.
 int pick_version(int version) {
   if (version == 0) version = kernel_versions().batch_norm;
-  KERNEL_CHECK(version >= 1 && version <= kBatchNormVersions, "batch_norm: no kernel version " + std::to_string(version));
+  KERNEL_CHECK(version >= 1 && version <= kBatchNormVersions,
+               "batch_norm: no kernel version " + std::to_string(version));
   return version;
 }
 
@@ -268,13 +269,13 @@ void batch_norm_forward_eval(float* y, const float* x, const float* running_mean
                              const float* gamma, const float* beta, const BatchNormShape& s, float eps) {
   const int64_t total = s.n * s.c * s.s;
   if (total == 0) return;
-  CUDA_CHECK(launch(bn_forward_eval_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, nullptr, y,
-                    x, running_mean, running_var, gamma, beta, s, eps, total));
+  CUDA_CHECK(launch(bn_forward_eval_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, nullptr, y, x,
+                    running_mean, running_var, gamma, beta, s, eps, total));
 }
 
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                         const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s, int version) {
+                         const float* save_mean, const float* save_invstd, const float* gamma, const BatchNormShape& s,
+                         int version) {
   version = pick_version(version);
   if (s.c == 0) return;
   auto kernel = version == 1 ? bn_backward_kernel1 : bn_backward_kernel2;

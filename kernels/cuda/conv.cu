@@ -55,8 +55,8 @@ using namespace conv_detail;
 namespace {
 
 // ---- version 1 --------------------------------------------------------------------------
-__global__ void conv2d_forward_kernel1(float* __restrict__ y, const float* __restrict__ x,
-                                       const float* __restrict__ w, const float* __restrict__ bias, Geometry g) {
+__global__ void conv2d_forward_kernel1(float* __restrict__ y, const float* __restrict__ x, const float* __restrict__ w,
+                                       const float* __restrict__ bias, Geometry g) {
   const int64_t total = (int64_t)g.n * g.c_out * g.oh * g.ow;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < total; i += (int64_t)gridDim.x * blockDim.x) {
     const int e = (int)i;
@@ -77,8 +77,8 @@ __global__ void conv2d_forward_kernel1(float* __restrict__ y, const float* __res
 }
 
 // ---- version 2 --------------------------------------------------------------------------
-__global__ void conv2d_forward_kernel2(float* __restrict__ y, const float* __restrict__ x,
-                                       const float* __restrict__ w, const float* __restrict__ bias, Geometry g) {
+__global__ void conv2d_forward_kernel2(float* __restrict__ y, const float* __restrict__ x, const float* __restrict__ w,
+                                       const float* __restrict__ bias, Geometry g) {
   __shared__ float as[kBK][kAPitch];  // A = w, transposed: as[k][co]
   __shared__ float bs[kBK][kBN];      // B = im2col(x):     bs[k][p]
   const int M = g.c_out, K = g.c_in * g.k_h * g.k_w, P = g.oh * g.ow, N = g.n * P, taps = g.k_h * g.k_w;
@@ -135,12 +135,12 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
   if (version == 0) version = kernel_versions().conv_forward;
   switch (version) {
     case 1:
-      CUDA_CHECK(launch(conv2d_forward_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0,
-                        nullptr, y, x, w, bias, g));
+      CUDA_CHECK(launch(conv2d_forward_kernel1, dim3(grid_stride_blocks(outputs)), dim3(kGridStrideThreads), 0, nullptr,
+                        y, x, w, bias, g));
       break;
     case 2:
-      CUDA_CHECK(launch(conv2d_forward_kernel2, dim3(blocks_for((int64_t)g.n * g.oh * g.ow, kBN),
-                                                     blocks_for(g.c_out, kBM)),
+      CUDA_CHECK(launch(conv2d_forward_kernel2,
+                        dim3(blocks_for((int64_t)g.n * g.oh * g.ow, kBN), blocks_for(g.c_out, kBM)),
                         dim3(kThreadsX, kThreadsY), 0, nullptr, y, x, w, bias, g));
       break;
     default:

@@ -23,13 +23,11 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
 
 // The same three contracts with the version named (1..kConvVersions, backward-weight
 // 1..kConvWeightVersions; 0 = kernel_versions()'s, which the functions above run), so
-// tests and benchmarks can run every version (the table is in kernels/cuda/conv.cu). Throws gantry::cuda::CudaError for an unknown
-// version, a tensor of 2^31 elements or more, or a failed launch.
+// tests and benchmarks can run every version (the table is in kernels/cuda/conv.cu). Throws gantry::cuda::CudaError for
+// an unknown version, a tensor of 2^31 elements or more, or a failed launch.
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, int version);
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
-                           int version);
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s,
-                            int version);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, int version);
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, int version);
 // Scratch, in floats, that conv2d_backward_weight needs for `s` and `version` (0 =
 // kernel_versions()'s): version 3's split-K partial sums, 0 when K is not split.
 size_t conv2d_backward_weight_workspace(const Conv2dShape& s, int version = 0);

@@ -179,8 +179,7 @@ int weight_k_per_split(int64_t K, int64_t tiles) {
 
 }  // namespace
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s,
-                           int version) {
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, int version) {
   const Geometry g = to_geometry(s, "conv2d_backward_input");
   const int64_t outputs = (int64_t)g.n * g.c_in * g.h * g.w;
   if (outputs == 0) return;
@@ -237,8 +236,8 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
       float* partial = workspace;
       CUDA_CHECK(launch(conv2d_backward_weight_kernel2, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial,
                         dy, x, g, k_per_split));
-      CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
-                        partial, splits, M * N));
+      CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
+                        dw, partial, splits, M * N));
       break;
     }
     default:

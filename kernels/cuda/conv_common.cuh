@@ -16,9 +16,9 @@ namespace gantry::kernels::cuda::conv_detail {
 // Conv2dShape in ints: index arithmetic in 64 bits costs twice the instructions on a
 // GPU, and every tensor is checked to have fewer than 2^31 elements (to_geometry).
 struct Geometry {
-  int n, c_in, h, w;       // x [N, Cin, H, W]
-  int c_out, oh, ow;       // y [N, Cout, OH, OW]
-  int k_h, k_w;            // w [Cout, Cin, KH, KW]
+  int n, c_in, h, w;  // x [N, Cin, H, W]
+  int c_out, oh, ow;  // y [N, Cout, OH, OW]
+  int k_h, k_w;       // w [Cout, Cin, KH, KW]
   int sh, sw, ph, pw, dh, dw;
 };
 

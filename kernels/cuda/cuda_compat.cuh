@@ -19,8 +19,7 @@
   T* name = reinterpret_cast<T*>(gantry_smem_raw)
 
 template <class... KArgs, class... Args>
-cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   Args&&... args) {
+cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
   kernel<<<grid, block, smem, stream>>>(std::forward<Args>(args)...);
   return cudaGetLastError();
 }
@@ -32,8 +31,7 @@ cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem,
 // Runs kernel over the grid on the emulator; the arguments are converted to the
 // kernel's parameter types once, as a launch copies them to the device.
 template <class... KArgs, class... Args>
-cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream,
-                   Args&&... args) {
+cudaError_t launch(void (*kernel)(KArgs...), dim3 grid, dim3 block, size_t smem, cudaStream_t stream, Args&&... args) {
   (void)stream;
   auto body = [kernel, params = std::tuple<std::decay_t<KArgs>...>(std::forward<Args>(args)...)]() {
     std::apply(kernel, params);
@@ -62,18 +60,19 @@ inline std::string error_detail(cudaError_t e) {
 }
 }  // namespace gantry::cuda
 
-#define CUDA_CHECK(expr)                                                                                 \
-  do {                                                                                                   \
-    const cudaError_t gantry_err_ = (expr);                                                              \
-    if (gantry_err_ != cudaSuccess)                                                                      \
-      throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudaGetErrorString(gantry_err_) + \
-                                      ::gantry::cuda::error_detail(gantry_err_) + " at " + __FILE__ + ":" + std::to_string(__LINE__));               \
+#define CUDA_CHECK(expr)                                                                                    \
+  do {                                                                                                      \
+    const cudaError_t gantry_err_ = (expr);                                                                 \
+    if (gantry_err_ != cudaSuccess)                                                                         \
+      throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudaGetErrorString(gantry_err_) +  \
+                                      ::gantry::cuda::error_detail(gantry_err_) + " at " + __FILE__ + ":" + \
+                                      std::to_string(__LINE__));                                            \
   } while (0)
 
 // A launcher's argument check: throws CudaError "<what> (`cond` is false at file:line)".
-#define KERNEL_CHECK(cond, what)                                                                        \
-  do {                                                                                                   \
-    if (!(cond))                                                                                         \
+#define KERNEL_CHECK(cond, what)                                                                          \
+  do {                                                                                                    \
+    if (!(cond))                                                                                          \
       throw ::gantry::cuda::CudaError(std::string(what) + " (`" #cond "` is false at " + __FILE__ + ":" + \
-                                      std::to_string(__LINE__) + ")");                                  \
+                                      std::to_string(__LINE__) + ")");                                    \
   } while (0)

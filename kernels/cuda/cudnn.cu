@@ -36,12 +36,12 @@
 #include "kernels/cuda/dnn.cuh"
 
 // Throws gantry::cuda::CudaError with the expression, cuDNN's message and file:line.
-#define CUDNN_CHECK(expr)                                                                                     \
-  do {                                                                                                        \
-    const cudnnStatus_t gantry_status_ = (expr);                                                              \
-    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                               \
+#define CUDNN_CHECK(expr)                                                                                      \
+  do {                                                                                                         \
+    const cudnnStatus_t gantry_status_ = (expr);                                                               \
+    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                                \
       throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudnnGetErrorString(gantry_status_) + \
-                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                    \
+                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                     \
   } while (0)
 
 namespace gantry::kernels::cuda {
@@ -55,7 +55,9 @@ namespace {
 // ---- descriptors (RAII) -----------------------------------------------------------------
 
 int to_int(int64_t v, const char* what) {
-  if (v < 0 || v > INT_MAX) throw gantry::cuda::CudaError(std::string("cudnn: ") + what + " " + std::to_string(v) + " does not fit cuDNN's int");
+  if (v < 0 || v > INT_MAX)
+    throw gantry::cuda::CudaError(std::string("cudnn: ") + what + " " + std::to_string(v) +
+                                  " does not fit cuDNN's int");
   return (int)v;
 }
 
@@ -121,8 +123,8 @@ enum class ConvPass { forward, backward_data, backward_filter };
 using ConvKey = std::tuple<ConvPass, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
                            int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 ConvKey key_of(ConvPass pass, const Conv2dShape& s) {
-  return {pass,    s.n,      s.c_in,     s.in_h,     s.in_w,  s.c_out, s.out_h, s.out_w,
-          s.k_h,   s.k_w,    s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w};
+  return {pass,  s.n,   s.c_in,     s.in_h,     s.in_w,  s.c_out, s.out_h, s.out_w,
+          s.k_h, s.k_w, s.stride_h, s.stride_w, s.pad_h, s.pad_w, s.dil_h, s.dil_w};
 }
 
 // A device buffer that grows and is kept. Growing frees the old one (cudaFree waits for
@@ -291,7 +293,9 @@ size_t backward_filter_bytes(DeviceState& st, const ConvDescs& d, const Conv2dSh
 // The empty sums (no cuDNN call): forward when there is no output or no input channel,
 // the backward passes as empty_sum says.
 bool forward_empty(const Conv2dShape& s) { return s.n * s.c_out * s.out_h * s.out_w == 0 || s.c_in == 0; }
-bool backward_input_empty(const Conv2dShape& s) { return s.n * s.c_in * s.in_h * s.in_w == 0 || s.n == 0 || s.c_out == 0; }
+bool backward_input_empty(const Conv2dShape& s) {
+  return s.n * s.c_in * s.in_h * s.in_w == 0 || s.n == 0 || s.c_out == 0;
+}
 bool backward_weight_empty(const Conv2dShape& s) {
   return s.c_out * s.c_in * s.k_h * s.k_w == 0 || s.n == 0 || s.out_h * s.out_w == 0;
 }
@@ -339,7 +343,8 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* bias,
     cudnnConvolutionFwdAlgo_t algo;
     const size_t bytes = forward_bytes(st, d, s, &algo);
     check_workspace("conv2d_forward", bytes, ws, ws_bytes);
-    CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x.d, x, d.w.d, w, d.conv.d, algo, ws, bytes, &zero, d.y.d, y));
+    CUDNN_CHECK(
+        cudnnConvolutionForward(st.handle, &one, d.x.d, x, d.w.d, w, d.conv.d, algo, ws, bytes, &zero, d.y.d, y));
   }
   if (bias) {  // y += bias[co], broadcast over n, oh, ow
     TensorDesc bias_desc(1, s.c_out, 1, 1), y_desc(s.n, s.c_out, s.out_h, s.out_w);
@@ -357,8 +362,8 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, const Con
   const size_t bytes = backward_data_bytes(st, d, s, &algo);
   check_workspace("conv2d_backward_input", bytes, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
-  CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w.d, w, d.y.d, dy, d.conv.d, algo, ws, bytes, &zero,
-                                           d.x.d, dx));
+  CUDNN_CHECK(
+      cudnnConvolutionBackwardData(st.handle, &one, d.w.d, w, d.y.d, dy, d.conv.d, algo, ws, bytes, &zero, d.x.d, dx));
 }
 
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, void* ws,
@@ -393,12 +398,11 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Co
 
 // ---- batch normalization ----------------------------------------------------------------
 
-void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
-                              float* running_var, const float* x, const float* gamma, const float* beta,
-                              const BatchNormShape& s, float momentum, float eps) {
+void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                              const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
+                              float momentum, float eps) {
   if (s.c == 0) return;
-  if (s.n * s.s == 0)
-    throw gantry::cuda::CudaError("cudnn::batch_norm_forward_train: no values per channel (N*S = 0)");
+  if (s.n * s.s == 0) throw gantry::cuda::CudaError("cudnn::batch_norm_forward_train: no values per channel (N*S = 0)");
   std::lock_guard lock(state_mutex);
   DeviceState& st = state();
   BatchNormDescs d(s);

@@ -37,12 +37,8 @@ void conv2d_backward_input(float*, const float*, const float*, const Conv2dShape
 void conv2d_backward_weight(float*, const float*, const float*, const Conv2dShape&, void*, size_t) {
   absent("conv2d_backward_weight");
 }
-void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&) {
-  absent("conv2d_forward");
-}
-void conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&) {
-  absent("conv2d_backward_input");
-}
+void conv2d_forward(float*, const float*, const float*, const float*, const Conv2dShape&) { absent("conv2d_forward"); }
+void conv2d_backward_input(float*, const float*, const float*, const Conv2dShape&) { absent("conv2d_backward_input"); }
 void conv2d_backward_weight(float*, const float*, const float*, const Conv2dShape&) {
   absent("conv2d_backward_weight");
 }
@@ -54,8 +50,8 @@ void batch_norm_forward_eval(float*, const float*, const float*, const float*, c
                              const BatchNormShape&, float) {
   absent("batch_norm_forward_eval");
 }
-void batch_norm_backward(float*, float*, float*, const float*, const float*, const float*, const float*,
-                         const float*, const BatchNormShape&) {
+void batch_norm_backward(float*, float*, float*, const float*, const float*, const float*, const float*, const float*,
+                         const BatchNormShape&) {
   absent("batch_norm_backward");
 }
 }  // namespace gantry::kernels::cudnn

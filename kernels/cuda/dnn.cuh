@@ -25,20 +25,18 @@ size_t conv2d_backward_input_workspace(const Conv2dShape& s);
 size_t conv2d_backward_weight_workspace(const Conv2dShape& s);
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, void* ws,
                     size_t ws_bytes);
-void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws,
-                           size_t ws_bytes);
+void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws, size_t ws_bytes);
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s, void* ws,
                             size_t ws_bytes);
 void conv2d_forward(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s);
 void conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s);
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, const Conv2dShape& s);
-void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean,
-                              float* running_var, const float* x, const float* gamma, const float* beta,
-                              const BatchNormShape& s, float momentum, float eps);
+void batch_norm_forward_train(float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                              const float* x, const float* gamma, const float* beta, const BatchNormShape& s,
+                              float momentum, float eps);
 void batch_norm_forward_eval(float* y, const float* x, const float* running_mean, const float* running_var,
                              const float* gamma, const float* beta, const BatchNormShape& s, float eps);
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                         const float* save_mean, const float* save_invstd, const float* gamma,
-                         const BatchNormShape& s);
+                         const float* save_mean, const float* save_invstd, const float* gamma, const BatchNormShape& s);
 
 }  // namespace gantry::kernels::cudnn

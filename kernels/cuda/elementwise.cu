@@ -57,8 +57,8 @@ __global__ void unary_kernel2(float* __restrict__ y, const float* __restrict__ x
 }
 
 template <class F>
-__global__ void binary_kernel2(float* __restrict__ y, const float* __restrict__ a, const float* __restrict__ b,
-                               F op, int64_t n) {
+__global__ void binary_kernel2(float* __restrict__ y, const float* __restrict__ a, const float* __restrict__ b, F op,
+                               int64_t n) {
   const int64_t n4 = n / 4;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n4; i += (int64_t)gridDim.x * blockDim.x) {
     const float4 u = reinterpret_cast<const float4*>(a)[i], v = reinterpret_cast<const float4*>(b)[i];
@@ -92,9 +92,11 @@ void unary(float* y, const float* x, const StridedShape& sx, F f) {
   const int64_t n = numel_of(sx);
   if (n == 0) return;
   if (dense(sx) && aligned16(x) && aligned16(y))
-    CUDA_CHECK(launch(unary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y, x, f, n));
+    CUDA_CHECK(launch(unary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y, x,
+                      f, n));
   else
-    CUDA_CHECK(launch(unary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, x, sx, f, n));
+    CUDA_CHECK(
+        launch(unary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, x, sx, f, n));
 }
 
 template <class F>
@@ -102,23 +104,26 @@ void binary(float* y, const float* a, const StridedShape& sa, const float* b, co
   const int64_t n = numel_of(sa);
   if (n == 0) return;
   if (dense(sa) && dense(sb) && aligned16(a) && aligned16(b) && aligned16(y))
-    CUDA_CHECK(launch(binary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y, a, b, f, n));
+    CUDA_CHECK(launch(binary_kernel2<F>, dim3(grid_stride_blocks(n / 4 + 1)), dim3(kGridStrideThreads), 0, nullptr, y,
+                      a, b, f, n));
   else
-    CUDA_CHECK(launch(binary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, a, sa, b, sb, f, n));
+    CUDA_CHECK(launch(binary_kernel1<F>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, a, sa, b,
+                      sb, f, n));
 }
 
 void where(float* y, const float* c, const StridedShape& sc, const float* a, const StridedShape& sa, const float* b,
            const StridedShape& sb) {
   const int64_t n = numel_of(sa);
   if (n > 0)
-    CUDA_CHECK(launch(where_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, c, sc, a, sa, b, sb, n));
+    CUDA_CHECK(launch(where_kernel1, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, y, c, sc, a, sa,
+                      b, sb, n));
 }
 
 // One instantiation per functor of kernels/elementwise_ops.hpp.
 #define GANTRY_INSTANTIATE_UNARY(Op) \
   template void unary<elementwise::Op<float>>(float*, const float*, const StridedShape&, elementwise::Op<float>);
-#define GANTRY_INSTANTIATE_BINARY(Op)                                                                       \
-  template void binary<elementwise::Op<float>>(float*, const float*, const StridedShape&, const float*,       \
+#define GANTRY_INSTANTIATE_BINARY(Op)                                                                   \
+  template void binary<elementwise::Op<float>>(float*, const float*, const StridedShape&, const float*, \
                                                const StridedShape&, elementwise::Op<float>);
 GANTRY_UNARY_FUNCTORS(GANTRY_INSTANTIATE_UNARY)
 GANTRY_BINARY_FUNCTORS(GANTRY_INSTANTIATE_BINARY)

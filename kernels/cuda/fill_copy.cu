@@ -46,17 +46,20 @@ __global__ void assign_kernel(TOut* __restrict__ out, StridedShape so, const TIn
 
 template <class T>
 void fill(T* p, int64_t n, T value) {
-  if (n > 0) CUDA_CHECK(launch(fill_kernel<T>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, n, value));
+  if (n > 0)
+    CUDA_CHECK(launch(fill_kernel<T>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, n, value));
 }
 
 void fill_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi) {
   if (n > 0)
-    CUDA_CHECK(launch(uniform_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed, offset, lo, hi - lo));
+    CUDA_CHECK(launch(uniform_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed,
+                      offset, lo, hi - lo));
 }
 
 void fill_normal(float* out, int64_t n, uint64_t seed, uint64_t offset, float mean, float std) {
   if (n > 0)
-    CUDA_CHECK(launch(normal_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed, offset, mean, std));
+    CUDA_CHECK(launch(normal_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, n, seed,
+                      offset, mean, std));
 }
 
 template <class TOut, class TIn>
@@ -64,7 +67,8 @@ void assign_strided(TOut* out, const StridedShape& so, const TIn* in, const Stri
   int64_t n = 1;
   for (int d = 0; d < so.ndim; ++d) n *= so.sizes[d];
   if (n > 0)
-    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out, so, in, si, n));
+    CUDA_CHECK(launch(assign_kernel<TOut, TIn>, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, out,
+                      so, in, si, n));
 }
 
 template void fill<float>(float*, int64_t, float);

@@ -10,7 +10,8 @@
 namespace gantry::kernels::cuda {
 
 // p[i] = value for i < n. T: float or int64_t.
-template <class T> void fill(T* p, int64_t n, T value);
+template <class T>
+void fill(T* p, int64_t n, T value);
 // out[i] = lo + (hi - lo) * U_i and out[i] = mean + std * Z_i: element i of the float
 // streams defined in kernels/philox.hpp.
 void fill_uniform(float* out, int64_t n, uint64_t seed, uint64_t offset, float lo, float hi);

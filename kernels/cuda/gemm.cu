@@ -134,9 +134,9 @@ cublasHandle_t cublas() {
 void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m, int n, int k) {
   const float one = 1.f, zero = 0.f;
   cublasSetStream(cublas(), nullptr);
-  const cublasStatus_t st = cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, n,
-                                                      (long long)k * n, a, k, (long long)m * k, &zero, c, n,
-                                                      (long long)m * n, (int)batch);
+  const cublasStatus_t st =
+      cublasSgemmStridedBatched(cublas(), CUBLAS_OP_N, CUBLAS_OP_N, n, m, k, &one, b, n, (long long)k * n, a, k,
+                                (long long)m * k, &zero, c, n, (long long)m * n, (int)batch);
   if (st != CUBLAS_STATUS_SUCCESS)
     throw gantry::cuda::CudaError("cublasSgemmStridedBatched failed with status " + std::to_string((int)st));
 }
@@ -144,7 +144,8 @@ void gemm_cublas(float* c, const float* a, const float* b, int64_t batch, int m,
 
 }  // namespace
 
-void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k, int version) {
+void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                  int version) {
   if (batch == 0 || m == 0 || n == 0) return;
   if (k == 0) {
     CUDA_CHECK(cudaMemsetAsync(c, 0, sizeof(float) * batch * m * n, nullptr));

@@ -12,6 +12,7 @@ namespace gantry::kernels::cuda {
 // every matrix dense row-major. `version` 1..3 picks a hand-written kernel, 4 cuBLAS;
 // 0 picks kernel_versions().gemm: cuBLAS in the real build, 3 on the emulator (versions.hpp).
 // Throws gantry::cuda::CudaError if the launch fails.
-void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k, int version = 0);
+void gemm_batched(float* c, const float* a, const float* b, int64_t batch, int64_t m, int64_t n, int64_t k,
+                  int version = 0);
 
 }  // namespace gantry::kernels::cuda

@@ -44,7 +44,7 @@ __device__ __forceinline__ int readers(int64_t i, int64_t before, int64_t after,
   int k = 0;
   out[k++] = i + before;
   if (reflect) {
-    if (i >= 1 && i <= before) out[k++] = before - i;                      // mirrored left/top
+    if (i >= 1 && i <= before) out[k++] = before - i;                                    // mirrored left/top
     if (i >= size - 1 - after && i <= size - 2) out[k++] = before + 2 * (size - 1) - i;  // right/bottom
   }
   return k;
@@ -98,8 +98,7 @@ __global__ void embedding_backward_kernel(float* __restrict__ dtable, const floa
     atomicAdd(dtable + idx[i / dim] * dim + i % dim, dy[i]);
 }
 
-__global__ void one_hot_kernel(float* __restrict__ y, const int64_t* __restrict__ labels, int64_t classes,
-                               int64_t n) {
+__global__ void one_hot_kernel(float* __restrict__ y, const int64_t* __restrict__ labels, int64_t classes, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
     y[i] = labels[i / classes] == i % classes ? 1.f : 0.f;
 }
@@ -118,8 +117,8 @@ void pad2d_backward(float* dx, const float* dy, const ImageShape& in, int64_t le
                     int64_t bottom, bool reflect) {
   const int64_t n = in.n * in.c * in.h * in.w;
   if (n > 0)
-    CUDA_CHECK(launch(pad_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, dx, dy, in,
-                      left, right, top, bottom, reflect, n));
+    CUDA_CHECK(launch(pad_backward_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, dx, dy,
+                      in, left, right, top, bottom, reflect, n));
 }
 
 void upsample_nearest2d_forward(float* y, const float* x, const ImageShape& in, int64_t sh, int64_t sw) {

@@ -17,8 +17,8 @@
 // (tile_gemm.cuh); what changes is that w', which differs per sample, is formed while
 // the A tile is staged, so forward and backward-input give each sample its own grid.z:
 //   forward          z = n   M = Cout  N = OH*OW   K = Cin*KH*KW   A[co][k] = w[co, k] s[n, ci(k)] d[n, co]
-//   backward input   z = n   M = Cin   N = H*W     K = Cout*KH*KW  A[ci][(co,kh,kw)] = w[co, ci, kh, kw] s[n, ci] d[n, co]
-//   backward weight  z = K split       M = Cout  N = Cin*KH*KW  K = N*OH*OW
+//   backward input   z = n   M = Cin   N = H*W     K = Cout*KH*KW  A[ci][(co,kh,kw)] = w[co, ci, kh, kw] s[n, ci] d[n,
+//   co] backward weight  z = K split       M = Cout  N = Cin*KH*KW  K = N*OH*OW
 //                                      A[co][(n,p)] = d[n, co] dy[n, co, p]; B = s[n, ci] x at the tap
 // Loop nest (every pass):
 //   for bz (sample, or K slice), by < ceil(M/64), bx < ceil(N/64)   grid    -> a 64x64 tile of C
@@ -43,7 +43,7 @@ using namespace conv_detail;
 
 namespace {
 
-constexpr int kRowStep = kThreads / kBK;  // rows of the A tile between one thread's loads (16)
+constexpr int kRowStep = kThreads / kBK;   // rows of the A tile between one thread's loads (16)
 constexpr int kModconvTargetBlocks = 264;  // backward weight: split K until about this many blocks
 constexpr int kModconvMinKPerSplit = 256;  // ... but keep at least this much K a block
 
@@ -196,8 +196,8 @@ __global__ void modconv2d_backward_weight_kernel(float* __restrict__ out, const 
 // each at least kModconvMinKPerSplit of K.
 int modconv_splits(int64_t M, int64_t N, int64_t K, int* k_per_split) {
   const int64_t tiles = (int64_t)blocks_for(N, kBN) * blocks_for(M, kBM);
-  const int64_t splits_wanted = std::min<int64_t>(blocks_for(kModconvTargetBlocks, (int)tiles),
-                                                  std::max<int64_t>(1, K / kModconvMinKPerSplit));
+  const int64_t splits_wanted =
+      std::min<int64_t>(blocks_for(kModconvTargetBlocks, (int)tiles), std::max<int64_t>(1, K / kModconvMinKPerSplit));
   *k_per_split = (int)std::max<int64_t>(kBK, (int64_t)blocks_for(blocks_for(K, (int)splits_wanted), kBK) * kBK);
   return (int)std::max<int64_t>(1, blocks_for(K, *k_per_split));
 }
@@ -208,7 +208,8 @@ void modconv2d_forward(float* y, const float* x, const float* w, const float* s,
                        const Conv2dShape& shape) {
   const Geometry g = to_geometry(shape, "modconv2d_forward");
   if ((int64_t)g.n * g.c_out * g.oh * g.ow == 0) return;
-  CUDA_CHECK(launch(modconv2d_forward_kernel, dim3(blocks_for((int64_t)g.oh * g.ow, kBN), blocks_for(g.c_out, kBM), g.n),
+  CUDA_CHECK(launch(modconv2d_forward_kernel,
+                    dim3(blocks_for((int64_t)g.oh * g.ow, kBN), blocks_for(g.c_out, kBM), g.n),
                     dim3(kThreadsX, kThreadsY), 0, nullptr, y, x, w, s, d, g));
 }
 
@@ -217,8 +218,8 @@ void modconv2d_backward_input(float* dx, const float* dy, const float* w, const 
   const Geometry g = to_geometry(shape, "modconv2d_backward_input");
   if ((int64_t)g.n * g.c_in * g.h * g.w == 0) return;
   CUDA_CHECK(launch(modconv2d_backward_input_kernel,
-                    dim3(blocks_for((int64_t)g.h * g.w, kBN), blocks_for(g.c_in, kBM), g.n),
-                    dim3(kThreadsX, kThreadsY), 0, nullptr, dx, dy, w, s, d, g));
+                    dim3(blocks_for((int64_t)g.h * g.w, kBN), blocks_for(g.c_in, kBM), g.n), dim3(kThreadsX, kThreadsY),
+                    0, nullptr, dx, dy, w, s, d, g));
 }
 
 size_t modconv2d_backward_weight_workspace(const Conv2dShape& shape) {
@@ -247,8 +248,8 @@ void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const
   float* partial = workspace;
   CUDA_CHECK(launch(modconv2d_backward_weight_kernel, dim3(tiles.x, tiles.y, splits), threads, 0, nullptr, partial, dy,
                     x, s, d, g, k_per_split));
-  CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr,
-                    dw, partial, splits, M * N));
+  CUDA_CHECK(launch(sum_splits_kernel<float>, dim3(grid_stride_blocks(M * N)), dim3(kGridStrideThreads), 0, nullptr, dw,
+                    partial, splits, M * N));
 }
 
 void modconv2d_backward_weight(float* dw, const float* dy, const float* x, const float* s, const float* d,

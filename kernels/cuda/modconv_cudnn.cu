@@ -16,12 +16,12 @@
 #include <mutex>
 #include <tuple>
 
-#define MODCONV_CUDNN_CHECK(expr)                                                                             \
-  do {                                                                                                        \
-    const cudnnStatus_t gantry_status_ = (expr);                                                              \
-    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                               \
+#define MODCONV_CUDNN_CHECK(expr)                                                                              \
+  do {                                                                                                         \
+    const cudnnStatus_t gantry_status_ = (expr);                                                               \
+    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                                \
       throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudnnGetErrorString(gantry_status_) + \
-                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                    \
+                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                     \
   } while (0)
 
 namespace gantry::kernels::cudnn {
@@ -59,8 +59,8 @@ struct Grouped {
   Grouped& operator=(const Grouped&) = delete;
 };
 
-using Key = std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t,
-                       int64_t>;
+using Key =
+    std::tuple<int, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, int64_t>;
 Key key_of(int pass, const Conv2dShape& s) {
   return {pass, s.n, s.c_in, s.in_h, s.in_w, s.c_out, s.k_h, s.k_w, s.stride_h, s.pad_h, s.dil_h, s.stride_w};
 }
@@ -110,8 +110,7 @@ size_t grouped_conv2d_forward_workspace(const Conv2dShape& s) {
   return forward_choice(st, d, s).second;
 }
 
-void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, void* ws,
-                            size_t ws_bytes) {
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, void* ws, size_t ws_bytes) {
   std::lock_guard<std::mutex> lock(mutex);
   State& st = state();
   Grouped d(s);
@@ -128,8 +127,9 @@ static const std::pair<int, size_t>& backward_data_choice(State& st, const Group
   if (fresh) {
     cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
     int returned = 0;
-    MODCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(
-        st.handle, d.w, d.y, d.conv, d.x, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
+    MODCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(st.handle, d.w, d.y, d.conv, d.x,
+                                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned,
+                                                                    perf));
     for (int i = 0; i < returned && it->second.first < 0; ++i)
       if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
     if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped backward-data algorithm for this shape");

@@ -16,8 +16,7 @@ size_t grouped_conv2d_backward_input_workspace(const Conv2dShape& s);
 // y[n] = conv2d(x[n], w[n]) for every sample n, with w [N, Cout, Cin, KH, KW] materialised
 // (the tensor the fused kernel never stores). Geometry s is one sample's conv2d. ws: at
 // least grouped_conv2d_forward_workspace(s) bytes (throws otherwise).
-void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, void* ws,
-                            size_t ws_bytes);
+void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv2dShape& s, void* ws, size_t ws_bytes);
 // dx[n] = conv2d_backward_input(dy[n], w[n]) for every sample n, w as above; ws: at least
 // grouped_conv2d_backward_input_workspace(s) bytes.
 void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, const Conv2dShape& s, void* ws,

@@ -57,20 +57,20 @@ void adam_step(float* p, float* m, float* v, const float* g, int64_t n, const Ad
   if (n == 0) return;
   // The same float rounding as the cpu kernel: step size and 1/sqrt(bc2) folded on the host.
   const float step_size = (float)(h.lr / h.bias_correction1), inv_sqrt_bc2 = (float)(1 / std::sqrt(h.bias_correction2));
-  CUDA_CHECK(launch(adam_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, m, v, g, n, (float)h.beta1,
-                    (float)h.beta2, (float)h.eps, (float)h.weight_decay, step_size, inv_sqrt_bc2));
+  CUDA_CHECK(launch(adam_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, m, v, g, n,
+                    (float)h.beta1, (float)h.beta2, (float)h.eps, (float)h.weight_decay, step_size, inv_sqrt_bc2));
 }
 
 void rmsprop_step(float* p, float* v, float* buf, const float* g, int64_t n, const RMSPropStep& h) {
   if (n == 0) return;
-  CUDA_CHECK(launch(rmsprop_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, v, buf, g, n, (float)h.alpha,
-                    (float)h.eps, (float)h.weight_decay, (float)h.lr, (float)h.momentum));
+  CUDA_CHECK(launch(rmsprop_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, v, buf, g, n,
+                    (float)h.alpha, (float)h.eps, (float)h.weight_decay, (float)h.lr, (float)h.momentum));
 }
 
 void sgd_step(float* p, float* buf, const float* g, int64_t n, const SGDStep& h) {
   if (n == 0) return;
-  CUDA_CHECK(launch(sgd_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, buf, g, n, (float)h.lr,
-                    (float)h.momentum, (float)h.weight_decay, h.nesterov, h.first_step));
+  CUDA_CHECK(launch(sgd_kernel, dim3(grid_stride_blocks(n)), dim3(kGridStrideThreads), 0, nullptr, p, buf, g, n,
+                    (float)h.lr, (float)h.momentum, (float)h.weight_decay, h.nesterov, h.first_step));
 }
 
 }  // namespace gantry::kernels::cuda

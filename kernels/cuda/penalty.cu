@@ -78,16 +78,16 @@ __global__ void penalty_backward_kernel(float* __restrict__ dg, const float* __r
 void gradient_penalty_forward(float* penalty, float* norms, const float* g, int64_t n, int64_t k, float lambda,
                               float eps) {
   KERNEL_CHECK(n > 0, "gradient_penalty_forward: needs N >= 1 samples");
-  CUDA_CHECK(launch(penalty_norms_kernel, dim3(sample_blocks(n)), dim3(kPenaltyThreads), 0, nullptr, norms, g, n, k,
-                    eps));
+  CUDA_CHECK(
+      launch(penalty_norms_kernel, dim3(sample_blocks(n)), dim3(kPenaltyThreads), 0, nullptr, norms, g, n, k, eps));
   CUDA_CHECK(launch(penalty_sum_kernel, dim3(1), dim3(kPenaltyThreads), 0, nullptr, penalty, norms, n, lambda));
 }
 
 void gradient_penalty_backward(float* dg, const float* grad_out, const float* g, const float* norms, int64_t n,
                                int64_t k, float lambda) {
   if (n <= 0 || k <= 0) return;
-  CUDA_CHECK(launch(penalty_backward_kernel, dim3(sample_blocks(n)), dim3(kPenaltyThreads), 0, nullptr, dg, grad_out,
-                    g, norms, n, k, lambda));
+  CUDA_CHECK(launch(penalty_backward_kernel, dim3(sample_blocks(n)), dim3(kPenaltyThreads), 0, nullptr, dg, grad_out, g,
+                    norms, n, k, lambda));
 }
 
 }  // namespace gantry::kernels::cuda

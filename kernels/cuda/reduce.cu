@@ -106,12 +106,14 @@ unsigned grid_for(int64_t rows) { return (unsigned)std::max<int64_t>(1, std::min
 
 void sum_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(reduce_rows_kernel<SumOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
+    CUDA_CHECK(
+        launch(reduce_rows_kernel<SumOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
 void max_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
-    CUDA_CHECK(launch(reduce_rows_kernel<MaxOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
+    CUDA_CHECK(
+        launch(reduce_rows_kernel<MaxOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
 }
 
 void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols) {

@@ -57,10 +57,10 @@ void upfirdn2d(float* y, const float* x, const float* f, const UpFirDn2dShape& s
   if (total == 0) return;
   if (s.in_h * s.up_y + s.k_h >= INT_MAX / 2 || s.in_w * s.up_x + s.k_w >= INT_MAX / 2)
     throw gantry::cuda::CudaError("upfirdn2d: an image of 2^30 samples or more a side is not supported");
-  const UpFirDnGeometry g{(int)s.in_h, (int)s.in_w, (int)s.out_h, (int)s.out_w, (int)s.k_h, (int)s.k_w,
+  const UpFirDnGeometry g{(int)s.in_h, (int)s.in_w, (int)s.out_h,  (int)s.out_w,  (int)s.k_h,    (int)s.k_w,
                           (int)s.up_y, (int)s.up_x, (int)s.down_y, (int)s.down_x, (int)s.pad_y0, (int)s.pad_x0};
-  CUDA_CHECK(launch(upfirdn2d_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, nullptr, y, x, f,
-                    g, total));
+  CUDA_CHECK(launch(upfirdn2d_kernel, dim3(grid_stride_blocks(total)), dim3(kGridStrideThreads), 0, nullptr, y, x, f, g,
+                    total));
 }
 
 }  // namespace gantry::kernels::cuda

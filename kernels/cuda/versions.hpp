@@ -9,10 +9,10 @@ namespace gantry::kernels::cuda {
 // cuBLAS as the SGEMM (cublasSgemmStridedBatched), real GPU build only: cuBLAS cannot
 // run on the emulator, which is why the hand-written versions 1..3 exist.
 constexpr int kGemmCublas = 4;
-constexpr int kGemmVersions = 3;       // hand-written SGEMM: versions 1..3 (gemm.cu)
-constexpr int kConvVersions = 2;       // conv forward and backward-input: versions 1..2 (conv.cu)
-constexpr int kConvWeightVersions = 3; // conv backward-weight: versions 1..3 (conv_backward.cu)
-constexpr int kBatchNormVersions = 2;  // batch-norm training forward and backward: 1..2 (batchnorm.cu)
+constexpr int kGemmVersions = 3;        // hand-written SGEMM: versions 1..3 (gemm.cu)
+constexpr int kConvVersions = 2;        // conv forward and backward-input: versions 1..2 (conv.cu)
+constexpr int kConvWeightVersions = 3;  // conv backward-weight: versions 1..3 (conv_backward.cu)
+constexpr int kBatchNormVersions = 2;   // batch-norm training forward and backward: 1..2 (batchnorm.cu)
 
 // The versions the ops run. The member initializers are the defaults, named per op.
 struct KernelVersions {

@@ -50,9 +50,7 @@ struct PooledStack {  // a Boost.Context StackAllocator
     sc.sp = static_cast<char*>(p) + kStackBytes;
     return sc;
   }
-  void deallocate(ctx::stack_context& sc) noexcept {
-    t_stacks.free.push_back(static_cast<char*>(sc.sp) - sc.size);
-  }
+  void deallocate(ctx::stack_context& sc) noexcept { t_stacks.free.push_back(static_cast<char*>(sc.sp) - sc.size); }
 };
 
 // ---- one block ---------------------------------------------------------------------------
@@ -68,9 +66,9 @@ struct Lane {
 
 struct Block {
   std::vector<Lane> lanes;
-  std::vector<uint64_t> slots;     // warp exchange: one per lane
-  std::vector<char> shared;        // dynamic shared memory
-  std::string error;               // first failure in this block
+  std::vector<uint64_t> slots;  // warp exchange: one per lane
+  std::vector<char> shared;     // dynamic shared memory
+  std::string error;            // first failure in this block
 };
 
 thread_local Block* t_block = nullptr;
@@ -115,7 +113,8 @@ size_t release_warps(Block& b) {
     for (size_t i = w * 32; i < std::min(n, w * 32 + 32); ++i) {
       if (!(mask >> (i - w * 32) & 1u)) continue;
       if (b.lanes[i].state == State::done) {
-        b.error = where(b.lanes[i]) + " exited without reaching the warp barrier (__syncwarp / __shfl_*_sync / "
+        b.error = where(b.lanes[i]) +
+                  " exited without reaching the warp barrier (__syncwarp / __shfl_*_sync / "
                   "__ballot_sync) that the rest of its warp waits at";
         return 0;
       }
@@ -139,7 +138,9 @@ void run_block(const KernelBody& fn, uint3 block_idx, dim3 grid, dim3 block, siz
   for (size_t i = 0; i < n; ++i) {
     Lane& l = b.lanes[i];
     l.pos = {{(unsigned)(i % block.x), (unsigned)(i / block.x % block.y), (unsigned)(i / (block.x * block.y))},
-             block_idx, block, grid};
+             block_idx,
+             block,
+             grid};
     l.fiber = ctx::fiber(std::allocator_arg, PooledStack(), [&b, &l, &fn](ctx::fiber&& sched) {
       l.scheduler = std::move(sched);
       try {
@@ -383,7 +384,8 @@ cudaError_t run_grid(const void* kernel, const KernelBody& fn, dim3 grid, dim3 b
   const uint64_t blocks = (uint64_t)grid.x * grid.y * grid.z;
   pool().run(blocks, [&](uint64_t id) {
     thread_local Block b;
-    const uint3 idx{(unsigned)(id % grid.x), (unsigned)(id / grid.x % grid.y), (unsigned)(id / ((uint64_t)grid.x * grid.y))};
+    const uint3 idx{(unsigned)(id % grid.x), (unsigned)(id / grid.x % grid.y),
+                    (unsigned)(id / ((uint64_t)grid.x * grid.y))};
     run_block(fn, idx, grid, block, smem, b);
     if (!b.error.empty()) {
       std::lock_guard<std::mutex> g(error_m);

@@ -246,8 +246,7 @@ void Communicator::check_same(const std::string& what, const std::string& value)
   std::vector<int> offsets(size_, 0);
   for (int r = 1; r < size_; ++r) offsets[r] = offsets[r - 1] + lengths[r - 1];
   std::string all(offsets.back() + lengths.back(), '\0');
-  check_mpi(MPI_Allgatherv(value.data(), mine, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR,
-                           g_comm),
+  check_mpi(MPI_Allgatherv(value.data(), mine, MPI_CHAR, all.data(), lengths.data(), offsets.data(), MPI_CHAR, g_comm),
             "check_same");
   auto lines = [](const std::string& s) {
     std::vector<std::string> out;
@@ -267,7 +266,8 @@ void Communicator::check_same(const std::string& what, const std::string& value)
     auto a = lines(ref), b = lines(other);
     size_t i = 0;
     while (i < a.size() && i < b.size() && a[i] == b[i]) ++i;
-    const std::string la = i < a.size() ? "'" + a[i] + "'" : "nothing", lb = i < b.size() ? "'" + b[i] + "'" : "nothing";
+    const std::string la = i < a.size() ? "'" + a[i] + "'" : "nothing",
+                      lb = i < b.size() ? "'" + b[i] + "'" : "nothing";
     throw Error(what + " differ across ranks: rank " + std::to_string(r) + " has " + lb + " where rank 0 has " + la);
   }
 #else

@@ -84,10 +84,10 @@ class GradientReducer {
 
  private:
   struct Bucket {
-    std::vector<size_t> params;   // indices into params_, in bucket order
-    std::vector<int64_t> offsets; // element offset of each in flat
-    Tensor flat;                  // cpu float32
-    int filled = 0;               // parameters copied in this step
+    std::vector<size_t> params;    // indices into params_, in bucket order
+    std::vector<int64_t> offsets;  // element offset of each in flat
+    Tensor flat;                   // cpu float32
+    int filled = 0;                // parameters copied in this step
     bool started = false;
     Request request;
   };

@@ -64,8 +64,9 @@ TEST_CASE("gantry sample: --class is 0 or more; the stylegan options become the 
   CHECK(c.sample.options.at("truncation") == std::to_string(0.5));
   CHECK(c.sample.options.at("style_mix") == "1");
   CHECK(c.sample.options.count("noise_mode") == 0);
-  CHECK(error_of<CLI::ParseError>({"sample", "--checkpoint", "/no/such/file", "--out", "x.png"})
-            .find("/no/such/file") != std::string::npos);
+  CHECK(
+      error_of<CLI::ParseError>({"sample", "--checkpoint", "/no/such/file", "--out", "x.png"}).find("/no/such/file") !=
+      std::string::npos);
 }
 
 TEST_CASE("gantry eval, classifier train, translate, train toy: which command, and --help") {
@@ -88,7 +89,8 @@ TEST_CASE("gantry eval, classifier train, translate, train toy: which command, a
 
 TEST_CASE("GantryCli::reset: parsing again after a reset is parsing with a new GantryCli") {
   cli::GantryCli reused;
-  parse(reused, {"train", "stylegan", "--epochs", "7", "--seed", "9", "--out", "o", "--ema-kimg", "2", "--no-progress"});
+  parse(reused,
+        {"train", "stylegan", "--epochs", "7", "--seed", "9", "--out", "o", "--ema-kimg", "2", "--no-progress"});
   CHECK(reused.train.out_dir == "o");
   reused.reset();
   CHECK(parse(reused, {"train", "stylegan", "--limit", "3"}) == cli::Command::train);

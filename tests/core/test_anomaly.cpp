@@ -26,7 +26,7 @@ TEST_CASE("anomaly: off by default, a NaN flows through silently") {
 TEST_CASE("anomaly: forward names the first op that made a non-finite value, with its input shapes") {
   DetectAnomalyGuard on;
   Tensor x = from_vector({1, -1, 2, 3, 4, 5}, {2, 3}).requires_grad_();
-  Tensor a = mul(x, x);  // finite
+  Tensor a = mul(x, x);                                               // finite
   std::string e = error_of([&] { log(sub(a, full({2, 3}, 1.0))); });  // log(0) = -Inf at [0,0]
   CHECK(e == "anomaly: op 'log' (inputs [2,3]) produced Inf in its output [2,3] in forward; its inputs were finite");
   e = error_of([&] { sqrt(full({4}, -1.0)); });  // without grad too

@@ -9,7 +9,6 @@ using namespace gantry;
 using gantry::testing::error_of;
 using gantry::testing::leaf;
 
-
 TEST_CASE("backward accumulates into .grad across calls") {
   Tensor x = tensor({1, 2, 3}, {3}, DType::f64).requires_grad_();
   Tensor y = sum(mul(x, x));
@@ -59,9 +58,9 @@ TEST_CASE("diamond graph sums both paths") {
 TEST_CASE("second and third derivative of x^3 by hand") {
   Tensor x = tensor({-2, 0.5, 3}, {3}, DType::f64).requires_grad_();
   Tensor y = sum(mul(mul(x, x), x));
-  Tensor g1 = grad({y}, {x}, {}, {}, true)[0];  // 3x^2
+  Tensor g1 = grad({y}, {x}, {}, {}, true)[0];        // 3x^2
   Tensor g2 = grad({sum(g1)}, {x}, {}, {}, true)[0];  // 6x
-  Tensor g3 = grad({sum(g2)}, {x})[0];  // 6
+  Tensor g3 = grad({sum(g2)}, {x})[0];                // 6
   auto v1 = g1.to_vector<double>(), v2 = g2.to_vector<double>(), v3 = g3.to_vector<double>();
   std::vector<double> xs = {-2, 0.5, 3};
   for (int i = 0; i < 3; ++i) {

@@ -17,13 +17,15 @@ TEST_CASE("shape mismatches name the op and both shapes") {
   CHECK_ERROR(conv2d(zeros({1, 1, 3}), zeros({1, 1, 5, 5})), "conv2d: input must have 4 dims, got shape [1,1,3]");
   CHECK_ERROR(conv2d(zeros({1, 6, 5, 5}), zeros({4, 3, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 4}),
               "conv2d: groups = 4 must divide the input's 6 and the output's 4 channels");
-  CHECK_ERROR(conv2d(zeros({1, 6, 5, 5}), zeros({4, 6, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 2}),
-              "conv2d: input has 6 channels, so with groups = 2 the weight should have 3 input channels per group, not 6");
+  CHECK_ERROR(
+      conv2d(zeros({1, 6, 5, 5}), zeros({4, 6, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 2}),
+      "conv2d: input has 6 channels, so with groups = 2 the weight should have 3 input channels per group, not 6");
   CHECK_ERROR(conv_transpose2d(zeros({1, 2, 3, 3}), zeros({2, 1, 3, 3}), {}, Conv2dOptions{1, 1, 0, 0, 1, 1, 2}),
               "conv_transpose2d: groups = 2 is not supported (conv2d takes groups)");
   CHECK_ERROR(conv_transpose2d(zeros({1, 2, 3, 3}), zeros({2, 1, 3, 3}), {}, Conv2dOptions::square(2), 2, 0),
               "output_padding 2x0 must be smaller than the stride");
-  CHECK_ERROR(batch_norm(zeros({4, 3}), {}, {}, ones({2}), {}, true), "batch_norm: weight [2] does not match the 3 channels");
+  CHECK_ERROR(batch_norm(zeros({4, 3}), {}, {}, ones({2}), {}, true),
+              "batch_norm: weight [2] does not match the 3 channels");
   CHECK_ERROR(batch_norm(zeros({1, 3}), {}, {}, {}, {}, true), "more than 1 value per channel");
   CHECK_ERROR(cat({zeros({2, 3}), zeros({2, 4})}, 0), "cat: tensor 1 (float32 [2,4]) does not match tensor 0");
   CHECK_ERROR(permute(zeros({2, 3}), {1, 1}), "permute: dim 1 is repeated");
@@ -39,7 +41,8 @@ TEST_CASE("indices out of range are caught before any memory is touched") {
   CHECK_ERROR(cross_entropy(zeros({2, 3}), zeros({2})), "cross_entropy: targets must be int64 [2]");
   CHECK_ERROR(embedding(from_indices({5}, {1}), zeros({4, 2})), "embedding: index [0] = 5 is out of range [0, 4)");
   CHECK_ERROR(one_hot(from_indices({-1}, {1}), 3), "one_hot: label [0] = -1 is out of range");
-  CHECK_ERROR(pad2d(zeros({1, 1, 3, 3}), 3, 0, 0, 0, PadMode::reflect), "must be smaller than the input's spatial size");
+  CHECK_ERROR(pad2d(zeros({1, 1, 3, 3}), 3, 0, 0, 0, PadMode::reflect),
+              "must be smaller than the input's spatial size");
   CHECK_ERROR(select(zeros({2, 3}), 0, 2), "select: index 2 is out of bounds for dim 0 of size 2");
 }
 

@@ -66,9 +66,7 @@ TEST_CASE("a full disk mid-write is an error naming the file; the previous file 
     inject_write_failure_after(10);
     AtomicFile f(path, "log");
     f.write("12345");
-    CHECK(error_of([&] {
-            f.write("678901234");
-          }).find("cannot write " + f.temp_path()) != std::string::npos);
+    CHECK(error_of([&] { f.write("678901234"); }).find("cannot write " + f.temp_path()) != std::string::npos);
     inject_write_failure_after(-1);
   }
   CHECK(read_bytes(path) == "good old contents");
@@ -89,7 +87,10 @@ TEST_CASE("a directory that does not exist, or a directory in the file's place, 
   CHECK(fs::is_directory(dir + "/taken/inside"));
   CHECK(temp_files(dir) == 0);
   // Abandoned without commit (an exception between writes): no temp file is left.
-  { AtomicFile f(dir + "/d.bin"); f.write("partial"); }
+  {
+    AtomicFile f(dir + "/d.bin");
+    f.write("partial");
+  }
   CHECK(!fs::exists(dir + "/d.bin"));
   CHECK(temp_files(dir) == 0);
   fs::remove_all(dir);

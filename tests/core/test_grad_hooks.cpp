@@ -45,7 +45,8 @@ TEST_CASE("grad() runs no post-accumulate hook, and cleared hooks stay silent") 
 TEST_CASE("a post-accumulate hook needs a leaf that requires grad") {
   Tensor a = tensor({1, 2}, {2}).requires_grad_();
   Tensor y = mul(a, 2.0);
-  CHECK(error_of([&] { register_post_accumulate_grad_hook(y, [](const Tensor&) {}); }).find("leaf") != std::string::npos);
+  CHECK(error_of([&] { register_post_accumulate_grad_hook(y, [](const Tensor&) {}); }).find("leaf") !=
+        std::string::npos);
   Tensor c = tensor({1, 2}, {2});
   CHECK(error_of([&] { register_post_accumulate_grad_hook(c, [](const Tensor&) {}); }).find("requires grad") !=
         std::string::npos);

@@ -35,8 +35,9 @@ std::vector<Tensor> inputs64(const OpSample& s) {
 
 }  // namespace
 
-TEST_CASE("every op of the registry has a sample; every differentiable one passes gradcheck (and gradgradcheck "
-          "when twice differentiable) in float64 on its samples; the coverage of every op is listed") {
+TEST_CASE(
+    "every op of the registry has a sample; every differentiable one passes gradcheck (and gradgradcheck "
+    "when twice differentiable) in float64 on its samples; the coverage of every op is listed") {
   std::printf("%-28s %-4s %-4s %-8s %-10s %-14s\n", "op", "cpu", "cuda", "samples", "gradcheck", "gradgradcheck");
   for (const OpInfo& op : op_registry()) {
     const std::string name = op.name;

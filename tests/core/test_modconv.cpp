@@ -24,7 +24,9 @@ Tensor det(const Shape& s, const std::function<double(double)>& f) {
 }
 
 // sum(y * v) with v[i] = cos(0.11 i): one number that depends on every output.
-double probe(const Tensor& y) { return sum(mul(y, det(y.shape(), [](double i) { return std::cos(0.11 * i); }))).item(); }
+double probe(const Tensor& y) {
+  return sum(mul(y, det(y.shape(), [](double i) { return std::cos(0.11 * i); }))).item();
+}
 
 // The modulated conv one sample at a time with existing ops: w' = w s (d), conv2d per sample.
 Tensor modconv_reference(const Tensor& x, const Tensor& w, const Tensor& s, bool demod, const Conv2dOptions& o) {
@@ -88,7 +90,7 @@ TEST_CASE("upfirdn2d matches stylegan2-ada's reference upfirdn2d (numbers from t
   CHECK(down.shape() == Shape({2, 3, 2, 2}));
   CHECK(probe(down) == doctest::Approx(1.2913627948430568).epsilon(1e-10));
   Tensor fa = det({3, 2}, [](double i) { return 1.0 + 0.5 * std::cos(1.7 * i); });  // asymmetric: flips matter
-  Tensor asym = upfirdn2d(x, fa, {3, 2, 2, -1, 0, 1});                               // a negative pad crops
+  Tensor asym = upfirdn2d(x, fa, {3, 2, 2, -1, 0, 1});                              // a negative pad crops
   CHECK(asym.shape() == Shape({2, 3, 7, 6}));
   CHECK(probe(asym) == doctest::Approx(7.049259310837948).epsilon(1e-10));
 }
@@ -118,8 +120,7 @@ TEST_CASE("modconv2d's backward ops are the adjoints of its forward") {
   // <g, P1(x, w)> = <P2(g, w), x> = <P3(g, x), w>
   const double lhs = sum(mul(g, y)).item();
   CHECK(sum(mul(modconv2d_backward_input(g, w, s, d, x.shape(), o), x)).item() == doctest::Approx(lhs).epsilon(1e-12));
-  CHECK(sum(mul(modconv2d_backward_weight(g, x, s, d, w.shape(), o), w)).item() ==
-        doctest::Approx(lhs).epsilon(1e-12));
+  CHECK(sum(mul(modconv2d_backward_weight(g, x, s, d, w.shape(), o), w)).item() == doctest::Approx(lhs).epsilon(1e-12));
 }
 
 TEST_CASE("upfirdn2d equals zero insertion, pad2d and a strided conv2d with the flipped filter") {
@@ -167,9 +168,9 @@ TEST_CASE("upfirdn2d (cpu, float32) equals the direct gather bit for bit, crops 
   Rng g(31);
   Tensor x = rand({2, 3, 7, 5}, DType::f32, &g, -1, 1);
   Tensor f = rand({4, 3}, DType::f32, &g, -1, 1);
-  for (UpFirDn2dOptions o : {UpFirDn2dOptions{2, 1, 2, 1, 2, 1}, UpFirDn2dOptions{1, 2, 1, 1, 1, 1},
-                             UpFirDn2dOptions{3, 2, 2, -1, 0, 1}, UpFirDn2dOptions{2, 3, -1, 3, 4, -2},
-                             UpFirDn2dOptions{1, 1, 0, 0, 0, 0}}) {
+  for (UpFirDn2dOptions o :
+       {UpFirDn2dOptions{2, 1, 2, 1, 2, 1}, UpFirDn2dOptions{1, 2, 1, 1, 1, 1}, UpFirDn2dOptions{3, 2, 2, -1, 0, 1},
+        UpFirDn2dOptions{2, 3, -1, 3, 4, -2}, UpFirDn2dOptions{1, 1, 0, 0, 0, 0}}) {
     INFO("up " << o.up << " down " << o.down << " pads " << o.pad_x0 << " " << o.pad_x1 << " " << o.pad_y0 << " "
                << o.pad_y1);
     std::vector<float> got = upfirdn2d(x, f, o).to_vector<float>();

@@ -37,27 +37,38 @@ void check_binary(const Tensor& a, const Tensor& b, const std::function<Tensor(T
   REQUIRE(y.shape() == out);
   auto av = contiguous(a).to_vector<double>(), bv = contiguous(b).to_vector<double>(), yv = y.to_vector<double>();
   for (int64_t i = 0; i < y.numel(); ++i)
-    CHECK(yv[i] == doctest::Approx(ref(av[broadcast_index(out, a.shape(), i)], bv[broadcast_index(out, b.shape(), i)])));
+    CHECK(yv[i] ==
+          doctest::Approx(ref(av[broadcast_index(out, a.shape(), i)], bv[broadcast_index(out, b.shape(), i)])));
 }
 
 }  // namespace
 
 TEST_CASE("elementwise binary ops broadcast like NumPy, on dense and strided inputs") {
   Tensor a = rnd({7, 1, 5, 3}, 1), b = rnd({5, 1}, 2);
-  check_binary(a, b, [](Tensor x, Tensor y) { return add(x, y); }, [](double x, double y) { return x + y; });
-  check_binary(a, b, [](Tensor x, Tensor y) { return sub(x, y); }, [](double x, double y) { return x - y; });
-  check_binary(a, b, [](Tensor x, Tensor y) { return mul(x, y); }, [](double x, double y) { return x * y; });
-  check_binary(a, b, [](Tensor x, Tensor y) { return div(x, y); }, [](double x, double y) { return x / y; });
-  check_binary(a, b, [](Tensor x, Tensor y) { return maximum(x, y); }, [](double x, double y) { return std::max(x, y); });
-  check_binary(a, b, [](Tensor x, Tensor y) { return minimum(x, y); }, [](double x, double y) { return std::min(x, y); });
-  check_binary(a, b, [](Tensor x, Tensor y) { return lt(x, y); }, [](double x, double y) { return double(x < y); });
-  check_binary(a, b, [](Tensor x, Tensor y) { return ge(x, y); }, [](double x, double y) { return double(x >= y); });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return add(x, y); }, [](double x, double y) { return x + y; });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return sub(x, y); }, [](double x, double y) { return x - y; });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return mul(x, y); }, [](double x, double y) { return x * y; });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return div(x, y); }, [](double x, double y) { return x / y; });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return maximum(x, y); }, [](double x, double y) { return std::max(x, y); });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return minimum(x, y); }, [](double x, double y) { return std::min(x, y); });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return lt(x, y); }, [](double x, double y) { return double(x < y); });
+  check_binary(
+      a, b, [](Tensor x, Tensor y) { return ge(x, y); }, [](double x, double y) { return double(x >= y); });
   // transposed and expanded (stride-0) operands
   Tensor t = transpose(rnd({3, 5}, 3), 0, 1);  // [5,3], non-contiguous
   CHECK_FALSE(t.is_contiguous());
-  check_binary(t, expand(rnd({1, 3}, 4), {5, 3}), [](Tensor x, Tensor y) { return mul(x, y); },
-               [](double x, double y) { return x * y; });
-  check_binary(rnd({1}, 5), t, [](Tensor x, Tensor y) { return sub(x, y); }, [](double x, double y) { return x - y; });
+  check_binary(
+      t, expand(rnd({1, 3}, 4), {5, 3}), [](Tensor x, Tensor y) { return mul(x, y); },
+      [](double x, double y) { return x * y; });
+  check_binary(
+      rnd({1}, 5), t, [](Tensor x, Tensor y) { return sub(x, y); }, [](double x, double y) { return x - y; });
   // float32 too
   Tensor af = rnd({4, 3}, 6, DType::f32), bf = rnd({3}, 7, DType::f32);
   auto y = add(af, bf).to_vector<float>(), av = af.to_vector<float>(), bv = bf.to_vector<float>();
@@ -102,7 +113,11 @@ TEST_CASE("reductions over all and some dims, with keepdim") {
   Tensor x = rnd({4, 3, 5}, 10);
   auto v = x.to_vector<double>();
   auto at = [&](int i, int j, int k) { return v[(i * 3 + j) * 5 + k]; };
-  CHECK(sum(x).item() == doctest::Approx([&] { double s = 0; for (double e : v) s += e; return s; }()));
+  CHECK(sum(x).item() == doctest::Approx([&] {
+          double s = 0;
+          for (double e : v) s += e;
+          return s;
+        }()));
   Tensor s02 = sum(x, {0, 2});
   CHECK(s02.shape() == Shape{3});
   Tensor m1 = mean(x, {1}, true);
@@ -254,7 +269,8 @@ TEST_CASE("softmax and losses") {
     const double s = 1 / (1 + std::exp(-lg[i]));
     CHECK(per[i] == doctest::Approx(-(yv[i] * std::log(s) + (1 - yv[i]) * std::log(1 - s))));
   }
-  CHECK(bce_with_logits(logits, y, Reduction::sum).item() == doctest::Approx(per[0] + per[1] + per[2] + per[3] + per[4]));
+  CHECK(bce_with_logits(logits, y, Reduction::sum).item() ==
+        doctest::Approx(per[0] + per[1] + per[2] + per[3] + per[4]));
   Tensor p = tensor({1, 2, 3}, {3}, DType::f64), q = tensor({0, 4, 3}, {3}, DType::f64);
   CHECK(mse_loss(p, q).item() == doctest::Approx(5.0 / 3));
   CHECK(l1_loss(p, q, Reduction::sum).item() == doctest::Approx(3.0));

@@ -29,11 +29,11 @@ inline kernels::Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64
   return s;
 }
 
-
 // While alive, the ops run the kernel versions `v` (kernels/cuda/versions.hpp); then
 // the ones they ran before.
 struct ScopedKernelVersions {
-  explicit ScopedKernelVersions(const kernels::cuda::KernelVersions& v) : before(kernels::cuda::set_kernel_versions(v)) {}
+  explicit ScopedKernelVersions(const kernels::cuda::KernelVersions& v)
+      : before(kernels::cuda::set_kernel_versions(v)) {}
   ~ScopedKernelVersions() { kernels::cuda::set_kernel_versions(before); }
   ScopedKernelVersions(const ScopedKernelVersions&) = delete;
   ScopedKernelVersions& operator=(const ScopedKernelVersions&) = delete;

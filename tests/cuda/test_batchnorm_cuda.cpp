@@ -35,8 +35,8 @@ struct Options {
 
 // N, C, S: M = N S from 1*35 to 3200 (12.5 blocks), S = 1 ([N, C]), S > 256 and S not dividing
 // 256 (the v2 cursor wraps rows mid-step), a channel offset of 50 (cancellation).
-const BatchNormShape kShapes[] = {{1, 3, 35}, {7, 5, 1}, {2, 3, 35}, {300, 2, 1}, {2, 3, 300},
-                                  {5, 4, 97}, {16, 3, 200}, {64, 2, 49}};
+const BatchNormShape kShapes[] = {{1, 3, 35},  {7, 5, 1},  {2, 3, 35},   {300, 2, 1},
+                                  {2, 3, 300}, {5, 4, 97}, {16, 3, 200}, {64, 2, 49}};
 
 }  // namespace
 
@@ -61,7 +61,8 @@ TEST_CASE("batch_norm kernels, every version: training forward and running stats
         INFO("N " << s.n << " C " << s.c << " S " << s.s << " affine " << o.affine << " running " << o.running
                   << " version " << version);
         kernels::cuda::batch_norm_forward_train(dy, dmean, dinv, o.running ? drm : nullptr, o.running ? drv : nullptr,
-                                                dx, o.affine ? dg : nullptr, o.affine ? db : nullptr, s, 0.1f, 1e-5f, version);
+                                                dx, o.affine ? dg : nullptr, o.affine ? db : nullptr, s, 0.1f, 1e-5f,
+                                                version);
         testing::check_close(to_host(dy, total), y, 2e-5, "y");
         testing::check_close(to_host(dmean, c), mean, 1e-6, "save_mean");
         testing::check_close(to_host(dinv, c), invstd, 2e-5, "save_invstd");
@@ -92,15 +93,15 @@ TEST_CASE("batch_norm kernels, every version: fused backward vs the cpu in float
               *ddb = to_device(testing::nans<float>(c)), *ddy = to_device(dyv), *dx = to_device(x),
               *dmean = to_device(mean), *dinv = to_device(inv), *dgam = to_device(gamma);
         INFO("N " << s.n << " C " << s.c << " S " << s.s << " affine " << affine << " version " << version);
-        kernels::cuda::batch_norm_backward(ddx, ddg, ddb, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s,
-                                           version);
+        kernels::cuda::batch_norm_backward(ddx, ddg, ddb, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s, version);
         const double m = (double)(s.n * s.s);
         testing::check_close(to_host(ddx, total), want_dx, 2e-5, "dx");
         // dgamma, dbeta: float sums of M terms of size ~1
         testing::check_close(to_host(ddg, c), want_dg, 1e-6 * std::sqrt(m) + 1e-6, "dgamma");
         testing::check_close(to_host(ddb, c), want_db, 1e-6 * std::sqrt(m) + 1e-6, "dbeta");
         // dgamma / dbeta not wanted: nullptr, and dx the same
-        kernels::cuda::batch_norm_backward(ddx, nullptr, nullptr, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s, version);
+        kernels::cuda::batch_norm_backward(ddx, nullptr, nullptr, ddy, dx, dmean, dinv, affine ? dgam : nullptr, s,
+                                           version);
         testing::check_close(to_host(ddx, total), want_dx, 2e-5, "dx without dgamma/dbeta");
         for (float* p : {ddx, ddg, ddb, ddy, dx, dmean, dinv, dgam}) cudaFree(p);
       }

@@ -28,16 +28,16 @@ namespace {
 // (M, N, K) is listed: the set has shapes smaller than a tile, and bigger in every dim.
 std::vector<Conv2dShape> kernel_shapes() {
   return {
-      conv_shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),     // fwd (2, 35, 27): under one tile everywhere
-      conv_shape(2, 3, 9, 7, 5, 3, 2, 2, 3, 1, 0, 1, 1),     // stride 2x3 on odd sizes, a 3x2 kernel
-      conv_shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 2),     // padding past the half-width, dilation 2
-      conv_shape(2, 9, 13, 11, 17, 2, 3, 3, 2, 2, 4, 3, 2),  // every parameter different in h and w
-      conv_shape(2, 5, 11, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1),   // fwd (70, 198, 45): over a tile in every dim
-      conv_shape(3, 67, 9, 10, 66, 3, 3, 2, 2, 1, 1, 1, 1),  // bwd-input (67, 270, 594), bwd-weight (66, 603, 75)
-      conv_shape(8, 1, 28, 28, 32, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN D1; bwd-weight K = 1568: version 3 splits
-      conv_shape(4, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1), // DCGAN D2 (14 -> 7)
-      conv_shape(2, 2, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1),     // 1x1 kernel
-      conv_shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),     // empty batch: dw must still be written (zeros)
+      conv_shape(1, 3, 7, 5, 2, 3, 3, 1, 1, 1, 1, 1, 1),      // fwd (2, 35, 27): under one tile everywhere
+      conv_shape(2, 3, 9, 7, 5, 3, 2, 2, 3, 1, 0, 1, 1),      // stride 2x3 on odd sizes, a 3x2 kernel
+      conv_shape(3, 2, 6, 7, 4, 3, 3, 1, 1, 3, 2, 2, 2),      // padding past the half-width, dilation 2
+      conv_shape(2, 9, 13, 11, 17, 2, 3, 3, 2, 2, 4, 3, 2),   // every parameter different in h and w
+      conv_shape(2, 5, 11, 9, 70, 3, 3, 1, 1, 1, 1, 1, 1),    // fwd (70, 198, 45): over a tile in every dim
+      conv_shape(3, 67, 9, 10, 66, 3, 3, 2, 2, 1, 1, 1, 1),   // bwd-input (67, 270, 594), bwd-weight (66, 603, 75)
+      conv_shape(8, 1, 28, 28, 32, 4, 4, 2, 2, 1, 1, 1, 1),   // DCGAN D1; bwd-weight K = 1568: version 3 splits
+      conv_shape(4, 32, 14, 14, 64, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN D2 (14 -> 7)
+      conv_shape(2, 2, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1),      // 1x1 kernel
+      conv_shape(0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1),      // empty batch: dw must still be written (zeros)
   };
 }
 
@@ -59,8 +59,8 @@ std::vector<float> run_on_device(size_t out_size, const std::vector<float>& a, c
 std::string describe(const Conv2dShape& s, int version) {
   std::ostringstream os;
   os << "x [" << s.n << "," << s.c_in << "," << s.in_h << "," << s.in_w << "] w [" << s.c_out << "," << s.c_in << ","
-     << s.k_h << "," << s.k_w << "] stride " << s.stride_h << "x" << s.stride_w << " pad " << s.pad_h << "x"
-     << s.pad_w << " dil " << s.dil_h << "x" << s.dil_w << " version " << version;
+     << s.k_h << "," << s.k_w << "] stride " << s.stride_h << "x" << s.stride_w << " pad " << s.pad_h << "x" << s.pad_w
+     << " dil " << s.dil_h << "x" << s.dil_w << " version " << version;
   return os.str();
 }
 
@@ -76,7 +76,7 @@ TEST_CASE("conv2d_forward: every cuda version matches the cpu kernel on odd shap
     const auto w = testing::random_values<float>(s.c_out * s.c_in * s.k_h * s.k_w, 2);
     const auto bias = testing::random_values<float>(s.c_out, 3);
     std::vector<double> want(s.n * s.c_out * s.out_h * s.out_w), xd = to_double(x), wd = to_double(w),
-        bd = to_double(bias);
+                                                                 bd = to_double(bias);
     for (bool with_bias : {true, false}) {
       kernels::cpu::conv2d_forward<double>(want.data(), xd.data(), wd.data(), with_bias ? bd.data() : nullptr, s);
       float* dbias = to_device(bias);
@@ -158,4 +158,3 @@ TEST_CASE("conv ops on the cuda device name the op and the shapes in their error
   CHECK_THROWS_WITH_AS(conv2d_backward_weight(on_gpu({1, 4, 6, 3}), on_gpu({1, 3, 7, 5}), {4, 3, 3, 3}, {}),
                        doctest::Contains("conv2d_backward_weight: grad_output [1,4,6,3] should be [1,4,5,3]"), Error);
 }
-

@@ -73,9 +73,10 @@ int64_t out_size(int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil
   return (in + 2 * pad - dil * (k - 1) - 1) / stride + 1;
 }
 
-Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kh, int64_t kw,
-                       int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
-  return {n, c_in, h, w, c_out, out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw), kh, kw, sh, sw, ph, pw, dh, dw};
+Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t kh, int64_t kw, int64_t sh,
+                       int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw) {
+  return {n,  c_in, h,  w,  c_out, out_size(h, kh, sh, ph, dh), out_size(w, kw, sw, pw, dw), kh, kw, sh,
+          sw, ph,   pw, dh, dw};
 }
 
 }  // namespace
@@ -87,7 +88,7 @@ TEST_CASE("cuDNN and gantry's conv kernels agree on odd shapes (forward + bias, 
   }
   if (!gantry::testing::have_cuda_device()) return;
   const Conv2dShape cases[] = {
-      conv_shape(3, 5, 11, 7, 4, 3, 2, 2, 1, 1, 0, 1, 2),  // every parameter different in h and w
+      conv_shape(3, 5, 11, 7, 4, 3, 2, 2, 1, 1, 0, 1, 2),   // every parameter different in h and w
       conv_shape(2, 1, 28, 28, 8, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's first discriminator layer, narrower
       conv_shape(1, 7, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1),    // 1x1
       conv_shape(2, 3, 9, 10, 6, 5, 3, 3, 2, 2, 1, 1, 1),   // stride 3: rows of the input no window reaches
@@ -95,9 +96,9 @@ TEST_CASE("cuDNN and gantry's conv kernels agree on odd shapes (forward + bias, 
       Conv2dShape{2, 4, 8, 8, 6, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1},
   };
   for (const Conv2dShape& s : cases) {
-    INFO("N " << s.n << " Cin " << s.c_in << " " << s.in_h << "x" << s.in_w << " Cout " << s.c_out << " "
-              << s.out_h << "x" << s.out_w << " k " << s.k_h << "x" << s.k_w << " stride " << s.stride_h << ","
-              << s.stride_w << " pad " << s.pad_h << "," << s.pad_w << " dil " << s.dil_h << "," << s.dil_w);
+    INFO("N " << s.n << " Cin " << s.c_in << " " << s.in_h << "x" << s.in_w << " Cout " << s.c_out << " " << s.out_h
+              << "x" << s.out_w << " k " << s.k_h << "x" << s.k_w << " stride " << s.stride_h << "," << s.stride_w
+              << " pad " << s.pad_h << "," << s.pad_w << " dil " << s.dil_h << "," << s.dil_w);
     const size_t nx = s.n * s.c_in * s.in_h * s.in_w, ny = s.n * s.c_out * s.out_h * s.out_w,
                  nw = s.c_out * s.c_in * s.k_h * s.k_w;
     const auto x = random_values<float>(nx, 1), w = random_values<float>(nw, 2), b = random_values<float>(s.c_out, 3),
@@ -134,7 +135,8 @@ TEST_CASE("cuDNN and gantry's conv kernels agree on odd shapes (forward + bias, 
 
 TEST_CASE("cuDNN and gantry's batchnorm kernels agree (train with running update, eval, backward)") {
   if (!cuda::cudnn_available()) {
-    std::printf("SKIPPED: this build has no cuDNN (GANTRY_CUDNN=OFF), so gantry's batchnorm was not compared with it\n");
+    std::printf(
+        "SKIPPED: this build has no cuDNN (GANTRY_CUDNN=OFF), so gantry's batchnorm was not compared with it\n");
     return;
   }
   if (!gantry::testing::have_cuda_device()) return;
@@ -144,7 +146,8 @@ TEST_CASE("cuDNN and gantry's batchnorm kernels agree (train with running update
   };
   // S = 1 is cuDNN's per-activation mode; eps 1e-3 so a backward that re-derived invstd
   // from a different eps would show.
-  for (const Case& k : {Case{{5, 3, 21}, true}, Case{{6, 4, 1}, true}, Case{{2, 7, 13}, false}, Case{{64, 2, 49}, true}}) {
+  for (const Case& k :
+       {Case{{5, 3, 21}, true}, Case{{6, 4, 1}, true}, Case{{2, 7, 13}, false}, Case{{64, 2, 49}, true}}) {
     const BatchNormShape& s = k.s;
     INFO("N " << s.n << " C " << s.c << " S " << s.s << (k.affine ? " affine" : " no affine"));
     const float momentum = 0.1f, eps = 1e-3f;
@@ -157,7 +160,8 @@ TEST_CASE("cuDNN and gantry's batchnorm kernels agree (train with running update
     std::vector<double> y_ref(nx), mean_ref(s.c), invstd_ref(s.c), ye_ref(nx), dx_ref(nx), dg_ref(s.c), db_ref(s.c);
     const double* g_ref = k.affine ? gd.data() : nullptr;
     const double* b_ref = k.affine ? bd.data() : nullptr;
-    cpu::batch_norm_forward_eval(ye_ref.data(), xd.data(), rmean_ref.data(), rvar_ref.data(), g_ref, b_ref, s, (double)eps);
+    cpu::batch_norm_forward_eval(ye_ref.data(), xd.data(), rmean_ref.data(), rvar_ref.data(), g_ref, b_ref, s,
+                                 (double)eps);
     cpu::batch_norm_forward_train(y_ref.data(), mean_ref.data(), invstd_ref.data(), rmean_ref.data(), rvar_ref.data(),
                                   xd.data(), g_ref, b_ref, s, (double)momentum, (double)eps);
     cpu::batch_norm_backward(dx_ref.data(), dg_ref.data(), db_ref.data(), dyd.data(), xd.data(), mean_ref.data(),
@@ -196,8 +200,8 @@ TEST_CASE("cuDNN and gantry's batchnorm kernels agree (train with running update
     cudnn::batch_norm_backward(dx_c2, nullptr, nullptr, dy_d, x_d, m_c, is_c, g_use, s);
     compare("batch_norm_backward dx without dgamma/dbeta", dx_g, dx_c2, dx_ref, 1e-4);
 
-    for (float* p : {x_d, dy_d, g_d, b_d, rm_g, rv_g, rm_c, rv_c, ye_g, ye_c, y_g, y_c, m_g, m_c, is_g, is_c, dx_g,
-                     dx_c, dg_g, dg_c, db_g, db_c, dx_c2})
+    for (float* p : {x_d, dy_d, g_d,  b_d,  rm_g, rv_g, rm_c, rv_c, ye_g, ye_c, y_g,  y_c,
+                     m_g, m_c,  is_g, is_c, dx_g, dx_c, dg_g, dg_c, db_g, db_c, dx_c2})
       cudaFree(p);
   }
 }

@@ -26,7 +26,7 @@ using namespace gantry::gan;
 namespace {
 
 struct Param {
-  std::string name;  // "G_AB.model.1.bias"
+  std::string name;                 // "G_AB.model.1.bias"
   std::vector<float> grad, weight;  // after the last step, on the cpu
 };
 
@@ -56,8 +56,10 @@ CycleRun cyclegan_steps(Device device, CycleganGanMode mode) {
     Tensor b = rand({2, 1, 8, 8}, DType::f32, &data, -1, 1).to(device);
     r.losses.push_back(m.step(a, b));
   }
-  const std::pair<const char*, nn::Module*> nets[] = {
-      {"G_AB", m.G_AB.get()}, {"G_BA", m.G_BA.get()}, {"D_A", m.D_A.get()}, {"D_B", m.D_B.get()}};
+  const std::pair<const char*, nn::Module*> nets[] = {{"G_AB", m.G_AB.get()},
+                                                      {"G_BA", m.G_BA.get()},
+                                                      {"D_A", m.D_A.get()},
+                                                      {"D_B", m.D_B.get()}};
   for (auto [net_name, net] : nets)
     for (const auto& [name, p] : net->named_parameters()) {
       REQUIRE(p.grad().defined());

@@ -25,7 +25,8 @@ TEST_CASE("SGEMM versions match the CPU GEMM on odd shapes") {
   };
   for (Case s : {Case{1, 1, 1, 1}, Case{1, 37, 41, 29}, Case{3, 7, 5, 3}, Case{2, 64, 64, 16}, Case{1, 65, 130, 33},
                  Case{2, 17, 8, 12}, Case{1, 3, 4, 0}}) {
-    auto a = gantry::testing::random_values<float>(s.batch * s.m * s.k, 1), b = gantry::testing::random_values<float>(s.batch * s.k * s.n, 2);
+    auto a = gantry::testing::random_values<float>(s.batch * s.m * s.k, 1),
+         b = gantry::testing::random_values<float>(s.batch * s.k * s.n, 2);
     std::vector<float> want(s.batch * s.m * s.n);
     gantry::kernels::cpu::gemm_batched(want.data(), a.data(), b.data(), s.batch, s.m, s.n, s.k);
     for (int version = 1; version <= 3; ++version) {

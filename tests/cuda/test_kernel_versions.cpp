@@ -19,8 +19,8 @@ using kernels::cuda::KernelVersions;
 namespace {
 
 // max |op(cuda inputs) - op(cpu inputs)| <= tol * (1 + max |cpu|).
-void check_op(const std::function<Tensor(const std::vector<Tensor>&)>& op, const std::vector<Shape>& shapes,
-              double tol, const char* what) {
+void check_op(const std::function<Tensor(const std::vector<Tensor>&)>& op, const std::vector<Shape>& shapes, double tol,
+              const char* what) {
   std::vector<Tensor> cpu, gpu;
   for (size_t i = 0; i < shapes.size(); ++i) {
     Rng g(31 + i);
@@ -66,7 +66,8 @@ TEST_CASE("kernel versions: a version not kept is refused, naming the field, and
     KernelVersions v{};
     set(v);
     CHECK_THROWS_WITH_AS(kernels::cuda::set_kernel_versions(v),
-                         doctest::Contains(doctest::String((std::string("KernelVersions::") + field).c_str())), std::runtime_error);
+                         doctest::Contains(doctest::String((std::string("KernelVersions::") + field).c_str())),
+                         std::runtime_error);
     CHECK(kernels::cuda::kernel_versions().conv_forward == KernelVersions{}.conv_forward);
   };
   refused([](KernelVersions& v) { v.conv_forward = 0; }, "conv_forward");
@@ -94,8 +95,8 @@ TEST_CASE("kernel versions: the ops match the cpu with every kept version") {
     KernelVersions k{};
     k.conv_forward = k.conv_backward_input = v;
     testing::ScopedKernelVersions use(k);
-    check_op([&](const std::vector<Tensor>& x) { return conv2d(x[0], x[1], x[2], o); }, {{2, 3, 9, 7}, {5, 3, 3, 3}, {5}},
-             1e-5, "conv2d");
+    check_op([&](const std::vector<Tensor>& x) { return conv2d(x[0], x[1], x[2], o); },
+             {{2, 3, 9, 7}, {5, 3, 3, 3}, {5}}, 1e-5, "conv2d");
     check_op([&](const std::vector<Tensor>& x) { return conv_transpose2d(x[0], x[1], {}, o); },
              {{2, 5, 4, 3}, {5, 3, 3, 3}}, 1e-5, "conv_transpose2d");
   }
@@ -103,8 +104,11 @@ TEST_CASE("kernel versions: the ops match the cpu with every kept version") {
     KernelVersions k{};
     k.conv_backward_weight = v;
     testing::ScopedKernelVersions use(k);
-    check_op([&](const std::vector<Tensor>& x) { return conv2d_backward_weight(x[0], x[1], {5, 3, 3, 3}, o); },
-             {{2, 5, 5, 4}, {2, 3, 9, 7}}, 1e-5, "conv2d_backward_weight");
+    check_op(
+        [&](const std::vector<Tensor>& x) {
+          return conv2d_backward_weight(x[0], x[1], {5, 3, 3, 3}, o);
+        },
+        {{2, 5, 5, 4}, {2, 3, 9, 7}}, 1e-5, "conv2d_backward_weight");
   }
   for (int v = 1; v <= kernels::cuda::kBatchNormVersions; ++v) {
     KernelVersions k{};
@@ -153,8 +157,8 @@ TEST_CASE("modconv2d_backward_weight's split-K workspace comes from the caching 
   const Tensor dw = modconv2d_backward_weight(dy, x, s, d, {4, 3, 3, 3}, Conv2dOptions::square(1, 1));
   const int64_t rise = memory_stats(cu).peak_bytes - before, held = memory_stats(cu).current_bytes - before;
   INFO("peak rise " << rise << " bytes, held after " << held << " bytes");
-  CHECK(held < 4 * dw_bytes);              // dw (and what the op keeps), not the workspace
-  CHECK(rise >= held + 2 * dw_bytes);      // the workspace (at least two K slices of dw) was counted
+  CHECK(held < 4 * dw_bytes);          // dw (and what the op keeps), not the workspace
+  CHECK(rise >= held + 2 * dw_bytes);  // the workspace (at least two K slices of dw) was counted
 }
 
 TEST_CASE("cuDNN's convolution workspace comes from the caching allocator: the memory counters see it (real build)") {
@@ -180,6 +184,6 @@ TEST_CASE("cuDNN's convolution workspace comes from the caching allocator: the m
   INFO("workspace " << ws << " bytes; peak rise " << rise << ", held after " << held << ", y " << y_bytes);
   std::printf("cuDNN forward workspace for [8,32,33,31] * [48,32,3,3]: %lld bytes (peak rise %lld)\n", (long long)ws,
               (long long)rise);
-  CHECK(held < y_bytes + 4096);     // y, not the workspace, is held after the call
-  CHECK(rise >= y_bytes + ws);      // the workspace was counted while the call ran
+  CHECK(held < y_bytes + 4096);  // y, not the workspace, is held after the call
+  CHECK(rise >= y_bytes + ws);   // the workspace was counted while the call ran
 }

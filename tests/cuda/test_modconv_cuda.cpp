@@ -112,7 +112,9 @@ TEST_CASE("modconv2d_backward_weight (fused, K split over grid.z) matches the cp
 
 TEST_CASE("upfirdn2d's cuda kernel matches the cpu kernel: blur up, blur down, asymmetric with a crop") {
   if (!testing::have_cuda_device()) return;
-  struct Case { int64_t kh, kw, up, down, py0, px0, out_h, out_w; };
+  struct Case {
+    int64_t kh, kw, up, down, py0, px0, out_h, out_w;
+  };
   // x [3, 2, 7, 5]; out = (in*up + pad0 + pad1 - K) / down + 1 with the far pads folded into out.
   for (Case c : {Case{4, 4, 2, 1, 2, 2, 14, 10}, Case{4, 4, 1, 2, 1, 1, 4, 3}, Case{3, 2, 3, 2, 0, 2, 10, 7},
                  Case{1, 1, 1, 1, 0, 0, 7, 5}}) {
@@ -125,7 +127,8 @@ TEST_CASE("upfirdn2d's cuda kernel matches the cpu kernel: blur up, blur down, a
     const auto xd = to_double(x), fd = to_double(f);
     std::vector<double> want(s.n * s.c * s.out_h * s.out_w);
     kernels::cpu::upfirdn2d<double>(want.data(), xd.data(), fd.data(), s);
-    float *gx = testing::to_device(x), *gf = testing::to_device(f), *out = testing::to_device(testing::nans<float>(want.size()));
+    float *gx = testing::to_device(x), *gf = testing::to_device(f),
+          *out = testing::to_device(testing::nans<float>(want.size()));
     kernels::cuda::upfirdn2d(out, gx, gf, s);
     testing::check_close(testing::to_host(out, want.size()), want, 1e-5 * (double)(s.k_h * s.k_w), "y");
     cudaFree(gx), cudaFree(gf), cudaFree(out);

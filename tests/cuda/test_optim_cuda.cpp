@@ -34,8 +34,10 @@ void check_same_on_both(Make make) {
 
 TEST_CASE("Adam, RMSProp and SGD steps on the device equal the cpu's") {
   if (!testing::have_cuda_device()) return;
-  check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::Adam>(ps, 1e-2, 0.5, 0.999, 1e-8, 0.01); });
-  check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::RMSProp>(ps, 5e-3, 0.99, 1e-8, 0, 0.9); });
+  check_same_on_both(
+      [](std::vector<Tensor> ps) { return std::make_unique<nn::Adam>(ps, 1e-2, 0.5, 0.999, 1e-8, 0.01); });
+  check_same_on_both(
+      [](std::vector<Tensor> ps) { return std::make_unique<nn::RMSProp>(ps, 5e-3, 0.99, 1e-8, 0, 0.9); });
   check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::RMSProp>(ps, 5e-5); });
   check_same_on_both([](std::vector<Tensor> ps) { return std::make_unique<nn::SGD>(ps, 0.1, 0.9, 1e-4, true); });
   // weight clipping (WGAN): clamp_ in place on the device, equal to the cpu's

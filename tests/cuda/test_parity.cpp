@@ -1,9 +1,9 @@
 // tests/cuda/test_parity.cpp — the parity harness (after ggml's test-backend-ops): every
 // sample of every op the registry (core/ops/registry.cpp) marks as running on cuda is run
-// on the cuda device and on the cpu from the same float32 inputs, and compared in the forward pass, the backward pass and the double
-// backward (the gradient of <u, grad>). Odd shapes; ctest runs this binary once in
-// forward thread order and once in random order; the emulator refills reused device
-// memory with NaN, so an unwritten output element fails the comparison.
+// on the cuda device and on the cpu from the same float32 inputs, and compared in the forward pass, the backward pass
+// and the double backward (the gradient of <u, grad>). Odd shapes; ctest runs this binary once in forward thread order
+// and once in random order; the emulator refills reused device memory with NaN, so an unwritten output element fails
+// the comparison.
 #include <doctest/doctest.h>
 
 #include <sstream>
@@ -84,11 +84,15 @@ void check_every_op() {
     for (const OpSample& c : op.samples) {
       INFO("sample " << c.what);
       const bool differentiable = op.grad_order > 0 && c.differentiable;
-      std::vector<Tensor> cpu = run(c, differentiable, Device::cpu(), 17), gpu = run(c, differentiable, Device::cuda(0), 17);
+      std::vector<Tensor> cpu = run(c, differentiable, Device::cpu(), 17),
+                          gpu = run(c, differentiable, Device::cuda(0), 17);
       REQUIRE(cpu.size() == gpu.size());
       for (size_t i = 0; i < cpu.size(); ++i)
-        check_close(gpu[i], cpu[i], i == 0 ? "forward" : i <= c.inputs.size() ? "backward" : "double backward", c.atol,
-                    c.rtol);
+        check_close(gpu[i], cpu[i],
+                    i == 0                 ? "forward"
+                    : i <= c.inputs.size() ? "backward"
+                                           : "double backward",
+                    c.atol, c.rtol);
     }
   }
   std::ostringstream os;

@@ -33,7 +33,8 @@ Reference reference(const std::vector<float>& g, int64_t n, int64_t k, double la
     for (int64_t i = 0; i < k; ++i) sq += (double)g[s * k + i] * g[s * k + i];
     r.norms[s] = std::sqrt(sq + eps);
     r.penalty += lambda / n * (r.norms[s] - 1) * (r.norms[s] - 1);
-    for (int64_t i = 0; i < k; ++i) r.dg[s * k + i] = up * lambda * 2 * (r.norms[s] - 1) / n * g[s * k + i] / r.norms[s];
+    for (int64_t i = 0; i < k; ++i)
+      r.dg[s * k + i] = up * lambda * 2 * (r.norms[s] - 1) / n * g[s * k + i] / r.norms[s];
   }
   return r;
 }

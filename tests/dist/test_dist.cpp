@@ -257,8 +257,9 @@ TEST_CASE("broadcast_module names the first parameter whose shape differs across
   auto net = small_net(true, comm.rank() == 1 ? 5 : 6, 1);
   const std::string msg = error_of([&] { dist::broadcast_module(*net, "D", comm); });
   if (comm.distributed())
-    CHECK(msg == "D's parameters and buffers differ across ranks: rank 1 has 'parameter 0.weight float32 [5,1,3,3] "
-                 "grad' where rank 0 has 'parameter 0.weight float32 [6,1,3,3] grad'");
+    CHECK(msg ==
+          "D's parameters and buffers differ across ranks: rank 1 has 'parameter 0.weight float32 [5,1,3,3] "
+          "grad' where rank 0 has 'parameter 0.weight float32 [6,1,3,3] grad'");
   else CHECK(msg == "(no error)");
 }
 

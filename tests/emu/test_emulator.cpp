@@ -90,8 +90,8 @@ float sgemm_error() {
   const int m = 37, k = 29, n = 41;
   auto a = gantry::testing::random_values<float>(m * k, 1), b = gantry::testing::random_values<float>(k * n, 2);
   float *da = to_device(a), *db = to_device(b), *dc = to_device(std::vector<float>(m * n, NAN));
-  CUDA_CHECK(launch(sgemm_tiled<kSecondSync>, dim3((n + kTile - 1) / kTile, (m + kTile - 1) / kTile), dim3(kTile, kTile),
-                    0, nullptr, dc, da, db, m, n, k));
+  CUDA_CHECK(launch(sgemm_tiled<kSecondSync>, dim3((n + kTile - 1) / kTile, (m + kTile - 1) / kTile),
+                    dim3(kTile, kTile), 0, nullptr, dc, da, db, m, n, k));
   auto c = to_host(dc, m * n);
   float err = 0;
   for (int i = 0; i < m; ++i)
@@ -186,8 +186,8 @@ TEST_CASE("a thread that never reaches a barrier is reported with its block and 
   CHECK(cudaGetLastError() == cudaSuccess);  // reading it resets it
   e = launch(early_exit_warp, dim3(1), dim3(32), 0, nullptr, d);
   CHECK(e == cudaErrorLaunchFailure);
-  CHECK(gantry::emu::last_error_message().find("thread (5,0,0) of block (0,0,0) exited without reaching the warp barrier") !=
-        std::string::npos);
+  CHECK(gantry::emu::last_error_message().find(
+            "thread (5,0,0) of block (0,0,0) exited without reaching the warp barrier") != std::string::npos);
   e = launch(throws_inside, dim3(3), dim3(4), 0, nullptr, d);
   CHECK(gantry::emu::last_error_message().find("thread (2,0,0) of block (1,0,0) threw: boom") != std::string::npos);
   CHECK_THROWS_WITH_AS(CUDA_CHECK(launch(early_exit, dim3(1), dim3(8), 0, nullptr, d)),

@@ -67,8 +67,9 @@ TEST_CASE("cyclegan registers the reference's hyperparameters and flags") {
   CHECK(m->net("G_AB").parameter_count() == 49377);
   CHECK(m->net("D_A").parameter_count() == 42353);
   CHECK(m->optimizer("g").params().size() == m->net("G_AB").parameters().size() * 2);
-  CHECK(error_of([] { make_model("cyclegan", find_variant("cyclegan").defaults(), {30, 1}, 0); })
-            .find("multiple of 4") != std::string::npos);
+  CHECK(error_of([] {
+          make_model("cyclegan", find_variant("cyclegan").defaults(), {30, 1}, 0);
+        }).find("multiple of 4") != std::string::npos);
 }
 
 TEST_CASE("a cyclegan run's grid shows real, translated and reconstructed rows; its pools are checkpointed") {
@@ -139,7 +140,11 @@ TEST_CASE("gantry translate reads IDX, PNG and folder inputs and writes PNG, fol
   CHECK(e.find("--input") != std::string::npos);
   CHECK(e.find("nope.png") != std::string::npos);
   const std::string junk = (dir / "junk.bin").string();
-  { std::FILE* f = std::fopen(junk.c_str(), "wb"); std::fputs("not an image", f); std::fclose(f); }
+  {
+    std::FILE* f = std::fopen(junk.c_str(), "wb");
+    std::fputs("not an image", f);
+    std::fclose(f);
+  }
   e = error_of([&] { translate_files(ckpt, "a2b", junk, out_idx); });
   CHECK(e.find("junk.bin") != std::string::npos);
   e = error_of([&] { translate_files((dir / "none.safetensors").string(), "a2b", idx, out_idx); });

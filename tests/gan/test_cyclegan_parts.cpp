@@ -193,7 +193,8 @@ TEST_CASE("the linear LR schedule has the reference's values") {
   CHECK(s.factor_for_epoch(200) == doctest::Approx(0.0));
   LinearDecaySchedule resumed{100, 100, 40};  // --continue_train --epoch_count 40
   CHECK(resumed.lambda_rule(0) == 1.0);
-  for (int64_t t : {40, 99, 100, 150, 200}) CHECK(resumed.factor_for_epoch(t) == doctest::Approx(s.factor_for_epoch(t)));
+  for (int64_t t : {40, 99, 100, 150, 200})
+    CHECK(resumed.factor_for_epoch(t) == doctest::Approx(s.factor_for_epoch(t)));
   LinearDecaySchedule small{3, 2, 1};
   std::vector<double> f;
   for (int64_t t = 1; t <= small.last_epoch(); ++t) f.push_back(small.factor_for_epoch(t));

@@ -54,7 +54,6 @@ std::string tiny_dataset(const std::string& name, int64_t n, bool gz) {
   return dir;
 }
 
-
 }  // namespace
 
 TEST_CASE("IDX images and labels round-trip, raw and gzip") {
@@ -92,7 +91,8 @@ TEST_CASE("bad IDX files give errors that name the file and the problem") {
   std::string gz = "\x1f\x8b garbage that is not deflate";
   std::ofstream(dir + "/corrupt.gz", std::ios::binary).write(gz.data(), (std::streamsize)gz.size());
   CHECK(error_of([&] { read_idx_images(dir + "/corrupt.gz"); }).find("corrupt.gz") != std::string::npos);
-  CHECK(error_of([&] { load_dataset(in_dir(dir + "/empty_dir")); }).find("train-images-idx3-ubyte") != std::string::npos);
+  CHECK(error_of([&] { load_dataset(in_dir(dir + "/empty_dir")); }).find("train-images-idx3-ubyte") !=
+        std::string::npos);
 }
 
 TEST_CASE("load_dataset scales to [-1, 1], pads, filters classes and limits") {
@@ -101,8 +101,8 @@ TEST_CASE("load_dataset scales to [-1, 1], pads, filters classes and limits") {
   CHECK(d.images.shape() == Shape{30, 1, 28, 28});
   CHECK(d.images.dtype() == DType::f32);
   auto px = d.images.to_vector<float>();
-  CHECK(px[1] == 1.0f);       // 255
-  CHECK(px[2] == -1.0f);      // 0
+  CHECK(px[1] == 1.0f);   // 255
+  CHECK(px[2] == -1.0f);  // 0
   CHECK(px[784 * 5] == doctest::Approx(5 / 127.5 - 1));
   DatasetOptions o = in_dir(dir);
   o.pad_to_32 = true;
@@ -112,8 +112,8 @@ TEST_CASE("load_dataset scales to [-1, 1], pads, filters classes and limits") {
   CHECK(p.images.shape() == Shape{4, 1, 32, 32});
   CHECK(p.labels.to_vector<int64_t>() == std::vector<int64_t>{3, 7, 3, 7});
   auto pp = p.images.to_vector<float>();
-  CHECK(pp[0] == -1.0f);                                      // padding is background
-  CHECK(pp[2 * 32 + 2] == doctest::Approx(3 / 127.5 - 1));    // image 3's pixel (0,0), shifted by 2
+  CHECK(pp[0] == -1.0f);                                    // padding is background
+  CHECK(pp[2 * 32 + 2] == doctest::Approx(3 / 127.5 - 1));  // image 3's pixel (0,0), shifted by 2
   CHECK(load_dataset(in_dir(tiny_dataset("raw", 12, false))).images.size(0) == 12);
 }
 

@@ -174,9 +174,9 @@ TEST_CASE("dcgan unroll: G's gradient through K = 2 Adam steps of D equals float
     INFO("G parameter " << i);
     testing::check_close(got, want, 1e-8, "unrolled dG");  // seen: at most 8e-11
   }
-  CHECK(scale > 1e-4);             // the gradients checked are not all ~0
-  CHECK(differs > 1e-3 * scale);   // and the unrolled one is not the K = 0 one: the steps matter
-  CHECK(state.t == 3);             // the caller's state is left alone
+  CHECK(scale > 1e-4);            // the gradients checked are not all ~0
+  CHECK(differs > 1e-3 * scale);  // and the unrolled one is not the K = 0 one: the steps matter
+  CHECK(state.t == 3);            // the caller's state is left alone
 }
 
 TEST_CASE("dcgan --unroll: refused outside 0..10, carried by the checkpoint, and a resumed run is exact") {

@@ -87,7 +87,8 @@ TEST_CASE("numel_of: an overflowing or over-limit shape is an error naming kMaxN
   CHECK(numel_of({2, 3, 4}) == 24);
   CHECK(numel_of({}) == 1);
   CHECK(error_of([] { numel_of({64, int64_t(1) << 29, int64_t(1) << 29}); }).find("kMaxNumel") != std::string::npos);
-  CHECK(error_of([] { numel_of({int64_t(1) << 31, int64_t(1) << 31}); }).find("[2147483648,2147483648]") !=
-        std::string::npos);
+  CHECK(error_of([] {
+          numel_of({int64_t(1) << 31, int64_t(1) << 31});
+        }).find("[2147483648,2147483648]") != std::string::npos);
   CHECK(error_of([] { empty({int64_t(1) << 40, int64_t(1) << 40}); }).find("kMaxNumel") != std::string::npos);
 }

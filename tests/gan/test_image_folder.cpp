@@ -49,7 +49,6 @@ float at(const Tensor& t, int64_t n, int64_t c, int64_t y, int64_t x) {
   return t.to_vector<float>()[((n * C + c) * S + y) * S + x];
 }
 
-
 // PNGs written by hand (zlib), for what stb_image_write cannot make: 1/2/16-bit samples,
 // a palette, Adam7 interlace, bad IHDR fields and IDAT streams of the wrong size.
 void put32(std::string& s, uint32_t v) {
@@ -160,7 +159,9 @@ TEST_CASE("gray and RGB, resize of the shorter side and a center crop, JPEG") {
   Tensor wide = read_image_file((d / "wide.png").string(), {8, 1});
   for (int x = 0; x < 8; ++x) CHECK(at(wide, 0, 0, 3, x) == doctest::Approx(20 * (x + 2) / 127.5 - 1));
   // 32 x 64 (tall) at size 16: resized to 16 x 32, then the middle rows; left half dark, right half light.
-  png(d / "tall.png", 32, 64, 1, pixels(32, 64, 1, [](int x, int y, int) { return y < 16 || y >= 48 ? 128 : x < 16 ? 0 : 255; }));
+  png(d / "tall.png", 32, 64, 1, pixels(32, 64, 1, [](int x, int y, int) {
+        return y < 16 || y >= 48 ? 128 : x < 16 ? 0 : 255;
+      }));
   Tensor tall = read_image_file((d / "tall.png").string(), {16, 1});
   CHECK(tall.shape() == Shape{1, 1, 16, 16});
   for (int y = 1; y < 15; ++y) {  // rows away from the crop's edge see only the middle band
@@ -190,11 +191,13 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
   // 2-byte "P5" (a PNM header with no size, which stb "decoded" to 0x0 pixels and
   // stb_image_resize then asserted on; fuzz/findings/image_folder_pnm_p5_2b.png).
   write_text(d / "pnm.png", "P5");
-  CHECK(error_of([&] { read_image_file((d / "pnm.png").string(), {8, 1}); })
-            .find("pnm.png is not a PNG or JPEG image (its first bytes are neither signature)") != std::string::npos);
+  CHECK(error_of([&] {
+          read_image_file((d / "pnm.png").string(), {8, 1});
+        }).find("pnm.png is not a PNG or JPEG image (its first bytes are neither signature)") != std::string::npos);
   write_text(d / "gif.jpg", "GIF89a\x01\x00\x01\x00");
-  CHECK(error_of([&] { read_image_file((d / "gif.jpg").string(), {8, 1}); }).find("gif.jpg is not a PNG or JPEG") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          read_image_file((d / "gif.jpg").string(), {8, 1});
+        }).find("gif.jpg is not a PNG or JPEG") != std::string::npos);
   fs::remove(d / "pnm.png");
   fs::remove(d / "gif.jpg");
   write_text(d / "zero.jpg", "");
@@ -205,8 +208,9 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
   std::ifstream in(d / "whole.png", std::ios::binary);
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   write_text(d / "cut.png", bytes.substr(0, 40));
-  CHECK(error_of([&] { read_image_file((d / "cut.png").string(), {16, 1}); }).find("cannot decode") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          read_image_file((d / "cut.png").string(), {16, 1});
+        }).find("cannot decode") != std::string::npos);
   fs::remove(d / "cut.png");
   // A chunk declaring more bytes than the file holds is refused before stb_image would
   // allocate them (IHDR is bytes 8..32; the next chunk's length is set to 2^31 - 1).
@@ -217,13 +221,16 @@ TEST_CASE("image folder errors name the file or the folder and the limit") {
   CHECK(e.find("huge.png (a truncated or corrupt PNG: chunk") != std::string::npos);
   CHECK(e.find("at byte 33 declares 2147483647 data bytes, past the file's end") != std::string::npos);
   fs::remove(d / "huge.png");
-  CHECK(error_of([&] { read_image_folder(d.string(), {16, 1, 100000, 255}); })
-            .find("whole.png has 16x16 = 256 pixels, over the limit of 255 (max_pixels)") != std::string::npos);
+  CHECK(error_of([&] {
+          read_image_folder(d.string(), {16, 1, 100000, 255});
+        }).find("whole.png has 16x16 = 256 pixels, over the limit of 255 (max_pixels)") != std::string::npos);
   png(d / "second.png", 16, 16, 1, pixels(16, 16, 1, [](int, int, int) { return 7; }));
-  CHECK(error_of([&] { read_image_folder(d.string(), {16, 1, 1}); }).find("more than 1 image files (the limit max_files)") !=
-        std::string::npos);
-  CHECK(error_of([&] { read_image_folder(d.string(), {16, 2}); }).find("channels must be 1 (gray) or 3") !=
-        std::string::npos);
+  CHECK(error_of([&] {
+          read_image_folder(d.string(), {16, 1, 1});
+        }).find("more than 1 image files (the limit max_files)") != std::string::npos);
+  CHECK(error_of([&] {
+          read_image_folder(d.string(), {16, 2});
+        }).find("channels must be 1 (gray) or 3") != std::string::npos);
   if (::geteuid() != 0) {  // root reads anything, so this case runs only as a user
     ::chmod((d / "second.png").c_str(), 0);
     CHECK(error_of([&] { read_image_folder(d.string(), {16, 1}); }).find("cannot read") != std::string::npos);
@@ -243,22 +250,25 @@ TEST_CASE("hand-made PNGs: 1/2/16-bit, palette, gray+alpha, RGBA and Adam7 inter
   // 8-bit gray, plain and interlaced (9x9: every Adam7 pass, some partial), same pixels.
   for (int interlace : {0, 1}) {
     Ihdr i{9, 9, 8, 0, interlace};
-    std::vector<float> v = load("gray" + std::to_string(interlace) + ".png",
-                                png_bytes(i, zlib_of(scanlines(i, [&](int x, int y) { return std::vector<int>{gray(x, y)}; }))), 9, 1);
+    std::vector<float> v =
+        load("gray" + std::to_string(interlace) + ".png",
+             png_bytes(i, zlib_of(scanlines(i, [&](int x, int y) { return std::vector<int>{gray(x, y)}; }))), 9, 1);
     for (int y = 0; y < 9; ++y)
       for (int x = 0; x < 9; ++x) CHECK(v[y * 9 + x] == doctest::Approx(gray(x, y)).epsilon(1e-4));
   }
   // 1-bit gray checkerboard, interlaced: stb scales 1 to 255.
   Ihdr one{8, 8, 1, 0, 1};
-  std::vector<float> v = load("one.png", png_bytes(one, zlib_of(scanlines(one, [](int x, int y) {
-                                return std::vector<int>{(x + y) % 2};
-                              }))), 8, 1);
+  std::vector<float> v =
+      load("one.png",
+           png_bytes(one, zlib_of(scanlines(one, [](int x, int y) { return std::vector<int>{(x + y) % 2}; }))), 8, 1);
   for (int y = 0; y < 8; ++y)
     for (int x = 0; x < 8; ++x) CHECK(v[y * 8 + x] == doctest::Approx((x + y) % 2 * 255).epsilon(1e-4));
   // 2-bit palette of 4 colours, 5 wide (a partial last byte per row).
   Ihdr pal{5, 5, 2, 3};
   const std::string plte("\x00\x00\x00\xff\x00\x00\x00\xff\x00\x00\x00\xff", 12);
-  v = load("pal.png", png_bytes(pal, zlib_of(scanlines(pal, [](int x, int y) { return std::vector<int>{(x + y) % 4}; })), plte), 5, 3);
+  v = load("pal.png",
+           png_bytes(pal, zlib_of(scanlines(pal, [](int x, int y) { return std::vector<int>{(x + y) % 4}; })), plte), 5,
+           3);
   for (int y = 0; y < 5; ++y)
     for (int x = 0; x < 5; ++x)
       for (int k = 0; k < 3; ++k)
@@ -266,21 +276,33 @@ TEST_CASE("hand-made PNGs: 1/2/16-bit, palette, gray+alpha, RGBA and Adam7 inter
   // 16-bit RGB (stb keeps the high byte) and 8-bit RGBA (alpha dropped for 3 channels).
   Ihdr rgb16{4, 4, 16, 2};
   auto rgb = [](int x, int y, int k) { return 40 * k + 10 * y + x; };
-  v = load("rgb16.png", png_bytes(rgb16, zlib_of(scanlines(rgb16, [&](int x, int y) {
-             return std::vector<int>{rgb(x, y, 0) * 257, rgb(x, y, 1) * 257, rgb(x, y, 2) * 257};
-           }))), 4, 3);
+  v = load("rgb16.png",
+           png_bytes(rgb16, zlib_of(scanlines(
+                                rgb16,
+                                [&](int x, int y) {
+                                  return std::vector<int>{rgb(x, y, 0) * 257, rgb(x, y, 1) * 257, rgb(x, y, 2) * 257};
+                                }))),
+           4, 3);
   for (int k = 0; k < 3; ++k)
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 4; ++x) CHECK(v[(k * 4 + y) * 4 + x] == doctest::Approx(rgb(x, y, k)).epsilon(1e-4));
   Ihdr rgba{4, 4, 8, 6, 1};
-  v = load("rgba.png", png_bytes(rgba, zlib_of(scanlines(rgba, [&](int x, int y) {
-             return std::vector<int>{rgb(x, y, 0), rgb(x, y, 1), rgb(x, y, 2), 99};
-           }))), 4, 3);
+  v = load("rgba.png",
+           png_bytes(rgba, zlib_of(scanlines(rgba,
+                                             [&](int x, int y) {
+                                               return std::vector<int>{rgb(x, y, 0), rgb(x, y, 1), rgb(x, y, 2), 99};
+                                             }))),
+           4, 3);
   for (int k = 0; k < 3; ++k)
     for (int y = 0; y < 4; ++y)
       for (int x = 0; x < 4; ++x) CHECK(v[(k * 4 + y) * 4 + x] == doctest::Approx(rgb(x, y, k)).epsilon(1e-4));
   Ihdr ga{4, 4, 8, 4};
-  v = load("ga.png", png_bytes(ga, zlib_of(scanlines(ga, [&](int x, int y) { return std::vector<int>{gray(x, y), 7}; }))), 4, 1);
+  v = load("ga.png",
+           png_bytes(ga, zlib_of(scanlines(ga,
+                                           [&](int x, int y) {
+                                             return std::vector<int>{gray(x, y), 7};
+                                           }))),
+           4, 1);
   for (int y = 0; y < 4; ++y)
     for (int x = 0; x < 4; ++x) CHECK(v[y * 4 + x] == doctest::Approx(gray(x, y)).epsilon(1e-4));
   fs::remove_all(d);
@@ -301,7 +323,8 @@ TEST_CASE("a PNG's IHDR fields and IDAT size are checked before stb_image, namin
             .find("bomb.png (a corrupt PNG: its IDAT data inflates to more than the 20 bytes of scanlines its IHDR "
                   "declares)") != std::string::npos);
   CHECK(error("short.png", png_bytes(i, zlib_of(std::string(19, '\0'))))
-            .find("short.png (a corrupt PNG: its IDAT data inflates to 19 bytes, not the 20 bytes") != std::string::npos);
+            .find("short.png (a corrupt PNG: its IDAT data inflates to 19 bytes, not the 20 bytes") !=
+        std::string::npos);
   CHECK(error("cut.png", png_bytes(i, good.substr(0, good.size() - 5)))
             .find("cut.png (a corrupt PNG: its IDAT zlib stream is cut short)") != std::string::npos);
   std::string bad = good;
@@ -309,23 +332,25 @@ TEST_CASE("a PNG's IHDR fields and IDAT size are checked before stb_image, namin
   CHECK(error("corrupt.png", png_bytes(i, bad)).find("corrupt.png (a corrupt PNG: its IDAT zlib stream is ") !=
         std::string::npos);
   // Each IHDR field the spec restricts.
-  CHECK(error("depth.png", png_bytes({4, 4, 7, 2}, good)).find("depth.png (PNG IHDR: bit depth 7 is not valid for colour type 2)") !=
-        std::string::npos);
-  CHECK(error("pal16.png", png_bytes({4, 4, 16, 3}, good)).find("pal16.png (PNG IHDR: bit depth 16 is not valid for colour type 3)") !=
-        std::string::npos);
+  CHECK(error("depth.png", png_bytes({4, 4, 7, 2}, good))
+            .find("depth.png (PNG IHDR: bit depth 7 is not valid for colour type 2)") != std::string::npos);
+  CHECK(error("pal16.png", png_bytes({4, 4, 16, 3}, good))
+            .find("pal16.png (PNG IHDR: bit depth 16 is not valid for colour type 3)") != std::string::npos);
   CHECK(error("colour.png", png_bytes({4, 4, 8, 5}, good)).find("colour.png (PNG IHDR: colour type 5 is not one of") !=
         std::string::npos);
-  CHECK(error("width.png", png_bytes({0, 4, 8, 0}, good)).find("width.png (PNG IHDR: width 0 is outside") != std::string::npos);
-  CHECK(error("height.png", png_bytes({4, 0x80000000u, 8, 0}, good)).find("height.png (PNG IHDR: height 2147483648 is outside") !=
+  CHECK(error("width.png", png_bytes({0, 4, 8, 0}, good)).find("width.png (PNG IHDR: width 0 is outside") !=
         std::string::npos);
-  CHECK(error("lace.png", png_bytes({4, 4, 8, 0, 2}, good)).find("lace.png (PNG IHDR: interlace method 2 is not 0 or 1)") !=
-        std::string::npos);
-  CHECK(error("comp.png", png_bytes({4, 4, 8, 0, 0, 1}, good)).find("comp.png (PNG IHDR: compression method 1 is not 0)") !=
-        std::string::npos);
-  CHECK(error("filt.png", png_bytes({4, 4, 8, 0, 0, 0, 1}, good)).find("filt.png (PNG IHDR: filter method 1 is not 0)") !=
-        std::string::npos);
-  CHECK(error("big.png", png_bytes({70000, 70000, 8, 0}, good)).find("big.png has 70000x70000 = 4900000000 pixels, over the limit") !=
-        std::string::npos);
+  CHECK(error("height.png", png_bytes({4, 0x80000000u, 8, 0}, good))
+            .find("height.png (PNG IHDR: height 2147483648 is outside") != std::string::npos);
+  CHECK(error("lace.png", png_bytes({4, 4, 8, 0, 2}, good))
+            .find("lace.png (PNG IHDR: interlace method 2 is not 0 or 1)") != std::string::npos);
+  CHECK(error("comp.png", png_bytes({4, 4, 8, 0, 0, 1}, good))
+            .find("comp.png (PNG IHDR: compression method 1 is not 0)") != std::string::npos);
+  CHECK(
+      error("filt.png", png_bytes({4, 4, 8, 0, 0, 0, 1}, good)).find("filt.png (PNG IHDR: filter method 1 is not 0)") !=
+      std::string::npos);
+  CHECK(error("big.png", png_bytes({70000, 70000, 8, 0}, good))
+            .find("big.png has 70000x70000 = 4900000000 pixels, over the limit") != std::string::npos);
   // CI's fuzz_image_folder finding: 221 bytes, 5x9 RGB, on which stb_image allocated ~250 MB
   // (2 s under ASan). Its IDAT's length field is mutated (1895825563 bytes), so the chunk
   // walk refuses it by name before stb or the inflate (and in microseconds).

@@ -66,8 +66,9 @@ class ToyGan : public BceGan {
     setup(g, d, [z, size] { return std::make_shared<ToyG>(z, size); });
   }
   Losses step(const Batch& b) override {
-    Losses l = bce_step(b.images, [&](const Tensor& z) { return net("G").forward(z); },
-                        [&](const Tensor& x, bool) { return net("D").forward(x); });
+    Losses l = bce_step(
+        b.images, [&](const Tensor& z) { return net("G").forward(z); },
+        [&](const Tensor& x, bool) { return net("D").forward(x); });
     if (++steps_ == hyper().i("explode_at")) l.set("g_loss", std::nan(""));
     return l;
   }
@@ -78,16 +79,14 @@ class ToyGan : public BceGan {
   int64_t steps_ = 0;
 };
 
-const RegisterVariant toy({"toy",
-                           "a one-layer test GAN defined in tests/gan/test_registry.cpp only",
-                           {hp::z_dim(4), hp::lr(1e-3, "a test value"), hp::beta1(0.5), hp::beta2(0.999),
-                            hp::real_label(), hp::instance_noise(), hp::ema(),
-                            int_hyper("explode_at", 0, 0, 1000000, "report a NaN at this step (0: never)")},
-                           DataKind::images,
-                           [](const Hyperparams& h, ModelShape s, uint64_t seed) {
-                             return std::make_unique<ToyGan>(h, s, seed);
-                           },
-                           {}});
+const RegisterVariant toy(
+    {"toy",
+     "a one-layer test GAN defined in tests/gan/test_registry.cpp only",
+     {hp::z_dim(4), hp::lr(1e-3, "a test value"), hp::beta1(0.5), hp::beta2(0.999), hp::real_label(),
+      hp::instance_noise(), hp::ema(), int_hyper("explode_at", 0, 0, 1000000, "report a NaN at this step (0: never)")},
+     DataKind::images,
+     [](const Hyperparams& h, ModelShape s, uint64_t seed) { return std::make_unique<ToyGan>(h, s, seed); },
+     {}});
 
 // A toy image-to-image variant shaped like CycleGAN: four nets (G_AB, G_BA, D_A, D_B, each
 // one 1x1 conv), two optimizers over pairs of nets, no latent, two domains, translation.
@@ -182,8 +181,8 @@ TrainOptions tiny(const std::string& variant, const std::string& out) {
   o.threads = 1;
   // cyclegan: the smallest nets, and a constant rate (a run of --epochs 1 then resumed to
   // 2 decays on another schedule than one of --epochs 2; see cyclegan_lr_factor).
-  for (auto [k, v] : {std::pair{"ngf", "2"}, {"ndf", "4"}, {"netG", "resnet_1blocks"}, {"n_layers_d", "1"},
-                      {"n_epochs_decay", "0"}})
+  for (auto [k, v] :
+       {std::pair{"ngf", "2"}, {"ndf", "4"}, {"netG", "resnet_1blocks"}, {"n_layers_d", "1"}, {"n_epochs_decay", "0"}})
     if (find_variant(variant).defaults().has(k) && variant == "cyclegan") o.hyper[k] = v;
   return o;
 }
@@ -203,13 +202,12 @@ std::string slurp(const std::string& path) {
 }
 
 // A copy of checkpoint `from` at `to` with metadata edited: set (or, with "", erase) keys.
-std::string with_metadata(const std::string& from, const std::string& to, const std::map<std::string, std::string>& edit) {
+std::string with_metadata(const std::string& from, const std::string& to,
+                          const std::map<std::string, std::string>& edit) {
   nn::SafetensorsFile f = nn::load_safetensors(from);
   for (auto& [k, v] : edit)
-    if (v.empty())
-      f.metadata.erase(k);
-    else
-      f.metadata[k] = v;
+    if (v.empty()) f.metadata.erase(k);
+    else f.metadata[k] = v;
   nn::save_safetensors(to, f.tensors, f.metadata);
   return to;
 }
@@ -365,8 +363,7 @@ TEST_CASE("every checkpoint metadata field goes through the flags' range checks"
   for (const char* bad : {"0", "0x10", "-0"}) {
     CAPTURE(bad);
     const std::string e = err({{"hp.n_critic", bad}});
-    CHECK(e.find("reg_meta_edit.safetensors: metadata 'hp.n_critic' '" + std::string(bad) + "'") !=
-          std::string::npos);
+    CHECK(e.find("reg_meta_edit.safetensors: metadata 'hp.n_critic' '" + std::string(bad) + "'") != std::string::npos);
   }
   CHECK(err({{"hp.ema", "nan"}}).find("metadata 'hp.ema' 'nan' is not finite") != std::string::npos);
   CHECK(err({{"epoch", "9223372036854775808"}}).find("metadata 'epoch' '9223372036854775808'") != std::string::npos);
@@ -387,7 +384,8 @@ TEST_CASE("every checkpoint metadata field goes through the flags' range checks"
   TrainOptions d = tiny("dcgan", "reg_meta_dcgan");
   d.limit = 8;
   const std::string dckpt = train(d).checkpoint;
-  const std::string p = with_metadata(dckpt, testing::zoo_out("reg_meta_classes.safetensors"), {{"hp.num_classes", "4096"}});
+  const std::string p =
+      with_metadata(dckpt, testing::zoo_out("reg_meta_classes.safetensors"), {{"hp.num_classes", "4096"}});
   CHECK(error_of([&] { load_gan_checkpoint(p); }).find("no hyperparameter 'num_classes' here") != std::string::npos);
   // A hyperparameter added later (hp.unroll, after DCGAN checkpoints existed) takes its
   // default when absent; one that was always written stays required.
@@ -396,7 +394,8 @@ TEST_CASE("every checkpoint metadata field goes through the flags' range checks"
   LoadedGan old_dcgan = load_gan_checkpoint(before_unroll);
   CHECK(old_dcgan.model->hyper().i("unroll") == 0);
   CHECK(old_dcgan.step == load_gan_checkpoint(dckpt).step);
-  const std::string no_width = with_metadata(dckpt, testing::zoo_out("reg_meta_no_width.safetensors"), {{"hp.width", ""}});
+  const std::string no_width =
+      with_metadata(dckpt, testing::zoo_out("reg_meta_no_width.safetensors"), {{"hp.width", ""}});
   CHECK(error_of([&] { load_gan_checkpoint(no_width); }).find("metadata has no 'hp.width'") != std::string::npos);
   // The same limits hold for a resumed run's flags: an override that differs is refused.
   TrainOptions r = o;

@@ -207,8 +207,8 @@ TEST_CASE("StyleGAN style mixing: training ws and the grid take layers from both
       CAPTURE(c);
       CHECK(max_abs_diff(cell(none, r, c), cell(none, r, 0)) == 0);  // no coarse layers: the row's image
       CHECK(max_abs_diff(cell(all, r, c), cell(all, 0, c)) == 0);    // every layer: the column's image
-      CHECK(max_abs_diff(cell(mix, r, c), cell(mix, r, 0)) > 1e-4);   // coarse from the column ...
-      CHECK(max_abs_diff(cell(mix, r, c), cell(mix, 0, c)) > 1e-4);   // ... fine from the row
+      CHECK(max_abs_diff(cell(mix, r, c), cell(mix, r, 0)) > 1e-4);  // coarse from the column ...
+      CHECK(max_abs_diff(cell(mix, r, c), cell(mix, 0, c)) > 1e-4);  // ... fine from the row
     }
 }
 
@@ -226,8 +226,7 @@ TEST_CASE("StyleGAN EMA: beta = 0.5^(batch / half-life), ramped from a copy at t
   for (auto& e : E) before.push_back(clone(e.detach()));
   m.step(b);
   const double beta = std::pow(0.5, 8 / 0.4);
-  for (size_t i = 0; i < G.size(); ++i)
-    CHECK(max_abs_diff(E[i], add(G[i], mul(sub(before[i], G[i]), beta))) < 1e-6);
+  for (size_t i = 0; i < G.size(); ++i) CHECK(max_abs_diff(E[i], add(G[i], mul(sub(before[i], G[i]), beta))) < 1e-6);
   // Without ramp-up, beta = 0.5 exactly.
   h.set("ema_rampup", "0", "test");
   Stylegan n(h, {32, 1}, 11);

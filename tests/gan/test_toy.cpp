@@ -47,9 +47,9 @@ TEST_CASE("count_modes: modes covered and the high-quality share on a hand-made 
     xy.push_back(ring.means[2 * k + 1] + dy);
   };
   for (int i = 0; i < 5; ++i) at(0, 0, 0), at(3, 0.01, -0.01), at(6, -0.02, 0.0);  // 15 on modes 0, 3, 6
-  at(1, 0.058, 0);       // 2.9 sigma from mode 1: counts
-  at(2, 0, 0.062);       // 3.1 sigma from mode 2: does not
-  xy.push_back(0), xy.push_back(0);  // the centre: far from every mode
+  at(1, 0.058, 0);                                                                 // 2.9 sigma from mode 1: counts
+  at(2, 0, 0.062);                                                                 // 3.1 sigma from mode 2: does not
+  xy.push_back(0), xy.push_back(0);                                                // the centre: far from every mode
   Tensor s = from_vector(xy, {18, 2}, DType::f64);
   ModeCount c = count_modes(ring, s);
   CHECK(c.modes_covered == 4);

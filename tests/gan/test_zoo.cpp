@@ -32,11 +32,11 @@ std::vector<float> g_weights(const GanModel& m) {
 }  // namespace
 
 TEST_CASE("every zoo variant trains on the cpu: finite losses that change, G moves, its own log columns") {
-  const std::map<std::string, std::string> header = {
-      {"vanilla", "epoch,step,d_loss,g_loss,d_real,d_fake"},
-      {"cgan", "epoch,step,d_loss,g_loss,d_real,d_fake"},
-      {"wgan", "epoch,step,d_loss,g_loss,wasserstein,d_real,d_fake"},
-      {"wgan-gp", "epoch,step,d_loss,g_loss,wasserstein,d_real,d_fake,gp"}};
+  const std::map<std::string, std::string> header = {{"vanilla", "epoch,step,d_loss,g_loss,d_real,d_fake"},
+                                                     {"cgan", "epoch,step,d_loss,g_loss,d_real,d_fake"},
+                                                     {"wgan", "epoch,step,d_loss,g_loss,wasserstein,d_real,d_fake"},
+                                                     {"wgan-gp",
+                                                      "epoch,step,d_loss,g_loss,wasserstein,d_real,d_fake,gp"}};
   for (auto& [variant, columns] : header) {
     CAPTURE(variant);
     TrainOptions o = zoo_options(variant, "train_" + variant);

@@ -14,7 +14,8 @@ namespace gantry::testing {
 // n random-ish 28x28 images with labels 0..9 in turn, as an IDX data set in a temp folder.
 inline std::string zoo_data(int64_t n = 96) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("gantry_zoo_data_" + std::to_string(::getpid()) + "_" + std::to_string(n));
+  fs::path dir =
+      fs::temp_directory_path() / ("gantry_zoo_data_" + std::to_string(::getpid()) + "_" + std::to_string(n));
   if (fs::exists(dir / "train-labels-idx1-ubyte")) return dir.string();
   fs::create_directories(dir);
   Rng g(11);

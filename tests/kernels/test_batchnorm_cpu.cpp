@@ -23,7 +23,10 @@ using gantry::testing::check_close;
 using gantry::testing::nans;
 using gantry::testing::random_values;
 
-template <class T> double tolerance() { return std::is_same_v<T, float> ? 2e-5 : 1e-11; }
+template <class T>
+double tolerance() {
+  return std::is_same_v<T, float> ? 2e-5 : 1e-11;
+}
 
 size_t at(const BatchNormShape& s, int64_t n, int64_t c, int64_t i) { return (size_t)(((n * s.c + c) * s.s) + i); }
 
@@ -41,11 +44,11 @@ void channel_stats(const std::vector<T>& x, const BatchNormShape& s, int64_t c, 
 }
 
 const std::vector<BatchNormShape> kShapes = {
-    {1, 3, 35},        // N = 1, 7x5 image
-    {4, 3, 35},        // 7x5 image, a few samples
-    {6, 5, 1},         // BatchNorm1d on [N, C]
-    {2, 1, 1},         // M = 2, the smallest with an unbiased variance
-    {9, 16, 7 * 35},   // large enough for the OpenMP path
+    {1, 3, 35},       // N = 1, 7x5 image
+    {4, 3, 35},       // 7x5 image, a few samples
+    {6, 5, 1},        // BatchNorm1d on [N, C]
+    {2, 1, 1},        // M = 2, the smallest with an unbiased variance
+    {9, 16, 7 * 35},  // large enough for the OpenMP path
 };
 
 }  // namespace

@@ -29,7 +29,10 @@ using gantry::testing::check_close;
 using gantry::testing::nans;
 using gantry::testing::random_values;
 
-template <class T> double tolerance() { return std::is_same_v<T, float> ? 1e-5 : 1e-12; }
+template <class T>
+double tolerance() {
+  return std::is_same_v<T, float> ? 1e-5 : 1e-12;
+}
 
 // A Conv2dShape with out_h / out_w from the conv2d size rule.
 Conv2dShape geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out, int64_t k_h, int64_t k_w,
@@ -43,14 +46,14 @@ Conv2dShape geometry(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_ou
 const std::vector<Conv2dShape>& odd_shapes() {
   //                       n  ci  h   w  co kh kw sh sw ph pw dh dw
   static const std::vector<Conv2dShape> shapes = {
-      geometry(1, 3, 7, 5, 2, 3, 2, 1, 1, 0, 0, 1, 1),    // N = 1, 3x2 kernel
-      geometry(3, 2, 9, 8, 4, 3, 3, 2, 3, 1, 0, 1, 1),    // strides 2x3: input columns 6, 7 never read
-      geometry(2, 1, 5, 6, 3, 3, 3, 1, 2, 3, 3, 1, 1),    // pad 3 with k = 3: all-zero border outputs
-      geometry(2, 2, 9, 9, 2, 3, 2, 1, 1, 2, 1, 2, 3),    // dilation 2x3
-      geometry(5, 4, 3, 4, 3, 1, 1, 1, 1, 0, 0, 1, 1),    // 1x1, N > threads
-      geometry(2, 3, 6, 5, 2, 1, 1, 2, 2, 1, 1, 1, 1),    // 1x1 with stride and padding
-      geometry(2, 2, 4, 3, 3, 4, 3, 1, 1, 0, 0, 1, 1),    // kernel covers the whole input: 1x1 output
-      geometry(4, 16, 13, 11, 24, 4, 4, 2, 2, 1, 1, 1, 1), // K = 256: Eigen's blocked GEMM paths
+      geometry(1, 3, 7, 5, 2, 3, 2, 1, 1, 0, 0, 1, 1),      // N = 1, 3x2 kernel
+      geometry(3, 2, 9, 8, 4, 3, 3, 2, 3, 1, 0, 1, 1),      // strides 2x3: input columns 6, 7 never read
+      geometry(2, 1, 5, 6, 3, 3, 3, 1, 2, 3, 3, 1, 1),      // pad 3 with k = 3: all-zero border outputs
+      geometry(2, 2, 9, 9, 2, 3, 2, 1, 1, 2, 1, 2, 3),      // dilation 2x3
+      geometry(5, 4, 3, 4, 3, 1, 1, 1, 1, 0, 0, 1, 1),      // 1x1, N > threads
+      geometry(2, 3, 6, 5, 2, 1, 1, 2, 2, 1, 1, 1, 1),      // 1x1 with stride and padding
+      geometry(2, 2, 4, 3, 3, 4, 3, 1, 1, 0, 0, 1, 1),      // kernel covers the whole input: 1x1 output
+      geometry(4, 16, 13, 11, 24, 4, 4, 2, 2, 1, 1, 1, 1),  // K = 256: Eigen's blocked GEMM paths
       // Blocks of samples side by side in one GEMM (B = ceil(128 / P) samples a block):
       geometry(13, 2, 10, 10, 3, 3, 3, 1, 1, 1, 1, 1, 1),  // P = 100: blocks of 2 and a remainder of 1
       geometry(10, 5, 14, 14, 6, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's k4 s2 p1, P = 49: blocks of 3
@@ -60,8 +63,8 @@ const std::vector<Conv2dShape>& odd_shapes() {
       geometry(7, 3, 9, 8, 2, 3, 2, 2, 1, 2, 0, 1, 2),     // stride in h only, dilation in w only
       geometry(5, 2, 8, 9, 3, 2, 3, 1, 2, 0, 2, 2, 1),     // stride in w only, dilation in h only
       // Output rows of 16 or more: im2col by spans (narrower rows go through the tap table).
-      geometry(3, 2, 5, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1),    // OW = 40, unit stride: memcpy rows
-      geometry(3, 2, 7, 37, 2, 3, 4, 2, 2, 1, 2, 1, 2),    // OW = 18, stride 2 and dilation in w
+      geometry(3, 2, 5, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1),  // OW = 40, unit stride: memcpy rows
+      geometry(3, 2, 7, 37, 2, 3, 4, 2, 2, 1, 2, 1, 2),  // OW = 18, stride 2 and dilation in w
   };
   return shapes;
 }
@@ -174,78 +177,77 @@ void for_thread_counts(F body) {
   omp_set_num_threads(saved);
 }
 
-#define CONV_INFO(s)                                                                                           \
-  INFO("n=" << s.n << " c_in=" << s.c_in << " " << s.in_h << "x" << s.in_w << " c_out=" << s.c_out << " k="  \
-            << s.k_h << "x" << s.k_w << " stride=" << s.stride_h << "x" << s.stride_w << " pad=" << s.pad_h  \
-            << "x" << s.pad_w << " dil=" << s.dil_h << "x" << s.dil_w)
+#define CONV_INFO(s)                                                                                                 \
+  INFO("n=" << s.n << " c_in=" << s.c_in << " " << s.in_h << "x" << s.in_w << " c_out=" << s.c_out << " k=" << s.k_h \
+            << "x" << s.k_w << " stride=" << s.stride_h << "x" << s.stride_w << " pad=" << s.pad_h << "x" << s.pad_w \
+            << " dil=" << s.dil_h << "x" << s.dil_w)
 
 }  // namespace
 
 TEST_SUITE("kernels.cpu.conv") {
-
-TEST_CASE_TEMPLATE("conv2d_forward matches the 7-loop reference, with and without bias", T, float, double) {
-  for_thread_counts([] {
-    for (const auto& s : odd_shapes()) {
-      CONV_INFO(s);
-      auto [x, xd] = operand<T>(x_size(s), 1);
-      auto [w, wd] = operand<T>(w_size(s), 2);
-      auto [b, bd] = operand<T>((size_t)s.c_out, 3);
-      auto y = nans<T>(y_size(s));
-      conv2d_forward(y.data(), x.data(), w.data(), b.data(), s);
-      check_close(y, forward_reference(xd, wd, &bd, s), tolerance<T>(), "y (bias)");
-      y = nans<T>(y_size(s));
-      conv2d_forward(y.data(), x.data(), w.data(), (const T*)nullptr, s);
-      check_close(y, forward_reference(xd, wd, nullptr, s), tolerance<T>(), "y (no bias)");
-    }
-  });
-}
-
-TEST_CASE_TEMPLATE("conv2d_backward_input matches the transposed-conv gather and overwrites dx", T, float, double) {
-  for_thread_counts([] {
-    for (const auto& s : odd_shapes()) {
-      CONV_INFO(s);
-      auto [dy, dyd] = operand<T>(y_size(s), 4);
-      auto [w, wd] = operand<T>(w_size(s), 2);
-      auto dx = nans<T>(x_size(s));
-      conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
-      check_close(dx, backward_input_reference(dyd, wd, s), tolerance<T>(), "dx");
-    }
-  });
-}
-
-TEST_CASE_TEMPLATE("conv2d_backward_weight matches the 7-loop reference and overwrites dw", T, float, double) {
-  for_thread_counts([] {
-    for (const auto& s : odd_shapes()) {
-      CONV_INFO(s);
-      auto [dy, dyd] = operand<T>(y_size(s), 4);
-      auto [x, xd] = operand<T>(x_size(s), 1);
-      auto dw = nans<T>(w_size(s));
-      conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
-      check_close(dw, backward_weight_reference(dyd, xd, s), tolerance<T>(), "dw");
-    }
-  });
-}
-
-TEST_CASE("conv2d adjoint identity: <dy, conv2d(x, w)> = <backward_input(dy, w), x> = <backward_weight(dy, x), w>") {
-  auto dot = [](const std::vector<double>& a, const std::vector<double>& b) {
-    double acc = 0;
-    for (size_t i = 0; i < a.size(); ++i) acc += a[i] * b[i];
-    return acc;
-  };
-  for (const auto& s : odd_shapes()) {
-    CONV_INFO(s);
-    const auto x = random_values<double>(x_size(s), 11), w = random_values<double>(w_size(s), 12),
-               dy = random_values<double>(y_size(s), 13);
-    auto y = nans<double>(y_size(s)), dx = nans<double>(x_size(s)), dw = nans<double>(w_size(s));
-    conv2d_forward(y.data(), x.data(), w.data(), (const double*)nullptr, s);
-    conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
-    conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
-    const double through_y = dot(dy, y), through_x = dot(dx, x), through_w = dot(dw, w);
-    const double scale = 1 + std::abs(through_y);
-    CHECK(std::abs(through_x - through_y) <= 1e-12 * scale);
-    CHECK(std::abs(through_w - through_y) <= 1e-12 * scale);
-    CHECK(std::isfinite(through_y));
+  TEST_CASE_TEMPLATE("conv2d_forward matches the 7-loop reference, with and without bias", T, float, double) {
+    for_thread_counts([] {
+      for (const auto& s : odd_shapes()) {
+        CONV_INFO(s);
+        auto [x, xd] = operand<T>(x_size(s), 1);
+        auto [w, wd] = operand<T>(w_size(s), 2);
+        auto [b, bd] = operand<T>((size_t)s.c_out, 3);
+        auto y = nans<T>(y_size(s));
+        conv2d_forward(y.data(), x.data(), w.data(), b.data(), s);
+        check_close(y, forward_reference(xd, wd, &bd, s), tolerance<T>(), "y (bias)");
+        y = nans<T>(y_size(s));
+        conv2d_forward(y.data(), x.data(), w.data(), (const T*)nullptr, s);
+        check_close(y, forward_reference(xd, wd, nullptr, s), tolerance<T>(), "y (no bias)");
+      }
+    });
   }
-}
+
+  TEST_CASE_TEMPLATE("conv2d_backward_input matches the transposed-conv gather and overwrites dx", T, float, double) {
+    for_thread_counts([] {
+      for (const auto& s : odd_shapes()) {
+        CONV_INFO(s);
+        auto [dy, dyd] = operand<T>(y_size(s), 4);
+        auto [w, wd] = operand<T>(w_size(s), 2);
+        auto dx = nans<T>(x_size(s));
+        conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
+        check_close(dx, backward_input_reference(dyd, wd, s), tolerance<T>(), "dx");
+      }
+    });
+  }
+
+  TEST_CASE_TEMPLATE("conv2d_backward_weight matches the 7-loop reference and overwrites dw", T, float, double) {
+    for_thread_counts([] {
+      for (const auto& s : odd_shapes()) {
+        CONV_INFO(s);
+        auto [dy, dyd] = operand<T>(y_size(s), 4);
+        auto [x, xd] = operand<T>(x_size(s), 1);
+        auto dw = nans<T>(w_size(s));
+        conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
+        check_close(dw, backward_weight_reference(dyd, xd, s), tolerance<T>(), "dw");
+      }
+    });
+  }
+
+  TEST_CASE("conv2d adjoint identity: <dy, conv2d(x, w)> = <backward_input(dy, w), x> = <backward_weight(dy, x), w>") {
+    auto dot = [](const std::vector<double>& a, const std::vector<double>& b) {
+      double acc = 0;
+      for (size_t i = 0; i < a.size(); ++i) acc += a[i] * b[i];
+      return acc;
+    };
+    for (const auto& s : odd_shapes()) {
+      CONV_INFO(s);
+      const auto x = random_values<double>(x_size(s), 11), w = random_values<double>(w_size(s), 12),
+                 dy = random_values<double>(y_size(s), 13);
+      auto y = nans<double>(y_size(s)), dx = nans<double>(x_size(s)), dw = nans<double>(w_size(s));
+      conv2d_forward(y.data(), x.data(), w.data(), (const double*)nullptr, s);
+      conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
+      conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
+      const double through_y = dot(dy, y), through_x = dot(dx, x), through_w = dot(dw, w);
+      const double scale = 1 + std::abs(through_y);
+      CHECK(std::abs(through_x - through_y) <= 1e-12 * scale);
+      CHECK(std::abs(through_w - through_y) <= 1e-12 * scale);
+      CHECK(std::isfinite(through_y));
+    }
+  }
 
 }  // TEST_SUITE

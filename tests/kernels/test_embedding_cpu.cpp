@@ -36,11 +36,11 @@ TEST_CASE_TEMPLATE("embedding forward gathers rows, backward scatter-adds, again
   struct Case {
     int64_t n_idx, num, dim;
   };
-  for (const auto& [n_idx, num, dim] : std::vector<Case>{{1, 3, 5},        // one lookup
-                                                         {17, 4, 7},       // many repeats, odd dim
-                                                         {40, 9, 150},     // dim spans 3 column blocks
-                                                         {300, 50, 129},   // OpenMP path
-                                                         {5000, 10, 3}}) { // tiny dim, long index list
+  for (const auto& [n_idx, num, dim] : std::vector<Case>{{1, 3, 5},         // one lookup
+                                                         {17, 4, 7},        // many repeats, odd dim
+                                                         {40, 9, 150},      // dim spans 3 column blocks
+                                                         {300, 50, 129},    // OpenMP path
+                                                         {5000, 10, 3}}) {  // tiny dim, long index list
     INFO("n_idx " << n_idx << " num " << num << " dim " << dim);
     auto table = random_values<T>((size_t)(num * dim), 1), dy = random_values<T>((size_t)(n_idx * dim), 2);
     const auto idx = random_indices((size_t)n_idx, num, 3);

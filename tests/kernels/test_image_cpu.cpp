@@ -23,7 +23,10 @@ using gantry::testing::check_close;
 using gantry::testing::nans;
 using gantry::testing::random_values;
 
-template <class T> double tolerance() { return std::is_same_v<T, float> ? 1e-5 : 1e-13; }
+template <class T>
+double tolerance() {
+  return std::is_same_v<T, float> ? 1e-5 : 1e-13;
+}
 
 template <class T>
 double dot(const std::vector<T>& a, const std::vector<T>& b) {
@@ -68,11 +71,11 @@ struct PadCase {
 
 // reflect needs every pad < the size of its dim; these satisfy that.
 const std::vector<PadCase> kPadCases = {
-    {{1, 3, 7, 5}, {2, 1, 3, 4}},    // N = 1, C = 3, 7x5, uneven pads
-    {{2, 3, 7, 5}, {4, 4, 6, 6}},    // pads at the largest reflect allows
-    {{2, 2, 1, 6}, {3, 0, 0, 0}},    // 1-pixel-high image, one-sided pad
-    {{1, 1, 4, 3}, {0, 0, 0, 0}},    // no padding: a copy
-    {{4, 16, 23, 29}, {1, 2, 3, 2}}, // large enough for the OpenMP path
+    {{1, 3, 7, 5}, {2, 1, 3, 4}},     // N = 1, C = 3, 7x5, uneven pads
+    {{2, 3, 7, 5}, {4, 4, 6, 6}},     // pads at the largest reflect allows
+    {{2, 2, 1, 6}, {3, 0, 0, 0}},     // 1-pixel-high image, one-sided pad
+    {{1, 1, 4, 3}, {0, 0, 0, 0}},     // no padding: a copy
+    {{4, 16, 23, 29}, {1, 2, 3, 2}},  // large enough for the OpenMP path
 };
 
 }  // namespace

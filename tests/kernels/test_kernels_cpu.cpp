@@ -54,17 +54,19 @@ void conv_loops(const Conv2dShape& s, F f) {
 
 TEST_CASE("conv2d forward, backward-input and backward-weight match the 7-loop definition") {
   const std::vector<Conv2dShape> shapes = {
-      geometry(1, 3, 7, 5, 2, 3, 2, 1, 1, 0, 0, 1, 1),   // N=1, C=3, 7x5, 3x2 kernel
-      geometry(3, 2, 9, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1),   // stride 2, odd sizes
-      geometry(2, 1, 5, 6, 3, 3, 3, 1, 2, 3, 2, 1, 1),   // padding larger than the half-width
-      geometry(2, 2, 9, 9, 2, 3, 2, 1, 1, 2, 1, 2, 3),   // dilation
-      geometry(5, 4, 3, 4, 3, 1, 1, 1, 1, 0, 0, 1, 1),   // 1x1, N > threads
+      geometry(1, 3, 7, 5, 2, 3, 2, 1, 1, 0, 0, 1, 1),  // N=1, C=3, 7x5, 3x2 kernel
+      geometry(3, 2, 9, 8, 4, 3, 3, 2, 2, 1, 1, 1, 1),  // stride 2, odd sizes
+      geometry(2, 1, 5, 6, 3, 3, 3, 1, 2, 3, 2, 1, 1),  // padding larger than the half-width
+      geometry(2, 2, 9, 9, 2, 3, 2, 1, 1, 2, 1, 2, 3),  // dilation
+      geometry(5, 4, 3, 4, 3, 1, 1, 1, 1, 0, 0, 1, 1),  // 1x1, N > threads
   };
   for (const auto& s : shapes) {
-    INFO("conv " << s.n << "x" << s.c_in << "x" << s.in_h << "x" << s.in_w << " stride " << s.stride_h << " pad " << s.pad_h);
+    INFO("conv " << s.n << "x" << s.c_in << "x" << s.in_h << "x" << s.in_w << " stride " << s.stride_h << " pad "
+                 << s.pad_h);
     const size_t nx = s.n * s.c_in * s.in_h * s.in_w, nw = s.c_out * s.c_in * s.k_h * s.k_w,
                  ny = s.n * s.c_out * s.out_h * s.out_w;
-    auto x = random_values<double>(nx, 1), w = random_values<double>(nw, 2), b = random_values<double>(s.c_out, 3), dy = random_values<double>(ny, 4);
+    auto x = random_values<double>(nx, 1), w = random_values<double>(nw, 2), b = random_values<double>(s.c_out, 3),
+         dy = random_values<double>(ny, 4);
     std::vector<double> y_ref(ny, 0), dx_ref(nx, 0), dw_ref(nw, 0);
     conv_loops(s, [&](int64_t yi, int64_t xi, int64_t wi) {
       y_ref[yi] += x[xi] * w[wi];

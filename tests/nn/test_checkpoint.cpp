@@ -262,7 +262,9 @@ TEST_CASE("corrupt safetensors files give errors naming the file and the problem
     check_error([&] { nn::load_checkpoint(dir.file("missing.safetensors"), b); }, "missing.safetensors",
                 "cannot open the file (No such file or directory)");
   }
-  SUBCASE("a directory") { check_error([&] { nn::load_safetensors(dir.path.string()); }, "gantry_ckpt", "directory"); }
+  SUBCASE("a directory") {
+    check_error([&] { nn::load_safetensors(dir.path.string()); }, "gantry_ckpt", "directory");
+  }
   SUBCASE("empty file") { bad("empty.safetensors", "", "the file is 0 bytes, too short"); }
   SUBCASE("shorter than the length") { bad("seven.safetensors", bytes.substr(0, 7), "7 bytes, too short"); }
   SUBCASE("truncated data") {
@@ -334,8 +336,7 @@ TEST_CASE("a checkpoint that does not fit the model names every mismatch and lea
 
   SUBCASE("wrong shape") {
     save_a_with({{"fc.weight", zeros({2, 4})}});
-    CHECK(error_of(load) ==
-          "checkpoint " + path + ": 'fc.weight' has shape [2,4] in the file but [2,3] in the model");
+    CHECK(error_of(load) == "checkpoint " + path + ": 'fc.weight' has shape [2,4] in the file but [2,3] in the model");
   }
   SUBCASE("wrong dtype") {
     save_a_with({{"count", zeros({2})}});
@@ -396,8 +397,11 @@ TEST_CASE("a failed write leaves the previous checkpoint intact and no temp file
     CHECK(fs::is_directory(blocked));
   }
   SUBCASE("duplicate and reserved names") {
-    check_error([&] { nn::save_safetensors(path, {{"x", zeros({3})}, {"x", ones({1})}}); }, path,
-                "tensor name 'x' appears twice");
+    check_error(
+        [&] {
+          nn::save_safetensors(path, {{"x", zeros({3})}, {"x", ones({1})}});
+        },
+        path, "tensor name 'x' appears twice");
     check_error([&] { nn::save_safetensors(path, {{"__metadata__", zeros({1})}}); }, path, "reserved");
     Tiny m;
     check_error([&] { nn::save_checkpoint(path, m, {{"scale", zeros({1})}}); }, path, "'scale' appears twice");

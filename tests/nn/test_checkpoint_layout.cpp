@@ -76,8 +76,9 @@ TEST_CASE("safetensors: a header length off by one is an error, not tensors read
   // a reader one off sees the data one byte late): the coverage check names it.
   const std::string h = R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})";
   write_bytes(dir + "/short.safetensors", st_bytes(h + " ", f32s({1, 2}), -1));
-  CHECK(error_of([&] { nn::load_safetensors(dir + "/short.safetensors"); })
-            .find("the tensors cover 8 bytes of the 9-byte data section") != std::string::npos);
+  CHECK(error_of([&] {
+          nn::load_safetensors(dir + "/short.safetensors");
+        }).find("the tensors cover 8 bytes of the 9-byte data section") != std::string::npos);
   fs::remove_all(dir);
 }
 
@@ -152,8 +153,9 @@ TEST_CASE("save_safetensors on a full disk: an error naming the checkpoint, the 
   for (int64_t after : {int64_t(0), int64_t(8), int64_t(20), (int64_t)before.size() - 1}) {
     INFO("failing after " << after << " bytes");
     inject_write_failure_after(after);
-    const std::string e =
-        error_of([&] { nn::save_safetensors(path, {{"w", from_vector({9.f, 9.f, 9.f}, {3})}}, {{"step", "20"}}); });
+    const std::string e = error_of([&] {
+      nn::save_safetensors(path, {{"w", from_vector({9.f, 9.f, 9.f}, {3})}}, {{"step", "20"}});
+    });
     inject_write_failure_after(-1);
     CHECK(e.find("safetensors " + path) == 0);
     CHECK(e.find("No space left on device") != std::string::npos);

@@ -21,9 +21,12 @@ struct Net : nn::Module {
   std::shared_ptr<nn::Sequential> main;
   std::shared_ptr<nn::Linear> head;
   Net() {
-    main = register_module("main", std::make_shared<nn::Sequential>(std::vector<std::shared_ptr<nn::Module>>{
-                                       std::make_shared<nn::Conv2d>(1, 4, 3, 1, 1), std::make_shared<nn::BatchNorm2d>(4),
-                                       std::make_shared<nn::LeakyReLU>(0.2), std::make_shared<nn::Flatten>()}));
+    main = register_module("main",
+                           std::make_shared<nn::Sequential>(
+                               std::vector<std::shared_ptr<nn::Module>>{std::make_shared<nn::Conv2d>(1, 4, 3, 1, 1),
+                                                                        std::make_shared<nn::BatchNorm2d>(4),
+                                                                        std::make_shared<nn::LeakyReLU>(0.2),
+                                                                        std::make_shared<nn::Flatten>()}));
     head = register_module("head", std::make_shared<nn::Linear>(4 * 5 * 5, 3));
   }
   Tensor forward(const Tensor& x) override { return head->forward(main->forward(x)); }
@@ -34,8 +37,8 @@ TEST_CASE("Module names parameters and buffers with stable dotted names") {
   Net net;
   std::vector<std::string> names;
   for (auto& [n, t] : net.named_parameters()) names.push_back(n);
-  CHECK(names == std::vector<std::string>{"main.0.weight", "main.0.bias", "main.1.weight", "main.1.bias",
-                                          "head.weight", "head.bias"});
+  CHECK(names == std::vector<std::string>{"main.0.weight", "main.0.bias", "main.1.weight", "main.1.bias", "head.weight",
+                                          "head.bias"});
   std::vector<std::string> buffers;
   for (auto& [n, t] : net.named_buffers()) buffers.push_back(n);
   CHECK(buffers == std::vector<std::string>{"main.1.running_mean", "main.1.running_var", "main.1.num_batches_tracked"});
@@ -76,7 +79,8 @@ TEST_CASE("layers compute what their functional ops compute") {
   nn::Conv2d conv(3, 4, 3, 2, 1);
   CHECK(max_abs_diff(conv.forward(x), conv2d(x, conv.weight, conv.bias, Conv2dOptions::square(2, 1))) == 0);
   nn::ConvTranspose2d convt(3, 2, 4, 2, 1, 1);
-  CHECK(max_abs_diff(convt.forward(x), conv_transpose2d(x, convt.weight, convt.bias, Conv2dOptions::square(2, 1), 1, 1)) == 0);
+  CHECK(max_abs_diff(convt.forward(x),
+                     conv_transpose2d(x, convt.weight, convt.bias, Conv2dOptions::square(2, 1), 1, 1)) == 0);
   CHECK(convt.forward(x).shape() == Shape{2, 2, 13, 11});
   nn::Linear lin(5, 7);
   CHECK(max_abs_diff(lin.forward(x), linear(x, lin.weight, lin.bias)) == 0);
