@@ -81,7 +81,7 @@ __global__ void conv2d_forward_kernel2(float* __restrict__ y, const float* __res
                                        const float* __restrict__ bias, Geometry g) {
   __shared__ float as[kBK][kAPitch];  // A = w, transposed: as[k][co]
   __shared__ float bs[kBK][kBN];      // B = im2col(x):     bs[k][p]
-  const int M = g.c_out, K = g.c_in * g.k_h * g.k_w, P = g.oh * g.ow, N = g.n * P, taps = g.k_h * g.k_w;
+  const int M = g.c_out, K = g.c_in * g.k_h * g.k_w, P = g.oh * g.ow, N = g.n * P;
   const int tx = threadIdx.x, ty = threadIdx.y, tid = ty * kThreadsX + tx;
   const int row0 = blockIdx.y * kBM, col0 = blockIdx.x * kBN;
 
@@ -102,13 +102,7 @@ __global__ void conv2d_forward_kernel2(float* __restrict__ y, const float* __res
     }
     for (int r = 0; r < kBLoads; ++r) {
       const int kk = b_k + r * (kThreads / kBN), k = k0 + kk;
-      float v = 0.f;
-      if (p_in && k < K) {
-        const int ci = k / taps, kh = k % taps / g.k_w, kw = k % g.k_w;
-        const int ih = ih0 + kh * g.dh, iw = iw0 + kw * g.dw;
-        if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) v = xn[(ci * g.h + ih) * g.w + iw];
-      }
-      bs[kk][b_col] = v;
+      bs[kk][b_col] = (p_in && k < K) ? im2col_at(xn, g, k, ih0, iw0) : 0.f;
     }
     __syncthreads();  // the tiles are staged
     multiply_stage(acc, as, bs, tx, ty);

@@ -75,16 +75,7 @@ __global__ void conv2d_backward_input_kernel2(float* __restrict__ dx, const floa
     }
     for (int r = 0; r < kBLoads; ++r) {
       const int kk = b_k + r * (kThreads / kBN), k = k0 + kk;
-      float v = 0.f;
-      if (q_in && k < K) {
-        const int co = k / taps, kh = k % taps / g.k_w, kw = k % g.k_w;
-        const int th = hp - kh * g.dh, tw = wp - kw * g.dw;  // oh*sh and ow*sw if this tap hits
-        if (th >= 0 && tw >= 0 && th % g.sh == 0 && tw % g.sw == 0) {
-          const int oh = th / g.sh, ow = tw / g.sw;
-          if (oh < g.oh && ow < g.ow) v = dyn[(co * g.oh + oh) * g.ow + ow];
-        }
-      }
-      bs[kk][b_col] = v;
+      bs[kk][b_col] = (q_in && k < K) ? col2im_at(dyn, g, k, hp, wp) : 0.f;
     }
     __syncthreads();  // the tiles are staged
     multiply_stage(acc, as, bs, tx, ty);
@@ -152,13 +143,7 @@ __global__ void conv2d_backward_weight_kernel2(float* __restrict__ out, const fl
     }
     for (int r = 0; r < kBLoads; ++r) {
       const int kk = b_k + r * (kThreads / kBN), k = k0 + kk;
-      float v = 0.f;
-      if (c_in_range && k < k_end) {
-        const int n = k / P, oh = k % P / g.ow, ow = k % g.ow;
-        const int ih = oh * g.sh + kh_off, iw = ow * g.sw + kw_off;
-        if (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) v = x[(((size_t)n * g.c_in + ci) * g.h + ih) * g.w + iw];
-      }
-      bs[kk][b_col] = v;
+      bs[kk][b_col] = (c_in_range && k < k_end) ? weight_tap_at(x, g, k, ci, kh_off, kw_off, 1.f) : 0.f;
     }
     __syncthreads();  // the tiles are staged
     multiply_stage(acc, as, bs, tx, ty);

@@ -1,7 +1,9 @@
-// kernels/cuda/conv_common.cuh — what conv.cu (forward) and conv_backward.cu share:
-// the geometry in 32-bit ints, and (from tile_gemm.cuh, shared with SGEMM) the tile sizes
-// of the implicit-GEMM kernels (version 2 and up) and the register-tile multiply they all
-// run between two __syncthreads.
+// kernels/cuda/conv_common.cuh — what conv.cu (forward), conv_backward.cu and modconv.cu
+// share: the geometry in 32-bit ints, the implicit GEMMs' B elements (im2col_at,
+// col2im_at, weight_tap_at: the index maps each kernel stages its B tile by), the split-K
+// sum, and (from tile_gemm.cuh, shared with SGEMM) the tile sizes of the implicit-GEMM
+// kernels (version 2 and up) and the register-tile multiply they all run between two
+// __syncthreads.
 // Internal to kernels/cuda; the public contract is kernels/cuda/conv.cuh.
 #pragma once
 #include <climits>
@@ -42,6 +44,37 @@ inline unsigned blocks_for(int64_t size, int per_block) { return (unsigned)((siz
 // Block tile, shared-memory layout and multiply_stage: the one tile GEMM of tile_gemm.cuh,
 // which SGEMM runs too; each kernel stages its own A and B by its index maps.
 using namespace tile_gemm;
+
+// The implicit GEMMs' B elements, staged by conv.cu's and modconv.cu's kernels alike.
+// Forward: row k = (ci, kh, kw) of im2col's column for the output pixel whose first tap
+// reads input (ih0, iw0) = (oh*sh - ph, ow*sw - pw), from one sample's x [Cin, H, W];
+// 0 in the zero padding.
+__device__ __forceinline__ float im2col_at(const float* __restrict__ xn, const Geometry& g, int k, int ih0, int iw0) {
+  const int taps = g.k_h * g.k_w, ci = k / taps, kh = k % taps / g.k_w, kw = k % g.k_w;
+  const int ih = ih0 + kh * g.dh, iw = iw0 + kw * g.dw;
+  return (ih >= 0 && ih < g.h && iw >= 0 && iw < g.w) ? xn[(ci * g.h + ih) * g.w + iw] : 0.f;
+}
+// Backward input: row k = (co, kh, kw) for the input pixel (h, w), given as (hp, wp) =
+// (h + ph, w + pw): dy[co, oh, ow] of one sample's dy [Cout, OH, OW] when oh*sh = hp - kh*dh
+// and ow*sw = wp - kw*dw hit an output exactly, else 0.
+__device__ __forceinline__ float col2im_at(const float* __restrict__ dyn, const Geometry& g, int k, int hp, int wp) {
+  const int taps = g.k_h * g.k_w, co = k / taps, kh = k % taps / g.k_w, kw = k % g.k_w;
+  const int th = hp - kh * g.dh, tw = wp - kw * g.dw;  // oh*sh and ow*sw if this tap hits
+  if (th < 0 || tw < 0 || th % g.sh != 0 || tw % g.sw != 0) return 0.f;
+  const int oh = th / g.sh, ow = tw / g.sw;
+  return (oh < g.oh && ow < g.ow) ? dyn[(co * g.oh + oh) * g.ow + ow] : 0.f;
+}
+
+// Backward weight: row k = (n, oh, ow) for the weight tap c = (ci, kh, kw), given as ci and
+// (kh_off, kw_off) = (kh*dh - ph, kw*dw - pw): x[n, ci, oh*sh + kh_off, ow*sw + kw_off] times
+// scale, or 0 in the zero padding.
+__device__ __forceinline__ float weight_tap_at(const float* __restrict__ x, const Geometry& g, int k, int ci,
+                                               int kh_off, int kw_off, float scale) {
+  const int P = g.oh * g.ow, n = k / P, oh = k % P / g.ow, ow = k % g.ow;
+  const int ih = oh * g.sh + kh_off, iw = ow * g.sw + kw_off;
+  if (ih < 0 || ih >= g.h || iw < 0 || iw >= g.w) return 0.f;
+  return x[(((size_t)n * g.c_in + ci) * g.h + ih) * g.w + iw] * scale;
+}
 
 // The split-K reduction of both weight gradients (conv_backward.cu's version 3, modconv.cu):
 // dw[i] = sum_z partial[z][i], z in order: deterministic, unlike atomicAdd. Grid-stride,

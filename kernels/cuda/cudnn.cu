@@ -33,16 +33,8 @@
 #include <tuple>
 #include <vector>
 
+#include "kernels/cuda/cudnn_check.cuh"  // CUDNN_CHECK
 #include "kernels/cuda/dnn.cuh"
-
-// Throws gantry::cuda::CudaError with the expression, cuDNN's message and file:line.
-#define CUDNN_CHECK(expr)                                                                                      \
-  do {                                                                                                         \
-    const cudnnStatus_t gantry_status_ = (expr);                                                               \
-    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                                \
-      throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudnnGetErrorString(gantry_status_) + \
-                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                     \
-  } while (0)
 
 namespace gantry::kernels::cuda {
 bool cudnn_available() { return true; }
@@ -183,40 +175,42 @@ int fastest(const Perf* perf, int returned, const char* pass) {
   throw gantry::cuda::CudaError(std::string("cudnn: no ") + pass + " algorithm succeeded for this shape");
 }
 
-int forward_algorithm(DeviceState& st, const ConvDescs& d, const Conv2dShape& s) {
-  auto [it, fresh] = st.algorithm.try_emplace(key_of(ConvPass::forward, s), -1);
+// The algorithm for pass of s, measured once by `find` (cuDNN's Find over up to Count
+// algorithms, Perf results): the fastest that succeeded.
+template <class Perf, int Count, class Find>
+int find_once(DeviceState& st, ConvPass pass, const Conv2dShape& s, const char* name, Find find) {
+  auto [it, fresh] = st.algorithm.try_emplace(key_of(pass, s), -1);
   if (fresh) {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    Perf perf[Count];
     int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(st.handle, d.x.d, d.w.d, d.conv.d, d.y.d,
-                                                     CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
-    it->second = fastest(perf, returned, "forward");
+    CUDNN_CHECK(find(Count, &returned, perf));
+    it->second = fastest(perf, returned, name);
   }
   return it->second;
+}
+
+int forward_algorithm(DeviceState& st, const ConvDescs& d, const Conv2dShape& s) {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  return find_once<Perf, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(
+      st, ConvPass::forward, s, "forward", [&](int n, int* returned, Perf* perf) {
+        return cudnnFindConvolutionForwardAlgorithm(st.handle, d.x.d, d.w.d, d.conv.d, d.y.d, n, returned, perf);
+      });
 }
 
 int backward_data_algorithm(DeviceState& st, const ConvDescs& d, const Conv2dShape& s) {
-  auto [it, fresh] = st.algorithm.try_emplace(key_of(ConvPass::backward_data, s), -1);
-  if (fresh) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(st.handle, d.w.d, d.y.d, d.conv.d, d.x.d,
-                                                          CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned, perf));
-    it->second = fastest(perf, returned, "backward-data");
-  }
-  return it->second;
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  return find_once<Perf, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+      st, ConvPass::backward_data, s, "backward-data", [&](int n, int* returned, Perf* perf) {
+        return cudnnFindConvolutionBackwardDataAlgorithm(st.handle, d.w.d, d.y.d, d.conv.d, d.x.d, n, returned, perf);
+      });
 }
 
 int backward_filter_algorithm(DeviceState& st, const ConvDescs& d, const Conv2dShape& s) {
-  auto [it, fresh] = st.algorithm.try_emplace(key_of(ConvPass::backward_filter, s), -1);
-  if (fresh) {
-    cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
-    int returned = 0;
-    CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(st.handle, d.x.d, d.y.d, d.conv.d, d.w.d,
-                                                            CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &returned, perf));
-    it->second = fastest(perf, returned, "backward-filter");
-  }
-  return it->second;
+  using Perf = cudnnConvolutionBwdFilterAlgoPerf_t;
+  return find_once<Perf, CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT>(
+      st, ConvPass::backward_filter, s, "backward-filter", [&](int n, int* returned, Perf* perf) {
+        return cudnnFindConvolutionBackwardFilterAlgorithm(st.handle, d.x.d, d.y.d, d.conv.d, d.w.d, n, returned, perf);
+      });
 }
 
 // Writes zeros and says true when a convolution's sum is empty (no batch, no channels

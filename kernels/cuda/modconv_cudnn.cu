@@ -16,13 +16,7 @@
 #include <mutex>
 #include <tuple>
 
-#define MODCONV_CUDNN_CHECK(expr)                                                                              \
-  do {                                                                                                         \
-    const cudnnStatus_t gantry_status_ = (expr);                                                               \
-    if (gantry_status_ != CUDNN_STATUS_SUCCESS)                                                                \
-      throw ::gantry::cuda::CudaError(std::string(#expr) + " failed: " + cudnnGetErrorString(gantry_status_) + \
-                                      " at " + __FILE__ + ":" + std::to_string(__LINE__));                     \
-  } while (0)
+#include "kernels/cuda/cudnn_check.cuh"  // CUDNN_CHECK
 
 namespace gantry::kernels::cudnn {
 
@@ -33,21 +27,20 @@ struct Grouped {
   cudnnFilterDescriptor_t w = nullptr;
   cudnnConvolutionDescriptor_t conv = nullptr;
   explicit Grouped(const Conv2dShape& s) {
-    MODCONV_CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
-    MODCONV_CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
-    MODCONV_CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
-    MODCONV_CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
-    MODCONV_CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_in),
-                                                   (int)s.in_h, (int)s.in_w));
-    MODCONV_CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_out),
-                                                   (int)s.out_h, (int)s.out_w));
-    MODCONV_CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)(s.n * s.c_out),
-                                                   (int)s.c_in, (int)s.k_h, (int)s.k_w));
-    MODCONV_CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, (int)s.pad_h, (int)s.pad_w, (int)s.stride_h,
-                                                        (int)s.stride_w, (int)s.dil_h, (int)s.dil_w,
-                                                        CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    MODCONV_CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, (int)s.n));
-    MODCONV_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&x));
+    CUDNN_CHECK(cudnnCreateTensorDescriptor(&y));
+    CUDNN_CHECK(cudnnCreateFilterDescriptor(&w));
+    CUDNN_CHECK(cudnnCreateConvolutionDescriptor(&conv));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(x, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_in), (int)s.in_h,
+                                           (int)s.in_w));
+    CUDNN_CHECK(cudnnSetTensor4dDescriptor(y, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, (int)(s.n * s.c_out),
+                                           (int)s.out_h, (int)s.out_w));
+    CUDNN_CHECK(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, (int)(s.n * s.c_out), (int)s.c_in,
+                                           (int)s.k_h, (int)s.k_w));
+    CUDNN_CHECK(cudnnSetConvolution2dDescriptor(conv, (int)s.pad_h, (int)s.pad_w, (int)s.stride_h, (int)s.stride_w,
+                                                (int)s.dil_h, (int)s.dil_w, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
+    CUDNN_CHECK(cudnnSetConvolutionGroupCount(conv, (int)s.n));
+    CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
   }
   ~Grouped() {
     cudnnDestroyTensorDescriptor(x);
@@ -81,27 +74,45 @@ void check_workspace(const char* fn, size_t need, void* ws, size_t ws_bytes) {
 std::mutex mutex;
 State& state() {
   static State st;
-  if (!st.handle) MODCONV_CUDNN_CHECK(cudnnCreate(&st.handle));
-  MODCONV_CUDNN_CHECK(cudnnSetStream(st.handle, nullptr));
+  if (!st.handle) CUDNN_CHECK(cudnnCreate(&st.handle));
+  CUDNN_CHECK(cudnnSetStream(st.handle, nullptr));
   return st;
 }
 
-}  // namespace
-
-// The forward algorithm for s, chosen once: (algo, workspace bytes). Call with the mutex held.
-static const std::pair<int, size_t>& forward_choice(State& st, const Grouped& d, const Conv2dShape& s) {
-  auto [it, fresh] = st.algorithm.try_emplace(key_of(0, s), -1, 0);
+// The algorithm for pass (0 forward, 1 backward data) of s, chosen once by `get` (cuDNN's
+// heuristic, Perf results of up to Count algorithms): its first that succeeds, as (algo,
+// workspace bytes). Call with the mutex held.
+template <class Perf, int Count, class Get>
+const std::pair<int, size_t>& choice(State& st, int pass, const Conv2dShape& s, const char* name, Get get) {
+  auto [it, fresh] = st.algorithm.try_emplace(key_of(pass, s), -1, 0);
   if (fresh) {
-    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    Perf perf[Count];
     int returned = 0;
-    MODCONV_CUDNN_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(st.handle, d.x, d.w, d.conv, d.y,
-                                                               CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &returned, perf));
+    CUDNN_CHECK(get(Count, &returned, perf));
     for (int i = 0; i < returned && it->second.first < 0; ++i)
       if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
-    if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped forward algorithm for this shape");
+    if (it->second.first < 0)
+      throw gantry::cuda::CudaError(std::string("cudnn: no grouped ") + name + " algorithm for this shape");
   }
   return it->second;
 }
+
+const std::pair<int, size_t>& forward_choice(State& st, const Grouped& d, const Conv2dShape& s) {
+  using Perf = cudnnConvolutionFwdAlgoPerf_t;
+  return choice<Perf, CUDNN_CONVOLUTION_FWD_ALGO_COUNT>(st, 0, s, "forward", [&](int n, int* returned, Perf* perf) {
+    return cudnnGetConvolutionForwardAlgorithm_v7(st.handle, d.x, d.w, d.conv, d.y, n, returned, perf);
+  });
+}
+
+const std::pair<int, size_t>& backward_data_choice(State& st, const Grouped& d, const Conv2dShape& s) {
+  using Perf = cudnnConvolutionBwdDataAlgoPerf_t;
+  return choice<Perf, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT>(
+      st, 1, s, "backward-data", [&](int n, int* returned, Perf* perf) {
+        return cudnnGetConvolutionBackwardDataAlgorithm_v7(st.handle, d.w, d.y, d.conv, d.x, n, returned, perf);
+      });
+}
+
+}  // namespace
 
 size_t grouped_conv2d_forward_workspace(const Conv2dShape& s) {
   std::lock_guard<std::mutex> lock(mutex);
@@ -117,24 +128,8 @@ void grouped_conv2d_forward(float* y, const float* x, const float* w, const Conv
   const auto [algo, need] = forward_choice(st, d, s);
   check_workspace("grouped_conv2d_forward", need, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
-  MODCONV_CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x, x, d.w, w, d.conv, (cudnnConvolutionFwdAlgo_t)algo,
-                                              ws, need, &zero, d.y, y));
-}
-
-// The backward-data algorithm for s, chosen once: (algo, workspace bytes). Call with the mutex held.
-static const std::pair<int, size_t>& backward_data_choice(State& st, const Grouped& d, const Conv2dShape& s) {
-  auto [it, fresh] = st.algorithm.try_emplace(key_of(1, s), -1, 0);
-  if (fresh) {
-    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-    int returned = 0;
-    MODCONV_CUDNN_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(st.handle, d.w, d.y, d.conv, d.x,
-                                                                    CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &returned,
-                                                                    perf));
-    for (int i = 0; i < returned && it->second.first < 0; ++i)
-      if (perf[i].status == CUDNN_STATUS_SUCCESS) it->second = {(int)perf[i].algo, perf[i].memory};
-    if (it->second.first < 0) throw gantry::cuda::CudaError("cudnn: no grouped backward-data algorithm for this shape");
-  }
-  return it->second;
+  CUDNN_CHECK(cudnnConvolutionForward(st.handle, &one, d.x, x, d.w, w, d.conv, (cudnnConvolutionFwdAlgo_t)algo, ws,
+                                      need, &zero, d.y, y));
 }
 
 size_t grouped_conv2d_backward_input_workspace(const Conv2dShape& s) {
@@ -152,8 +147,8 @@ void grouped_conv2d_backward_input(float* dx, const float* dy, const float* w, c
   const auto [algo, need] = backward_data_choice(st, d, s);
   check_workspace("grouped_conv2d_backward_input", need, ws, ws_bytes);
   const float one = 1.f, zero = 0.f;
-  MODCONV_CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w, w, d.y, dy, d.conv,
-                                                   (cudnnConvolutionBwdDataAlgo_t)algo, ws, need, &zero, d.x, dx));
+  CUDNN_CHECK(cudnnConvolutionBackwardData(st.handle, &one, d.w, w, d.y, dy, d.conv,
+                                           (cudnnConvolutionBwdDataAlgo_t)algo, ws, need, &zero, d.x, dx));
 }
 
 }  // namespace gantry::kernels::cudnn
