@@ -3,7 +3,7 @@
 // CPU: median ms/step and images/s over many steps after a warm-up, the parameter
 // counts and peak tensor memory. bench/run_cyclegan_step.sh runs it beside the same
 // step in PyTorch (bench/peers/cyclegan_step.py).
-//   ./build/bench_cyclegan_step [--threads T] [--steps N] [--warmup W] [--batch B] [--size S]
+//   ./build/bench_cyclegan_step [--threads T] [--steps N] [--profile N] [--warmup W] [--batch B] [--size S]
 //                               [--ngf F] [--blocks R] [--ndf F] [--n-layers L]
 #include "core/threads.hpp"
 
@@ -19,7 +19,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = gantry::num_threads(), steps = 20, warmup = 3;
+  int threads = gantry::num_threads(), steps = 20, warmup = 3, profile_steps = 0;
   int64_t batch = 1, size = 28;  // the paper's batch 1 also measured best at 28 px (gan/zoo/cyclegan_step.hpp)
   gan::CycleganConfig c = gan::cyclegan_small_config();  // the 28 px default
   CLI::App app{"CycleGAN training-step benchmark"};
@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--blocks", c.n_blocks)->check(CLI::Range(0, 64));
   app.add_option("--ndf", c.ndf)->check(CLI::Range(1, 1024));
   app.add_option("--n-layers", c.n_layers)->check(CLI::Range(1, 8));
+  app.add_option("--profile", profile_steps,
+                 "after the timed steps, N more with every kernel timed by name: a table by self time")
+      ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
   bench::print_machine(threads);
@@ -62,5 +65,6 @@ int main(int argc, char** argv) {
       memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_profile(profile_steps, [&] { model.step(a, b); });
   return 0;
 }

@@ -2,7 +2,7 @@
 // then G; batch 64, 28x28, the `gantry train dcgan` model) on the CPU: median
 // ms/step and images/s over many steps after a warm-up, and peak tensor memory.
 // bench/run_dcgan_step.sh runs it beside the same step in PyTorch (bench/peers/).
-//   ./build/bench_dcgan_step [--threads T] [--steps N] [--warmup W] [--width F] [--batch B]
+//   ./build/bench_dcgan_step [--threads T] [--steps N] [--profile N] [--warmup W] [--width F] [--batch B]
 #include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
@@ -17,7 +17,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = gantry::num_threads(), steps = 30, warmup = 5;
+  int threads = gantry::num_threads(), steps = 30, warmup = 5, profile_steps = 0;
   int64_t width = 32, batch = 64;
   CLI::App app{"DCGAN training-step benchmark"};
   app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
@@ -25,6 +25,9 @@ int main(int argc, char** argv) {
   app.add_option("--warmup", warmup)->check(CLI::Range(0, 100000));
   app.add_option("--width", width)->check(CLI::Range(1, 1024));
   app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
+  app.add_option("--profile", profile_steps,
+                 "after the timed steps, N more with every kernel timed by name: a table by self time")
+      ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
   bench::print_machine(threads);
@@ -53,5 +56,6 @@ int main(int argc, char** argv) {
       memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_profile(profile_steps, [&] { model.step(real); });
   return 0;
 }

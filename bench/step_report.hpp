@@ -15,6 +15,8 @@
 #include <string>
 #include <vector>
 
+#include "core/profile.hpp"
+
 namespace gantry::bench {
 
 // "model name" of the first CPU in /proc/cpuinfo, or "unknown cpu".
@@ -71,6 +73,24 @@ inline void print_machine(int threads) {
 // The line bench/run_step_pair.sh reads: "RESULT gantry <median ms> <peak RSS MiB> <CPU ms per step>".
 inline void print_result(double median_ms, double cpu_ms_per_step) {
   std::printf("RESULT gantry %.4f %.1f %.4f\n", median_ms, peak_rss_mib(), cpu_ms_per_step);
+}
+
+// --profile N: N more steps after the timed ones, every kernel entry, elementwise functor
+// and backward rule timed by name (core/profile.hpp), printed as a table sorted by self time
+// per step, with the steps' wall time beside the summed self times (what is left is code
+// outside any timed scope: the autograd walk, shape checks, the trainer's own glue).
+template <class Step>
+void print_profile(int steps, Step step) {
+  if (steps <= 0) return;
+  profile::reset();
+  profile::enable(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < steps; ++i) step();
+  const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  profile::enable(false);
+  std::printf("profile over %d steps (timing adds a clock read per kernel call): %.2f ms/step wall\n", steps,
+              ms / steps);
+  profile::print(steps, "profile ");
 }
 
 }  // namespace gantry::bench

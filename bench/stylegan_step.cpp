@@ -5,7 +5,7 @@
 // length off, style mixing 0.9). Because R1 runs on one step in r1_interval, the figure is
 // the MEAN ms/step over --steps (default 16, one whole R1 cycle) after a warm-up; the median
 // is printed too. bench/run_stylegan_step.sh runs it beside bench/peers/stylegan_step.py.
-//   ./build/bench_stylegan_step [--threads T] [--steps N] [--warmup W] [--batch B] [--width F]
+//   ./build/bench_stylegan_step [--threads T] [--steps N] [--profile N] [--warmup W] [--batch B] [--width F]
 //                               [--r1-interval I] [--pl-weight P]
 #include "core/threads.hpp"
 
@@ -21,7 +21,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = gantry::num_threads(), steps = 16, warmup = 2;
+  int threads = gantry::num_threads(), steps = 16, warmup = 2, profile_steps = 0;
   int64_t batch = 64, width = 16, r1_interval = 16;
   double pl_weight = 0;
   CLI::App app{"StyleGAN2 training-step benchmark"};
@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   app.add_option("--width", width)->check(CLI::Range(2, 1024));
   app.add_option("--r1-interval", r1_interval)->check(CLI::Range(1, 1000));
   app.add_option("--pl-weight", pl_weight)->check(CLI::Range(0.0, 1e6));
+  app.add_option("--profile", profile_steps,
+                 "after the timed steps, N more with every kernel timed by name: a table by self time")
+      ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
   bench::print_machine(threads);
@@ -64,5 +67,6 @@ int main(int argc, char** argv) {
       (long long)model.net("D").parameter_count(), memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(mean, cpu_per_step);
+  bench::print_profile(profile_steps, [&] { model.step(real); });
   return 0;
 }

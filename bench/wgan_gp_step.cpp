@@ -6,7 +6,8 @@
 // (0, 0.9), lambda 10. Median ms per (K critic + 1 G) step after a warm-up, peak tensor
 // memory and peak process RSS. bench/run_wgan_gp_step.sh runs it beside the same step in
 // PyTorch (bench/peers/wgan_gp_step.py).
-//   ./build/bench_wgan_gp_step [--threads T] [--steps N] [--warmup W] [--width F] [--batch B] [--n-critic K]
+//   ./build/bench_wgan_gp_step [--threads T] [--steps N] [--profile N] [--warmup W] [--width F] [--batch B] [--n-critic
+//   K]
 #include "core/threads.hpp"
 
 #include <CLI/CLI.hpp>
@@ -20,7 +21,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
-  int threads = gantry::num_threads(), steps = 20, warmup = 3, n_critic = 1;
+  int threads = gantry::num_threads(), steps = 20, warmup = 3, profile_steps = 0, n_critic = 1;
   int64_t width = 32, batch = 64;
   CLI::App app{"WGAN-GP training-step benchmark"};
   app.add_option("--threads", threads)->check(CLI::Range(1, 1024));
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch)->check(CLI::Range(1, 65536));
   app.add_option("--n-critic", n_critic, "critic steps per timed step (each timed step ends with one G step)")
       ->check(CLI::Range(1, 1000));
+  app.add_option("--profile", profile_steps,
+                 "after the timed steps, N more with every kernel timed by name: a table by self time")
+      ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
   bench::print_machine(threads);
@@ -62,5 +66,6 @@ int main(int argc, char** argv) {
       batch * n_critic * 1000.0 / median, memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_profile(profile_steps, [&] { step(); });
   return 0;
 }

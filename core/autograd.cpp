@@ -1,5 +1,6 @@
 // core/autograd.cpp — the engine: topological order, then walk it backwards.
 #include "core/autograd.hpp"
+#include "core/profile.hpp"
 
 #include <unordered_map>
 
@@ -226,6 +227,7 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
         struct Leave {
           ~Leave() { --g_in_rule; }
         } leave;
+        profile::Scope scope(node->name.c_str(), "backward of ");  // its self time: the rule's own glue
         grads = node->rule(g);
       }
       anomaly_check_backward(*node, g, grads);

@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/profile.hpp"
 #include "core/tensor.hpp"
 #include "kernels/shapes.hpp"
 
@@ -89,7 +90,13 @@ struct Backend {
 const Backend& cpu_backend();
 // The cuda table; with GANTRY_CUDA=off it throws "gantry was built with GANTRY_CUDA=off ...".
 const Backend& cuda_backend();
-inline const Backend& backend(Device d) { return d.is_cpu() ? cpu_backend() : cuda_backend(); }
+// The same table with every entry timed by name (core/profile.hpp; core/ops/profiled_backend.cpp).
+const Backend& profiled_backend(Device d);
+inline const Backend& backend(Device d) {
+  if (profile::enabled()) [[unlikely]]
+    return profiled_backend(d);
+  return d.is_cpu() ? cpu_backend() : cuda_backend();
+}
 
 // kernels::ImageShape of a 4-d shape [N, C, H, W].
 inline kernels::ImageShape image_shape(const Shape& s) { return {s[0], s[1], s[2], s[3]}; }

@@ -59,6 +59,7 @@ void cuda_where(const Tensor& y, const Tensor& c, const Tensor& a, const Tensor&
 // element type: Op<T> inlined into the cpu loop, Op<float> to the cuda kernel.
 template <template <class> class Op, class... P>
 void unary_apply(const char* op, const Tensor& y, const Tensor& x, P... params) {
+  profile::Scope scope(op);
   if (x.device().is_cpu()) {
     dispatch_floating(x.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
@@ -85,6 +86,7 @@ Tensor binary_forward(const char* op, const Tensor& a, const Tensor& b, P... par
   check_same(op, a, b);
   Shape out = broadcast_shapes(a.shape(), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
+  profile::Scope scope(op);
   if (a.device().is_cpu()) {
     dispatch_floating(a.dtype(), op, [&](auto tag) {
       using T = decltype(tag);
@@ -103,6 +105,7 @@ inline Tensor where_forward(const char* op, const Tensor& c, const Tensor& a, co
   check_same(op, a, b);
   Shape out = broadcast_shapes(broadcast_shapes(c.shape(), a.shape(), op), b.shape(), op);
   Tensor y = empty(out, a.dtype(), a.device());
+  profile::Scope scope(op);
   if (a.device().is_cpu()) {
     dispatch_floating(a.dtype(), op, [&](auto tag) {
       using T = decltype(tag);

@@ -1,0 +1,67 @@
+// core/ops/profiled_backend.cpp — the tables backend() hands out while profiling is on:
+// the device's own table with every entry wrapped in a profile::Scope of its name.
+#include <utility>
+
+#include "core/ops/backend.hpp"
+#include "core/profile.hpp"
+
+namespace gantry::detail {
+namespace {
+
+// Every entry of Backend; the static_assert below fails when one is added to Backend and not here.
+#define GANTRY_BACKEND_ENTRIES(X)                                                                                     \
+  X(allocate)                                                                                                         \
+  X(release) X(memory_stats) X(reset_peak_memory) X(fill) X(fill_uniform) X(fill_normal) X(assign) X(rows) X(gemm)    \
+      X(conv2d_forward) X(conv2d_backward_input) X(conv2d_backward_weight) X(modconv2d_forward)                       \
+          X(modconv2d_backward_input) X(modconv2d_backward_weight) X(upfirdn2d) X(pad2d_forward) X(pad2d_backward)    \
+              X(upsample_nearest2d_forward) X(upsample_nearest2d_backward) X(embedding_forward) X(embedding_backward) \
+                  X(one_hot) X(batch_norm_forward_train) X(batch_norm_forward_eval) X(batch_norm_backward)            \
+                      X(gradient_penalty_forward) X(gradient_penalty_backward) X(sgd_step) X(adam_step)               \
+                          X(rmsprop_step)
+
+#define GANTRY_COUNT(e) +1
+static_assert(sizeof(Backend) == sizeof(void*) * (1 GANTRY_BACKEND_ENTRIES(GANTRY_COUNT)),
+              "profiled_backend.cpp: GANTRY_BACKEND_ENTRIES must list every entry of Backend");
+#undef GANTRY_COUNT
+
+// The names, with static storage (template arguments).
+#define GANTRY_NAME(e) constexpr char name_##e[] = #e;
+GANTRY_BACKEND_ENTRIES(GANTRY_NAME)
+#undef GANTRY_NAME
+
+const Backend& table(bool cpu) { return cpu ? cpu_backend() : cuda_backend(); }
+
+// Wrap<R (*)(A...)>::call<cpu, &Backend::e, name_e> times the device's own entry e.
+template <class Fn>
+struct Wrap;
+template <class R, class... A>
+struct Wrap<R (*)(A...)> {
+  template <bool Cpu, auto Member, const char* Name>
+  static R call(A... a) {
+    profile::Scope scope(Name);
+    return (table(Cpu).*Member)(std::forward<A>(a)...);
+  }
+};
+
+template <bool Cpu>
+Backend make_profiled() {
+  Backend b = table(Cpu);
+#define GANTRY_WRAP(e) \
+  if (b.e) b.e = &Wrap<decltype(Backend::e)>::template call<Cpu, &Backend::e, name_##e>;
+  GANTRY_BACKEND_ENTRIES(GANTRY_WRAP)
+#undef GANTRY_WRAP
+  return b;
+}
+
+}  // namespace
+
+const Backend& profiled_backend(Device d) {
+  if (d.is_cpu()) {
+    static const Backend cpu = make_profiled<true>();
+    return cpu;
+  }
+  static const Backend cuda = make_profiled<false>();
+  return cuda;
+}
+
+}  // namespace gantry::detail

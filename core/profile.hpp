@@ -1,0 +1,59 @@
+// core/profile.hpp — a per-kernel time breakdown (like torch.profiler's table, by self
+// time): while on, every backend entry (core/ops/backend.hpp), every elementwise functor
+// and every backward rule is timed by name; report() sums them, sorted.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace gantry::profile {
+
+namespace detail {
+inline std::atomic<bool> on{false};
+}
+
+// Starts (true) or stops (false) timing; what was summed stays until reset().
+void enable(bool on);
+inline bool enabled() { return detail::on.load(std::memory_order_relaxed); }
+// Forgets every sum.
+void reset();
+
+// One name's sums over the calls since reset(): self time excludes the scopes opened
+// inside it (a backward rule's kernels are theirs, not the rule's).
+struct Entry {
+  std::string name;
+  int64_t calls = 0;
+  double self_ms = 0, total_ms = 0;
+};
+// Every name timed since reset(), by self time, largest first.
+std::vector<Entry> report();
+// The report as a table: per name, calls and self ms divided by `steps`, and the share of
+// the summed self time; to stdout, each line prefixed by `prefix`.
+void print(int steps, const char* prefix = "");
+
+// Times its lifetime under prefix + name when profiling is on (the name need only live
+// as long as the scope); nothing when off. Scopes nest per thread.
+class Scope {
+ public:
+  explicit Scope(const char* name, const char* prefix = "") {
+    if (enabled()) open(name, prefix);
+  }
+  ~Scope() {
+    if (name_) close();
+  }
+  Scope(const Scope&) = delete;
+  Scope& operator=(const Scope&) = delete;
+
+ private:
+  void open(const char* name, const char* prefix);
+  void close();
+  const char* name_ = nullptr;
+  const char* prefix_ = "";
+  Scope* parent_ = nullptr;
+  std::chrono::steady_clock::time_point start_;
+  double children_ms_ = 0;
+};
+
+}  // namespace gantry::profile
