@@ -112,15 +112,13 @@ template <class T> struct Where {  // (c, a, b) -> c != 0 ? a : b
   GANTRY_HD T operator()(T c, T a, T b) const { return c != T(0) ? a : b; }
 };
 
-// clang-format on
 // Every functor the cuda device runs; X(Name) is expanded once per functor to
 // instantiate the kernels (kernels/cuda/elementwise.cu) and the backend (core/ops).
-#define GANTRY_UNARY_FUNCTORS(X)                                                                                       \
-  X(Neg)                                                                                                               \
-  X(Exp)                                                                                                               \
-  X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sign) X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(LeakyRelu) X(AddScalar) X(MulScalar) \
-      X(PowScalar) X(Clamp) X(Inside) X(GtScalar)
+#define GANTRY_UNARY_FUNCTORS(X)                                                                        \
+  X(Neg) X(Exp) X(Log) X(Sqrt) X(Rsqrt) X(Abs) X(Sign) X(Relu) X(Sigmoid) X(Tanh) X(Softplus) X(LeakyRelu) \
+  X(AddScalar) X(MulScalar) X(PowScalar) X(Clamp) X(Inside) X(GtScalar)
 #define GANTRY_BINARY_FUNCTORS(X) \
   X(Add) X(Sub) X(Mul) X(Div) X(Minimum) X(Maximum) X(Eq) X(Ne) X(Lt) X(Le) X(Gt) X(Ge) X(LeakyReluBackward)
+// clang-format on
 
 }  // namespace gantry::kernels::elementwise

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build libeigen3-dev doctest-dev zlib1g-dev nlohmann-json3-dev libstb-dev libcli11-dev
-          libboost-context-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin)
+          libboost-context-dev dataset-fashion-mnist libopenmpi-dev openmpi-bin clang-format-14)
 # scripts/sanitize.sh and fuzz/ build with clang-14 (ASan, UBSan, libFuzzer, OpenMP).
 if [ "${GANTRY_SANITIZERS:-1}" != 0 ]; then packages+=(clang-14 libclang-rt-14-dev libomp-14-dev); fi
 
