@@ -73,7 +73,8 @@ struct Shape {
 // conv.cpp's products, batch 64, width 32 (docs/kernels/cpu_conv.md's layer table):
 // forward W[Cout, K] @ cols[K, P] (NN), backward input W^T @ dY (TN), backward weight
 // dYb[Cout, B*P] @ cols[K, B*P]^T (NT, B = ceil(128 / P)); the dense-layer paths of the 7x7
-// layers; and G2's forward with more samples side by side (what batch invariance allows).
+// layers; and forward / backward input with several samples side by side (what the AVX-512
+// kernel's batch invariance allows).
 std::vector<Shape> dcgan_shapes() {
   return {
       {"G2 fwd   (convT dgrad) 128x49x1024 NN", false, false, 128, 49, 1024},
@@ -90,9 +91,14 @@ std::vector<Shape> dcgan_shapes() {
       {"D1 wgrad 32x16x196 NT", false, true, 32, 16, 196},
       {"G1 wgrad (dense) 100x6272x64 TN", true, false, 100, 6272, 64},
       {"G1 dgrad (dense, convT fwd) 6272x1x100 TN", true, false, 6272, 1, 100},
-      {"G2 fwd, 3 samples 128x147x1024 NN", false, false, 128, 147, 1024},
+      {"G2 fwd, 8 samples 128x392x1024 NN", false, false, 128, 392, 1024},
+      {"G2 dgrad, 8 samples 1024x392x128 TN", true, false, 1024, 392, 128},
+      {"D2 fwd, 8 samples 64x392x512 NN", false, false, 64, 392, 512},
+      {"D2 dgrad, 8 samples 512x392x64 TN", true, false, 512, 392, 64},
+      {"G3 dgrad, 2 samples 16x392x64 TN", true, false, 16, 392, 64},
+      {"G1 dgrad, 64 samples (dense) 64x6272x100 NN", false, false, 64, 6272, 100},
+      {"G1 fwd, 64 samples (dense) 64x100x6272 NT", false, true, 64, 100, 6272},
       {"G2 fwd, 64 samples 128x3136x1024 NN", false, false, 128, 3136, 1024},
-      {"D2 fwd, 64 samples 64x3136x512 NN", false, false, 64, 3136, 512},
       {"square 512x512x512 NN", false, false, 512, 512, 512},
   };
 }

@@ -7,6 +7,8 @@
 // starts from the C the previous one stored, so the result does not depend on kKC, kMC, kNC,
 // on where the element's tile sits, or on m and n: batching samples side by side in one
 // product changes no bit of a sample's result.
+// Packing reads op(A) or op(B) along its contiguous axis: a masked vector copy where that
+// axis is the panel's, else 16 x 16 in-register transposes (A not transposed, B transposed).
 // Layout of the packed panels (zero-padded past the matrix edge):
 //   A panel (kMR rows of op(A), kc long): ap[p*kMR + i] = op(A)[ic + ir + i, pc + p]
 //   B panel (kNR columns of op(B)):       bp[p*kNR + j] = op(B)[pc + p, jc + jr + j]
@@ -23,6 +25,9 @@
 // of the build may be portable); sgemm() (kernels/cpu/sgemm.cpp) calls it only where
 // __builtin_cpu_supports says the CPU has both.
 // Versions: 1 (this).
+// GCC 12 warns -Wuninitialized inside its own avx512fintrin.h (the _mm512_undefined_ps()
+// behind unpack and shuffle intrinsics): a known false positive, silenced for this file.
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <array>
@@ -70,6 +75,51 @@ GANTRY_AVX512 inline __mmask16 lanes(int64_t count) {
   return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1);
 }
 
+// r[q] = column q of the 16 x 16 block whose rows are r[0..16): an in-register transpose
+// (unpack pairs, then quads, then two 128-bit lane shuffles).
+GANTRY_AVX512 inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  auto lo = [](__m512 x, __m512 y) {
+    return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)));
+  };
+  auto hi = [](__m512 x, __m512 y) {
+    return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)));
+  };
+  for (int g = 0; g < 16; g += 4) {  // r[g + c], lane L: column 4L + c of rows g .. g+3
+    r[g] = lo(t[g], t[g + 2]);
+    r[g + 1] = hi(t[g], t[g + 2]);
+    r[g + 2] = lo(t[g + 1], t[g + 3]);
+    r[g + 3] = hi(t[g + 1], t[g + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    t[c] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0x88);
+    t[c + 4] = _mm512_shuffle_f32x4(r[c], r[c + 4], 0xdd);
+    t[c + 8] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0x88);
+    t[c + 12] = _mm512_shuffle_f32x4(r[c + 8], r[c + 12], 0xdd);
+  }
+  for (int c = 0; c < 8; ++c) {
+    r[c] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0x88);
+    r[c + 8] = _mm512_shuffle_f32x4(t[c], t[c + 8], 0xdd);
+  }
+}
+
+// out[q*stride + 0..16) = src[i*ld + q] for i < rows (<= 16; 0 past it), q < count (<= 16):
+// the transpose of a rows x count block, one 16-float store per q in increasing q (a
+// stride under 16 overlaps the next store, which comes after).
+GANTRY_AVX512 inline void transpose_block(float* out, int64_t stride, const float* src, int64_t ld, int64_t rows,
+                                          int64_t count) {
+  const __mmask16 mask = lanes(count);
+  __m512 r[16];
+#pragma GCC unroll 16
+  for (int i = 0; i < 16; ++i) r[i] = i < rows ? _mm512_maskz_loadu_ps(mask, src + i * ld) : _mm512_setzero_ps();
+  transpose16(r);
+  for (int q = 0; q < count; ++q) _mm512_storeu_ps(out + q * stride, r[q]);
+}
+
 // ap[p*kMR + i] = op(A)[i0 + i, p0 + p] for i < rows (<= kMR), p < kc; rows past `rows` are 0.
 // Writes up to 16 floats past the panel (the buffer has room; the next panel overwrites them).
 GANTRY_AVX512 void pack_a(float* __restrict ap, const float* __restrict a, int64_t lda, bool trans, int64_t i0,
@@ -80,13 +130,9 @@ GANTRY_AVX512 void pack_a(float* __restrict ap, const float* __restrict a, int64
       _mm512_storeu_ps(ap + p * kMR, _mm512_maskz_loadu_ps(mask, a + (p0 + p) * lda + i0));
     return;
   }
-  // op(A)[i, p] = a[i*lda + p]: a transpose, one row of A at a time
-  for (int64_t i = 0; i < rows; ++i) {
-    const float* src = a + (i0 + i) * lda + p0;
-    for (int64_t p = 0; p < kc; ++p) ap[p * kMR + i] = src[p];
-  }
-  for (int64_t i = rows; i < kMR; ++i)
-    for (int64_t p = 0; p < kc; ++p) ap[p * kMR + i] = 0.0f;
+  // op(A)[i, p] = a[i*lda + p]: 16 x 16 transposes of the rows
+  for (int64_t p = 0; p < kc; p += 16)
+    transpose_block(ap + p * kMR, kMR, a + i0 * lda + p0 + p, lda, rows, kc - p < 16 ? kc - p : 16);
 }
 
 // bp[p*kNR + j] = op(B)[p0 + p, j0 + j] for j < cols (<= kNR), p < kc; columns past `cols` are 0.
@@ -102,13 +148,14 @@ GANTRY_AVX512 void pack_b(float* __restrict bp, const float* __restrict b, int64
     }
     return;
   }
-  // op(B)[p, j] = b[j*ldb + p]: a transpose, one row of B at a time
-  for (int64_t j = 0; j < cols; ++j) {
-    const float* src = b + (j0 + j) * ldb + p0;
-    for (int64_t p = 0; p < kc; ++p) bp[p * kNR + j] = src[p];
-  }
-  for (int64_t j = cols; j < kNR; ++j)
-    for (int64_t p = 0; p < kc; ++p) bp[p * kNR + j] = 0.0f;
+  // op(B)[p, j] = b[j*ldb + p]: 16 x 16 transposes, 16 columns of the panel at a time
+  for (int64_t p = 0; p < kc; p += 16)
+    for (int v = 0; v < kNV && 16 * v < cols; ++v)
+      transpose_block(bp + p * kNR + 16 * v, kNR, b + (j0 + 16 * v) * ldb + p0 + p, ldb,
+                      cols - 16 * v < 16 ? cols - 16 * v : 16, kc - p < 16 ? kc - p : 16);
+  for (int v = 0; v < kNV; ++v)  // whole vectors past `cols`
+    if (16 * v >= cols)
+      for (int64_t p = 0; p < kc; ++p) _mm512_store_ps(bp + p * kNR + 16 * v, _mm512_setzero_ps());
 }
 
 // The register tile: C[0..R, 0..16V) (+)= A panel @ B panel over kc, the last vector of
