@@ -112,6 +112,16 @@ TEST_CASE("sgemm (AVX-512) matches the double reference on odd sizes, all transp
   check_all_sizes(SgemmKernel::kAvx512);
 }
 
+TEST_CASE("sgemm past the AVX-512 kernel's column block (n > 2048) and row block (m > 168)") {
+  for (SgemmKernel kernel : {SgemmKernel::kEigen, SgemmKernel::kAvx512}) {
+    if (kernel == SgemmKernel::kAvx512 && !sgemm_avx512_supported()) continue;
+    for (int t = 0; t < 4; ++t) {
+      check_kernel(kernel, make_problem(t & 1, t & 2, 3, 2100, 19, 300 + t), false);
+      check_kernel(kernel, make_problem(t & 1, t & 2, 171, 5, 23, 310 + t), true);
+    }
+  }
+}
+
 TEST_CASE("sgemm with k = 0 writes zeros, or leaves C when accumulating") {
   for (SgemmKernel kernel : {SgemmKernel::kEigen, SgemmKernel::kAvx512}) {
     if (kernel == SgemmKernel::kAvx512 && !sgemm_avx512_supported()) continue;
