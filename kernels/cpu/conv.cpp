@@ -6,31 +6,39 @@
 //   backward input:   dYb[Cout, B*P] = dy of the block, side by side; dcols[K, B*P] = W^T @ dYb; col2im
 //                     adds each dcols entry back into the x position it was read from
 //   backward weight:  dW[Cout, K] = sum over blocks of dYb @ cols^T
+// The GEMM: float through sgemm (kernels/cpu/sgemm.hpp: gantry's AVX-512 SGEMM where the CPU
+// has it, else Eigen), double through Eigen.
 // Why blocks: the DCGAN layers have P = 1..196, so one GEMM per sample is a skinny product
-// (Eigen packs W again for every sample, and P = 1 is a gemv). B = ceil(kBlockColumns / P) (128)
-// samples side by side make one GEMM with >= kBlockColumns columns. Only backward weight
-// (a sum over the batch anyway) uses blocks: forward and backward input take B = 1, because
-// a sample's output must be bitwise independent of its batch neighbours (tests/gan compare
-// samples across batch sizes, and Eigen's rounding depends on a column's place in the GEMM).
+// (W is packed again for every sample, and P = 1 is a gemv). B = ceil(columns / P) samples
+// side by side make one GEMM with >= columns columns (kBlockColumns = 128 for Eigen,
+// kBlockColumnsAvx512 = 384 for ours). A sample's output must be bitwise independent of its
+// batch neighbours (tests/gan compare samples across batch sizes): Eigen's rounding depends
+// on a column's place in the GEMM, so with Eigen only backward weight (a sum over the batch
+// anyway) uses blocks and forward / backward input take B = 1; gantry's AVX-512 SGEMM
+// computes every element as one FMA chain over k in order, so with it all three use blocks,
+// and the dense-layer path below is one GEMM over the batch.
 // Layout: NCHW, dense. Loop nest / thread mapping (one OpenMP region per call):
 //   parallel:  thread t owns samples [N*t/T, N*(t+1)/T)               (when N >= T > 1)
 //     for each block of B samples in its range:
 //       im2col (or the dy gather) into this thread's scratch       (reused across calls)
-//       Eigen's blocked GEMM, single-threaded inside the region
+//       one GEMM (sgemm or Eigen), single-threaded inside the region
 //       copy out to y / col2im into dx / accumulate this thread's dW
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
-// With fewer samples than threads the blocks run on the calling thread and Eigen threads
-// the GEMM. A kernel that covers the whole unpadded input (1x1 output: DCGAN's 7x7 layers)
-// needs no im2col / col2im: the sample itself is its column (forward, backward input), and
-// backward weight is one Eigen GEMM over the batch, dW = dY^T X.
+// With fewer samples than threads the blocks run on the calling thread and the GEMM threads
+// itself (sgemm_threaded, or Eigen). A kernel that covers the whole unpadded input (1x1
+// output: DCGAN's 7x7 layers) needs no im2col / col2im: the sample itself is its column
+// (forward, backward input; with the AVX-512 SGEMM one GEMM over the batch, Y = X W^T and
+// dX = dY W), and backward weight is one GEMM over the batch, dW = dY^T X.
 // im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
 // precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
 // rows go through a per-call tap table (the input pixel of each output and tap, -1 for
 // padding): AVX-512 masked gathers for im2col, gather-add-scatters for col2im.
 // Versions: 1 = one im2col + GEMM per sample, per-pixel bounds tests (was 40% of a DCGAN
 // step in im2col/col2im); 2 = blocks of samples, span-based im2col/col2im, scratch reuse,
-// the dense-layer path; 3 (this) = the tap-table im2col and col2im for narrow rows (v2's
-// im2col was still 20% of the step, col2im 10%; the table brought im2col to 8%).
+// the dense-layer path; 3 = the tap-table im2col and col2im for narrow rows (v2's
+// im2col was still 20% of the step, col2im 10%; the table brought im2col to 8%); 4 (this) =
+// the GEMMs through sgemm, and with gantry's batch-invariant AVX-512 SGEMM blocks of samples
+// in forward and backward input too (docs/kernels/cpu_gemm.md).
 // docs/kernels/cpu_conv.md has the measured rates.
 #include "kernels/cpu/conv.hpp"
 
@@ -47,19 +55,55 @@
 #include <cstring>
 #include <vector>
 
+#include "kernels/cpu/sgemm.hpp"
+
 namespace gantry::kernels::cpu {
 
 namespace {
 
 template <class T>
 using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using Map = Eigen::Map<Mat<T>>;
-template <class T>
-using CMap = Eigen::Map<const Mat<T>>;
 
-// The fewest GEMM columns a block of samples aims for (see the header).
+// The fewest GEMM columns a block of samples aims for (see the header): for Eigen's GEMM
+// (backward weight only), and for gantry's AVX-512 SGEMM (every pass).
 constexpr int64_t kBlockColumns = 128;
+constexpr int64_t kBlockColumnsAvx512 = 384;
+
+// C (+)= op(A) op(B), row-major with leading dimensions: float through sgemm (gantry's
+// AVX-512 kernel where the CPU has it, kernels/cpu/sgemm.hpp), double through Eigen. Serial
+// inside the callers' parallel region, threaded outside one.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T* c, int64_t ldc, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>) {
+    sgemm_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, sgemm_kernel());
+  } else {
+    using Strided = Eigen::Map<const Mat<T>, 0, Eigen::OuterStride<>>;
+    Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>> C(c, m, n, Eigen::OuterStride<>(ldc));
+    if (k == 0) {
+      if (!accumulate) C.setZero();
+      return;
+    }
+    Strided A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
+    Strided B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
+    auto run = [&](const auto& opA, const auto& opB) {
+      if (accumulate) C.noalias() += opA * opB;
+      else C.noalias() = opA * opB;
+    };
+    if (trans_a && trans_b) run(A.transpose(), B.transpose());
+    else if (trans_a) run(A.transpose(), B);
+    else if (trans_b) run(A, B.transpose());
+    else run(A, B);
+  }
+}
+
+// Whether forward and backward input may put several samples side by side in one GEMM: only
+// when the GEMM computes each element the same way wherever it sits (gantry's AVX-512 SGEMM),
+// since a sample's result must not depend on its batch neighbours (see the header).
+template <class T>
+bool batch_invariant_gemm() {
+  return std::is_same_v<T, float> && sgemm_batch_invariant(sgemm_kernel());
+}
 
 int64_t patch_size(const Conv2dShape& s) { return s.c_in * s.k_h * s.k_w; }
 int64_t out_pixels(const Conv2dShape& s) { return s.out_h * s.out_w; }
@@ -269,9 +313,9 @@ void col2im(T* x, const T* cols, int64_t ld, const std::vector<int32_t>& table, 
 
 // Samples per block: enough for kBlockColumns GEMM columns (128 measured best of 1, 128,
 // 256, 512 on the DCGAN layers: larger blocks spill the column buffer out of L2), at most `limit`.
-int64_t block_samples(const Conv2dShape& s, int64_t limit) {
+int64_t block_samples(const Conv2dShape& s, int64_t limit, int64_t columns = kBlockColumns) {
   const int64_t P = std::max<int64_t>(out_pixels(s), 1);
-  return std::max<int64_t>(1, std::min(limit, (kBlockColumns + P - 1) / P));
+  return std::max<int64_t>(1, std::min(limit, (columns + P - 1) / P));
 }
 
 // Runs body(n0, n1, t, T) over thread t's contiguous range of samples, in one parallel
@@ -306,21 +350,39 @@ template <class T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s), in_size = s.c_in * in_pixels(s);
   if (s.n == 0 || P == 0 || s.c_out == 0) return;
-  CMap<T> W(w, s.c_out, K);
-  const bool full = is_full_kernel(s);
+  const bool full = is_full_kernel(s), blocked = batch_invariant_gemm<T>();
   const std::vector<int32_t> table = tap_table(s);
-  // One sample a GEMM, written straight into y: a sample's output must not depend on its
-  // batch neighbours (tests/gan compare samples bit for bit across batch sizes).
+  auto add_bias = [&](T* yn) {
+    if (bias)
+      for (int64_t co = 0; co < s.c_out; ++co)
+        for (int64_t p = 0; p < P; ++p) yn[co * P + p] += bias[co];
+  };
+  if (full && blocked) {  // Y[N, Cout] = X[N, K] @ W^T, one GEMM over the batch (threaded)
+    gemm<T>(false, true, s.n, s.c_out, K, x, K, w, K, y, s.c_out, false);
+    for (int64_t n = 0; n < s.n; ++n) add_bias(y + n * s.c_out);
+    return;
+  }
+  // Without a batch-invariant GEMM, one sample a GEMM, written straight into y: a sample's
+  // output must not depend on its batch neighbours (tests/gan compare samples bit for bit
+  // across batch sizes). With one, blocks of B samples: Yb[Cout, B*P] = W @ cols, copied out.
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    T* cols = full ? nullptr : scratch<T>(0, K * P);
-    for (int64_t n = n0; n < n1; ++n) {
-      const T* xn = x + n * in_size;
-      if (!full) im2col(cols, P, xn, table, s);  // a whole-input kernel's column is the sample
-      T* yn = y + n * s.c_out * P;
-      Map<T>(yn, s.c_out, P).noalias() = W * CMap<T>(full ? xn : cols, K, P);
-      if (bias)
-        for (int64_t co = 0; co < s.c_out; ++co)
-          for (int64_t p = 0; p < P; ++p) yn[co * P + p] += bias[co];
+    const int64_t B_max = blocked ? block_samples(s, n1 - n0, kBlockColumnsAvx512) : 1;
+    T* cols = full ? nullptr : scratch<T>(0, K * B_max * P);
+    T* yb = B_max > 1 ? scratch<T>(1, s.c_out * B_max * P) : nullptr;
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
+      for (int64_t b = 0; b < B && !full; ++b) im2col(cols + b * P, ld, x + (nb + b) * in_size, table, s);
+      const T* src = full ? x + nb * in_size : cols;  // a whole-input kernel's column is the sample
+      T* yn = y + nb * s.c_out * P;
+      if (B == 1) {
+        gemm<T>(false, false, s.c_out, P, K, w, K, src, P, yn, P, false);
+      } else {
+        gemm<T>(false, false, s.c_out, ld, K, w, K, src, ld, yb, ld, false);
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t co = 0; co < s.c_out; ++co)
+            std::memcpy(yn + (b * s.c_out + co) * P, yb + co * ld + b * P, (size_t)P * sizeof(T));
+      }
+      for (int64_t b = 0; b < B; ++b) add_bias(yn + b * s.c_out * P);
     }
   });
 }
@@ -333,20 +395,30 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
     std::fill(dx, dx + s.n * in_size, T(0));
     return;
   }
-  CMap<T> W(w, s.c_out, K);
-  const bool full = is_full_kernel(s);
+  const bool full = is_full_kernel(s), blocked = batch_invariant_gemm<T>();
+  if (full && blocked) {  // dX[N, K] = dY[N, Cout] @ W, one GEMM over the batch (threaded)
+    gemm<T>(false, false, s.n, K, s.c_out, dy, s.c_out, w, K, dx, K, false);
+    return;
+  }
   const std::vector<int32_t> table = tap_table(s);
-  // One sample a GEMM, as in conv2d_forward.
+  // One sample a GEMM, or blocks of samples with a batch-invariant GEMM, as in conv2d_forward.
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    T* dcols = full ? nullptr : scratch<T>(0, K * P);
-    for (int64_t n = n0; n < n1; ++n) {
-      CMap<T> dYn(dy + n * s.c_out * P, s.c_out, P);
-      if (full) {  // col2im of a whole-input kernel is the identity: write dx directly
-        Map<T>(dx + n * in_size, K, P).noalias() = W.transpose() * dYn;
+    const int64_t B_max = blocked ? block_samples(s, n1 - n0, kBlockColumnsAvx512) : 1;
+    T* dcols = full ? nullptr : scratch<T>(0, K * B_max * P);
+    T* dyb = B_max > 1 ? scratch<T>(1, s.c_out * B_max * P) : nullptr;
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
+      const T* dy_block = dy + nb * s.c_out * P;
+      if (B > 1) {
+        gather_block(dyb, dy, nb, B, s);
+        dy_block = dyb;
+      }
+      if (full) {  // col2im of a whole-input kernel is the identity: write dx directly (B = 1)
+        gemm<T>(true, false, K, P, s.c_out, w, K, dy_block, P, dx + nb * in_size, P, false);
         continue;
       }
-      Map<T>(dcols, K, P).noalias() = W.transpose() * dYn;
-      col2im(dx + n * in_size, dcols, P, table, s);
+      gemm<T>(true, false, K, ld, s.c_out, w, K, dy_block, ld, dcols, ld, false);
+      for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
     }
   });
 }
@@ -354,26 +426,25 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
 template <class T>
 void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s);
-  Map<T> dW(dw, s.c_out, K);
   if (s.n == 0 || P == 0) {
-    dW.setZero();
+    std::fill(dw, dw + s.c_out * K, T(0));
     return;
   }
   if (is_full_kernel(s)) {  // dW[Cout, K] = dY^T[Cout, N] @ X[N, K]
-    dW.noalias() = CMap<T>(dy, s.n, s.c_out).transpose() * CMap<T>(x, s.n, K);
+    gemm<T>(true, false, s.c_out, K, s.n, dy, s.c_out, x, K, dw, K, false);
     return;
   }
   std::vector<T*> partials(omp_get_max_threads(), nullptr);
   const std::vector<int32_t> table = tap_table(s);
+  const int64_t columns = batch_invariant_gemm<T>() ? kBlockColumnsAvx512 : kBlockColumns;
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
-    const int64_t B_max = block_samples(s, n1 - n0);
+    const int64_t B_max = block_samples(s, n1 - n0, columns);
     T* cols = scratch<T>(0, K * B_max * P);
     T* dyb = scratch<T>(1, s.c_out * B_max * P);
     // Thread 0 of a serial call accumulates straight into dw.
     T* partial = nt == 1 ? dw : scratch<T>(2, s.c_out * K);
     partials[t] = partial;
-    Map<T> dW_t(partial, s.c_out, K);
-    dW_t.setZero();
+    std::fill(partial, partial + s.c_out * K, T(0));
     for (int64_t nb = n0; nb < n1; nb += B_max) {
       const int64_t B = std::min(B_max, n1 - nb), ld = B * P;
       for (int64_t b = 0; b < B; ++b) im2col(cols + b * P, ld, x + (nb + b) * s.c_in * in_pixels(s), table, s);
@@ -382,7 +453,8 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
         gather_block(dyb, dy, nb, B, s);
         dy_block = dyb;
       }
-      dW_t.noalias() += CMap<T>(dy_block, s.c_out, ld) * CMap<T>(cols, K, ld).transpose();
+      // dW_t[Cout, K] += dYb[Cout, B*P] @ cols[K, B*P]^T
+      gemm<T>(false, true, s.c_out, K, ld, dy_block, ld, cols, ld, partial, K, true);
     }
     if (nt == 1) return;
 #pragma omp barrier
