@@ -31,9 +31,9 @@ struct ToyOptions {
   std::string loss = "bce";      // bce (non-saturating G loss) | wgan-gp
   int64_t unroll = 0;            // K: G's loss is taken against D after K unrolled Adam steps
   int64_t steps = 3000;          // G steps
-  // Sizes and rates: the paper's G and D are 2 hidden layers of 128 ReLU, z 256, batch 512,
-  // Adam lr 1e-3 (G) and 1e-4 (D), beta1 0.5, 25k steps. On 2 shared CPU cores a run here
-  // has ~3000 steps, so the defaults are smaller and D's rate is G's (docs/toy.md: measured).
+  // Sizes and rates: the paper's (appendix A) are z 256, hidden 128, batch 512, Adam lr 1e-4
+  // for both, beta1 0.5, 25k alternating steps, with the knobs below. On 2 shared CPU cores a
+  // run here has ~3000 steps, so the defaults are smaller and faster (docs/toy.md: measured).
   int64_t batch = 128;
   int64_t z_dim = 64;
   int64_t hidden = 64;  // G: 2 hidden layers of this width, ReLU; D: d_layers of them
