@@ -22,8 +22,7 @@ Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActiva
 // do: each W_l is `gain` times a random orthogonal matrix (orthonormal rows when out <= in,
 // orthonormal columns otherwise: Gram-Schmidt on Gaussian entries, so Haar-distributed), and
 // every bias 0; leaves that require grad.
-std::vector<Tensor> mlp_init_orthogonal(const std::vector<int64_t>& sizes, double gain, Rng* gen,
-                                        DType t = DType::f32);
+std::vector<Tensor> mlp_init_orthogonal(const std::vector<int64_t>& sizes, double gain, Rng* gen, DType t = DType::f32);
 
 // ---- the toy trainer ----
 struct ToyOptions {
