@@ -1,6 +1,7 @@
 // The mode-collapse toy: the mixtures and their sampling, the mode counter on hand-made
 // sample sets, the differentiable Adam against nn::Adam, the unrolled gradient against
-// float64 central differences through the K steps, and a tiny train_toy run.
+// float64 central differences through the K steps, a tiny train_toy run, the orthogonal init,
+// and the paper's knobs (1-layer D on x/4, orthogonal init, minimax G loss) in a tiny run.
 #include <doctest/doctest.h>
 
 #include <cmath>
