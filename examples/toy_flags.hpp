@@ -18,7 +18,16 @@ inline void add_toy_flags(CLI::App* sub, gan::ToyOptions& o) {
   sub->add_option("--steps", o.steps, "G steps")->check(CLI::Range((int64_t)1, (int64_t)10000000));
   sub->add_option("--batch", o.batch, "batch size")->check(CLI::Range(1, 1 << 20));
   sub->add_option("--z-dim", o.z_dim, "latent size")->check(CLI::Range(1, 4096));
-  sub->add_option("--hidden", o.hidden, "hidden width of G and D (2 hidden layers each)")->check(CLI::Range(1, 4096));
+  sub->add_option("--hidden", o.hidden, "hidden width of G and D (G: 2 hidden layers, D: --d-layers)")
+      ->check(CLI::Range(1, 4096));
+  sub->add_option("--d-layers", o.d_layers, "D's hidden layers (the paper: 1)")->check(CLI::Range(1, 16));
+  sub->add_option("--d-input-scale", o.d_input_scale, "D sees this times x (the paper: 0.25)")
+      ->check(CLI::Range(1e-6, 1e6));
+  sub->add_option("--init", o.init, "torch | orthogonal (the paper: orthogonal, gain 0.8)")
+      ->check(CLI::IsMember({"torch", "orthogonal"}));
+  sub->add_option("--init-gain", o.init_gain, "the orthogonal init's gain")->check(CLI::Range(1e-6, 100.0));
+  sub->add_option("--g-loss", o.g_loss, "bce's G loss: ns (-log D(G(z))) | minimax (the paper's)")
+      ->check(CLI::IsMember({"ns", "minimax"}));
   sub->add_option("--lr-g", o.lr_g, "G's Adam learning rate")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--lr-d", o.lr_d, "D's Adam learning rate")->check(CLI::Range(0.0, 1.0));
   sub->add_option("--beta1", o.beta1, "Adam beta1 (G and D)")->check(CLI::Range(0.0, 0.9999));

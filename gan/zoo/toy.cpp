@@ -2,6 +2,7 @@
 // snapshots with mode counts, and the scatter strip.
 #include "gan/zoo/toy.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +24,38 @@ std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Rng* gen, DType 
   return params;
 }
 
+std::vector<Tensor> mlp_init_orthogonal(const std::vector<int64_t>& sizes, double gain, Rng* gen, DType t) {
+  GANTRY_CHECK(sizes.size() >= 2, "mlp_init_orthogonal: needs an input and an output size");
+  std::vector<Tensor> params;
+  for (size_t l = 0; l + 1 < sizes.size(); ++l) {
+    const int64_t out = sizes[l + 1], in = sizes[l], n = std::max(out, in), k = std::min(out, in);
+    // k orthonormal columns of length n, by modified Gram-Schmidt in double on N(0, 1) entries
+    // (column j is a[j*n .. j*n+n)); a zero column has probability 0, and is refused.
+    std::vector<double> a = randn({k, n}, DType::f64, gen).to_vector<double>();
+    for (int64_t j = 0; j < k; ++j) {
+      double* q = &a[j * n];
+      for (int64_t i = 0; i < j; ++i) {
+        const double* p = &a[i * n];
+        double dot = 0;
+        for (int64_t r = 0; r < n; ++r) dot += p[r] * q[r];
+        for (int64_t r = 0; r < n; ++r) q[r] -= dot * p[r];
+      }
+      double norm = 0;
+      for (int64_t r = 0; r < n; ++r) norm += q[r] * q[r];
+      norm = std::sqrt(norm);
+      GANTRY_CHECK(norm > 1e-12, "mlp_init_orthogonal: a degenerate Gaussian draw");
+      for (int64_t r = 0; r < n; ++r) q[r] /= norm;
+    }
+    // W [out, in]: the k vectors are its rows when out <= in (k = out, n = in), else its columns.
+    std::vector<double> w(out * in);
+    for (int64_t j = 0; j < k; ++j)
+      for (int64_t r = 0; r < n; ++r) (out <= in ? w[j * in + r] : w[r * in + j]) = gain * a[j * n + r];
+    params.push_back(from_vector(w, {out, in}, t).requires_grad_(true));
+    params.push_back(zeros({out}, t).requires_grad_(true));
+  }
+  return params;
+}
+
 Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActivation act) {
   GANTRY_CHECK(!params.empty() && params.size() % 2 == 0, "mlp_forward: params must be {W, b} pairs, got ",
                params.size());
@@ -36,22 +69,30 @@ Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActiva
 
 namespace {
 
+// D's score of x: its MLP on d_input_scale * x.
+Tensor d_score(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& x) {
+  return mlp_forward(dp, o.d_input_scale == 1.0 ? x : mul(x, o.d_input_scale));
+}
+
 // The discriminator's loss on a real and a fake batch, as a function of D's parameters.
 Tensor d_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& real, const Tensor& fake, Rng* gen) {
-  Tensor s_real = mlp_forward(dp, real), s_fake = mlp_forward(dp, fake);
+  Tensor s_real = d_score(o, dp, real), s_fake = d_score(o, dp, fake);
   if (o.loss == "bce")
     return add(bce_with_logits(s_real, ones_like(s_real)), bce_with_logits(s_fake, zeros_like(s_fake)));
   // WGAN-GP: E[D(fake)] - E[D(real)] + lambda E[(||grad D(x_hat)|| - 1)^2] on interpolates.
   Tensor a = rand({real.size(0), 1}, real.dtype(), gen);
   Tensor x_hat = add(mul(a, real.detach()), mul(1.0 - a, fake.detach()));
   x_hat.requires_grad_(true);
-  Tensor g = grad({sum(mlp_forward(dp, x_hat))}, {x_hat}, {}, true, /*create_graph=*/true)[0];
+  Tensor g = grad({sum(d_score(o, dp, x_hat))}, {x_hat}, {}, true, /*create_graph=*/true)[0];
   return add(sub(mean(s_fake), mean(s_real)), gradient_penalty(g, o.gp_lambda));
 }
 
-// G's loss against a discriminator with parameters dp: non-saturating BCE or -E[D(fake)].
-Tensor g_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& fake) {
-  Tensor s = mlp_forward(dp, fake);
+// G's loss against a discriminator with parameters dp: non-saturating BCE, -log D(fake); the
+// minimax one, minus D's BCE loss on (real, fake) (the paper's L_G = log D(x) + log(1 - D(G(z))));
+// or -E[D(fake)] for WGAN-GP.
+Tensor g_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& real, const Tensor& fake) {
+  if (o.loss == "bce" && o.g_loss == "minimax") return neg(d_loss(o, dp, real, fake, nullptr));
+  Tensor s = d_score(o, dp, fake);
   return o.loss == "bce" ? bce_with_logits(s, ones_like(s)) : neg(mean(s));
 }
 
@@ -59,15 +100,24 @@ Tensor g_loss(const ToyOptions& o, const std::vector<Tensor>& dp, const Tensor& 
 
 ToyResult train_toy(const ToyOptions& o) {
   GANTRY_CHECK(o.loss == "bce" || o.loss == "wgan-gp", "train_toy: --loss must be bce or wgan-gp, got '", o.loss, "'");
-  GANTRY_CHECK(o.unroll >= 0 && o.steps >= 0 && o.batch > 0 && o.z_dim > 0 && o.hidden > 0 && o.snapshots >= 2 &&
-                   o.eval_samples > 0 && o.d_steps >= 0,
-               "train_toy: bad sizes (unroll ", o.unroll, ", steps ", o.steps, ", batch ", o.batch, ", snapshots ",
-               o.snapshots, ")");
+  GANTRY_CHECK(o.g_loss == "ns" || o.g_loss == "minimax", "train_toy: --g-loss must be ns or minimax, got '", o.g_loss,
+               "'");
+  GANTRY_CHECK(o.init == "torch" || o.init == "orthogonal", "train_toy: --init must be torch or orthogonal, got '",
+               o.init, "'");
+  GANTRY_CHECK(o.unroll >= 0 && o.steps >= 0 && o.batch > 0 && o.z_dim > 0 && o.hidden > 0 && o.d_layers >= 1 &&
+                   o.snapshots >= 2 && o.eval_samples > 0 && o.d_steps >= 0 && o.d_input_scale > 0,
+               "train_toy: bad sizes (unroll ", o.unroll, ", steps ", o.steps, ", batch ", o.batch, ", d_layers ",
+               o.d_layers, ", snapshots ", o.snapshots, ", d_input_scale ", o.d_input_scale, ")");
   const Mixture2d target = toy_target(o.target);
   const int64_t d_steps = o.d_steps > 0 ? o.d_steps : (o.loss == "bce" ? 1 : 5);
   Rng gen(o.seed), eval_gen(o.seed + 1000003);
-  std::vector<Tensor> gp = mlp_init({o.z_dim, o.hidden, o.hidden, 2}, &gen);
-  std::vector<Tensor> dp = mlp_init({2, o.hidden, o.hidden, 1}, &gen);
+  std::vector<int64_t> d_sizes(o.d_layers + 2, o.hidden);
+  d_sizes.front() = 2, d_sizes.back() = 1;
+  auto init = [&](const std::vector<int64_t>& sizes) {
+    return o.init == "torch" ? mlp_init(sizes, &gen) : mlp_init_orthogonal(sizes, o.init_gain, &gen);
+  };
+  std::vector<Tensor> gp = init({o.z_dim, o.hidden, o.hidden, 2});
+  std::vector<Tensor> dp = init(d_sizes);
   nn::Adam opt_g(gp, o.lr_g, o.beta1, o.beta2);
   const UnrollOptimizer opt_d{UnrollOptimizer::adam, o.lr_d, o.beta1, o.beta2, 1e-8};
   OptimState d_state;
@@ -114,7 +164,7 @@ ToyResult train_toy(const ToyOptions& o) {
       ParamLoss loss = [&](const std::vector<Tensor>& p, int64_t) { return d_loss(o, p, real, fake, &gen); };
       dk = unroll(loss, dp, opt_d, d_state, o.unroll);
     }
-    std::vector<Tensor> g = grad({g_loss(o, dk, fake)}, gp);
+    std::vector<Tensor> g = grad({g_loss(o, dk, real, fake)}, gp);
     for (size_t i = 0; i < gp.size(); ++i) gp[i].set_grad(g[i]);
     opt_g.step();
   }

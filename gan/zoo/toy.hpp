@@ -18,6 +18,11 @@ enum class MlpActivation { relu, tanh };
 std::vector<Tensor> mlp_init(const std::vector<int64_t>& sizes, Rng* gen, DType t = DType::f32);
 // x [n, sizes[0]] -> [n, sizes.back()]: linear layers with `act` between them, none after the last.
 Tensor mlp_forward(const std::vector<Tensor>& params, const Tensor& x, MlpActivation act = MlpActivation::relu);
+// The same layers initialized as Metz et al. (2017, appendix A) and TF's orthogonal_initializer
+// do: each W_l is `gain` times a random orthogonal matrix (orthonormal rows when out <= in,
+// orthonormal columns otherwise: Gram-Schmidt on Gaussian entries, so Haar-distributed), and
+// every bias 0; leaves that require grad.
+std::vector<Tensor> mlp_init_orthogonal(const std::vector<int64_t>& sizes, double gain, Rng* gen, DType t = DType::f32);
 
 // ---- the toy trainer ----
 struct ToyOptions {
@@ -25,12 +30,20 @@ struct ToyOptions {
   std::string loss = "bce";      // bce (non-saturating G loss) | wgan-gp
   int64_t unroll = 0;            // K: G's loss is taken against D after K unrolled Adam steps
   int64_t steps = 3000;          // G steps
-  // Sizes and rates: the paper's G and D are 2 hidden layers of 128 ReLU, z 256, batch 512,
-  // Adam lr 1e-3 (G) and 1e-4 (D), beta1 0.5, 25k steps. On 2 shared CPU cores a run here
-  // has ~3000 steps, so the defaults are smaller and D's rate is G's (docs/toy.md: measured).
+  // Sizes and rates: the paper's (appendix A) are z 256, hidden 128, batch 512, Adam lr 1e-4
+  // for both, beta1 0.5, 25k alternating steps, with the knobs below. On 2 shared CPU cores a
+  // run here has ~3000 steps, so the defaults are smaller and faster (docs/toy.md: measured).
   int64_t batch = 128;
   int64_t z_dim = 64;
-  int64_t hidden = 64;                                          // G and D: 2 hidden layers of this width, ReLU
+  int64_t hidden = 64;  // G: 2 hidden layers of this width, ReLU; D: d_layers of them
+  // The paper's knobs (appendix A), defaults off: D with 1 hidden layer that first scales its
+  // input by 1/4, orthogonal initialization with gain 0.8, and the minimax G loss.
+  int64_t d_layers = 2;        // D's hidden layers (the paper: 1)
+  double d_input_scale = 1.0;  // D sees d_input_scale * x (the paper: 0.25)
+  std::string init = "torch";  // torch (mlp_init) | orthogonal (mlp_init_orthogonal, gain init_gain)
+  double init_gain = 0.8;
+  std::string g_loss = "ns";  // bce only: ns, -log D(G(z)) | minimax, G maximizes D's loss (with K > 0 its
+                              // real-data term too: it depends on G through the unrolled D)
   double lr_g = 1e-3, lr_d = 1e-3, beta1 = 0.5, beta2 = 0.999;  // WGAN-GP's paper: beta2 0.9
   int64_t d_steps = 0;          // D steps per G step; 0 picks 1 for bce, 5 for wgan-gp (the paper's n_critic)
   double gp_lambda = 0.1;       // WGAN-GP's toy setting (gan_toy.py: LAMBDA = 0.1)

@@ -1,6 +1,7 @@
 // The mode-collapse toy: the mixtures and their sampling, the mode counter on hand-made
 // sample sets, the differentiable Adam against nn::Adam, the unrolled gradient against
-// float64 central differences through the K steps, and a tiny train_toy run.
+// float64 central differences through the K steps, a tiny train_toy run, the orthogonal init,
+// and the paper's knobs (1-layer D on x/4, orthogonal init, minimax G loss) in a tiny run.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -176,4 +177,66 @@ TEST_CASE("train_toy: a tiny run of each loss gives its snapshots, is seeded, an
   for (float v : w.snapshots[2].samples.to_vector<float>()) CHECK(std::isfinite(v));
   o.loss = "hinge";
   CHECK(testing::error_of([&] { train_toy(o); }).find("hinge") != std::string::npos);
+}
+
+TEST_CASE("mlp_init_orthogonal: gain times orthonormal rows or columns, zero biases, seeded") {
+  Rng g(11), same(11), other(12);
+  const double gain = 0.8;
+  std::vector<Tensor> p = mlp_init_orthogonal({6, 4, 9, 1}, gain, &g, DType::f64);
+  REQUIRE(p.size() == 6);
+  CHECK(p[0].shape() == Shape{4, 6});
+  CHECK(p[2].shape() == Shape{9, 4});
+  CHECK(p[4].shape() == Shape{1, 9});
+  for (size_t l = 0; l < p.size(); l += 2) {
+    CHECK(p[l].requires_grad());
+    for (double b : p[l + 1].to_vector<double>()) CHECK(b == 0.0);
+    // The Gram matrix of the shorter side: W W^T [out, out] when out <= in, else W^T W [in, in].
+    const int64_t out = p[l].size(0), in = p[l].size(1);
+    Tensor w = p[l].detach();
+    Tensor gram = out <= in ? matmul(w, transpose(w, 0, 1)) : matmul(transpose(w, 0, 1), w);
+    const int64_t k = std::min(out, in);
+    std::vector<double> want(k * k, 0.0);
+    for (int64_t i = 0; i < k; ++i) want[i * k + i] = gain * gain;
+    testing::check_close(gram.to_vector<double>(), want, 1e-12, "gram");
+  }
+  std::vector<Tensor> q = mlp_init_orthogonal({6, 4, 9, 1}, gain, &same, DType::f64);
+  std::vector<Tensor> r = mlp_init_orthogonal({6, 4, 9, 1}, gain, &other, DType::f64);
+  CHECK(p[2].to_vector<double>() == q[2].to_vector<double>());
+  CHECK(p[2].to_vector<double>() != r[2].to_vector<double>());
+}
+
+TEST_CASE("train_toy: the paper's knobs (1-layer D on x/4, orthogonal init, minimax G loss) run and change the run") {
+  ToyOptions o;
+  o.steps = 12, o.batch = 32, o.z_dim = 4, o.hidden = 16, o.snapshots = 2, o.eval_samples = 64, o.unroll = 2;
+  o.lr_g = o.lr_d = 1e-2;
+  const std::vector<float> base = train_toy(o).snapshots[1].samples.to_vector<float>();
+  auto last = [&](ToyOptions v) {
+    std::vector<float> s = train_toy(v).snapshots[1].samples.to_vector<float>();
+    for (float x : s) CHECK(std::isfinite(x));
+    return s;
+  };
+  ToyOptions v = o;
+  v.d_layers = 1;
+  CHECK(last(v) != base);
+  v = o, v.d_input_scale = 0.25;
+  CHECK(last(v) != base);
+  v = o, v.init = "orthogonal";
+  CHECK(last(v) != base);
+  v = o, v.g_loss = "minimax";
+  CHECK(last(v) != base);
+  ToyOptions paper = o;
+  paper.d_layers = 1, paper.d_input_scale = 0.25, paper.init = "orthogonal", paper.g_loss = "minimax";
+  CHECK(last(paper) == last(paper));  // seeded
+  // K = 0 too: G's gradient is then that of log(1 - D(G(z))) alone (the real-data term does not
+  // depend on G), which weights each sample by D(G(z)) where -log D(G(z)) weights it by 1 - D(G(z)).
+  v = o, v.unroll = 0, v.g_loss = "minimax";
+  ToyOptions ns = o;
+  ns.unroll = 0;
+  CHECK(last(v) != last(ns));
+  v.g_loss = "hinge";
+  CHECK(testing::error_of([&] { train_toy(v); }).find("hinge") != std::string::npos);
+  v = o, v.init = "xavier";
+  CHECK(testing::error_of([&] { train_toy(v); }).find("xavier") != std::string::npos);
+  v = o, v.d_layers = 0;
+  CHECK(testing::error_of([&] { train_toy(v); }).find("d_layers") != std::string::npos);
 }
