@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # fuzz/run.sh [SECONDS] — runs each libFuzzer target (fuzz/, built by scripts/sanitize.sh
-# in build-fuzz under ASan + UBSan) for SECONDS (default 30) from a seed corpus made
+# in build-asan under ASan + UBSan, beside the sanitizer test suites) for SECONDS (default 30) from a seed corpus made
 # from valid files (fuzz_make_seeds), and fails on the first crash, leak, sanitizer report
-# or 60 s timeout. A finding is saved as build-fuzz/fuzz/<target>/crash-*; rerun it with
-#   build-fuzz/fuzz/fuzz_<target> build-fuzz/fuzz/<target>/crash-...
+# or 60 s timeout. A finding is saved as build-asan/fuzz/<target>/crash-*; rerun it with
+#   build-asan/fuzz/fuzz_<target> build-asan/fuzz/<target>/crash-...
 #   GANTRY_FUZZ_SECONDS=0     skip (scripts/test.sh honours it; SECONDS overrides it)
-#   GANTRY_FUZZ_BUILD_DIR     the build (default build-fuzz)
+#   GANTRY_FUZZ_BUILD_DIR     the build (default build-asan; build-fuzz when
+#                             GANTRY_SANITIZE_CXX=g++, as scripts/sanitize.sh builds them)
 #   GANTRY_FUZZ_TARGETS       which (default: idx safetensors image_folder cli)
 #   GANTRY_FUZZ_RUNS          stop each after this many inputs instead (e.g. 1000000)
 #   GANTRY_FUZZ_SEED          libFuzzer's -seed (default 1: CI's runs draw the same inputs
@@ -15,7 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-${GANTRY_FUZZ_SECONDS:-30}}"
 if [ "$seconds" = 0 ] && [ -z "${GANTRY_FUZZ_RUNS:-}" ]; then echo "gantry: fuzzing skipped (0 seconds)"; exit 0; fi
-build="${GANTRY_FUZZ_BUILD_DIR:-build-fuzz}"
+default_build=build-asan
+[ "${GANTRY_SANITIZE_CXX:-}" = g++ ] && default_build=build-fuzz
+build="${GANTRY_FUZZ_BUILD_DIR:-$default_build}"
 for t in fuzz_make_seeds ${GANTRY_FUZZ_TARGETS:-idx safetensors image_folder cli}; do
   [ "$t" = fuzz_make_seeds ] && t=make_seeds
   [ -x "$build/fuzz/fuzz_$t" ] || { echo "gantry: $build/fuzz/fuzz_$t is missing: run scripts/sanitize.sh first" >&2; exit 1; }

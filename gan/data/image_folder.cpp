@@ -155,6 +155,105 @@ void check_png(const std::string& path, const std::vector<unsigned char>& bytes,
                " bytes, not the ", need, " bytes of scanlines its IHDR declares)");
 }
 
+// A JPEG's segments, walked as stb_image 2.27 walks them, before stb decodes it: every
+// scan (SOS) must use Huffman and quantization tables that a DHT and a DQT before it
+// defined. stb keeps its tables in an uninitialized malloc'd struct, so a scan naming a
+// table no DHT defined made it decode with garbage tables: a wild read, a SEGV found by
+// fuzz_image_folder (fuzz/findings/image_folder_jpeg_undefined_huffman_581b.jpg: AC table 2
+// named, tables 0 and 1 defined). Baseline and extended scans need each component's DC and
+// AC table; progressive ones the DC table in a first DC scan and the AC table in an AC
+// scan (as stb reads them). Segments are walked by their lengths; in the header (before
+// SOF) stray bytes between segments are skipped as stb skips them; after a scan the walk
+// goes to the next marker (0xFF then not 0x00, not 0xFF fill, not RST0-7). Where stb reads
+// the bytes otherwise (a bad length, a marker after a scan it took early) it stops with an
+// error itself, never reaching a scan this walk did not check.
+void check_jpeg(const std::string& path, const std::vector<unsigned char>& bytes) {
+  if (bytes.size() < 2 || bytes[0] != 0xFF || bytes[1] != 0xD8) return;
+  const size_t n = bytes.size();
+  bool dc[4] = {}, ac[4] = {}, quant[4] = {}, progressive = false, frame = false;
+  struct Component {
+    int id, tq;
+  };
+  std::vector<Component> comps;
+  size_t at = 2;
+  auto u16 = [&](size_t i) { return i + 1 < n ? (size_t)bytes[i] << 8 | bytes[i + 1] : 0; };
+  while (at < n) {
+    // The next marker: 0xFF (fill 0xFF bytes skipped), then its code. Before SOF stb skips
+    // stray bytes between segments; after it, a stray byte ends stb's decode with an error.
+    if (bytes[at] != 0xFF) {
+      if (!frame) {
+        ++at;
+        continue;
+      }
+      return;  // stb: "expected marker"
+    }
+    while (at < n && bytes[at] == 0xFF) ++at;
+    if (at >= n) return;
+    const int m = bytes[at++];
+    if (m == 0xD9) return;  // EOI
+    const size_t len = u16(at);
+    if (m == 0xC4) {  // DHT: (class, id), 16 counts, the values; repeated
+      size_t i = at + 2;
+      const size_t end = at + len;
+      while (i < end && i < n) {
+        const int tc = bytes[i] >> 4, th = bytes[i] & 15;
+        if (tc > 1 || th > 3) return;  // stb: "bad DHT header"
+        size_t count = 0;
+        for (size_t k = 0; k < 16; ++k) count += i + 1 + k < n ? bytes[i + 1 + k] : 0;
+        (tc == 0 ? dc : ac)[th] = true;
+        i += 17 + count;
+      }
+    } else if (m == 0xDB) {  // DQT: (precision, id), 64 values; repeated
+      size_t i = at + 2;
+      const size_t end = at + len;
+      while (i < end && i < n) {
+        const int p = bytes[i] >> 4, t = bytes[i] & 15;
+        if (p > 1 || t > 3) return;  // stb: "bad DQT type" / "bad DQT table"
+        quant[t] = true;
+        i += 1 + (p ? 128 : 64);
+      }
+    } else if (m == 0xC0 || m == 0xC1 || m == 0xC2) {  // SOF: baseline, extended, progressive
+      if (frame) return;                               // stb: a second SOF is an unknown marker
+      frame = true, progressive = m == 0xC2;
+      const size_t nc = at + 7 < n ? bytes[at + 7] : 0;
+      for (size_t c = 0; c < nc && at + 10 + 3 * c < n; ++c)
+        comps.push_back({bytes[at + 8 + 3 * c], bytes[at + 10 + 3 * c]});
+    } else if (m == 0xDA) {  // SOS: its components and their tables, then the entropy-coded data
+      if (!frame) return;
+      const size_t ns = at + 2 < n ? bytes[at + 2] : 0;
+      const size_t spec = at + 3 + 2 * ns;  // Ss, Se, Ah/Al
+      const int ss = spec < n ? bytes[spec] : 0, ah = spec + 2 < n ? bytes[spec + 2] >> 4 : 0;
+      for (size_t c = 0; c < ns && at + 4 + 2 * c < n; ++c) {
+        const int id = bytes[at + 3 + 2 * c], td = bytes[at + 4 + 2 * c] >> 4, ta = bytes[at + 4 + 2 * c] & 15;
+        if (td > 3 || ta > 3) return;  // stb: "bad DC huff" / "bad AC huff"
+        const bool need_dc = !progressive || (ss == 0 && ah == 0), need_ac = !progressive || ss > 0;
+        GANTRY_CHECK(!need_dc || dc[td], "image: cannot decode ", path, " (a corrupt JPEG: the scan at byte ", at - 2,
+                     " uses DC Huffman table ", td, ", which no DHT before it defines)");
+        GANTRY_CHECK(!need_ac || ac[ta], "image: cannot decode ", path, " (a corrupt JPEG: the scan at byte ", at - 2,
+                     " uses AC Huffman table ", ta, ", which no DHT before it defines)");
+        for (const Component& k : comps)
+          if (k.id == id)
+            GANTRY_CHECK(k.tq <= 3 && quant[k.tq], "image: cannot decode ", path, " (a corrupt JPEG: component ", id,
+                         " uses quantization table ", k.tq, ", which no DQT before the scan at byte ", at - 2,
+                         " defines)");
+      }
+      // The entropy-coded data: up to the next marker (0xFF 0x00 is a stuffed 0xFF; RSTn
+      // and 0xFF fill bytes belong to the data).
+      size_t i = at + len;
+      while (i + 1 < n && !(bytes[i] == 0xFF && bytes[i + 1] != 0x00 && bytes[i + 1] != 0xFF &&
+                            (bytes[i + 1] < 0xD0 || bytes[i + 1] > 0xD7)))
+        ++i;
+      at = i;
+      continue;
+    } else if (m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7)) {
+      if (frame) return;  // stb: "unknown marker"
+      continue;           // no length
+    }
+    if (len < 2) return;  // stb: a bad length ends the decode
+    at += len;
+  }
+}
+
 // True when the bytes open as a PNG (its 8-byte signature) or a JPEG (SOI, then a marker).
 // stb_image sniffs a dozen formats (PNM, GIF, BMP, PSD, HDR, TGA, ...) whatever the file's
 // name; the reader promises PNG and JPEG only, so the rest never reach stb's decoders.
@@ -178,6 +277,7 @@ Decoded decode(const std::string& path, const std::vector<unsigned char>& bytes,
   GANTRY_CHECK(is_png_or_jpeg(bytes), "image: ", path,
                " is not a PNG or JPEG image (its first bytes are neither signature)");
   check_png(path, bytes, o.max_pixels);
+  check_jpeg(path, bytes);
   GANTRY_CHECK(stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels), "image: ", path,
                " is not a PNG or JPEG image (", stbi_failure_reason(), ")");
   GANTRY_CHECK(w >= 1 && h >= 1, "image: ", path, " declares an empty image (", w, "x", h, " pixels)");

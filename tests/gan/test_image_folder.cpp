@@ -364,3 +364,47 @@ TEST_CASE("a PNG's IHDR fields and IDAT size are checked before stb_image, namin
   CHECK(s < 0.5);
   fs::remove_all(d);
 }
+
+TEST_CASE("a JPEG's scans may use only Huffman and quantization tables defined before them (fuzz finding)") {
+  // fuzz_image_folder's finding (a long run, random seed): a 581-byte baseline JPEG whose scan
+  // names AC Huffman table 2 while its DHTs define tables 0 and 1. stb_image keeps its tables
+  // in uninitialized memory, so it decoded with garbage tables and read wild (a SEGV under
+  // ASan, depending on what the memory held). The reader now refuses it by name first.
+  const std::string finding =
+      std::string(GANTRY_SOURCE_DIR) + "/fuzz/findings/image_folder_jpeg_undefined_huffman_581b.jpg";
+  for (int64_t channels : {1, 3})
+    CHECK(error_of([&] {
+            read_image_file(finding, {8, channels});
+          })
+              .find("image_folder_jpeg_undefined_huffman_581b.jpg (a corrupt JPEG: the scan at byte 488 uses AC "
+                    "Huffman table 2, which no DHT before it defines)") != std::string::npos);
+  // A valid JPEG (stb_image_write's: baseline, DQT 0 and 1, DHT DC/AC 0 and 1) loads; the
+  // same bytes with its scan or frame pointing at a table never defined are refused.
+  fs::path d = fresh_dir("jpegtables");
+  std::vector<unsigned char> rgb(16 * 16 * 3);
+  for (size_t i = 0; i < rgb.size(); ++i) rgb[i] = (unsigned char)(i * 7);
+  REQUIRE(stbi_write_jpg((d / "good.jpg").string().c_str(), 16, 16, 3, rgb.data(), 90));
+  std::string good;
+  {
+    std::ifstream in(d / "good.jpg", std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  CHECK(read_image_file((d / "good.jpg").string(), {16, 3}).shape() == Shape{1, 3, 16, 16});
+  const size_t sos = good.find("\xFF\xDA"), sof = good.find("\xFF\xC0");
+  REQUIRE(sos != std::string::npos);
+  REQUIRE(sof != std::string::npos);
+  auto error = [&](const std::string& name, std::string bytes, size_t at, unsigned char value) {
+    bytes[at] = (char)value;
+    write_text(d / name, bytes);
+    return error_of([&] { read_image_file((d / name).string(), {16, 3}); });
+  };
+  // SOS: FF DA, Ls (2), Ns, then (component id, DC << 4 | AC) per component.
+  CHECK(error("ac3.jpg", good, sos + 6, 0x03).find("uses AC Huffman table 3, which no DHT before it defines") !=
+        std::string::npos);
+  CHECK(error("dc2.jpg", good, sos + 6, 0x20).find("uses DC Huffman table 2, which no DHT before it defines") !=
+        std::string::npos);
+  // SOF0: FF C0, Lf (2), P, Y (2), X (2), Nf, then (id, H << 4 | V, Tq) per component.
+  CHECK(error("q3.jpg", good, sof + 12, 0x03).find("uses quantization table 3, which no DQT before the scan") !=
+        std::string::npos);
+  fs::remove_all(d);
+}

@@ -36,11 +36,14 @@ TEST_CASE_TEMPLATE("embedding forward gathers rows, backward scatter-adds, again
   struct Case {
     int64_t n_idx, num, dim;
   };
-  for (const auto& [n_idx, num, dim] : std::vector<Case>{{1, 3, 5},         // one lookup
-                                                         {17, 4, 7},        // many repeats, odd dim
-                                                         {40, 9, 150},      // dim spans 3 column blocks
-                                                         {300, 50, 129},    // OpenMP path
-                                                         {5000, 10, 3}}) {  // tiny dim, long index list
+  for (const Case& c : std::vector<Case>{{1, 3, 5},         // one lookup
+                                         {17, 4, 7},        // many repeats, odd dim
+                                         {40, 9, 150},      // dim spans 3 column blocks
+                                         {300, 50, 129},    // OpenMP path
+                                         {5000, 10, 3}}) {  // tiny dim, long index list
+    // Plain locals, not a structured binding: doctest's INFO captures them in a lambda,
+    // which clang before 16 rejects for bindings (scripts/sanitize.sh builds with clang-14).
+    const int64_t n_idx = c.n_idx, num = c.num, dim = c.dim;
     INFO("n_idx " << n_idx << " num " << num << " dim " << dim);
     auto table = random_values<T>((size_t)(num * dim), 1), dy = random_values<T>((size_t)(n_idx * dim), 2);
     const auto idx = random_indices((size_t)n_idx, num, 3);

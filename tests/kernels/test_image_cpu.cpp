@@ -100,7 +100,10 @@ TEST_CASE("pad2d reflect reproduces PyTorch's ReflectionPad2d documentation exam
 TEST_CASE_TEMPLATE("pad2d forward and backward match naive loops; backward is the adjoint", T, float, double) {
   for (const auto& pc : kPadCases) {
     for (PadMode mode : {PadMode::zero, PadMode::reflect}) {
-      const auto& [in, p] = pc;
+      // Plain references, not a structured binding: INFO and the lambda below capture them,
+      // which clang before 16 rejects for bindings (scripts/sanitize.sh builds with clang-14).
+      const ImageShape& in = pc.in;
+      const Pads& p = pc.pads;
       INFO(in.n << "x" << in.c << "x" << in.h << "x" << in.w << " pads " << p.left << "," << p.right << "," << p.top
                 << "," << p.bottom << (mode == PadMode::zero ? " zero" : " reflect"));
       const ImageShape out{in.n, in.c, in.h + p.top + p.bottom, in.w + p.left + p.right};
@@ -126,11 +129,14 @@ TEST_CASE_TEMPLATE("upsample_nearest2d forward and backward match naive loops; b
     ImageShape in;
     int64_t sh, sw;
   };
-  for (const auto& [in, sh, sw] : std::vector<Case>{{{1, 3, 7, 5}, 2, 3},
-                                                    {{2, 3, 7, 5}, 1, 1},
-                                                    {{2, 1, 1, 4}, 3, 1},
-                                                    {{3, 2, 5, 1}, 1, 4},
-                                                    {{4, 16, 13, 11}, 2, 2}}) {  // OpenMP path
+  for (const Case& k : std::vector<Case>{{{1, 3, 7, 5}, 2, 3},
+                                         {{2, 3, 7, 5}, 1, 1},
+                                         {{2, 1, 1, 4}, 3, 1},
+                                         {{3, 2, 5, 1}, 1, 4},
+                                         {{4, 16, 13, 11}, 2, 2}}) {  // OpenMP path
+    // Plain locals, not a structured binding: INFO captures them in a lambda (clang-14).
+    const ImageShape& in = k.in;
+    const int64_t sh = k.sh, sw = k.sw;
     INFO(in.n << "x" << in.c << "x" << in.h << "x" << in.w << " scale " << sh << "x" << sw);
     const ImageShape out{in.n, in.c, in.h * sh, in.w * sw};
     auto x = random_values<T>(numel(in), 3), dy = random_values<T>(numel(out), 4);
