@@ -44,7 +44,6 @@
 
 #include <omp.h>
 
-#include <Eigen/Core>
 #if defined(__AVX512F__)
 #include <immintrin.h>
 #endif
@@ -61,9 +60,6 @@ namespace gantry::kernels::cpu {
 
 namespace {
 
-template <class T>
-using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
 // The fewest GEMM columns a block of samples aims for (see the header): for Eigen's GEMM
 // (backward weight only), and for gantry's AVX-512 SGEMM (every pass).
 constexpr int64_t kBlockColumns = 128;
@@ -78,22 +74,7 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* 
   if constexpr (std::is_same_v<T, float>) {
     sgemm_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, sgemm_kernel());
   } else {
-    using Strided = Eigen::Map<const Mat<T>, 0, Eigen::OuterStride<>>;
-    Eigen::Map<Mat<T>, 0, Eigen::OuterStride<>> C(c, m, n, Eigen::OuterStride<>(ldc));
-    if (k == 0) {
-      if (!accumulate) C.setZero();
-      return;
-    }
-    Strided A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
-    Strided B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
-    auto run = [&](const auto& opA, const auto& opB) {
-      if (accumulate) C.noalias() += opA * opB;
-      else C.noalias() = opA * opB;
-    };
-    if (trans_a && trans_b) run(A.transpose(), B.transpose());
-    else if (trans_a) run(A.transpose(), B);
-    else if (trans_b) run(A, B.transpose());
-    else run(A, B);
+    gemm_eigen(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
   }
 }
 

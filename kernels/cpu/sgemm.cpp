@@ -10,35 +10,6 @@
 
 namespace gantry::kernels::cpu {
 
-namespace {
-
-using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-using CMap = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
-using Map = Eigen::Map<Mat, 0, Eigen::OuterStride<>>;
-
-// C (+)= op(A) op(B) through Eigen: serial inside an OpenMP parallel region, else on
-// Eigen's OpenMP threads (Eigen's own rule).
-void sgemm_eigen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
-                 const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
-  Map C(c, m, n, Eigen::OuterStride<>(ldc));
-  if (k == 0) {
-    if (!accumulate) C.setZero();
-    return;
-  }
-  CMap A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
-  CMap B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
-  auto run = [&](const auto& opA, const auto& opB) {
-    if (accumulate) C.noalias() += opA * opB;
-    else C.noalias() = opA * opB;
-  };
-  if (trans_a && trans_b) run(A.transpose(), B.transpose());
-  else if (trans_a) run(A.transpose(), B);
-  else if (trans_b) run(A, B.transpose());
-  else run(A, B);
-}
-
-}  // namespace
-
 bool sgemm_avx512_supported() {
   static const bool supported = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma");
   return supported;
@@ -58,7 +29,7 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
     if (!sgemm_avx512_supported()) throw std::runtime_error("sgemm: the AVX-512 kernel on a CPU without AVX-512F/FMA");
     sgemm_avx512(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
   } else {
-    sgemm_eigen(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    gemm_eigen(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
   }
 }
 
@@ -87,5 +58,32 @@ void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
             kernel);
   }
 }
+
+template <class T>
+void gemm_eigen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+  using Mat = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using CMap = Eigen::Map<const Mat, 0, Eigen::OuterStride<>>;
+  Eigen::Map<Mat, 0, Eigen::OuterStride<>> C(c, m, n, Eigen::OuterStride<>(ldc));
+  if (k == 0) {
+    if (!accumulate) C.setZero();
+    return;
+  }
+  CMap A(a, trans_a ? k : m, trans_a ? m : k, Eigen::OuterStride<>(lda));
+  CMap B(b, trans_b ? n : k, trans_b ? k : n, Eigen::OuterStride<>(ldb));
+  auto run = [&](const auto& opA, const auto& opB) {
+    if (accumulate) C.noalias() += opA * opB;
+    else C.noalias() = opA * opB;
+  };
+  if (trans_a && trans_b) run(A.transpose(), B.transpose());
+  else if (trans_a) run(A.transpose(), B);
+  else if (trans_b) run(A, B.transpose());
+  else run(A, B);
+}
+
+template void gemm_eigen<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
+                                float*, int64_t, bool);
+template void gemm_eigen<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*, int64_t,
+                                 double*, int64_t, bool);
 
 }  // namespace gantry::kernels::cpu

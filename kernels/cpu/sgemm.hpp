@@ -43,6 +43,13 @@ void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k,
                     const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, SgemmKernel kernel);
 constexpr double kSgemmThreadedFlops = 1 << 20;
 
+// Eigen's GEMM on the same row-major contract as sgemm, for float (sgemm's kEigen) and
+// double (conv2d's double path): serial inside an OpenMP parallel region, else on Eigen's
+// OpenMP threads.
+template <class T>
+void gemm_eigen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+                int64_t ldb, T* c, int64_t ldc, bool accumulate);
+
 // The AVX-512 kernel itself (sgemm with kAvx512); only on a CPU where sgemm_avx512_supported().
 void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
