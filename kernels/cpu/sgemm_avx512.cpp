@@ -31,7 +31,9 @@
 // _mm512_undefined_ps() behind unpack and shuffle intrinsics): a known false positive,
 // silenced for this file.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // clang has no -Wmaybe-uninitialized (and warns that it has not)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <array>
