@@ -55,7 +55,9 @@ TEST_CASE("profile: on, kernels and rules are counted by name, self time within 
   // The rule's total holds its kernel's time; its self time does not.
   CHECK(rule.total_ms >= m["conv2d_backward_weight"].total_ms);
   CHECK(rule.self_ms <= rule.total_ms - m["conv2d_backward_weight"].total_ms + 1e-9);
-  for (const auto& [name, e] : m) {
+  for (const auto& kv : m) {
+    const std::string& name = kv.first;  // not a structured binding: clang-14 cannot capture one
+    const profile::Entry& e = kv.second;
     CAPTURE(name);
     CHECK(e.self_ms >= -1e-9);
     CHECK(e.self_ms <= e.total_ms + 1e-9);

@@ -179,8 +179,9 @@ TEST_CASE("sgemm_threaded splits rows or columns among threads and gives sgemm's
   omp_set_num_threads(3);
   // More columns than rows (split by columns, 7 parts of 32 over 3 threads) and more rows
   // than columns (split by rows), both over kSgemmThreadedFlops.
-  for (const auto& [m, n] : {std::pair<int64_t, int64_t>{37, 211}, {211, 37}})
+  for (const auto& mn : {std::pair<int64_t, int64_t>{37, 211}, {211, 37}})
     for (int t = 0; t < 4; ++t) {
+      const int64_t m = mn.first, n = mn.second;  // not a structured binding: INFO captures them (clang-14)
       const Problem p = make_problem(t & 1, t & 2, m, n, 300, 200 + t);
       REQUIRE(2.0 * m * n * p.k >= kSgemmThreadedFlops);
       std::vector<float> serial = p.c, threaded = p.c;
