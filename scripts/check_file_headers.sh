@@ -6,8 +6,7 @@
 root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2
 bad=0
-for f in $(find core kernels nn gan tests bench examples fuzz -type f \
-             \( -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' -o -name '*.h' \) | sort); do
+for f in $(./scripts/source_files.sh .); do
   first=$(head -n 1 "$f")
   if ! printf '%s\n' "$first" | grep -Eq '^// +[^ ]+ +[^ ]+ +[^ ]+'; then
     echo "$f: the first line should be a comment saying what the file is, not: $first"

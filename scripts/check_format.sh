@@ -7,8 +7,7 @@ root=${1:-$(dirname "$0")/..}
 cd "$root" || exit 2
 command -v clang-format-14 >/dev/null || { echo "check_format: clang-format-14 is not installed: not checked"; exit 0; }
 bad=0
-for f in $(find core kernels nn gan tests bench examples fuzz -type f \
-             \( -name '*.cpp' -o -name '*.hpp' -o -name '*.cu' -o -name '*.cuh' -o -name '*.h' \) | sort); do
+for f in $(./scripts/source_files.sh .); do
   if ! clang-format-14 --dry-run -Werror "$f" >/dev/null 2>&1; then
     echo "$f: not formatted (clang-format-14 -i $f)"
     bad=$((bad + 1))

@@ -65,19 +65,6 @@ namespace {
 constexpr int64_t kBlockColumns = 128;
 constexpr int64_t kBlockColumnsAvx512 = 384;
 
-// C (+)= op(A) op(B), row-major with leading dimensions: float through sgemm (gantry's
-// AVX-512 kernel where the CPU has it, kernels/cpu/sgemm.hpp), double through Eigen. Serial
-// inside the callers' parallel region, threaded outside one.
-template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
-          T* c, int64_t ldc, bool accumulate) {
-  if constexpr (std::is_same_v<T, float>) {
-    sgemm_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, sgemm_kernel());
-  } else {
-    gemm_eigen(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-  }
-}
-
 // Whether forward and backward input may put several samples side by side in one GEMM: only
 // when the GEMM computes each element the same way wherever it sits (gantry's AVX-512 SGEMM),
 // since a sample's result must not depend on its batch neighbours (see the header).

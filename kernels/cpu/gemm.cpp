@@ -1,30 +1,16 @@
-// kernels/cpu/gemm.cpp — batched GEMM: float through sgemm (gantry's AVX-512 kernel where
-// the CPU has it, kernels/cpu/sgemm.hpp), double on Eigen maps of the raw buffers.
+// kernels/cpu/gemm.cpp — batched GEMM through kernels/cpu/sgemm.hpp's gemm: float by sgemm (gantry's
+// AVX-512 kernel where the CPU has it), double by Eigen (gemm_eigen).
 #include "kernels/cpu/gemm.hpp"
-
-#include <Eigen/Core>
-#include <type_traits>
 
 #include "kernels/cpu/sgemm.hpp"
 
 namespace gantry::kernels::cpu {
 
 template <class T>
-using RowMajor = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-
-template <class T>
 void gemm_batched(T* c, const T* a, const T* b, int64_t batch, int64_t m, int64_t n, int64_t k) {
+  // Threaded by gemm itself when batch == 1, serial inside the loop's region otherwise.
   auto one = [&](int64_t i) {
-    if constexpr (std::is_same_v<T, float>) {  // threaded by sgemm_threaded when batch == 1
-      sgemm_threaded(false, false, m, n, k, a + i * m * k, k, b + i * k * n, n, c + i * m * n, n, false,
-                     sgemm_kernel());
-      return;
-    }
-    Eigen::Map<const RowMajor<T>> A(a + i * m * k, m, k);
-    Eigen::Map<const RowMajor<T>> B(b + i * k * n, k, n);
-    Eigen::Map<RowMajor<T>> C(c + i * m * n, m, n);
-    if (k == 0) C.setZero();
-    else C.noalias() = A * B;
+    gemm<T>(false, false, m, n, k, a + i * m * k, k, b + i * k * n, n, c + i * m * n, n, false);
   };
   if (batch == 1) {
     one(0);

@@ -7,6 +7,7 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <stdexcept>
+#include <type_traits>
 
 namespace gantry::kernels::cpu {
 
@@ -81,6 +82,18 @@ void gemm_eigen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, con
   else run(A, B);
 }
 
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T* c, int64_t ldc, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>)
+    sgemm_threaded(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, sgemm_kernel());
+  else gemm_eigen(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t, float*,
+                          int64_t, bool);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*, int64_t,
+                           double*, int64_t, bool);
 template void gemm_eigen<float>(bool, bool, int64_t, int64_t, int64_t, const float*, int64_t, const float*, int64_t,
                                 float*, int64_t, bool);
 template void gemm_eigen<double>(bool, bool, int64_t, int64_t, int64_t, const double*, int64_t, const double*, int64_t,

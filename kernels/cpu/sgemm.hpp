@@ -50,6 +50,12 @@ template <class T>
 void gemm_eigen(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
                 int64_t ldb, T* c, int64_t ldc, bool accumulate);
 
+// The GEMM the cpu kernels call: float through sgemm_threaded with sgemm_kernel(), double
+// through gemm_eigen. Serial inside the caller's parallel region, threaded outside one.
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b, int64_t ldb,
+          T* c, int64_t ldc, bool accumulate);
+
 // The AVX-512 kernel itself (sgemm with kAvx512); only on a CPU where sgemm_avx512_supported().
 void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate);
