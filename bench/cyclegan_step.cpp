@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
-  bench::print_machine(threads);
+  const double probe = bench::print_machine(threads);
 
   gan::CycleganStep model(c, 1);
   Rng data_gen(2);
@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
       memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_effective_rate(median, probe, 1, [&] { model.step(a, b); });
   bench::print_profile(profile_steps, [&] { model.step(a, b); });
   return 0;
 }

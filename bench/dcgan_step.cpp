@@ -30,7 +30,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
-  bench::print_machine(threads);
+  const double probe = bench::print_machine(threads);
 
   gan::Hyperparams config = gan::find_variant("dcgan").defaults();  // 28x28, z 100, Adam 2e-4 (0.5, 0.999)
   config.set("width", std::to_string(width), "--width");
@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
       memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_effective_rate(median, probe, 1, [&] { model.step(real); });
   bench::print_profile(profile_steps, [&] { model.step(real); });
   return 0;
 }

@@ -1,9 +1,11 @@
 // bench/step_report.hpp — what every training-step bench prints about the machine and the
 // process, measured the same way as bench/peers/step_timer.py does for the PyTorch peer:
 // the CPU model (/proc/cpuinfo), the thread count, this machine's own float32 GEMM rate
-// (a 512^3 Eigen sgemm, median of 5 after a warm-up, on the threads the step uses) and
-// the process's peak resident set (getrusage ru_maxrss, i.e. VmHWM, in MiB), and the CPU
-// time per timed step (getrusage user + system).
+// (a 512^3 sgemm, the fastest of 11 after a warm-up, on the threads the step uses: gantry's own
+// SGEMM, the one the step runs, and Eigen's beside it) and the process's peak resident set
+// (getrusage ru_maxrss, i.e. VmHWM, in MiB), the CPU time per timed step (getrusage user +
+// system), and the step's effective rate: its conv and GEMM flops, counted per kernel call
+// by the profiler, over the timed step time, as a share of the sgemm probe.
 #pragma once
 #include <sys/resource.h>
 
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "core/profile.hpp"
+#include "kernels/cpu/sgemm.hpp"
 
 namespace gantry::bench {
 
@@ -30,22 +33,42 @@ inline std::string cpu_model() {
   return "unknown cpu";
 }
 
+// The fastest of 11 timed calls of `product` after one untimed, in seconds: a machine's
+// rate is its least disturbed run (a median of 5 read half the rate while a build ran).
+template <class F>
+double fastest_seconds(F product) {
+  product();
+  double best = 1e30;
+  for (int r = 0; r < 11; ++r) {
+    auto t0 = std::chrono::steady_clock::now();
+    product();
+    best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  return best;
+}
+
 // Float32 GFLOP/s of C = A B at n x n x n through Eigen's blocked product (2 n^3 flops),
-// median of 5 timed products after one untimed; Eigen follows OpenMP's team size.
-inline double gemm_probe_gflops(int n = 512) {
+// fastest_seconds; Eigen follows OpenMP's team size.
+inline double eigen_probe_gflops(int n = 512) {
   using M = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   M a = M::Random(n, n), b = M::Random(n, n), c(n, n);
-  c.noalias() = a * b;
-  std::vector<double> s;
-  for (int r = 0; r < 5; ++r) {
-    auto t0 = std::chrono::steady_clock::now();
-    c.noalias() = a * b;
-    s.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
-  }
-  std::sort(s.begin(), s.end());
+  const double seconds = fastest_seconds([&] { c.noalias() = a * b; });
   volatile float sink = c(0, 0);
   (void)sink;
-  return 2.0 * n * n * n / s[2] / 1e9;
+  return 2.0 * n * n * n / seconds / 1e9;
+}
+
+// The same through the float GEMM gantry's kernels call (kernels::cpu::gemm<float>: its own
+// AVX-512 SGEMM where the CPU has it, else Eigen), threaded over OpenMP's team.
+inline double gemm_probe_gflops(int n = 512) {
+  std::vector<float> a((size_t)n * n), b((size_t)n * n), c((size_t)n * n);
+  for (size_t i = 0; i < a.size(); ++i)
+    a[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f, b[i] = a[(i * 31) % a.size()];
+  const double seconds = fastest_seconds(
+      [&] { kernels::cpu::gemm<float>(false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n, false); });
+  volatile float sink = c[0];
+  (void)sink;
+  return 2.0 * n * n * n / seconds / 1e9;
 }
 
 // CPU time (user + system, all threads) this process has used so far, ms. Per step it
@@ -63,11 +86,31 @@ inline double peak_rss_mib() {
   return u.ru_maxrss / 1024.0;
 }
 
-// The machine line: "machine: CPU, threads T, sgemm 512^3 G GFLOP/s (eigen)". Call it
-// before the timed steps (the probe's buffers are 3 MiB, far below any step's RSS).
-inline void print_machine(int threads) {
-  std::printf("machine gantry: %s, threads %d, sgemm 512^3 %.1f GFLOP/s (eigen)\n", cpu_model().c_str(), threads,
-              gemm_probe_gflops());
+// The machine line: "machine gantry: CPU, threads T, sgemm 512^3 G GFLOP/s (gantry's
+// KERNEL), eigen E"; returns G. Call it before the timed steps (the probes' buffers are 3
+// MiB, far below any step's RSS).
+inline double print_machine(int threads) {
+  const double gantry = gemm_probe_gflops(), eigen = eigen_probe_gflops();
+  const bool own = kernels::cpu::sgemm_kernel() == kernels::cpu::SgemmKernel::kAvx512;
+  std::printf("machine gantry: %s, threads %d, sgemm 512^3 %.1f GFLOP/s (gantry's %s), eigen %.1f\n",
+              cpu_model().c_str(), threads, gantry, own ? "avx512" : "eigen", eigen);
+  return gantry;
+}
+
+// The effective line: runs `steps` more steps with the profiler counting the flops of every
+// conv / modconv / gemm call, and prints them per step, over the timed `step_ms`, as GFLOP/s
+// and as a share of the sgemm probe `probe_gflops` (issue 12 asks for >= 50% on the DCGAN step).
+template <class Step>
+void print_effective_rate(double step_ms, double probe_gflops, int steps, Step step) {
+  profile::reset();
+  profile::enable(true);
+  for (int i = 0; i < steps; ++i) step();
+  profile::enable(false);
+  const double gflop = profile::total_work() / steps / 1e9;
+  profile::reset();
+  const double rate = gflop / (step_ms * 1e-3);
+  std::printf("effective: %.3f GFLOP/step of conv and GEMM in %.2f ms = %.1f GFLOP/s, %.0f%% of the sgemm probe\n",
+              gflop, step_ms, rate, 100.0 * rate / probe_gflops);
 }
 
 // The line bench/run_step_pair.sh reads: "RESULT gantry <median ms> <peak RSS MiB> <CPU ms per step>".

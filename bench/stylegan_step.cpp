@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
-  bench::print_machine(threads);
+  const double probe = bench::print_machine(threads);
 
   gan::Hyperparams config = gan::find_variant("stylegan").defaults();
   config.set("width", std::to_string(width), "--width");
@@ -67,6 +67,7 @@ int main(int argc, char** argv) {
       (long long)model.net("D").parameter_count(), memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(mean, cpu_per_step);
+  bench::print_effective_rate(mean, probe, (int)r1_interval, [&] { model.step(real); });
   bench::print_profile(profile_steps, [&] { model.step(real); });
   return 0;
 }

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0, 100000));
   CLI11_PARSE(app, argc, argv);
   gantry::set_num_threads(threads);
-  bench::print_machine(threads);
+  const double probe = bench::print_machine(threads);
 
   gan::Hyperparams config = gan::find_variant("wgan-gp").defaults();  // Adam 1e-4 (0, 0.9), lambda 10, LN critic
   config.set("width", std::to_string(width), "--width");
@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
       batch * n_critic * 1000.0 / median, memory_stats().peak_bytes / 1048576.0, bench::peak_rss_mib());
   std::printf("gantry  cpu time %.2f ms/step (all threads)\n", cpu_per_step);
   bench::print_result(median, cpu_per_step);
+  bench::print_effective_rate(median, probe, 1, [&] { step(); });
   bench::print_profile(profile_steps, [&] { step(); });
   return 0;
 }

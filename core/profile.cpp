@@ -12,7 +12,7 @@ namespace {
 
 struct Sum {
   int64_t calls = 0;
-  double self_ms = 0, total_ms = 0;
+  double self_ms = 0, total_ms = 0, work = 0;
 };
 
 std::mutex& sums_mutex() {
@@ -51,16 +51,24 @@ void Scope::close() {
   s.calls += 1;
   s.total_ms += ms;
   s.self_ms += ms - children_ms_;
+  s.work += work_;
 }
 
 std::vector<Entry> report() {
   std::vector<Entry> out;
   {
     std::lock_guard lock(sums_mutex());
-    for (const auto& [name, s] : sums()) out.push_back({name, s.calls, s.self_ms, s.total_ms});
+    for (const auto& [name, s] : sums()) out.push_back({name, s.calls, s.self_ms, s.total_ms, s.work});
   }
   std::sort(out.begin(), out.end(), [](const Entry& a, const Entry& b) { return a.self_ms > b.self_ms; });
   return out;
+}
+
+double total_work() {
+  std::lock_guard lock(sums_mutex());
+  double w = 0;
+  for (const auto& kv : sums()) w += kv.second.work;
+  return w;
 }
 
 void print(int steps, const char* prefix) {
@@ -68,11 +76,14 @@ void print(int steps, const char* prefix) {
   double all = 0;
   for (const Entry& e : entries) all += e.self_ms;
   const double n = steps > 0 ? steps : 1;
-  std::printf("%s%-36s %10s %12s %12s %7s\n", prefix, "name (by self time)", "calls/step", "self ms/step",
-              "total ms/step", "self %");
-  for (const Entry& e : entries)
-    std::printf("%s%-36s %10.1f %12.3f %12.3f %6.1f%%\n", prefix, e.name.c_str(), e.calls / n, e.self_ms / n,
+  std::printf("%s%-36s %10s %12s %12s %7s %8s\n", prefix, "name (by self time)", "calls/step", "self ms/step",
+              "total ms/step", "self %", "GFLOP/s");
+  for (const Entry& e : entries) {
+    std::printf("%s%-36s %10.1f %12.3f %12.3f %6.1f%%", prefix, e.name.c_str(), e.calls / n, e.self_ms / n,
                 e.total_ms / n, all > 0 ? 100.0 * e.self_ms / all : 0.0);
+    if (e.work > 0 && e.self_ms > 0) std::printf(" %8.1f", e.work / (e.self_ms * 1e6));
+    std::printf("\n");
+  }
   std::printf("%s%-36s %10s %12.3f\n", prefix, "sum of self times", "", all / n);
 }
 

@@ -1,6 +1,7 @@
 // core/profile.hpp — a per-kernel time breakdown (like torch.profiler's table, by self
 // time): while on, every backend entry (core/ops/backend.hpp), every elementwise functor
-// and every backward rule is timed by name; report() sums them, sorted.
+// and every backward rule is timed by name, and the GEMM-class entries (conv, modconv,
+// gemm) count their flops; report() sums them, sorted.
 #pragma once
 #include <atomic>
 #include <chrono>
@@ -22,15 +23,20 @@ void reset();
 
 // One name's sums over the calls since reset(): self time excludes the scopes opened
 // inside it (a backward rule's kernels are theirs, not the rule's).
+// work: the flops the scopes of this name declared (Scope::add_work), 0 for most.
 struct Entry {
   std::string name;
   int64_t calls = 0;
   double self_ms = 0, total_ms = 0;
+  double work = 0;
 };
 // Every name timed since reset(), by self time, largest first.
 std::vector<Entry> report();
-// The report as a table: per name, calls and self ms divided by `steps`, and the share of
-// the summed self time; to stdout, each line prefixed by `prefix`.
+// The summed work (flops) of every name since reset().
+double total_work();
+// The report as a table: per name, calls and self ms divided by `steps`, the share of
+// the summed self time, and GFLOP/s (work over self time) where work was counted; to
+// stdout, each line prefixed by `prefix`.
 void print(int steps, const char* prefix = "");
 
 // Times its lifetime under prefix + name when profiling is on (the name need only live
@@ -45,6 +51,8 @@ class Scope {
   }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
+  // Adds `flops` to this scope's work (summed under its name when it closes).
+  void add_work(double flops) { work_ += flops; }
 
  private:
   void open(const char* name, const char* prefix);
@@ -54,6 +62,7 @@ class Scope {
   Scope* parent_ = nullptr;
   std::chrono::steady_clock::time_point start_;
   double children_ms_ = 0;
+  double work_ = 0;
 };
 
 }  // namespace gantry::profile

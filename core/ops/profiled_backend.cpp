@@ -1,5 +1,8 @@
 // core/ops/profiled_backend.cpp — the tables backend() hands out while profiling is on:
-// the device's own table with every entry wrapped in a profile::Scope of its name.
+// the device's own table with every entry wrapped in a profile::Scope of its name, the
+// GEMM-class entries declaring their flops (work_of below).
+#include <tuple>
+#include <type_traits>
 #include <utility>
 
 #include "core/ops/backend.hpp"
@@ -31,6 +34,32 @@ GANTRY_BACKEND_ENTRIES(GANTRY_NAME)
 
 const Backend& table(bool cpu) { return cpu ? cpu_backend() : cuda_backend(); }
 
+// The multiply-adds of a conv2d pass (forward, backward input or backward weight, and the
+// modulated conv's), counted as 2 flops each: 2 N Cout OH OW Cin KH KW, as PyTorch's
+// flop counter does. Any other argument counts nothing.
+double conv_flops(const kernels::Conv2dShape& s) {
+  return 2.0 * s.n * s.c_out * s.out_h * s.out_w * s.c_in * s.k_h * s.k_w;
+}
+template <class A>
+double conv_flops(const A&) {
+  return 0;
+}
+
+// The flops entry Member declares: 2 batch m n k for gemm, conv_flops for the entries
+// that take a Conv2dShape, else 0.
+template <auto Member, class... A>
+double work_of(const A&... a) {
+  if constexpr (std::is_same_v<decltype(Member), decltype(&Backend::gemm)>) {
+    if (Member == &Backend::gemm) {  // (c, a, b, batch, m, n, k)
+      const auto args = std::forward_as_tuple(a...);
+      return 2.0 * std::get<3>(args) * std::get<4>(args) * std::get<5>(args) * std::get<6>(args);
+    }
+    return 0;
+  } else {
+    return (0.0 + ... + conv_flops(a));
+  }
+}
+
 // Wrap<R (*)(A...)>::call<cpu, &Backend::e, name_e> times the device's own entry e.
 template <class Fn>
 struct Wrap;
@@ -39,6 +68,7 @@ struct Wrap<R (*)(A...)> {
   template <bool Cpu, auto Member, const char* Name>
   static R call(A... a) {
     profile::Scope scope(Name);
+    scope.add_work(work_of<Member>(a...));
     return (table(Cpu).*Member)(std::forward<A>(a)...);
   }
 };

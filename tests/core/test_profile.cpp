@@ -1,6 +1,7 @@
 // The per-kernel profile (core/profile.hpp): off records nothing; on, every backend entry,
 // elementwise functor and backward rule is counted by name, self time within total time,
-// a rule's self time excluding the kernels it calls.
+// a rule's self time excluding the kernels it calls, and the conv and gemm entries count
+// their flops.
 #include <doctest/doctest.h>
 
 #include <map>
@@ -47,6 +48,13 @@ TEST_CASE("profile: on, kernels and rules are counted by name, self time within 
   REQUIRE(m.count("conv2d_backward_weight"));
   CHECK(m["conv2d_backward_weight"].calls == 2);
   CHECK_FALSE(m.count("conv2d_backward_input"));  // x needs no gradient
+  // The conv entries count 2 N Cout OH OW Cin KH KW flops a call (4x4 outputs here), the
+  // others none; total_work is their sum.
+  const double conv_flops = 2.0 * 2 * 4 * 4 * 4 * 3 * 3 * 3;
+  CHECK(m["conv2d_forward"].work == 2 * conv_flops);
+  CHECK(m["conv2d_backward_weight"].work == 2 * conv_flops);
+  CHECK(m["leaky_relu"].work == 0);
+  CHECK(profile::total_work() == 4 * conv_flops);
   REQUIRE(m.count("leaky_relu"));
   CHECK(m["leaky_relu"].calls == 2);
   REQUIRE(m.count("backward of conv2d"));
@@ -70,6 +78,20 @@ TEST_CASE("profile: on, kernels and rules are counted by name, self time within 
   CHECK(by_name()["conv2d_forward"].calls == 2);
   profile::reset();
   CHECK(profile::report().empty());
+}
+
+TEST_CASE("profile: a batched matmul's gemm counts 2 batch m n k flops") {
+  Rng g(3);
+  Tensor a = randn({3, 5, 7}, DType::f32, &g), b = randn({3, 7, 2}, DType::f32, &g);
+  profile::reset();
+  profile::enable(true);
+  Tensor c = matmul(a, b);
+  profile::enable(false);
+  auto m = by_name();
+  REQUIRE(m.count("gemm"));
+  CHECK(m["gemm"].work == 2.0 * 3 * 5 * 2 * 7);
+  CHECK(c.size(0) == 3);
+  profile::reset();
 }
 
 TEST_CASE("profile: a scope's time is its own thread's; nesting subtracts children") {
