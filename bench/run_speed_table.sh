@@ -5,7 +5,7 @@
 # landing on one; prints each run's ratio and a markdown table of medians and spreads.
 #   bench/run_speed_table.sh [--rounds R] [--threads "1 2"] [--benches "dcgan wgan_gp cyclegan stylegan epoch"]
 #   (step flags: --steps 30 for dcgan, 10 for wgan_gp, 20 for cyclegan, 16 for stylegan; the
-#   epoch pair runs --limit 3200, 50 steps)
+#   epoch pair its default --limit 6400, 100 steps)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3 threads="1 2" benches="dcgan wgan_gp cyclegan stylegan epoch"
@@ -25,7 +25,7 @@ for r in $(seq 1 "$rounds"); do
   for b in $benches; do
     for t in $threads; do
       f="$out/$b.$t.$r"
-      if [ "$b" = epoch ]; then bench/run_epoch_pair.sh --threads "$t" --limit 3200 >"$f" 2>&1
+      if [ "$b" = epoch ]; then bench/run_epoch_pair.sh --threads "$t" >"$f" 2>&1
       else bench/run_step_pair.sh "${b}_step" --threads "$t" --steps "$(steps_of "$b")" >"$f" 2>&1; fi
       # One line per run: bench threads round gantry peer wall-ratio cpu-ratio rss-ratio effective%
       if [ "$b" = epoch ]; then
