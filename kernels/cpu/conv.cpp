@@ -20,7 +20,8 @@
 // The GEMM: float through gantry's AVX-512 SGEMM where the CPU has it (kernels/cpu/sgemm.hpp)
 // — as implicit GEMMs on its loop nest (sgemm_avx512.hpp's gemm_nest): forward packs cols
 // straight from x into the B panels (16-lane masked gathers through a per-thread index table,
-// index[tap, b*P + p] = b*Cin*H*W + the tap table's pixel) and stores each register tile
+// index[tap, b*P + p] = b*Cin*H*W + the tap table's pixel, or one or two masked loads where a
+// 16-column group is one or two runs of consecutive pixels) and stores each register tile
 // straight into y (column j at y + co*P + b*Cout*P + p: per 16-column group two masked
 // stores, or a scatter where a group spans more than two samples); backward weight reads dYb
 // from dy in place (the same column groups) and gathers cols^T into its B panels (16
@@ -356,10 +357,21 @@ int32_t* index_scratch(int slot, int64_t count) {
   if ((int64_t)buffer.size() < count) buffer.resize((size_t)count);
   return buffer.data();
 }
-avx::ColVec* colvec_scratch(int64_t columns) {
-  thread_local std::vector<avx::ColVec> buffer;
-  if ((int64_t)buffer.size() < (columns + 15) / 16) buffer.resize((size_t)((columns + 15) / 16));
+// This thread's ColVec scratch number `slot`, at least `count` long; kept between calls.
+avx::ColVec* colvec_scratch(int slot, int64_t count) {
+  thread_local std::vector<avx::ColVec> buffers[2];
+  auto& buffer = buffers[slot];
+  if ((int64_t)buffer.size() < count) buffer.resize((size_t)count);
   return buffer.data();
+}
+
+int64_t groups_of(int64_t columns) { return (columns + 15) / 16; }
+
+// gv[tap*groups_of(ld) + g] = the 16-column group g of index row `tap` (index[tap*ld + j]):
+// a gather where its lanes are scattered, else one or two masked loads (stride-1 layers,
+// and the phase GEMMs whose phase grid is dy's own).
+void gather_groups(avx::ColVec* gv, const int32_t* index, int64_t taps, int64_t ld) {
+  for (int64_t tap = 0; tap < taps; ++tap) avx::col_vectors(gv + tap * groups_of(ld), index + tap * ld, ld);
 }
 
 // index[tap*ld + b*P + p] = b*sample + table[tap*P + p] (-1 where the table has -1), for
@@ -397,33 +409,30 @@ bool implicit_gemm(const Conv2dShape& s) {
 
 // gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A plain row-major (a, lda), B a
 // patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]] (0 where the index
-// is -1), and C's columns at offsets (row i at c + i*ldc, its 16-column groups as cv says).
+// is -1) by its 16-column groups gv[(k % taps)*groups + j/16] (gather_groups), and C's
+// columns at offsets (row i at c + i*ldc, its 16-column groups as cv says).
 struct PatchOps {
   const float* a;
   int64_t lda;
   const float* src;
   int64_t plane, taps;
-  const int32_t* index;
-  int64_t ld;
+  const avx::ColVec* gv;
+  int64_t groups;
   float* c;
   int64_t ldc;
   const avx::ColVec* cv;
   GANTRY_AVX512 void pack_a(float* ap, int64_t i0, int64_t rows, int64_t p0, int64_t kc) const {
     avx::pack_a(ap, a, lda, false, i0, rows, p0, kc);
   }
-  // One 16-lane masked gather a row of the panel and vector: padding lanes read nothing.
+  // Per row of the panel, two 16-lane masked gathers or loads: padding lanes read nothing.
   GANTRY_AVX512 void pack_b(float* __restrict bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
     const __mmask16 m0 = avx::lanes(cols), m1 = cols > 16 ? avx::lanes(cols - 16) : (__mmask16)0;
-    const __m512i zero = _mm512_setzero_si512();
     int64_t ch = p0 / taps, tap = p0 % taps;
     for (int64_t q = 0; q < kc; ++q) {
       const float* from = src + ch * plane;
-      const int32_t* ix = index + tap * ld + j0;
-      const __m512i i0 = _mm512_maskz_loadu_epi32(m0, ix), i1 = _mm512_maskz_loadu_epi32(m1, ix + 16);
-      const __mmask16 in0 = _mm512_mask_cmpge_epi32_mask(m0, i0, zero),
-                      in1 = _mm512_mask_cmpge_epi32_mask(m1, i1, zero);
-      _mm512_store_ps(bp + q * avx::kNR, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in0, i0, from, 4));
-      _mm512_store_ps(bp + q * avx::kNR + 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in1, i1, from, 4));
+      const avx::ColVec* g = gv + tap * groups + j0 / 16;
+      _mm512_store_ps(bp + q * avx::kNR, avx::load_cols(from, g[0], m0));
+      _mm512_store_ps(bp + q * avx::kNR + 16, m1 ? avx::load_cols(from, g[1], m1) : _mm512_setzero_ps());
       if (++tap == taps) {
         tap = 0;
         ++ch;
@@ -446,18 +455,18 @@ struct WeightOps {
   const avx::ColVec* cv;
   const float* src;
   int64_t plane, taps;
-  const int32_t* index;
-  int64_t ld;
+  const avx::ColVec* gv;
+  int64_t groups;
   float* c;
   int64_t ldc;
   // 16 columns of up to 14 rows, transposed in registers.
   GANTRY_AVX512 void pack_a(float* ap, int64_t i0, int64_t rows, int64_t p0, int64_t kc) const {
     for (int64_t q0 = 0; q0 < kc; q0 += 16) {
       const avx::ColVec& g = cv[(p0 + q0) / 16];
-      const __m512i iv = g.index ? _mm512_maskz_loadu_epi32(g.mask_a, g.index) : _mm512_setzero_si512();
       __m512 r[16];
 #pragma GCC unroll 16
-      for (int i = 0; i < 16; ++i) r[i] = i < rows ? avx::load_cols(a + (i0 + i) * lda, g, iv) : _mm512_setzero_ps();
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? avx::load_cols(a + (i0 + i) * lda, g, (__mmask16)0xFFFF) : _mm512_setzero_ps();
       avx::transpose16(r);
       const int64_t count = kc - q0 < 16 ? kc - q0 : 16;
       for (int64_t q = 0; q < count; ++q) _mm512_storeu_ps(ap + (q0 + q) * avx::kMR, r[q]);
@@ -465,7 +474,6 @@ struct WeightOps {
   }
   // Per 16 patch rows, 16 gathered columns transposed in registers.
   GANTRY_AVX512 void pack_b(float* bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
-    const __m512i zero = _mm512_setzero_si512();
     for (int64_t q0 = 0; q0 < kc; q0 += 16) {
       const int64_t count = kc - q0 < 16 ? kc - q0 : 16;
       const __mmask16 qm = avx::lanes(count);
@@ -478,9 +486,7 @@ struct WeightOps {
             continue;
           }
           const int64_t kk = j0 + col, ch = kk / taps, tap = kk - ch * taps;
-          const __m512i iv = _mm512_maskz_loadu_epi32(qm, index + tap * ld + p0 + q0);
-          const __mmask16 in = _mm512_mask_cmpge_epi32_mask(qm, iv, zero);
-          r[jj] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), in, iv, src + ch * plane, 4);
+          r[jj] = avx::load_cols(src + ch * plane, gv[tap * groups + (p0 + q0) / 16], qm);
         }
         avx::transpose16(r);
         for (int64_t q = 0; q < count; ++q) _mm512_store_ps(bp + (q0 + q) * avx::kNR + 16 * v, r[q]);
@@ -510,14 +516,17 @@ GANTRY_AVX512 void forward_implicit(float* y, const float* x, const float* w, co
     const int64_t B_max = block_samples(s, n1 - n0, kBlockColumnsAvx512), ld = B_max * P;
     int32_t* index = index_scratch(0, taps * ld);
     int32_t* offset = index_scratch(1, ld);
-    avx::ColVec* cv = colvec_scratch(ld);
+    avx::ColVec* cv = colvec_scratch(0, groups_of(ld));
+    avx::ColVec* gv = colvec_scratch(1, taps * groups_of(ld));
     block_index(index, table.data(), taps, P, B_max, in_size);
+    gather_groups(gv, index, taps, ld);
     sample_offsets(offset, P, B_max, out_size);
     for (int64_t nb = n0; nb < n1; nb += B_max) {
       const int64_t B = std::min(B_max, n1 - nb);
       avx::col_vectors(cv, offset, B * P);
       avx::gemm_nest(s.c_out, B * P, K,
-                     PatchOps{w, K, x + nb * in_size, in_pixels(s), taps, index, ld, y + nb * out_size, P, cv}, false);
+                     PatchOps{w, K, x + nb * in_size, in_pixels(s), taps, gv, groups_of(ld), y + nb * out_size, P, cv},
+                     false);
       if (bias)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co) {
@@ -539,8 +548,10 @@ GANTRY_AVX512 void backward_weight_implicit(float* dw, const float* dy, const fl
     const int64_t B_max = block_samples(s, n1 - n0, kBlockColumnsAvx512), ld = B_max * P;
     int32_t* index = index_scratch(0, taps * ld);
     int32_t* offset = index_scratch(1, ld);
-    avx::ColVec* cv = colvec_scratch(ld);
+    avx::ColVec* cv = colvec_scratch(0, groups_of(ld));
+    avx::ColVec* gv = colvec_scratch(1, taps * groups_of(ld));
     block_index(index, table.data(), taps, P, B_max, in_size);
+    gather_groups(gv, index, taps, ld);
     sample_offsets(offset, P, B_max, out_size);
     float* partial = nt == 1 ? dw : scratch<float>(2, s.c_out * K);
     partials[t] = partial;
@@ -548,7 +559,8 @@ GANTRY_AVX512 void backward_weight_implicit(float* dw, const float* dy, const fl
       const int64_t B = std::min(B_max, n1 - nb);
       avx::col_vectors(cv, offset, B * P);
       avx::gemm_nest(s.c_out, K, B * P,
-                     WeightOps{dy + nb * out_size, P, cv, x + nb * in_size, in_pixels(s), taps, index, ld, partial, K},
+                     WeightOps{dy + nb * out_size, P, cv, x + nb * in_size, in_pixels(s), taps, gv, groups_of(ld),
+                               partial, K},
                      nb > n0);
     }
     if (n1 == n0) std::fill(partial, partial + s.c_out * K, 0.0f);
@@ -631,14 +643,16 @@ GANTRY_AVX512 void backward_input_phases(float* dx, const float* dy, const float
     }
   // Blocks as the other passes, sized by the widest phase (phase (0, 0)).
   const int64_t per_block = (kBlockColumnsAvx512 + widest - 1) / widest, F = (int64_t)phases.size();
-  // For blocks of up to B_max samples: phase f's index table at index + f*taps*B_max*widest,
-  // its column offsets (into dx, from the block's first sample) at offset + f*B_max*widest.
-  auto tables = [&](int64_t B_max, int32_t* index, int32_t* offset) {
+  // For blocks of up to B_max samples: phase f's index table at index + f*taps*B_max*widest
+  // and its gather groups at gv + f*taps*groups_of(B_max*widest), its column offsets (into
+  // dx, from the block's first sample) at offset + f*B_max*widest.
+  auto tables = [&](int64_t B_max, int32_t* index, avx::ColVec* gv, int32_t* offset) {
     const int64_t ld = B_max * widest;
     for (int64_t f = 0; f < F; ++f) {
       const Phase& ph = phases[(size_t)f];
       const int64_t pp = ph.a_h * ph.a_w;
       block_index(index + f * taps * ld, ph.table.data(), taps, pp, B_max, out_size);
+      gather_groups(gv + f * taps * groups_of(ld), index + f * taps * ld, taps, B_max * pp);
       for (int64_t b = 0; b < B_max; ++b)
         for (int64_t a = 0; a < ph.a_h; ++a)
           for (int64_t c = 0; c < ph.a_w; ++c)
@@ -647,14 +661,14 @@ GANTRY_AVX512 void backward_input_phases(float* dx, const float* dy, const float
     }
   };
   // Phase f of the B samples from nb (tables for blocks of B_max).
-  auto run = [&](int64_t nb, int64_t B, int64_t B_max, int64_t f, const int32_t* index, const int32_t* offset) {
+  auto run = [&](int64_t nb, int64_t B, int64_t B_max, int64_t f, const avx::ColVec* gv, const int32_t* offset) {
     const Phase& ph = phases[(size_t)f];
     const int64_t pp = ph.a_h * ph.a_w, ld = B_max * widest;
-    avx::ColVec* cv = colvec_scratch(B * pp);
+    avx::ColVec* cv = colvec_scratch(0, groups_of(B * pp));
     avx::col_vectors(cv, offset + f * ld, B * pp);
     avx::gemm_nest(s.c_in, B * pp, Kp,
-                   PatchOps{ph.w.data(), Kp, dy + nb * out_size, P, taps, index + f * taps * ld, B_max * pp,
-                            dx + nb * in_size, HW, cv},
+                   PatchOps{ph.w.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
+                            groups_of(B_max * pp), dx + nb * in_size, HW, cv},
                    false, std::min<int64_t>(Kp, kPhaseKBlock));
   };
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -663,9 +677,10 @@ GANTRY_AVX512 void backward_input_phases(float* dx, const float* dy, const float
     {
       int32_t* index = index_scratch(0, F * taps * widest);
       int32_t* offset = index_scratch(1, F * widest);
-      tables(1, index, offset);
+      avx::ColVec* gv = colvec_scratch(1, F * taps * groups_of(widest));
+      tables(1, index, gv, offset);
 #pragma omp for schedule(static)
-      for (int64_t item = 0; item < s.n * F; ++item) run(item / F, 1, 1, item % F, index, offset);
+      for (int64_t item = 0; item < s.n * F; ++item) run(item / F, 1, 1, item % F, gv, offset);
     }
     return;
   }
@@ -673,9 +688,10 @@ GANTRY_AVX512 void backward_input_phases(float* dx, const float* dy, const float
     const int64_t B_max = std::max<int64_t>(1, std::min(per_block, n1 - n0));
     int32_t* index = index_scratch(0, F * taps * B_max * widest);
     int32_t* offset = index_scratch(1, F * B_max * widest);
-    tables(B_max, index, offset);
+    avx::ColVec* gv = colvec_scratch(1, F * taps * groups_of(B_max * widest));
+    tables(B_max, index, gv, offset);
     for (int64_t nb = n0; nb < n1; nb += B_max)
-      for (int64_t f = 0; f < F; ++f) run(nb, std::min(B_max, n1 - nb), B_max, f, index, offset);
+      for (int64_t f = 0; f < F; ++f) run(nb, std::min(B_max, n1 - nb), B_max, f, gv, offset);
   });
 }
 

@@ -170,41 +170,63 @@ constexpr std::array<std::array<TileFn, kNV>, sizeof...(R)> tile_table(std::inte
 }
 inline constexpr auto kTiles = tile_table(std::make_integer_sequence<int, kMR>());
 
-// The columns [16g, 16g + 16) of an output whose columns are not evenly spaced (an implicit
-// GEMM's: column j of row i lives at row_i + offset[j]): either two runs of consecutive
-// addresses, lane l at off_a + l (lanes of mask_a) or at off_b + l (lanes of mask_b), two
-// masked vector moves; or, with `index`, lane l at index[l] (lanes of mask_a), a gather /
-// scatter. Lanes in neither mask lie past the matrix edge.
+// The columns [16g, 16g + 16) of an operand whose columns are not evenly spaced (an
+// implicit GEMM's: column j of row i lives at row_i + offset[j], or is 0 where offset[j] is
+// -1): either up to two runs of consecutive addresses, lane l at off_a + l (lanes of mask_a)
+// or at off_b + l (lanes of mask_b), two masked vector moves; or, with `index`, lane l at
+// index[l] (lanes of mask_a), a gather / scatter. Lanes in neither mask are 0 (loads) or
+// not stored: past the matrix edge, or an offset of -1.
 struct ColVec {
   int32_t off_a = 0, off_b = 0;
   __mmask16 mask_a = 0, mask_b = 0;
   const int32_t* index = nullptr;
 };
 
-// out[g] for every 16 columns of n, from the columns' offsets (offset[j], j < n).
+// out[g] for every 16 columns of n, from the columns' offsets (offset[j], j < n; -1: none).
 inline void col_vectors(ColVec* out, const int32_t* offset, int64_t n) {
   for (int64_t g = 0; 16 * g < n; ++g) {
     const int32_t* o = offset + 16 * g;
     const int count = n - 16 * g < 16 ? (int)(n - 16 * g) : 16;
-    const unsigned all = (1u << count) - 1;
-    ColVec v;
-    int l = 1;
-    while (l < count && o[l] == o[l - 1] + 1) ++l;
-    v.off_a = o[0];
-    v.mask_a = (__mmask16)((1u << l) - 1);
-    if (l < count) {
-      int e = l + 1;
-      while (e < count && o[e] == o[e - 1] + 1) ++e;
-      if (e == count) {
-        v.off_b = o[l] - l;
-        v.mask_b = (__mmask16)(all & ~(unsigned)v.mask_a);
+    int32_t base[2] = {0, 0};
+    unsigned mask[2] = {0, 0}, valid = 0;
+    int runs = 0;
+    bool gather = false;
+    for (int l = 0; l < count; ++l) {
+      if (o[l] < 0) continue;
+      valid |= 1u << l;
+      const int32_t d = o[l] - l;  // lane l of a run starting at address d
+      if (runs > 0 && d == base[runs - 1]) {
+        mask[runs - 1] |= 1u << l;
+      } else if (runs < 2) {
+        base[runs] = d;
+        mask[runs++] = 1u << l;
       } else {
-        v.index = o;
-        v.mask_a = (__mmask16)all;
+        gather = true;
       }
+    }
+    ColVec v;
+    if (gather) {
+      v.index = o;
+      v.mask_a = (__mmask16)valid;
+    } else {
+      v.off_a = base[0];
+      v.off_b = base[1];
+      v.mask_a = (__mmask16)mask[0];
+      v.mask_b = (__mmask16)mask[1];
     }
     out[g] = v;
   }
+}
+
+// The lanes `keep` of the 16 columns `v` of the row at `row` (0 elsewhere).
+GANTRY_AVX512 inline __m512 load_cols(const float* row, const ColVec& v, __mmask16 keep) {
+  if (v.index) {
+    const __mmask16 m = v.mask_a & keep;
+    return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, _mm512_maskz_loadu_epi32(m, v.index), row, 4);
+  }
+  __m512 x = _mm512_maskz_loadu_ps(v.mask_a & keep, row + v.off_a);
+  if (v.mask_b & keep) x = _mm512_mask_loadu_ps(x, v.mask_b & keep, row + v.off_b);
+  return x;
 }
 
 // The 16 columns `v` of the row at `row` (0 past the edge); `index` is v's index vector
@@ -237,7 +259,8 @@ GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], index[v]) : _mm512_setzero_ps();
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], (__mmask16)0xFFFF) : _mm512_setzero_ps();
   for (int64_t p = 0; p < kc; ++p) {
     __m512 bv[V];
 #pragma GCC unroll 4
