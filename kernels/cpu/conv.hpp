@@ -1,4 +1,4 @@
-// kernels/cpu/conv.hpp — 2-d convolution on the CPU: im2col of blocks of samples + a GEMM (sgemm or Eigen)
+// kernels/cpu/conv.hpp — 2-d convolution on the CPU: GEMMs over blocks of samples (implicit with the AVX-512 SGEMM)
 // (docs/kernels/cpu_conv.md).
 // Geometry in kernels/shapes.hpp (Conv2dShape). All buffers dense NCHW.
 #pragma once

@@ -5,7 +5,10 @@
 // wider than the kernel, dilation, 1x1, batches that the kernel splits into blocks of
 // samples side by side in one GEMM (with a remainder block), and the kernel that covers the
 // whole input (taken as a dense layer, no im2col); rows both narrower and wider than 16 (the
-// tap-table and the span im2col). Outputs are pre-filled with NaN so an element
+// tap-table and the span im2col); stride 2 with kernels 2 to 5 and pads 0 to 2, stride in h
+// or w alone, enough input channels for the phase GEMMs of backward input (version 5). A
+// bitwise check that a sample alone gets the bits it gets inside a batch of 7 (forward,
+// backward input). Outputs are pre-filled with NaN so an element
 // the kernel forgot to write (or accumulated into) shows. Every case runs with 1 and
 // 3 OpenMP threads (the serial path and the per-sample parallel path), in float and
 // double. The adjoint identity ties the three together in double.
@@ -15,6 +18,7 @@
 #include <omp.h>
 
 #include <cmath>
+#include <cstring>
 #include <type_traits>
 #include <vector>
 
@@ -65,6 +69,25 @@ const std::vector<Conv2dShape>& odd_shapes() {
       // Output rows of 16 or more: im2col by spans (narrower rows go through the tap table).
       geometry(3, 2, 5, 40, 3, 3, 3, 1, 1, 1, 1, 1, 1),  // OW = 40, unit stride: memcpy rows
       geometry(3, 2, 7, 37, 2, 3, 4, 2, 2, 1, 2, 1, 2),  // OW = 18, stride 2 and dilation in w
+      // Stride 2, kernels 2..5, pads 0..2, on 7x5 inputs (version 5: the implicit GEMMs; with
+      // 16 or more input channels and a stride that divides the kernel, backward input as
+      // stride^2 phase GEMMs; 17 channels: a K of 17*KH*KW over several k blocks and an edge
+      // tile of 3 rows in the phase GEMMs).
+      geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 0, 0, 1, 1), geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 1, 1, 1, 1),
+      geometry(3, 17, 7, 5, 3, 2, 2, 2, 2, 2, 2, 1, 1),
+      geometry(3, 16, 7, 5, 3, 3, 3, 2, 2, 0, 0, 1, 1),  // k 3, s 2: the old backward input
+      geometry(3, 16, 7, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1), geometry(3, 3, 7, 5, 3, 3, 3, 2, 2, 2, 2, 1, 1),
+      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 0, 0, 1, 1), geometry(3, 17, 7, 5, 3, 4, 4, 2, 2, 1, 1, 1, 1),
+      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 2, 2, 1, 1), geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 0, 0, 1, 1),
+      geometry(3, 3, 7, 5, 3, 5, 5, 2, 2, 1, 1, 1, 1), geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 2, 2, 1, 1),
+      geometry(2, 16, 7, 5, 4, 4, 3, 2, 1, 1, 1, 1, 1),    // stride in h only: 2 phases
+      geometry(2, 17, 7, 5, 4, 3, 4, 1, 2, 1, 2, 1, 1),    // stride in w only: 2 phases
+      geometry(2, 16, 8, 7, 3, 3, 3, 3, 3, 1, 0, 1, 1),    // stride 3 = kernel: 9 phases
+      geometry(1, 3, 7, 5, 2, 4, 4, 2, 2, 1, 1, 1, 1),     // N = 1, C = 3
+      geometry(1, 16, 7, 5, 5, 4, 4, 2, 2, 1, 1, 1, 1),    // N = 1, phases
+      geometry(2, 16, 6, 40, 3, 4, 4, 2, 2, 1, 1, 1, 1),   // rows of 20 outputs, 20-wide phases
+      geometry(9, 32, 14, 14, 8, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's D2 / G2 geometry: blocks of 8 + 1
+      geometry(2, 16, 6, 6, 260, 4, 4, 2, 2, 1, 1, 1, 1),  // phase k = 1040: two k blocks
   };
   return shapes;
 }
@@ -224,6 +247,42 @@ TEST_SUITE("kernels.cpu.conv") {
         auto dw = nans<T>(w_size(s));
         conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
         check_close(dw, backward_weight_reference(dyd, xd, s), tolerance<T>(), "dw");
+      }
+    });
+  }
+
+  TEST_CASE("conv2d forward and backward input: a sample's bits alone are its bits inside a batch of 7") {
+    // tests/gan compare samples across batch sizes bit for bit; 1 and 3 threads (with 3, a
+    // sample alone is fewer samples than threads: the GEMM threads itself, or the phase
+    // GEMMs run one (sample, phase) a thread).
+    const std::vector<Conv2dShape> shapes = {
+        geometry(7, 32, 14, 14, 16, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's k4 s2 p1: phases
+        geometry(7, 16, 7, 5, 3, 5, 5, 2, 2, 2, 2, 1, 1),     // k 5 s 2: GEMM + col2im
+        geometry(7, 3, 6, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1),     // wide rows, stride 1
+        geometry(7, 3, 28, 28, 8, 4, 4, 2, 2, 1, 1, 1, 1),    // DCGAN's D1 / G3
+    };
+    for_thread_counts([&] {
+      for (const auto& batch : shapes) {
+        CONV_INFO(batch);
+        Conv2dShape one = batch;
+        one.n = 1;
+        const auto x = random_values<float>(x_size(batch), 21), w = random_values<float>(w_size(batch), 22),
+                   dy = random_values<float>(y_size(batch), 23), b = random_values<float>((size_t)batch.c_out, 24);
+        auto y = nans<float>(y_size(batch)), dx = nans<float>(x_size(batch));
+        conv2d_forward(y.data(), x.data(), w.data(), b.data(), batch);
+        conv2d_backward_input(dx.data(), dy.data(), w.data(), batch);
+        const size_t xs = x_size(one), ys = y_size(one);
+        for (int64_t n = 0; n < batch.n; ++n) {
+          INFO("sample " << n);
+          auto y1 = nans<float>(ys), dx1 = nans<float>(xs);
+          conv2d_forward(y1.data(), x.data() + n * xs, w.data(), b.data(), one);
+          conv2d_backward_input(dx1.data(), dy.data() + n * ys, w.data(), one);
+          size_t y_diff = 0, dx_diff = 0;
+          for (size_t i = 0; i < ys; ++i) y_diff += std::memcmp(&y1[i], &y[n * ys + i], sizeof(float)) != 0;
+          for (size_t i = 0; i < xs; ++i) dx_diff += std::memcmp(&dx1[i], &dx[n * xs + i], sizeof(float)) != 0;
+          CHECK(y_diff == 0);
+          CHECK(dx_diff == 0);
+        }
       }
     });
   }
