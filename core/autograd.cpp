@@ -163,6 +163,9 @@ std::unordered_map<Node*, bool> needed_nodes(const std::unordered_map<Node*, int
   return needed;
 }
 
+// The running rule's per-input needs (needs_input_grad), null outside a rule.
+thread_local const std::vector<bool>* g_needs = nullptr;
+
 void accumulate(Tensor& slot, const Tensor& g) { slot = slot.defined() ? add(slot, g) : g; }
 
 // The shared walk of grad() and backward(). If `captures` is non-null, gradients
@@ -227,6 +230,19 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
         struct Leave {
           ~Leave() { --g_in_rule; }
         } leave;
+        // Input j's gradient is used when its edge leads somewhere needed (under grad():
+        // on a path to a captured node; under backward(): every edge).
+        std::vector<bool> needs(node->next.size());
+        for (size_t j = 0; j < needs.size(); ++j) {
+          Node* nx = node->next[j].get();
+          needs[j] = nx && (!captures || needed[nx]);
+        }
+        const std::vector<bool>* outer = g_needs;
+        g_needs = &needs;
+        struct Restore {
+          const std::vector<bool>* prev;
+          ~Restore() { g_needs = prev; }
+        } restore{outer};
         profile::Scope scope(node->name.c_str(), "backward of ");  // its self time: the rule's own glue
         grads = node->rule(g);
       }
@@ -253,6 +269,8 @@ void run_backward(const std::vector<Tensor>& outputs, const std::vector<Tensor>&
 }
 
 }  // namespace
+
+bool needs_input_grad(size_t i) { return !g_needs || (i < g_needs->size() && (*g_needs)[i]); }
 
 std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<Tensor>& inputs,
                          const std::vector<Tensor>& grad_outputs, std::optional<bool> retain_graph, bool create_graph,

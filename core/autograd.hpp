@@ -71,6 +71,14 @@ struct GradModeGuard {
   bool prev_;
 };
 
+// Inside a derivative rule: whether the engine uses the gradient the rule returns for
+// input i. False when input i needs no gradient (it does not require grad) and, under
+// grad(), when no path from input i leads to a tensor whose gradient was asked for (the
+// penalty's grad(D(x), x) needs no weight gradients; a G step's grad(loss, G's
+// parameters) needs none of D's), as PyTorch's needs_input_grad. A rule may return an
+// undefined Tensor for such an input, and skip computing it. Outside a rule: true.
+bool needs_input_grad(size_t i);
+
 // Records `out` as made by op `name` from `inputs` with derivative `rule`, if grad
 // mode is on and some input requires grad. Returns out. Used by every op.
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, DerivativeRule rule);

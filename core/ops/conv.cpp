@@ -5,7 +5,8 @@
 //   conv2d:                 dx = conv_transpose2d(g, w)   dw = conv2d_backward_weight(g, x)
 //   conv_transpose2d(x,w):  dx = conv2d(g, w)             dw = conv2d_backward_weight(x, g)
 //   conv2d_backward_weight(g, x) = dW:  d/dg = conv2d(x, gg)   d/dx = conv_transpose2d(g, gg)
-// and the bias gradient is sum(g) over (n, h, w).
+// and the bias gradient is sum(g) over (n, h, w). Each gradient is computed only when the
+// engine uses it (needs_input_grad): grad(D(x), x) runs no weight-gradient kernel.
 // Each op runs its backend's entry (core/ops/backend.hpp): kernels/cpu/conv.hpp on the cpu,
 // kernels/cuda/conv.cuh or cuDNN on the cuda device — the same three contracts.
 #include "core/ops/common.hpp"
@@ -93,7 +94,10 @@ void check_bias(const char* op, const Tensor& b, int64_t channels, const Tensor&
                channels, " output channels");
 }
 
-Tensor bias_grad(const Tensor& g, const Tensor& b) { return b.defined() ? sum(g, {0, 2, 3}) : Tensor(); }
+// Input 2 of conv2d and conv_transpose2d; computed only when the engine uses it.
+Tensor bias_grad(const Tensor& g, const Tensor& b) {
+  return b.defined() && needs_input_grad(2) ? sum(g, {0, 2, 3}) : Tensor();
+}
 
 // conv2d with o.groups > 1: one conv2d per block of channels, concatenated. A composition of
 // differentiable ops (narrow, conv2d, cat), so its derivatives are theirs, on every device.
@@ -132,8 +136,8 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOpt
   detail::backend(x.device()).conv2d_forward(y, xc, wc, bc, s);
   return record("conv2d", y, {x, w, b}, [x, w, b, o, s](const Tensor& g) {
     auto [oph, opw] = out_padding_for(s);
-    return Grads{x.requires_grad() ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
-                 w.requires_grad() ? conv2d_backward_weight(g, x, w.shape(), o) : Tensor(), bias_grad(g, b)};
+    return Grads{needs_input_grad(0) ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
+                 needs_input_grad(1) ? conv2d_backward_weight(g, x, w.shape(), o) : Tensor(), bias_grad(g, b)};
   });
 }
 
@@ -165,8 +169,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const
     out = add(y, reshape(b.detach(), {1, b.size(0), 1, 1}));
   }
   return record(op, out, {x, w, b}, [x, w, b, o](const Tensor& g) {
-    return Grads{x.requires_grad() ? conv2d_cut(g, w, o, x.size(2), x.size(3)) : Tensor(),
-                 w.requires_grad() ? conv2d_backward_weight(x, g, w.shape(), o) : Tensor(), bias_grad(g, b)};
+    return Grads{needs_input_grad(0) ? conv2d_cut(g, w, o, x.size(2), x.size(3)) : Tensor(),
+                 needs_input_grad(1) ? conv2d_backward_weight(x, g, w.shape(), o) : Tensor(), bias_grad(g, b)};
   });
 }
 
@@ -192,8 +196,8 @@ Tensor conv2d_backward_weight(const Tensor& g, const Tensor& x, const Shape& wei
   detail::backend(x.device()).conv2d_backward_weight(dw, gc, xc, s);
   return record(op, dw, {g, x}, [g, x, o, s](const Tensor& gg) {
     auto [oph, opw] = out_padding_for(s);
-    return Grads{g.requires_grad() ? conv2d_cut(x, gg, o, s.out_h, s.out_w) : Tensor(),
-                 x.requires_grad() ? conv_transpose2d(g, gg, {}, o, oph, opw) : Tensor()};
+    return Grads{needs_input_grad(0) ? conv2d_cut(x, gg, o, s.out_h, s.out_w) : Tensor(),
+                 needs_input_grad(1) ? conv_transpose2d(g, gg, {}, o, oph, opw) : Tensor()};
   });
 }
 

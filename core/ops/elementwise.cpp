@@ -3,7 +3,8 @@
 // its derivative rule written in differentiable ops (so it can be differentiated again).
 //
 // Broadcasting backward: an input that was broadcast up to the output's shape
-// gets sum_to(grad, its shape).
+// gets sum_to(grad, its shape). The binary ops compute an input's gradient only when the
+// engine uses it (needs_input_grad).
 #include <cmath>
 
 #include "core/ops/common.hpp"
@@ -24,22 +25,22 @@ Tensor constant(const Tensor& t) { return t.detach(); }
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward<ew::Add>("add", a, b);
   return record("add", y, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
-    return Grads{sum_to(g, sa), sum_to(g, sb)};
+    return Grads{needs_input_grad(0) ? sum_to(g, sa) : Tensor(), needs_input_grad(1) ? sum_to(g, sb) : Tensor()};
   });
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward<ew::Sub>("sub", a, b);
   return record("sub", y, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g) {
-    return Grads{sum_to(g, sa), sum_to(neg(g), sb)};
+    return Grads{needs_input_grad(0) ? sum_to(g, sa) : Tensor(), needs_input_grad(1) ? sum_to(neg(g), sb) : Tensor()};
   });
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward<ew::Mul>("mul", a, b);
   return record("mul", y, {a, b}, [a, b](const Tensor& g) {
-    return Grads{a.requires_grad() ? sum_to(mul(g, b), a.shape()) : Tensor(),
-                 b.requires_grad() ? sum_to(mul(g, a), b.shape()) : Tensor()};
+    return Grads{needs_input_grad(0) ? sum_to(mul(g, b), a.shape()) : Tensor(),
+                 needs_input_grad(1) ? sum_to(mul(g, a), b.shape()) : Tensor()};
   });
 }
 
@@ -47,8 +48,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = binary_forward<ew::Div>("div", a, b);
   // d(a/b)/da = 1/b, d(a/b)/db = -a/b^2
   return record("div", y, {a, b}, [a, b](const Tensor& g) {
-    return Grads{a.requires_grad() ? sum_to(div(g, b), a.shape()) : Tensor(),
-                 b.requires_grad() ? sum_to(neg(div(mul(g, a), mul(b, b))), b.shape()) : Tensor()};
+    return Grads{needs_input_grad(0) ? sum_to(div(g, b), a.shape()) : Tensor(),
+                 needs_input_grad(1) ? sum_to(neg(div(mul(g, a), mul(b, b))), b.shape()) : Tensor()};
   });
 }
 

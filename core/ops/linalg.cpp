@@ -15,8 +15,8 @@ Tensor bmm(const Tensor& a, const Tensor& b) {
   Tensor y = empty({batch, m, n}, a.dtype(), a.device());
   detail::backend(a.device()).gemm(y, ac, bc, batch, m, n, k);
   return record("bmm", y, {a, b}, [a, b](const Tensor& g) {
-    return Grads{a.requires_grad() ? bmm(g, transpose(b, 1, 2)) : Tensor(),
-                 b.requires_grad() ? bmm(transpose(a, 1, 2), g) : Tensor()};
+    return Grads{needs_input_grad(0) ? bmm(g, transpose(b, 1, 2)) : Tensor(),
+                 needs_input_grad(1) ? bmm(transpose(a, 1, 2), g) : Tensor()};
   });
 }
 

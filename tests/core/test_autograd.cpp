@@ -2,6 +2,7 @@
 // hand-derived higher-order gradients, and the errors the engine raises.
 #include <cmath>
 
+#include "core/profile.hpp"
 #include "gradcheck.hpp"
 #include "test_util.hpp"
 
@@ -135,6 +136,72 @@ TEST_CASE("grad() runs only the rules on a path to its inputs") {
   CHECK(gx.to_vector<double>()[0] == doctest::Approx(std::exp(3.0)));
   CHECK(wexp.grad_fn()->rule != nullptr);
   CHECK_FALSE(w.grad().defined());
+}
+
+TEST_CASE("needs_input_grad: a rule learns which of its gradients the engine uses") {
+  // probe(a, b, c) = a + b + c, its rule logging needs_input_grad per input.
+  std::vector<std::vector<bool>> seen;
+  auto probe = [&](const Tensor& a, const Tensor& b, const Tensor& c) {
+    Tensor y;
+    {
+      NoGradGuard off;
+      y = add(add(a, b), c);
+    }
+    return record("probe", y, {a, b, c}, [&seen](const Tensor& g) {
+      seen.push_back({needs_input_grad(0), needs_input_grad(1), needs_input_grad(2)});
+      return Grads{g, g, g};
+    });
+  };
+  Tensor x = tensor({1, 2}, {2}, DType::f64).requires_grad_();
+  Tensor w = tensor({3, 4}, {2}, DType::f64).requires_grad_();
+  Tensor c = tensor({5, 6}, {2}, DType::f64);  // needs no gradient
+  CHECK(needs_input_grad(0));                  // outside a rule: true
+  sum(probe(x, w, c)).backward();
+  REQUIRE(seen.size() == 1);
+  CHECK(seen[0] == std::vector<bool>{true, true, false});
+  grad({sum(probe(x, w, c))}, {x});  // w's gradient is not asked for
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0] == std::vector<bool>{true, true, false});
+  CHECK(seen[1] == std::vector<bool>{true, false, false});
+  // Through an interior tensor: grad() w.r.t. h = exp(w) needs the edge to h only.
+  Tensor h = exp(w);
+  grad({sum(probe(x, h, c))}, {h});
+  REQUIRE(seen.size() == 3);
+  CHECK(seen[2] == std::vector<bool>{false, true, false});
+  CHECK(w.grad().defined());  // the first backward's, untouched since
+}
+
+TEST_CASE("the gradient penalty's grad(D(x), x) runs no weight-gradient kernel; its double backward does") {
+  Rng gen(3);
+  Tensor x = randn({2, 1, 8, 8}, DType::f32, &gen).requires_grad_();
+  Tensor w1 = mul(randn({4, 1, 4, 4}, DType::f32, &gen), 0.2).requires_grad_();
+  Tensor w2 = mul(randn({1, 4, 4, 4}, DType::f32, &gen), 0.2).requires_grad_();
+  Tensor lnw = ones({4, 4, 4}).requires_grad_(), lnb = zeros({4, 4, 4}).requires_grad_();
+  auto critic = [&](const Tensor& in) {
+    Tensor h = leaky_relu(layer_norm(conv2d(in, w1, {}, Conv2dOptions::square(2, 1)), {4, 4, 4}, lnw, lnb), 0.2);
+    return sum(conv2d(h, w2));
+  };
+  auto calls = [](const char* name) {
+    for (const profile::Entry& e : profile::report())
+      if (e.name == name) return e.calls;
+    return int64_t{0};
+  };
+  profile::reset();
+  profile::enable(true);
+  Tensor g = grad({critic(x)}, {x}, {}, true, true)[0];
+  const int64_t weight_grads = calls("conv2d_backward_weight"), input_grads = calls("conv2d_backward_input");
+  Tensor penalty = gradient_penalty(g, 10.0);
+  backward({penalty});
+  profile::enable(false);
+  CHECK(weight_grads == 0);  // w1, w2, lnw, lnb require grad, but grad() asked for x only
+  CHECK(input_grads == 2);   // through w2, then w1 into x
+  // The double backward: d penalty / d w1 and w2 through the two convolutions of g's graph,
+  // and d / d w1 once more through layer_norm's backward, which depends on conv2d(x, w1).
+  CHECK(calls("conv2d_backward_weight") == 3);
+  CHECK(w1.grad().defined());
+  CHECK(w2.grad().defined());
+  CHECK(lnw.grad().defined());
+  profile::reset();
 }
 
 TEST_CASE("gradients flow through views into their base") {
