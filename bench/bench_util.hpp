@@ -12,18 +12,10 @@
 #include <string>
 #include <vector>
 
+#include "bench/random.hpp"
 #include "kernels/cuda/cuda_compat.cuh"
 
 namespace gantry::bench {
-
-// n floats uniform in [lo, hi) from a fixed seed.
-inline std::vector<float> random_floats(size_t n, unsigned seed, float lo = -1, float hi = 1) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(lo, hi);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(gen);
-  return v;
-}
 
 // A device array of floats, freed on scope exit.
 struct DeviceArray {

@@ -21,12 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/random.hpp"
 #include "bench/step_report.hpp"
 #include "kernels/cpu/conv.hpp"
 #include "kernels/cpu/sgemm.hpp"
 
 namespace {
 
+using gantry::bench::random_floats;
 using gantry::kernels::Conv2dShape;
 namespace cpu = gantry::kernels::cpu;
 
@@ -55,14 +57,6 @@ std::vector<Layer> dcgan_layers(int64_t n) {
       {"D1 conv 1->32 k4s2p1 28->14", {n, 1, 28, 28, 32, 14, 14, 4, 4, 2, 2, 1, 1, 1, 1}},
       {"D2 conv 32->64 k4s2p1 14->7", {n, 32, 14, 14, 64, 7, 7, 4, 4, 2, 2, 1, 1, 1, 1}},
   };
-}
-
-std::vector<float> random_floats(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(gen);
-  return v;
 }
 
 struct Timing {

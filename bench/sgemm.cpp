@@ -19,11 +19,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/random.hpp"
 #include "bench/step_report.hpp"
 #include "kernels/cpu/sgemm.hpp"
 
 namespace {
 
+using gantry::bench::random_floats;
 using gantry::kernels::cpu::SgemmKernel;
 
 double thread_seconds() {
@@ -101,14 +103,6 @@ std::vector<Shape> dcgan_shapes() {
       {"G2 fwd, 64 samples 128x3136x1024 NN", false, false, 128, 3136, 1024},
       {"square 512x512x512 NN", false, false, 512, 512, 512},
   };
-}
-
-std::vector<float> random_floats(size_t n, unsigned seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<float> dist(-1, 1);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(gen);
-  return v;
 }
 
 }  // namespace
