@@ -1,0 +1,388 @@
+// kernels/cpu/conv_implicit.cpp — conv2d as implicit GEMMs on gantry's AVX-512 SGEMM: patches
+// gathered straight into its panels, tiles stored straight into the output (no column buffer,
+// packing pass, copy-out or col2im); conv.cpp chooses this path (conv_common.hpp).
+//
+// Math: conv.cpp's header (cols, forward, backward weight, blocks of B samples, column j = b*P + p).
+// Backward input by phases (stride s_h x s_w dividing the kernel, no dilation, Cin >= 16):
+// the input pixels (ih, iw) = (rh + sh*a, rw + sw*c) of one phase (rh, rw) are reached only
+// by the taps kh = kh0 + sh*t (kh0 = (rh + ph) mod sh, t < T = KH/sh), kw = kw0 + sw*u
+// (u < U = KW/sw), from output (oh, ow) = (a + d_h - t, c + d_w - u), d_h = (rh + ph - kh0)/sh:
+//   dX_phase[Cin, B*P'] = W_phase[Cin, Cout*T*U] @ G[Cout*T*U, B*P'],  P' = A_h*A_w pixels a sample,
+//   W_phase[ci, (co*T + t)*U + u] = w[co, ci, kh0 + sh*t, kw0 + sw*u],
+//   G[(co, t, u), b*P' + a*A_w + c] = dy[n0+b, co, a + d_h - t, c + d_w - u]  (0 outside),
+// a stride-1 correlation of dy with a (KH/sh)x(KW/sw) sub-kernel; every dx element is written
+// once by its phase (no zero fill, no scatter-add).
+// The GEMMs run on the SGEMM's loop nest (sgemm_avx512.hpp's gemm_nest): forward packs cols
+// straight from x into the B panels (16-lane masked gathers through a per-thread index table,
+// index[tap, b*P + p] = b*Cin*H*W + the tap table's pixel, or one or two masked loads where a
+// 16-column group is one or two runs of consecutive pixels) and stores each register tile
+// straight into y (column j at y + co*P + b*Cout*P + p: per 16-column group two masked
+// stores, or a scatter where a group spans more than two samples); backward weight reads dYb
+// from dy in place (the same column groups) and gathers cols^T into its B panels (16
+// gathers + a 16x16 register transpose); the phase GEMMs gather G from dy and scatter their
+// tiles to the phase's pixels of dx (all of k in one block, so each tile is stored once).
+// Thread mapping: as conv.cpp (thread t owns samples [N*t/T, N*(t+1)/T), blocks of B samples,
+// one gemm_nest a block, per phase for backward input; backward weight sums per-thread dW);
+// with fewer samples than threads the phase GEMMs run one (sample, phase) a thread.
+// GCC 12 warns -W(maybe-)uninitialized inside its own avx512fintrin.h for the in-register
+// transposes of sgemm_avx512.hpp (a known false positive, as in sgemm_avx512.cpp).
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+#include <immintrin.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdint>
+#include <vector>
+
+#include "kernels/cpu/conv_common.hpp"
+#include "kernels/cpu/sgemm_avx512.hpp"
+
+namespace gantry::kernels::cpu::conv_detail {
+
+namespace {
+namespace avx = gantry::kernels::cpu::avx512;
+
+int64_t groups_of(int64_t columns) { return (columns + 15) / 16; }
+
+// gv[tap*groups_of(ld) + g] = the 16-column group g of index row `tap` (index[tap*ld + j]):
+// a gather where its lanes are scattered, else one or two masked loads (stride-1 layers,
+// and the phase GEMMs whose phase grid is dy's own).
+void gather_groups(avx::ColVec* gv, const int32_t* index, int64_t taps, int64_t ld) {
+  for (int64_t tap = 0; tap < taps; ++tap) avx::col_vectors(gv + tap * groups_of(ld), index + tap * ld, ld);
+}
+
+// index[tap*ld + b*P + p] = b*sample + table[tap*P + p] (-1 where the table has -1), for
+// b < B, p < P, tap < taps (ld = B*P): where column b*P + p of a block of B samples reads
+// through `tap`, relative to the block's first sample.
+void block_index(int32_t* index, const int32_t* table, int64_t taps, int64_t P, int64_t B, int64_t sample) {
+  for (int64_t tap = 0; tap < taps; ++tap)
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t p = 0; p < P; ++p) {
+        const int32_t t = table[tap * P + p];
+        index[tap * B * P + b * P + p] = t < 0 ? -1 : (int32_t)(b * sample + t);
+      }
+}
+
+// Whether every offset of a block of samples, sized for `columns` pixels a sample (x, y, dx,
+// dy), fits int32; whatever the batch size, so the choice of path does not depend on it.
+bool offsets_fit(const Conv2dShape& s, int64_t columns) {
+  const int64_t B = (kBlockColumnsAvx512 + std::max<int64_t>(columns, 1) - 1) / std::max<int64_t>(columns, 1) + 1;
+  return B * s.c_in * in_pixels(s) <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
+}
+
+// gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A plain row-major (a, lda), B a
+// patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]] (0 where the index
+// is -1) by its 16-column groups gv[(k % taps)*groups + j/16] (gather_groups), and C's
+// columns at offsets (row i at c + i*ldc, its 16-column groups as cv says).
+struct PatchOps {
+  const float* a;
+  int64_t lda;
+  const float* src;
+  int64_t plane, taps;
+  const avx::ColVec* gv;
+  int64_t groups;
+  float* c;
+  int64_t ldc;
+  const avx::ColVec* cv;
+  GANTRY_AVX512 void pack_a(float* ap, int64_t i0, int64_t rows, int64_t p0, int64_t kc) const {
+    avx::pack_a(ap, a, lda, false, i0, rows, p0, kc);
+  }
+  // Per row of the panel, two 16-lane masked gathers or loads: padding lanes read nothing.
+  GANTRY_AVX512 void pack_b(float* __restrict bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
+    const __mmask16 m0 = avx::lanes(cols), m1 = cols > 16 ? avx::lanes(cols - 16) : (__mmask16)0;
+    int64_t ch = p0 / taps, tap = p0 % taps;
+    for (int64_t q = 0; q < kc; ++q) {
+      const float* from = src + ch * plane;
+      const avx::ColVec* g = gv + tap * groups + j0 / 16;
+      _mm512_store_ps(bp + q * avx::kNR, avx::load_cols(from, g[0], m0));
+      _mm512_store_ps(bp + q * avx::kNR + 16, m1 ? avx::load_cols(from, g[1], m1) : _mm512_setzero_ps());
+      if (++tap == taps) {
+        tap = 0;
+        ++ch;
+      }
+    }
+  }
+  GANTRY_AVX512 void tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, int64_t i0,
+                          int64_t j0, bool load_c) const {
+    avx::col_tile(rows, cols, kc, ap, bp, c + i0 * ldc, ldc, cv + j0 / 16, load_c);
+  }
+};
+static_assert(avx::kNV == 2, "PatchOps::pack_b fills two vectors a panel row");
+
+// gemm_nest's operands for backward weight, dW[Cout, K] (+)= dYb[Cout, q] @ cols[K, q]^T over
+// the q = b*P + p columns of a block: A read from dy in place (row co at a + co*lda, its
+// 16-column groups as cv says), B^T the patch gather of PatchOps, C plain (c, ldc).
+struct WeightOps {
+  const float* a;
+  int64_t lda;
+  const avx::ColVec* cv;
+  const float* src;
+  int64_t plane, taps;
+  const avx::ColVec* gv;
+  int64_t groups;
+  float* c;
+  int64_t ldc;
+  // 16 columns of up to 14 rows, transposed in registers.
+  GANTRY_AVX512 void pack_a(float* ap, int64_t i0, int64_t rows, int64_t p0, int64_t kc) const {
+    for (int64_t q0 = 0; q0 < kc; q0 += 16) {
+      const avx::ColVec& g = cv[(p0 + q0) / 16];
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int i = 0; i < 16; ++i)
+        r[i] = i < rows ? avx::load_cols(a + (i0 + i) * lda, g, (__mmask16)0xFFFF) : _mm512_setzero_ps();
+      avx::transpose16(r);
+      const int64_t count = kc - q0 < 16 ? kc - q0 : 16;
+      for (int64_t q = 0; q < count; ++q) _mm512_storeu_ps(ap + (q0 + q) * avx::kMR, r[q]);
+    }
+  }
+  // Per 16 patch rows, 16 gathered columns transposed in registers.
+  GANTRY_AVX512 void pack_b(float* bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
+    for (int64_t q0 = 0; q0 < kc; q0 += 16) {
+      const int64_t count = kc - q0 < 16 ? kc - q0 : 16;
+      const __mmask16 qm = avx::lanes(count);
+      for (int v = 0; v < avx::kNV; ++v) {
+        __m512 r[16];
+        for (int jj = 0; jj < 16; ++jj) {
+          const int64_t col = 16 * v + jj;
+          if (col >= cols) {
+            r[jj] = _mm512_setzero_ps();
+            continue;
+          }
+          const int64_t kk = j0 + col, ch = kk / taps, tap = kk - ch * taps;
+          r[jj] = avx::load_cols(src + ch * plane, gv[tap * groups + (p0 + q0) / 16], qm);
+        }
+        avx::transpose16(r);
+        for (int64_t q = 0; q < count; ++q) _mm512_store_ps(bp + (q0 + q) * avx::kNR + 16 * v, r[q]);
+      }
+    }
+  }
+  GANTRY_AVX512 void tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, int64_t i0,
+                          int64_t j0, bool load_c) const {
+    avx::dense_tile(rows, cols, kc, ap, bp, c + i0 * ldc + j0, ldc, load_c);
+  }
+};
+
+// offset[b*P + p] = b*sample + p, for b < B, p < P: the columns of a block of B samples in
+// an NCHW tensor whose samples are `sample` floats apart (y, dy).
+void sample_offsets(int32_t* offset, int64_t P, int64_t B, int64_t sample) {
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t p = 0; p < P; ++p) offset[b * P + p] = (int32_t)(b * sample + p);
+}
+
+// This thread's tables for forward's and backward weight's blocks of up to B_max samples
+// (block_samples of `count`): the patch gather groups gv[tap*groups_of(B_max*P) + g] of the
+// tap table through each column's sample (block_index, gather_groups), the column offsets of
+// y / dy (offset[b*P + p] = b*Cout*P + p), and room for a block's column groups cv (filled
+// per block by col_vectors). In this thread's index / ColVec scratch.
+struct BlockGather {
+  int64_t B_max;
+  const int32_t* offset;
+  avx::ColVec* cv;
+  const avx::ColVec* gv;
+};
+BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table, int64_t count) {
+  const int64_t P = out_pixels(s), taps = s.k_h * s.k_w;
+  const int64_t B_max = block_samples(s, count, kBlockColumnsAvx512), ld = B_max * P;
+  int32_t* index = scratch<int32_t>(0, taps * ld);
+  int32_t* offset = scratch<int32_t>(1, ld);
+  avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(ld));
+  avx::ColVec* gv = scratch<avx::ColVec>(1, taps * groups_of(ld));
+  block_index(index, table.data(), taps, P, B_max, s.c_in * in_pixels(s));
+  gather_groups(gv, index, taps, ld);
+  sample_offsets(offset, P, B_max, s.c_out * P);
+  return {B_max, offset, cv, gv};
+}
+
+// conv2d_forward as implicit GEMMs: per block of B samples, Y[Cout, B*P] = W @ cols with the
+// patches gathered straight into sgemm's B panels and the tiles stored straight into y.
+GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+  const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
+                out_size = s.c_out * P;
+  const std::vector<int32_t> table = tap_table(s, true);
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+    const BlockGather g = block_gather(s, table, n1 - n0);
+    const int64_t B_max = g.B_max, ld = B_max * P;
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb);
+      avx::col_vectors(g.cv, g.offset, B * P);
+      avx::gemm_nest(s.c_out, B * P, K,
+                     PatchOps{w, K, x + nb * in_size, in_pixels(s), taps, g.gv, groups_of(ld), y + nb * out_size, P,
+                              g.cv},
+                     false);
+      if (bias)
+        for (int64_t b = 0; b < B; ++b)
+          for (int64_t co = 0; co < s.c_out; ++co) {
+            float* row = y + (nb + b) * out_size + co * P;
+            for (int64_t p = 0; p < P; ++p) row[p] += bias[co];
+          }
+    }
+  });
+}
+
+// conv2d_backward_weight as implicit GEMMs: per block, dW_t += dYb @ cols^T with dYb's rows
+// read from dy in place and cols^T gathered straight into the B panels.
+GANTRY_AVX512 void backward_weight_avx512(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+  const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
+                out_size = s.c_out * P;
+  const std::vector<int32_t> table = tap_table(s, true);
+  std::vector<float*> partials(omp_get_max_threads(), nullptr);
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
+    const BlockGather g = block_gather(s, table, n1 - n0);
+    const int64_t B_max = g.B_max, ld = B_max * P;
+    float* partial = nt == 1 ? dw : scratch<float>(2, s.c_out * K);
+    partials[t] = partial;
+    for (int64_t nb = n0; nb < n1; nb += B_max) {
+      const int64_t B = std::min(B_max, n1 - nb);
+      avx::col_vectors(g.cv, g.offset, B * P);
+      avx::gemm_nest(s.c_out, K, B * P,
+                     WeightOps{dy + nb * out_size, P, g.cv, x + nb * in_size, in_pixels(s), taps, g.gv, groups_of(ld),
+                               partial, K},
+                     nb > n0);
+    }
+    if (n1 == n0) std::fill(partial, partial + s.c_out * K, 0.0f);
+    if (nt == 1) return;
+#pragma omp barrier
+    sum_partials(dw, partials, s.c_out * K, t, nt);
+  });
+}
+
+// The phase GEMMs' k block: all of k up to this, so each tile is stored (scattered to the
+// phase's pixels) once.
+constexpr int64_t kPhaseKBlock = 1024;
+// The fewest input channels (the phase GEMM's rows) for the phase GEMMs: with fewer (DCGAN's
+// one-channel image layers) the old GEMM over K = Cin*KH*KW rows + col2im is faster.
+constexpr int64_t kPhaseMinChannels = 16;
+
+// One phase (rh, rw) of dx: the input pixels (rh + sh*a, rw + sw*c), a < A_h, c < A_w.
+struct Phase {
+  int64_t rh, rw, a_h, a_w;
+  std::vector<float>
+      w;  // W_phase[Cin, Cout*T*U]: w[co, ci, kh0 + sh*t, kw0 + sw*u] at ci*(Cout*T*U) + (co*T + t)*U + u
+  std::vector<int32_t> table;  // [T*U, A_h*A_w]: the dy pixel oh*OW + ow read through (t, u), or -1
+};
+
+// conv2d_backward_input as s_h*s_w stride-1 correlations, one implicit GEMM per phase and
+// block: dX_phase[Cin, B*P'] = W_phase @ (dy gathered through the phase's taps), stored
+// straight to the phase's pixels of dx. Every dx element is written exactly once.
+GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  const int64_t P = out_pixels(s), HW = in_pixels(s), in_size = s.c_in * HW, out_size = s.c_out * P;
+  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w, taps = T * U, Kp = s.c_out * taps;
+  std::vector<Phase> phases;
+  int64_t widest = 1;
+  for (int64_t rh = 0; rh < s.stride_h; ++rh)
+    for (int64_t rw = 0; rw < s.stride_w; ++rw) {
+      Phase f{rh,
+              rw,
+              rh < s.in_h ? (s.in_h - rh + s.stride_h - 1) / s.stride_h : 0,
+              rw < s.in_w ? (s.in_w - rw + s.stride_w - 1) / s.stride_w : 0,
+              {},
+              {}};
+      if (f.a_h == 0 || f.a_w == 0) continue;
+      const int64_t kh0 = (rh + s.pad_h) % s.stride_h, kw0 = (rw + s.pad_w) % s.stride_w;
+      const int64_t d_h = (rh + s.pad_h - kh0) / s.stride_h, d_w = (rw + s.pad_w - kw0) / s.stride_w;
+      f.w.resize((size_t)(s.c_in * Kp));
+      for (int64_t ci = 0; ci < s.c_in; ++ci)
+        for (int64_t co = 0; co < s.c_out; ++co)
+          for (int64_t t = 0; t < T; ++t)
+            for (int64_t u = 0; u < U; ++u)
+              f.w[(size_t)(ci * Kp + (co * T + t) * U + u)] =
+                  w[((co * s.c_in + ci) * s.k_h + kh0 + s.stride_h * t) * s.k_w + kw0 + s.stride_w * u];
+      const int64_t pp = f.a_h * f.a_w;
+      f.table.resize((size_t)(taps * pp));
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t u = 0; u < U; ++u)
+          for (int64_t a = 0; a < f.a_h; ++a)
+            for (int64_t c = 0; c < f.a_w; ++c) {
+              const int64_t oh = a + d_h - t, ow = c + d_w - u;
+              const bool inside = oh >= 0 && oh < s.out_h && ow >= 0 && ow < s.out_w;
+              f.table[(size_t)((t * U + u) * pp + a * f.a_w + c)] = inside ? (int32_t)(oh * s.out_w + ow) : -1;
+            }
+      widest = std::max(widest, pp);
+      phases.push_back(std::move(f));
+    }
+  // Blocks as the other passes, sized by the widest phase (phase (0, 0)).
+  const int64_t per_block = (kBlockColumnsAvx512 + widest - 1) / widest, F = (int64_t)phases.size();
+  // For blocks of up to B_max samples: phase f's index table at index + f*taps*B_max*widest
+  // and its gather groups at gv + f*taps*groups_of(B_max*widest), its column offsets (into
+  // dx, from the block's first sample) at offset + f*B_max*widest.
+  auto tables = [&](int64_t B_max, int32_t* index, avx::ColVec* gv, int32_t* offset) {
+    const int64_t ld = B_max * widest;
+    for (int64_t f = 0; f < F; ++f) {
+      const Phase& ph = phases[(size_t)f];
+      const int64_t pp = ph.a_h * ph.a_w;
+      block_index(index + f * taps * ld, ph.table.data(), taps, pp, B_max, out_size);
+      gather_groups(gv + f * taps * groups_of(ld), index + f * taps * ld, taps, B_max * pp);
+      for (int64_t b = 0; b < B_max; ++b)
+        for (int64_t a = 0; a < ph.a_h; ++a)
+          for (int64_t c = 0; c < ph.a_w; ++c)
+            offset[f * ld + b * pp + a * ph.a_w + c] =
+                (int32_t)(b * in_size + (ph.rh + s.stride_h * a) * s.in_w + ph.rw + s.stride_w * c);
+    }
+  };
+  // Phase f of the B samples from nb (tables for blocks of B_max).
+  auto run = [&](int64_t nb, int64_t B, int64_t B_max, int64_t f, const avx::ColVec* gv, const int32_t* offset) {
+    const Phase& ph = phases[(size_t)f];
+    const int64_t pp = ph.a_h * ph.a_w, ld = B_max * widest;
+    avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(B * pp));
+    avx::col_vectors(cv, offset + f * ld, B * pp);
+    avx::gemm_nest(s.c_in, B * pp, Kp,
+                   PatchOps{ph.w.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
+                            groups_of(B_max * pp), dx + nb * in_size, HW, cv},
+                   false, std::min<int64_t>(Kp, kPhaseKBlock));
+  };
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads > 1 && s.n < threads) {  // fewer samples than threads: one (sample, phase) GEMM a work item
+#pragma omp parallel
+    {
+      int32_t* index = scratch<int32_t>(0, F * taps * widest);
+      int32_t* offset = scratch<int32_t>(1, F * widest);
+      avx::ColVec* gv = scratch<avx::ColVec>(1, F * taps * groups_of(widest));
+      tables(1, index, gv, offset);
+#pragma omp for schedule(static)
+      for (int64_t item = 0; item < s.n * F; ++item) run(item / F, 1, 1, item % F, gv, offset);
+    }
+    return;
+  }
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+    const int64_t B_max = std::max<int64_t>(1, std::min(per_block, n1 - n0));
+    int32_t* index = scratch<int32_t>(0, F * taps * B_max * widest);
+    int32_t* offset = scratch<int32_t>(1, F * B_max * widest);
+    avx::ColVec* gv = scratch<avx::ColVec>(1, F * taps * groups_of(B_max * widest));
+    tables(B_max, index, gv, offset);
+    for (int64_t nb = n0; nb < n1; nb += B_max)
+      for (int64_t f = 0; f < F; ++f) run(nb, std::min(B_max, n1 - nb), B_max, f, gv, offset);
+  });
+}
+
+}  // namespace
+
+bool implicit_gemm(const Conv2dShape& s) {
+  if (!batch_invariant_gemm<float>() || is_full_kernel(s)) return false;
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  if (threads > 1 && s.n < threads) return false;
+  return offsets_fit(s, out_pixels(s));
+}
+
+bool phase_decomposable(const Conv2dShape& s) {
+  if (!batch_invariant_gemm<float>() || is_full_kernel(s)) return false;
+  if (s.c_in < kPhaseMinChannels || (s.stride_h == 1 && s.stride_w == 1) || s.dil_h != 1 || s.dil_w != 1 ||
+      s.k_h % s.stride_h != 0 || s.k_w % s.stride_w != 0)
+    return false;
+  return offsets_fit(s, ((s.in_h + s.stride_h - 1) / s.stride_h) * ((s.in_w + s.stride_w - 1) / s.stride_w));
+}
+
+void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+  forward_avx512(y, x, w, bias, s);
+}
+void backward_weight_implicit(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
+  backward_weight_avx512(dw, dy, x, s);
+}
+void backward_input_phases(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  backward_input_phases_avx512(dx, dy, w, s);
+}
+
+}  // namespace gantry::kernels::cpu::conv_detail
