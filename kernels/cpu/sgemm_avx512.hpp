@@ -119,6 +119,28 @@ GANTRY_AVX512 inline void pack_b(float* __restrict bp, const float* __restrict b
       for (int64_t p = 0; p < kc; ++p) _mm512_store_ps(bp + p * kNR + 16 * v, _mm512_setzero_ps());
 }
 
+// acc[i][v] = fma(A panel[p, i], B panel[p, 16v..16v+16), acc[i][v]) for p = 0 .. kc-1 in
+// order: the FMA chain of every element of a register tile (tile and tile_cols both run it,
+// so an element's bits are the same whichever stores it). R*V accumulators, V B vectors and
+// one broadcast: at most 31 zmm.
+template <int R, int V>
+GANTRY_AVX512 __attribute__((always_inline)) inline void fma_chain(int64_t kc, const float* __restrict ap,
+                                                                   const float* __restrict bp, __m512 (&acc)[R][V]) {
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 bv[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const __m512 ai = _mm512_set1_ps(ap[i]);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
+    }
+    ap += kMR;
+    bp += kNR;
+  }
+}
+
 // The register tile: C[0..R, 0..16V) (+)= A panel @ B panel over kc, the last vector of
 // each row masked by `last`. load_c: start from C (accumulate, or a k block after the
 // first); else from 0. R*V accumulators, V B vectors and one broadcast: at most 31 zmm.
@@ -134,19 +156,7 @@ GANTRY_AVX512 void tile(int64_t kc, const float* __restrict ap, const float* __r
       if (!load_c) acc[i][v] = _mm512_setzero_ps();
       else acc[i][v] = v == V - 1 ? _mm512_maskz_loadu_ps(last, ci) : _mm512_loadu_ps(ci);
     }
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 bv[V];
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(ap[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-    }
-    ap += kMR;
-    bp += kNR;
-  }
+  fma_chain<R, V>(kc, ap, bp, acc);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
@@ -261,19 +271,7 @@ GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
       acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], (__mmask16)0xFFFF) : _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 bv[V];
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v) bv[v] = _mm512_load_ps(bp + 16 * v);
-#pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
-      const __m512 ai = _mm512_set1_ps(ap[i]);
-#pragma GCC unroll 4
-      for (int v = 0; v < V; ++v) acc[i][v] = _mm512_fmadd_ps(ai, bv[v], acc[i][v]);
-    }
-    ap += kMR;
-    bp += kNR;
-  }
+  fma_chain<R, V>(kc, ap, bp, acc);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
