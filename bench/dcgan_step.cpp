@@ -17,6 +17,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
+  gantry::bound_openmp_spinning(argv);  // before any OpenMP use (core/threads.hpp)
   int threads = gantry::num_threads(), steps = 30, warmup = 5, profile_steps = 0;
   int64_t width = 32, batch = 64;
   CLI::App app{"DCGAN training-step benchmark"};

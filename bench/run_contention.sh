@@ -2,12 +2,13 @@
 # bench/run_contention.sh — a step bench alone and beside another busy process, under each
 # OpenMP wait policy: does the step stay sane when someone else takes a core? Prints ms/step
 # (median) for every (policy, alone | beside `yes`) pair, one process per CPU minus one busy.
-#   bench/run_contention.sh [--bench dcgan_step] [--threads T] [--steps N] [--policies "default passive 10000"]
-#   a policy is `default` (no variable set), `passive` (OMP_WAIT_POLICY=passive), `active`,
-#   or a number (GOMP_SPINCOUNT=N)
+#   bench/run_contention.sh [--bench dcgan_step] [--threads T] [--steps N] [--policies "default passive 300000"]
+#   a policy is `default` (no variable set: gantry's own GOMP_SPINCOUNT=10000, see
+#   core/threads.hpp), `passive` (OMP_WAIT_POLICY=passive), `active`, or a number
+#   (GOMP_SPINCOUNT=N; 300000 is libgomp's own default)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bench=dcgan_step threads=$(nproc) steps=10 policies="default passive 1000 10000 100000"
+bench=dcgan_step threads=$(nproc) steps=10 policies="default passive 1000 300000"
 while [ $# -gt 0 ]; do
   case "$1" in
     --bench) bench="$2"; shift 2 ;;

@@ -21,6 +21,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
+  gantry::bound_openmp_spinning(argv);  // before any OpenMP use (core/threads.hpp)
   int threads = gantry::num_threads(), steps = 16, warmup = 2, profile_steps = 0;
   int64_t batch = 64, width = 16, r1_interval = 16;
   double pl_weight = 0;

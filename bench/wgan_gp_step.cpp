@@ -21,6 +21,7 @@
 using namespace gantry;
 
 int main(int argc, char** argv) {
+  gantry::bound_openmp_spinning(argv);  // before any OpenMP use (core/threads.hpp)
   int threads = gantry::num_threads(), steps = 20, warmup = 3, profile_steps = 0, n_critic = 1;
   int64_t width = 32, batch = 64;
   CLI::App app{"WGAN-GP training-step benchmark"};

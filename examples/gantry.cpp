@@ -18,6 +18,7 @@
 #include <map>
 #include <optional>
 
+#include "core/threads.hpp"
 #include "core/anomaly.hpp"
 #include "gan/data/dataset.hpp"
 #include "gan/eval/image_grid.hpp"
@@ -84,6 +85,7 @@ int run_sample(const std::string& checkpoint, int64_t n, uint64_t seed, int64_t 
 }  // namespace
 
 int main(int argc, char** argv) {
+  gantry::bound_openmp_spinning(argv);  // before any OpenMP use (core/threads.hpp)
   cli::GantryCli cmd;
   cli::Command what;
   try {
