@@ -86,31 +86,37 @@ Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const T
 // without weight, s = invstd and P(a) = a - mean(a) - xhat mean(xhat a); P is linear and
 // self-adjoint over each channel's M values (sums below run over them). From
 // d xhat = s P(dx) and d s = -s^2 mean(xhat dx), for the upstream gg:
-//   d/dg = w K(gg),   d/dw = sum(gg K(g)),
-//   d/dx = -(w s / M) (sum(gg K(g)) xhat + sum(g xhat) K(gg) + sum(gg xhat) K(g)).
-// Plain backward: s is the saved invstd. create_graph: s and xhat are differentiable ops
-// of x (and K is this op again), so every higher order follows.
+//   d/dg = w K(gg),   d/dw = sum(gg K(g)) = sum(g K(gg)),
+//   d/dx = -(w s / M) (sum(g K(gg)) xhat + sum(g xhat) K(gg) + sum(gg xhat) K(g))
+//        = -(w s / M) (sum(g K(gg)) xhat + K(sum(g xhat) gg + sum(gg xhat) g)),
+// K being linear and the sums per-channel constants: two fused calls, K(gg) and the last
+// one (with the weight -(w s / M), so the op scales it too). Plain backward: s is the saved
+// invstd. create_graph: s and xhat are differentiable ops of x (and K is this op again),
+// so every higher order follows.
 Grads backward_input_rule(const Tensor& gg, const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
                           const Tensor& save_invstd, double eps) {
   const bool need_g = needs_input_grad(0), need_x = needs_input_grad(1), need_w = w.defined() && needs_input_grad(2);
   auto dims = all_but_channel(x);
   int64_t m = x.size(0);
   for (int64_t d = 2; d < x.dim(); ++d) m *= x.size(d);
-  Tensor wc = w.defined() ? per_channel(w, x) : Tensor();
-  Tensor k_gg = need_g || need_x ? backward_input_op(gg, x, {}, save_mean, save_invstd, eps) : Tensor();
-  Tensor dg = need_g ? (w.defined() ? mul(k_gg, wc) : k_gg) : Tensor();
+  Tensor k_gg = backward_input_op(gg, x, {}, save_mean, save_invstd, eps);
+  Tensor dg = need_g ? (w.defined() ? mul(k_gg, per_channel(w, x)) : k_gg) : Tensor();
   if (!need_x && !need_w) return {dg, Tensor(), Tensor()};
-  Tensor k_g = backward_input_op(g, x, {}, save_mean, save_invstd, eps);
-  Tensor gg_kg = sum(mul(gg, k_g), dims, true);  // [1, C, 1, ...]
-  Tensor dw = need_w ? reshape(gg_kg, w.shape()) : Tensor();
+  Tensor g_kgg = sum(mul(g, k_gg), dims, true);  // [1, C, 1, ...]
+  k_gg = Tensor();
+  Tensor dw = need_w ? reshape(g_kgg, w.shape()) : Tensor();
   if (!need_x) return {dg, Tensor(), dw};
   Tensor xhat = normalized(x, eps);
+  Tensor g_xhat = sum(mul(g, xhat), dims, true), gg_xhat = sum(mul(gg, xhat), dims, true);
   Tensor s = GradMode::enabled() ? rsqrt(add(var(x, dims, 0, true), eps)) : per_channel(save_invstd, x);
-  Tensor coef = mul(s, -1.0 / (double)m);
-  if (w.defined()) coef = mul(coef, wc);
-  Tensor terms =
-      add(add(mul(xhat, gg_kg), mul(k_gg, sum(mul(g, xhat), dims, true))), mul(k_g, sum(mul(gg, xhat), dims, true)));
-  return {dg, mul(terms, coef), dw};
+  Tensor coef = mul(s, -1.0 / (double)m);  // [1, C, 1, ...]
+  if (w.defined()) coef = mul(coef, per_channel(w, x));
+  Tensor mixed = mul(gg, g_xhat);
+  mixed = add(mixed, mul(g, gg_xhat));
+  Tensor dx = backward_input_op(mixed, x, reshape(coef, {x.size(1)}), save_mean, save_invstd, eps);
+  mixed = Tensor();
+  dx = add(dx, mul(xhat, mul(coef, g_kgg)));
+  return {dg, dx, dw};
 }
 
 Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
