@@ -143,6 +143,12 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o);
 // eval: the running statistics. weight/bias optional (affine).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+// batch_norm's input gradient in training mode, as an op (its rule is batch_norm's double
+// backward): for x [N,C,*] and g of x's shape, with xhat = (x - mean_c) invstd_c over the
+// M = N*S values of channel c (biased variance, invstd = 1/sqrt(var + eps)) and
+// g' = g * weight_c, dx = invstd_c (g' - mean_c(g') - xhat mean_c(g' xhat)). weight [C]
+// optional (= 1).
+Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor& weight = {}, double eps = 1e-5);
 // Normalizes over the last normalized_shape.size() dims.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);

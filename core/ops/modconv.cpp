@@ -13,7 +13,9 @@
 //   P3(g, x, s, d) = dW: d/dg = P1(x, gW, s, d)   d/dx = P2(g, gW, s, d)
 //                        d/ds = sum_hw x * P2(g, gW, 1, d)   d/dd = sum_hw g * P1(x, gW, s, 1)
 // Where two entries share a pass they share one call: s * P2(g, w, 1, d) is P2(g, w, s, d), and
-// d * P1(a, w, s, 1) is P1(a, w, s, d), so e.g. P1's dx and ds come from one dgrad.
+// d * P1(a, w, s, 1) is P1(a, w, s, d), so e.g. P1's dx and ds come from one dgrad. A rule
+// computes only the gradients the engine uses (needs_input_grad): R1's grad(D(x), x) runs no
+// weight-gradient pass.
 // The rules use only P1, P2, P3, mul and sum, so every order of derivative is one of them
 // (docs/kernels/modulated_conv2d.md). On the cpu they run kernels/cpu/modconv (scale, conv,
 // scale); on cuda the fused kernels of kernels/cuda/modconv.cu.
@@ -72,18 +74,17 @@ Tensor channel_dot(const Tensor& a, const Tensor& b) { return sum(mul(a, b), {2,
 Tensor scale_channels(const Tensor& t, const Tensor& scale) {
   return scale.defined() ? mul(t, reshape(scale, {scale.size(0), scale.size(1), 1, 1})) : t;
 }
-bool wants(const Tensor& t) { return t.defined() && t.requires_grad(); }
-
 // The gradients of <g, P1(a, w, s, d)>-like forms in the image argument and the two scales,
 // sharing one conv pass between each pair. With t = P2(g, w, 1, d): d/da = s * t and
 // d/ds = sum_hw a * t, one dgrad for both (when only d/da is wanted, P2 takes s itself).
+// want_*: the rule's needs_input_grad for that input; nothing unwanted is computed.
 struct ImageAndStyle {
   Tensor image, style;
 };
 ImageAndStyle through_backward_input(const Tensor& g, const Tensor& w, const Tensor& s, const Tensor& d,
-                                     const Tensor& a, bool want_image, const Conv2dOptions& o) {
+                                     const Tensor& a, bool want_image, bool want_style, const Conv2dOptions& o) {
   ImageAndStyle r;
-  if (!wants(s)) {
+  if (!want_style || !s.defined()) {
     if (want_image) r.image = modconv2d_backward_input(g, w, s, d, a.shape(), o);
     return r;
   }
@@ -97,9 +98,9 @@ struct ImageAndDemod {
   Tensor image, demod;
 };
 ImageAndDemod through_forward(const Tensor& a, const Tensor& w, const Tensor& s, const Tensor& d, const Tensor& g,
-                              bool want_image, const Conv2dOptions& o) {
+                              bool want_image, bool want_demod, const Conv2dOptions& o) {
   ImageAndDemod r;
-  if (!wants(d)) {
+  if (!want_demod || !d.defined()) {
     if (want_image) r.image = modconv2d(a, w, s, d, o);
     return r;
   }
@@ -133,9 +134,9 @@ Tensor modconv2d(const Tensor& x, const Tensor& w, const Tensor& s, const Tensor
   Tensor y = empty({g.n, g.c_out, g.out_h, g.out_w}, x.dtype(), x.device());
   run_modconv(Pass::forward, y, contiguous(x), contiguous(w), maybe_contiguous(s), maybe_contiguous(d), g, op);
   return record(op, y, {x, w, s, d}, [x, w, s, d, o](const Tensor& gy) {
-    ImageAndStyle xs = through_backward_input(gy, w, s, d, x, x.requires_grad(), o);
-    Tensor dd = wants(d) ? channel_dot(gy, modconv2d(x, w, s, {}, o)) : Tensor();
-    return Grads{xs.image, w.requires_grad() ? modconv2d_backward_weight(gy, x, s, d, w.shape(), o) : Tensor(),
+    ImageAndStyle xs = through_backward_input(gy, w, s, d, x, needs_input_grad(0), needs_input_grad(2), o);
+    Tensor dd = needs_input_grad(3) ? channel_dot(gy, modconv2d(x, w, s, {}, o)) : Tensor();
+    return Grads{xs.image, needs_input_grad(1) ? modconv2d_backward_weight(gy, x, s, d, w.shape(), o) : Tensor(),
                  xs.style, dd};
   });
 }
@@ -153,9 +154,9 @@ Tensor modconv2d_backward_input(const Tensor& g, const Tensor& w, const Tensor& 
   run_modconv(Pass::backward_input, dx, contiguous(g), contiguous(w), maybe_contiguous(s), maybe_contiguous(d), geo,
               op);
   return record(op, dx, {g, w, s, d}, [g, w, s, d, o](const Tensor& gg) {
-    ImageAndDemod gd = through_forward(gg, w, s, d, g, g.requires_grad(), o);
-    Tensor ds = wants(s) ? channel_dot(gg, modconv2d_backward_input(g, w, {}, d, gg.shape(), o)) : Tensor();
-    return Grads{gd.image, w.requires_grad() ? modconv2d_backward_weight(g, gg, s, d, w.shape(), o) : Tensor(), ds,
+    ImageAndDemod gd = through_forward(gg, w, s, d, g, needs_input_grad(0), needs_input_grad(3), o);
+    Tensor ds = needs_input_grad(2) ? channel_dot(gg, modconv2d_backward_input(g, w, {}, d, gg.shape(), o)) : Tensor();
+    return Grads{gd.image, needs_input_grad(1) ? modconv2d_backward_weight(g, gg, s, d, w.shape(), o) : Tensor(), ds,
                  gd.demod};
   });
 }
@@ -173,8 +174,8 @@ Tensor modconv2d_backward_weight(const Tensor& g, const Tensor& x, const Tensor&
   run_modconv(Pass::backward_weight, dw, contiguous(g), contiguous(x), maybe_contiguous(s), maybe_contiguous(d), geo,
               op);
   return record(op, dw, {g, x, s, d}, [g, x, s, d, o](const Tensor& gw) {
-    ImageAndDemod gd = through_forward(x, gw, s, d, g, g.requires_grad(), o);
-    ImageAndStyle xs = through_backward_input(g, gw, s, d, x, x.requires_grad(), o);
+    ImageAndDemod gd = through_forward(x, gw, s, d, g, needs_input_grad(0), needs_input_grad(3), o);
+    ImageAndStyle xs = through_backward_input(g, gw, s, d, x, needs_input_grad(1), needs_input_grad(2), o);
     return Grads{gd.image, xs.image, xs.style, gd.demod};
   });
 }

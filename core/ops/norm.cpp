@@ -7,7 +7,8 @@
 // and g' = g * gamma:
 //   dx = invstd * (g' - mean(g') - xhat * mean(g' xhat)),  dgamma = sum(g xhat),  dbeta = sum(g)
 // When grad mode is off (a plain backward) the fused kernel computes it; when it is
-// on (create_graph) the same formula is built from differentiable ops.
+// on (create_graph) dx is the op batch_norm_backward_input (the same fused kernel, whose
+// rule is the closed-form double backward below), and dgamma, dbeta differentiable sums.
 //
 // The training forward and the fused backward are the backend's kernels (on cuda,
 // kernels/cuda/batchnorm.cu or cuDNN: core/ops/cuda_dispatch.cpp chooses); the eval
@@ -51,24 +52,82 @@ void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
                " does not match the ", x.size(1), " channels of input ", shape_str(x.shape()));
 }
 
+// The backend's fused backward: dx always, dw and db where asked for (the kernels take
+// null for either). w, the weight, is optional (= 1).
+Grads fused_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
+                     const Tensor& save_invstd, bool want_dw, bool want_db) {
+  Tensor gc = contiguous(g), xc = contiguous(x), dx = empty(x.shape(), x.dtype(), x.device());
+  const int64_t c = x.size(1);
+  Tensor dw = want_dw ? empty({c}, x.dtype(), x.device()) : Tensor();
+  Tensor db = want_db ? empty({c}, x.dtype(), x.device()) : Tensor();
+  Tensor wc = w.defined() ? contiguous(w) : w;
+  detail::backend(x.device()).batch_norm_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
+  return {dx, dw, db};
+}
+
+// xhat = (x - mean_c) invstd_c, as an op: batch_norm's training forward without affine.
+Tensor normalized(const Tensor& x, double eps) { return batch_norm(x, {}, {}, {}, {}, true, 0.0, eps); }
+
+Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
+                         const Tensor& save_invstd, double eps);
+
 Grads batch_norm_rule(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& save_mean,
                       const Tensor& save_invstd, double eps) {
+  const bool want_dw = w.defined() && needs_input_grad(1), want_db = b.defined() && needs_input_grad(2);
+  if (!GradMode::enabled()) return fused_backward(g, x, w, save_mean, save_invstd, want_dw, want_db);
+  // create_graph: dx is the op batch_norm_backward_input (the fused kernel, with a rule of
+  // its own), dw and db are sums of differentiable ops, each only where the engine uses it.
   auto dims = all_but_channel(x);
-  if (!GradMode::enabled()) {
-    Tensor gc = contiguous(g), xc = contiguous(x), dx = empty(x.shape(), x.dtype(), x.device());
-    Tensor dw = w.defined() ? empty(w.shape(), w.dtype(), w.device()) : Tensor();
-    Tensor db = b.defined() ? empty(b.shape(), b.dtype(), b.device()) : Tensor();
-    Tensor wc = w.defined() ? contiguous(w) : w;
-    detail::backend(x.device()).batch_norm_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
-    return {dx, dw, db};
+  return {needs_input_grad(0) ? backward_input_op(g, x, w, save_mean, save_invstd, eps) : Tensor(),
+          want_dw ? sum(mul(g, normalized(x, eps)), dims) : Tensor(), want_db ? sum(g, dims) : Tensor()};
+}
+
+// The rule of batch_norm_backward_input(g, x, w) = w K(g), with K(a) = s P(a) the op
+// without weight, s = invstd and P(a) = a - mean(a) - xhat mean(xhat a); P is linear and
+// self-adjoint over each channel's M values (sums below run over them). From
+// d xhat = s P(dx) and d s = -s^2 mean(xhat dx), for the upstream gg:
+//   d/dg = w K(gg),   d/dw = sum(gg K(g)) = sum(g K(gg)),
+//   d/dx = -(w s / M) (sum(g K(gg)) xhat + sum(g xhat) K(gg) + sum(gg xhat) K(g))
+//        = -(w s / M) (sum(g K(gg)) xhat + K(sum(g xhat) gg + sum(gg xhat) g)),
+// K being linear and the sums per-channel constants: two fused calls, K(gg) and the last
+// one (with the weight -(w s / M), so the op scales it too). Plain backward: s is the saved
+// invstd. create_graph: s and xhat are differentiable ops of x (and K is this op again),
+// so every higher order follows.
+Grads backward_input_rule(const Tensor& gg, const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
+                          const Tensor& save_invstd, double eps) {
+  const bool need_g = needs_input_grad(0), need_x = needs_input_grad(1), need_w = w.defined() && needs_input_grad(2);
+  auto dims = all_but_channel(x);
+  int64_t m = x.size(0);
+  for (int64_t d = 2; d < x.dim(); ++d) m *= x.size(d);
+  Tensor k_gg = backward_input_op(gg, x, {}, save_mean, save_invstd, eps);
+  Tensor dg = need_g ? (w.defined() ? mul(k_gg, per_channel(w, x)) : k_gg) : Tensor();
+  if (!need_x && !need_w) return {dg, Tensor(), Tensor()};
+  Tensor g_kgg = sum(mul(g, k_gg), dims, true);  // [1, C, 1, ...]
+  k_gg = Tensor();
+  Tensor dw = need_w ? reshape(g_kgg, w.shape()) : Tensor();
+  if (!need_x) return {dg, Tensor(), dw};
+  Tensor xhat = normalized(x, eps);
+  Tensor g_xhat = sum(mul(g, xhat), dims, true), gg_xhat = sum(mul(gg, xhat), dims, true);
+  Tensor s = GradMode::enabled() ? rsqrt(add(var(x, dims, 0, true), eps)) : per_channel(save_invstd, x);
+  Tensor coef = mul(s, -1.0 / (double)m);  // [1, C, 1, ...]
+  if (w.defined()) coef = mul(coef, per_channel(w, x));
+  Tensor mixed = mul(gg, g_xhat);
+  mixed = add(mixed, mul(g, gg_xhat));
+  Tensor dx = backward_input_op(mixed, x, reshape(coef, {x.size(1)}), save_mean, save_invstd, eps);
+  mixed = Tensor();
+  dx = add(dx, mul(xhat, mul(coef, g_kgg)));
+  return {dg, dx, dw};
+}
+
+Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
+                         const Tensor& save_invstd, double eps) {
+  Tensor dx;
+  {
+    GradModeGuard off(false);
+    dx = fused_backward(g, x, w, save_mean, save_invstd, false, false)[0];
   }
-  (void)save_mean, (void)save_invstd;
-  Tensor mu = mean(x, dims, true);
-  Tensor invstd = rsqrt(add(var(x, dims, 0, true), eps));
-  Tensor xhat = mul(sub(x, mu), invstd);
-  Tensor gp = w.defined() ? mul(g, per_channel(w, x)) : g;
-  Tensor dx = mul(invstd, sub(sub(gp, mean(gp, dims, true)), mul(xhat, mean(mul(gp, xhat), dims, true))));
-  return {dx, w.defined() ? sum(mul(g, xhat), dims) : Tensor(), b.defined() ? sum(g, dims) : Tensor()};
+  return record("batch_norm_backward_input", dx, {g, x, w},
+                [=](const Tensor& gg) { return backward_input_rule(gg, g, x, w, save_mean, save_invstd, eps); });
 }
 
 }  // namespace
@@ -115,6 +174,23 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
       .batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
   return record("batch_norm", y, {x, weight, bias},
                 [=](const Tensor& g) { return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps); });
+}
+
+Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor& weight, double eps) {
+  detail::check_floating("batch_norm_backward_input", x);
+  detail::check_same("batch_norm_backward_input", g, x);
+  GANTRY_CHECK(x.dim() >= 2 && g.shape() == x.shape(),
+               "batch_norm_backward_input: x must be [N, C] or [N, C, *] and g ", "of its shape, got g ",
+               shape_str(g.shape()), " and x ", shape_str(x.shape()));
+  check_channel_vec("weight", weight, x);
+  const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  GANTRY_CHECK(n * spatial > 1, "batch_norm_backward_input: expected more than 1 value per channel, got input ",
+               shape_str(x.shape()));
+  // The saved statistics of batch_norm's training forward (its output is not needed).
+  Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
+  Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
+  detail::backend(x.device()).batch_norm_forward_train(y, save_mean, save_invstd, {}, {}, xc, {}, {}, 0.0, eps);
+  return backward_input_op(g, x, weight, save_mean, save_invstd, eps);
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/profile.hpp"
 #include "gradcheck.hpp"
 
 using namespace gantry;
@@ -131,6 +132,36 @@ TEST_CASE("upfirdn2d equals zero insertion, pad2d and a strided conv2d with the 
     INFO("up " << o.up << " down " << o.down);
     CHECK(max_abs_diff(upfirdn2d(x, fa, o), upfirdn_reference(x, fa, o)) < 1e-12);
   }
+}
+
+TEST_CASE("R1's grad(D(x), x) through modulated_conv2d runs only the input-gradient pass (needs_input_grad)") {
+  Tensor x = leaf({2, 3, 6, 5}, 11), w = leaf({4, 3, 3, 3}, 12), s = leaf({2, 3}, 13, 0.5, 1.5);
+  Conv2dOptions o{1, 1, 1, 1, 1, 1};
+  auto calls = [](const char* name) {
+    for (const profile::Entry& e : profile::report())
+      if (e.name == name) return e.calls;
+    return int64_t{0};
+  };
+  Tensor y = modulated_conv2d(x, w, s, true, o);
+  Tensor u = leaf(y.shape(), 14);
+  profile::reset();
+  profile::enable(true);
+  Tensor g = grad({sum(mul(u, y))}, {x}, {}, true, true)[0];
+  const int64_t forward = calls("modconv2d_forward"), input = calls("modconv2d_backward_input"),
+                weight = calls("modconv2d_backward_weight");
+  profile::enable(false);
+  profile::reset();
+  CHECK(input == 1);    // dx
+  CHECK(forward == 0);  // no d/d(demodulation): it does not lead to x
+  CHECK(weight == 0);   // w requires grad, but grad() asked for x only
+  // The penalty's backward reaches w and s through g, and matches the same gradient taken
+  // with every input's gradient asked for.
+  std::vector<Tensor> pen = grad({sum(mul(g, g))}, {w, s});
+  Tensor g_all = grad({sum(mul(u, modulated_conv2d(x, w, s, true, o)))}, {x, w, s}, {}, true, true)[0];
+  std::vector<Tensor> pen_all = grad({sum(mul(g_all, g_all))}, {w, s});
+  CHECK(max_abs_diff(g, g_all) < 1e-12);
+  CHECK(max_abs_diff(pen[0], pen_all[0]) < 1e-10);
+  CHECK(max_abs_diff(pen[1], pen_all[1]) < 1e-10);
 }
 
 // gradcheck and gradgradcheck of these ops run on their registry samples (core/ops/registry.cpp,
