@@ -5,8 +5,13 @@
 // (i_0..i_{n-1}) is at in[k][sum_d i_d * s[k].strides[d]]; a broadcast dim has stride 0.
 // Loop nest: rows (all dims but the last) in parallel with OpenMP; within a row, the
 // last dim with each input's own stride. When every input is dense and unbroadcast,
-// one flat loop the compiler vectorizes. No allocation, no virtual call per element:
-// F is a lambda inlined into the loop.
+// one flat loop the compiler vectorizes (simd lanes at every size; OpenMP threads only
+// above kParallelMinElements). No allocation, no virtual call per element: F is a lambda
+// inlined into the loop.
+// Versions (one line each):
+//   1  as above, with `parallel for simd if(n > kParallelMinElements)`: since OpenMP 5 an
+//      `if` without a modifier applies to simd too, so tensors of <= 32768 elements ran
+//      scalar (GCC honours it). 2 (this file): if(parallel: ...), simd always.
 #pragma once
 #include <array>
 #include <cstddef>
@@ -60,7 +65,7 @@ void map_strided(TOut* out, const std::array<const TIn*, K>& in, const std::arra
     auto body = [ out, src = in, f ]<std::size_t... I>(std::index_sequence<I...>, int64_t i) {
       out[i] = f(src[I][i]...);
     };
-#pragma omp parallel for simd if (n > kParallelMinElements) firstprivate(body)
+#pragma omp parallel for simd if (parallel : n > kParallelMinElements) firstprivate(body)
     for (int64_t i = 0; i < n; ++i) body(std::make_index_sequence<K>{}, i);
     return;
   }
