@@ -16,59 +16,168 @@
 // Layout [N, C, S] row-major: channel c is N runs of S contiguous values,
 // x[(n*C + c)*S + i]. S = H*W for BatchNorm2d, 1 for BatchNorm1d on [N, C].
 //
-// Loop nest:  for c        (OpenMP, one channel per iteration; no shared writes; the
-//                          op's one parallel region)
-//               for n      (the N runs of channel c)
-//                 for i    (S contiguous values; `omp simd`, double accumulators in lanes)
+// Loop nest (version 3):
+//   for c-range   (OpenMP: thread t of T takes channels [C t/T, C (t+1)/T); no shared
+//                 writes; the op's one parallel region)
+//     for block   (w channels of the range: w S <= kBlockSpan values per sample, w N S <=
+//                 kBlockFloats in all, w <= kMaxBlockChannels; so pass 2 finds the block's
+//                 x (and dy) in L2)
+//       pass 1: for n, kRows samples at a time      (for each, the block's w S values are
+//                 for j < w S                         one contiguous span: address order)
+//                                                    `omp simd` over j; a pair of double
+//                                                    accumulators per position j
+//               per channel: its S positions' accumulators added in a fixed order (lane_sum)
+//       per c:  the statistics, the coefficients, spread over the channel's positions
+//       pass 2: for n, for j < w S   (the FMA-shaped write, `omp simd`)
+//   S = 1 ([N, C], BatchNorm1d): a span is w channels, the simd runs across channels.
+// Every channel's sums are added in an order fixed by n and its own positions, never by
+// where its block starts, so the outputs do not depend on the thread count.
 // Versions (one line each):
 //   1  two-pass statistics (mean, then centred squares) in scalar double; a backward
 //      that recomputed xhat in double per element. Scalar: the reductions did not
 //      vectorize (strict IEEE order).
-//   2  (this file) statistics in one pass over x, shifted by the channel's first value
+//   2  statistics in one pass over x, shifted by the channel's first value
 //      x0: mean = x0 + sum(x - x0) / M, var = sum((x - x0)^2) / M - (mean - x0)^2, in
 //      double lanes of an `omp simd` reduction (the shift keeps the subtraction from
 //      cancelling when |mean| >> std; the accumulators stay double for float and double);
 //      the backward's two sums likewise; its dx pass and the forward's write are one
 //      FMA-shaped expression per element in T: dx = a dy + b x + k, y = x scale + shift.
 //      Two passes over x for the forward (was three), two for the backward.
+//   3  (this file) the same formulas, in address order: version 2 walked one channel at a
+//      time, N runs of S values a C*S stride apart (49 floats, then a jump of 25 KB for
+//      [64,128,7,7]), so every run started with a cache miss the prefetcher could not
+//      foresee. Now each pass streams through memory and the second pass of a block of
+//      channels hits L2 (figures: docs/kernels/cpu_pointwise.md, bench_pointwise_cpu).
 #include "kernels/cpu/batchnorm.hpp"
+
+#include <omp.h>
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace gantry::kernels::cpu {
 
 namespace {
 
 constexpr int64_t kParallelMinElements = 1 << 15;  // below this, threads cost more than they save
+constexpr int64_t kBlockFloats = 1 << 16;          // values of x per channel block (256 KB of float)
+constexpr int64_t kBlockSpan = 512;                // values per n of a block: its scratch (~18 KB) stays in L1
+constexpr int64_t kMaxBlockChannels = 256;         // the per-channel scratch of a block, on the stack
+constexpr int64_t kRows = 8;                       // runs (values of n) pass 1 adds in registers per store
 
 inline int64_t run_offset(const BatchNormShape& s, int64_t n, int64_t c) { return (n * s.c + c) * s.s; }
 
-// Shifted sums of channel c: sum (x - x0) and sum (x - x0)^2, in double.
-template <class T>
-void channel_moments(const T* __restrict__ x, const BatchNormShape& s, int64_t c, double x0, double& sum,
-                     double& sum_sq) {
-  double a = 0, b = 0;
-  for (int64_t n = 0; n < s.n; ++n) {
-    const T* __restrict__ run = x + run_offset(s, n, c);
-#pragma omp simd reduction(+ : a, b)
-    for (int64_t i = 0; i < s.s; ++i) {
-      const double d = (double)run[i] - x0;
-      a += d;
-      b += d * d;
-    }
-  }
-  sum = a, sum_sq = b;
+// Channels per block: its values fit kBlockFloats and its span per n kBlockSpan (at least one).
+inline int64_t block_width(const BatchNormShape& s) {
+  const int64_t per_channel = std::max<int64_t>(s.n * s.s, 1), run = std::max<int64_t>(s.s, 1);
+  return std::clamp<int64_t>(std::min(kBlockFloats / per_channel, kBlockSpan / run), 1, kMaxBlockChannels);
 }
 
-// y = x * scale + shift over channel c.
+// A thread's scratch for blocks of `width` channels: per position of a block's span
+// (w S values, one run of each channel), two double accumulators, a double and three T
+// coefficients: each pass is then one flat simd loop over the span per n, whatever S is
+// (a loop per run of S = 49 cost more in its start and remainder than in its body).
 template <class T>
-void channel_affine(T* __restrict__ y, const T* __restrict__ x, const BatchNormShape& s, int64_t c, T scale, T shift) {
+struct BlockScratch {
+  std::vector<double> a, b, shift;
+  std::vector<T> p, q, r;
+  explicit BlockScratch(int64_t span)
+      : a((size_t)span), b((size_t)span), shift((size_t)span), p((size_t)span), q((size_t)span), r((size_t)span) {}
+};
+
+// Writes value[k] to the S positions of channel k of the span, k < w.
+template <class V>
+void spread(V* __restrict__ out, const V* __restrict__ value, int64_t w, int64_t run) {
+  for (int64_t k = 0; k < w; ++k) std::fill(out + k * run, out + (k + 1) * run, value[k]);
+}
+
+// Calls block(c0, c1) for consecutive blocks of `width` channels covering this thread's
+// share of the C channels (all of them outside a parallel region).
+template <class Block>
+void for_channel_blocks(const BatchNormShape& s, int64_t width, Block block) {
+  const int64_t nt = omp_get_num_threads(), t = omp_get_thread_num();
+  const int64_t begin = s.c * t / nt, end = s.c * (t + 1) / nt;
+  for (int64_t c0 = begin; c0 < end; c0 += width) block(c0, std::min(c0 + width, end));
+}
+
+// sum of v[0..len) in a fixed order: 8 partial sums by position mod 8, then a tree. The
+// order does not depend on where v lies (a block's first channel or its last, the alignment
+// of a thread's scratch), so neither does the result on the thread count; the 8 lanes
+// vectorize as they are written.
+inline double lane_sum(const double* __restrict__ v, int64_t len) {
+  double l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= len; i += 8)
+    for (int j = 0; j < 8; ++j) l[j] += v[i + j];
+  for (int j = 0; i + j < len; ++j) l[j] += v[i + j];
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
+// Pass 1: two sums per channel of the block [c0, c1), in double,
+//   sum1[k] = sum a-terms, sum2[k] = sum b-terms over channel c0 + k's N*S values,
+// where term(u, v, shift, a, b) adds one element's terms (u, v: the element in the two
+// inputs; shift: sc.shift at its position). Memory is read in address order; each
+// position of the span keeps its own pair of double accumulators across the N runs, so
+// the adds are vertical, in simd lanes, and the sums over S happen once per channel.
+template <class T, class Term>
+void block_sums(const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s, int64_t c0, int64_t c1,
+                BlockScratch<T>& sc, double* __restrict__ sum1, double* __restrict__ sum2, Term term) {
+  const int64_t w = c1 - c0, span = w * s.s;
+  double* __restrict__ a = sc.a.data();
+  double* __restrict__ b = sc.b.data();
+  const double* __restrict__ shift = sc.shift.data();
+  std::fill(a, a + span, 0.0), std::fill(b, b + span, 0.0);
+  int64_t n = 0;
+  for (; n + kRows <= s.n; n += kRows) {  // kRows runs at a time: a[j], b[j] loaded and stored once for them
+    const T* __restrict__ un[kRows];
+    const T* __restrict__ vn[kRows];
+    for (int64_t g = 0; g < kRows; ++g) un[g] = u + run_offset(s, n + g, c0), vn[g] = v + run_offset(s, n + g, c0);
+#pragma omp simd simdlen(8)  // 8 double lanes: a zmm where there is AVX-512 (GCC defaults to 256-bit)
+    for (int64_t j = 0; j < span; ++j) {
+      double ra = 0, rb = 0;
+      for (int64_t g = 0; g < kRows; ++g) term((double)un[g][j], (double)vn[g][j], shift[j], ra, rb);
+      a[j] += ra, b[j] += rb;
+    }
+  }
+  for (; n < s.n; ++n) {
+    const T* __restrict__ un = u + run_offset(s, n, c0);
+    const T* __restrict__ vn = v + run_offset(s, n, c0);
+#pragma omp simd simdlen(8)
+    for (int64_t j = 0; j < span; ++j) term((double)un[j], (double)vn[j], shift[j], a[j], b[j]);
+  }
+  for (int64_t k = 0; k < w; ++k) sum1[k] = lane_sum(a + k * s.s, s.s), sum2[k] = lane_sum(b + k * s.s, s.s);
+}
+
+// Pass 2: out = p u + q v + r over the block [c0, c1), p, q, r spread per position (sc).
+template <class T>
+void block_write(T* __restrict__ out, const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s,
+                 int64_t c0, int64_t c1, const BlockScratch<T>& sc) {
+  const int64_t span = (c1 - c0) * s.s;
+  const T* __restrict__ p = sc.p.data();
+  const T* __restrict__ q = sc.q.data();
+  const T* __restrict__ r = sc.r.data();
   for (int64_t n = 0; n < s.n; ++n) {
-    const T* __restrict__ in = x + run_offset(s, n, c);
-    T* __restrict__ out = y + run_offset(s, n, c);
+    const T* __restrict__ un = u + run_offset(s, n, c0);
+    const T* __restrict__ vn = v + run_offset(s, n, c0);
+    T* __restrict__ on = out + run_offset(s, n, c0);
 #pragma omp simd
-    for (int64_t i = 0; i < s.s; ++i) out[i] = in[i] * scale + shift;
+    for (int64_t j = 0; j < span; ++j) on[j] = p[j] * un[j] + q[j] * vn[j] + r[j];
+  }
+}
+
+// out = x scale + shift over the block [c0, c1), scale = sc.p, shift = sc.r spread per position.
+template <class T>
+void block_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormShape& s, int64_t c0, int64_t c1,
+                  const BlockScratch<T>& sc) {
+  const int64_t span = (c1 - c0) * s.s;
+  const T* __restrict__ scale = sc.p.data();
+  const T* __restrict__ shift = sc.r.data();
+  for (int64_t n = 0; n < s.n; ++n) {
+    const T* __restrict__ xn = x + run_offset(s, n, c0);
+    T* __restrict__ on = out + run_offset(s, n, c0);
+#pragma omp simd
+    for (int64_t j = 0; j < span; ++j) on[j] = xn[j] * scale[j] + shift[j];
   }
 }
 
@@ -80,27 +189,43 @@ void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* _
                               const T* __restrict__ beta, const BatchNormShape& s, T momentum, T eps) {
   const double m = (double)(s.n * s.s);
   const double mom = (double)momentum;
-#pragma omp parallel for schedule(static) if (s.n * s.c * s.s > kParallelMinElements)
-  for (int64_t c = 0; c < s.c; ++c) {
-    double mean = 0, var = 0;
-    if (m > 0) {
-      const double x0 = (double)x[run_offset(s, 0, c)];
-      double sum, sum_sq;
-      channel_moments(x, s, c, x0, sum, sum_sq);
-      const double shift = sum / m;
-      mean = x0 + shift;
-      var = std::max(sum_sq / m - shift * shift, 0.0);
-    }
-    const double invstd = 1.0 / std::sqrt(var + (double)eps);
-    save_mean[c] = (T)mean;
-    save_invstd[c] = (T)invstd;
-    if (running_mean) running_mean[c] = (T)((1 - mom) * (double)running_mean[c] + mom * mean);
-    if (running_var) {
-      const double unbiased = m > 1 ? var * m / (m - 1) : var;
-      running_var[c] = (T)((1 - mom) * (double)running_var[c] + mom * unbiased);
-    }
-    const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
-    channel_affine(y, x, s, c, (T)(invstd * g), (T)(b - mean * invstd * g));
+  const int64_t width = block_width(s);
+#pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
+  {
+    BlockScratch<T> sc(width * s.s);
+    for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
+      double x0[kMaxBlockChannels], sum[kMaxBlockChannels], sum_sq[kMaxBlockChannels];
+      T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
+      const int64_t w = c1 - c0;
+      for (int64_t k = 0; k < w; ++k) x0[k] = m > 0 ? (double)x[run_offset(s, 0, c0 + k)] : 0.0;
+      spread(sc.shift.data(), x0, w, s.s);
+      block_sums(x, x, s, c0, c1, sc, sum, sum_sq, [](double xi, double, double x0i, double& a, double& b) {
+        const double d = xi - x0i;
+        a += d;
+        b += d * d;
+      });
+      for (int64_t k = 0; k < w; ++k) {
+        const int64_t c = c0 + k;
+        double mean = 0, var = 0;
+        if (m > 0) {
+          const double d = sum[k] / m;
+          mean = x0[k] + d;
+          var = std::max(sum_sq[k] / m - d * d, 0.0);
+        }
+        const double invstd = 1.0 / std::sqrt(var + (double)eps);
+        save_mean[c] = (T)mean;
+        save_invstd[c] = (T)invstd;
+        if (running_mean) running_mean[c] = (T)((1 - mom) * (double)running_mean[c] + mom * mean);
+        if (running_var) {
+          const double unbiased = m > 1 ? var * m / (m - 1) : var;
+          running_var[c] = (T)((1 - mom) * (double)running_var[c] + mom * unbiased);
+        }
+        const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
+        scale[k] = (T)(invstd * g), shift[k] = (T)(b - mean * invstd * g);
+      }
+      spread(sc.p.data(), scale, w, s.s), spread(sc.r.data(), shift, w, s.s);
+      block_affine(y, x, s, c0, c1, sc);
+    });
   }
 }
 
@@ -108,11 +233,20 @@ template <class T>
 void batch_norm_forward_eval(T* __restrict__ y, const T* __restrict__ x, const T* __restrict__ running_mean,
                              const T* __restrict__ running_var, const T* __restrict__ gamma, const T* __restrict__ beta,
                              const BatchNormShape& s, T eps) {
-#pragma omp parallel for schedule(static) if (s.n * s.c * s.s > kParallelMinElements)
-  for (int64_t c = 0; c < s.c; ++c) {
-    const double invstd = 1.0 / std::sqrt((double)running_var[c] + (double)eps);
-    const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
-    channel_affine(y, x, s, c, (T)(invstd * g), (T)(b - (double)running_mean[c] * invstd * g));
+  const int64_t width = block_width(s);
+#pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
+  {
+    BlockScratch<T> sc(width * s.s);
+    for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
+      T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
+      for (int64_t c = c0; c < c1; ++c) {
+        const double invstd = 1.0 / std::sqrt((double)running_var[c] + (double)eps);
+        const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
+        scale[c - c0] = (T)(invstd * g), shift[c - c0] = (T)(b - (double)running_mean[c] * invstd * g);
+      }
+      spread(sc.p.data(), scale, c1 - c0, s.s), spread(sc.r.data(), shift, c1 - c0, s.s);
+      block_affine(y, x, s, c0, c1, sc);
+    });
   }
 }
 
@@ -121,35 +255,35 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
                          const T* __restrict__ x, const T* __restrict__ save_mean, const T* __restrict__ save_invstd,
                          const T* __restrict__ gamma, const BatchNormShape& s) {
   const double m = (double)(s.n * s.s);
-#pragma omp parallel for schedule(static) if (s.n * s.c * s.s > kParallelMinElements)
-  for (int64_t c = 0; c < s.c; ++c) {
-    const double mean = (double)save_mean[c], invstd = (double)save_invstd[c];
-    const double gam = gamma ? (double)gamma[c] : 1.0;
-    // pass 1: sum dy and sum dy (x - mean); sum dy xhat = invstd * the latter
-    double sum_dy = 0, sum_dy_xc = 0;
-    for (int64_t n = 0; n < s.n; ++n) {
-      const T* __restrict__ d = dy + run_offset(s, n, c);
-      const T* __restrict__ in = x + run_offset(s, n, c);
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xc)
-      for (int64_t i = 0; i < s.s; ++i) {
-        sum_dy += (double)d[i];
-        sum_dy_xc += (double)d[i] * ((double)in[i] - mean);
+  const int64_t width = block_width(s);
+#pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
+  {
+    BlockScratch<T> sc(width * s.s);
+    for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
+      const int64_t w = c1 - c0;
+      double mean[kMaxBlockChannels], sum_dy[kMaxBlockChannels], sum_dy_xc[kMaxBlockChannels];
+      T ta[kMaxBlockChannels], tb[kMaxBlockChannels], tk[kMaxBlockChannels];
+      for (int64_t k = 0; k < w; ++k) mean[k] = (double)save_mean[c0 + k];
+      spread(sc.shift.data(), mean, w, s.s);
+      // pass 1: sum dy and sum dy (x - mean); sum dy xhat = invstd * the latter
+      block_sums(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, [](double d, double xi, double mu, double& a, double& b) {
+        a += d;
+        b += d * (xi - mu);
+      });
+      // dx = gam invstd (dy - sum dy / M - xhat sum(dy xhat) / M) = a dy + b x + k
+      for (int64_t k = 0; k < w; ++k) {
+        const int64_t c = c0 + k;
+        const double invstd = (double)save_invstd[c], gam = gamma ? (double)gamma[c] : 1.0;
+        const double sum_dy_xhat = sum_dy_xc[k] * invstd;
+        if (dgamma) dgamma[c] = (T)sum_dy_xhat;
+        if (dbeta) dbeta[c] = (T)sum_dy[k];
+        const double mean_dy = m > 0 ? sum_dy[k] / m : 0.0, mean_dy_xhat = m > 0 ? sum_dy_xhat / m : 0.0;
+        const double a = gam * invstd, b = -a * invstd * mean_dy_xhat;
+        ta[k] = (T)a, tb[k] = (T)b, tk[k] = (T)(-a * mean_dy - b * mean[k]);
       }
-    }
-    const double sum_dy_xhat = sum_dy_xc * invstd;
-    if (dgamma) dgamma[c] = (T)sum_dy_xhat;
-    if (dbeta) dbeta[c] = (T)sum_dy;
-    // pass 2: dx = gam invstd (dy - sum dy / M - xhat sum(dy xhat) / M) = a dy + b x + k
-    const double mean_dy = m > 0 ? sum_dy / m : 0.0, mean_dy_xhat = m > 0 ? sum_dy_xhat / m : 0.0;
-    const double a = gam * invstd, b = -a * invstd * mean_dy_xhat;
-    const T ta = (T)a, tb = (T)b, tk = (T)(-a * mean_dy - b * mean);
-    for (int64_t n = 0; n < s.n; ++n) {
-      const T* __restrict__ d = dy + run_offset(s, n, c);
-      const T* __restrict__ in = x + run_offset(s, n, c);
-      T* __restrict__ out = dx + run_offset(s, n, c);
-#pragma omp simd
-      for (int64_t i = 0; i < s.s; ++i) out[i] = ta * d[i] + tb * in[i] + tk;
-    }
+      spread(sc.p.data(), ta, w, s.s), spread(sc.q.data(), tb, w, s.s), spread(sc.r.data(), tk, w, s.s);
+      block_write(dx, dy, x, s, c0, c1, sc);  // pass 2
+    });
   }
 }
 

@@ -1,14 +1,17 @@
 // kernels/cpu/batchnorm: training and eval forwards against a naive per-channel
 // reference, the backward against the closed form and against central differences
-// of the training forward (in double); odd shapes (N = 1, C = 3, S = 7*5, S = 1),
-// outputs pre-filled with NaN so an unwritten element shows; float and double.
+// of the training forward (in double); odd shapes (N = 1, C = 3, S = 7*5, S = 1, C not a
+// multiple of the kernel's channel block, large C), outputs pre-filled with NaN so an
+// unwritten element shows; float and double; every output the same at 1, 2 and 3 threads.
 #include <doctest/doctest.h>
+#include <omp.h>
 
 #include "test_util.hpp"
 
 #include <cmath>
 #include <limits>
 #include <random>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -43,12 +46,20 @@ void channel_stats(const std::vector<T>& x, const BatchNormShape& s, int64_t c, 
   var /= m;
 }
 
+// The kernel walks blocks of channels (batchnorm.cpp: at most 512 values per sample and
+// 65536 in all, at most 256 channels) and adds 8 samples at a time: the shapes below leave
+// a partial last block and a remainder of samples.
 const std::vector<BatchNormShape> kShapes = {
-    {1, 3, 35},       // N = 1, 7x5 image
-    {4, 3, 35},       // 7x5 image, a few samples
-    {6, 5, 1},        // BatchNorm1d on [N, C]
-    {2, 1, 1},        // M = 2, the smallest with an unbiased variance
-    {9, 16, 7 * 35},  // large enough for the OpenMP path
+    {1, 3, 35},         // N = 1, 7x5 image
+    {4, 3, 35},         // 7x5 image, a few samples
+    {6, 5, 1},          // BatchNorm1d on [N, C]
+    {2, 1, 1},          // M = 2, the smallest with an unbiased variance
+    {9, 16, 7 * 35},    // large enough for the OpenMP path; 8 samples + 1
+    {19, 37, 35},       // blocks of 14 channels: 14 + 14 + 9; 16 samples + 3
+    {3, 300, 1},        // [N, C] with C above 256 channels a block: 256 + 44
+    {1, 1000, 3},       // large C, N = 1: blocks of 170 channels, the last 150
+    {2, 3, 4096 + 17},  // one channel a block, a run longer than a block's span
+    {64, 128, 49},      // DCGAN's [64,128,7,7]: blocks of 10 channels, the last 8
 };
 
 }  // namespace
@@ -241,4 +252,42 @@ TEST_CASE("batch_norm_backward matches central differences of the training forwa
       fd_check(beta, c, dbeta[c], "dbeta");
     }
   }
+}
+
+TEST_CASE_TEMPLATE("batch_norm: every output the same at 1, 2 and 3 threads, to the bit", T, float, double) {
+  // threads split the channels in ranges, so the blocks fall differently at each count
+  const int saved = omp_get_max_threads();
+  for (const auto& s : {BatchNormShape{64, 128, 49}, BatchNormShape{19, 37, 49}, BatchNormShape{40, 300, 3},
+                        BatchNormShape{3, 7, 4096 + 17}}) {
+    INFO("shape " << s.n << "x" << s.c << "x" << s.s);
+    REQUIRE(s.n * s.c * s.s > (1 << 15));  // above the kernel's threshold for threads
+    const size_t numel = (size_t)(s.n * s.c * s.s);
+    const auto x = random_values<T>(numel, 61, -2, 3), dy = random_values<T>(numel, 62);
+    const auto gamma = random_values<T>(s.c, 63), beta = random_values<T>(s.c, 64);
+    const auto rm0 = random_values<T>(s.c, 65), rv0 = random_values<T>(s.c, 66, 0.5, 2);
+    std::vector<std::vector<T>> first;
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      auto y = nans<T>(numel), mean = nans<T>(s.c), invstd = nans<T>(s.c), rm = rm0, rv = rv0;
+      batch_norm_forward_train(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(), x.data(), gamma.data(),
+                               beta.data(), s, T(0.1), T(1e-5));
+      auto ye = nans<T>(numel);
+      batch_norm_forward_eval(ye.data(), x.data(), rm.data(), rv.data(), gamma.data(), beta.data(), s, T(1e-5));
+      auto dx = nans<T>(numel), dgamma = nans<T>(s.c), dbeta = nans<T>(s.c);
+      batch_norm_backward(dx.data(), dgamma.data(), dbeta.data(), dy.data(), x.data(), mean.data(), invstd.data(),
+                          gamma.data(), s);
+      const std::vector<std::vector<T>> out = {y, mean, invstd, rm, rv, ye, dx, dgamma, dbeta};
+      if (first.empty()) {
+        first = out;
+        continue;
+      }
+      const char* names[] = {"y",      "save_mean", "save_invstd", "running_mean", "running_var",
+                             "eval y", "dx",        "dgamma",      "dbeta"};
+      for (size_t k = 0; k < out.size(); ++k) {
+        INFO(threads << " threads: " << std::string(names[k]));
+        CHECK(out[k] == first[k]);
+      }
+    }
+  }
+  omp_set_num_threads(saved);
 }

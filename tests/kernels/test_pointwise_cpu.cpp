@@ -1,13 +1,18 @@
 // kernels/cpu pointwise: the vectorizable float tanh (kernels/cpu/simd_math.hpp) against
 // double std::tanh in ulps over a dense sweep and at the special values, and the tanh op
-// through the elementwise loop at odd sizes (every simd tail), at 1 and 2 threads.
+// through the elementwise loop at odd sizes (every simd tail), at 1 and 2 threads;
+// map_strided and assign_strided on transposed, sliced, broadcast and size-1 views against
+// the per-element definition, bit for bit, at 1 and 2 threads.
 #include <doctest/doctest.h>
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <tuple>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "core/ops.hpp"
@@ -164,4 +169,155 @@ TEST_CASE("tanh op in double is std::tanh, to the bit") {
     INFO("n = " << n);
     CHECK(bad == 0);
   }
+}
+
+// ---- map_strided / assign_strided on strided views, against the definition ----------
+
+namespace {
+
+using gantry::kernels::StridedShape;
+namespace ew = gantry::kernels::elementwise;
+
+StridedShape view(const std::vector<int64_t>& sizes, const std::vector<int64_t>& strides) {
+  REQUIRE(sizes.size() == strides.size());
+  StridedShape s;
+  s.ndim = (int)sizes.size();
+  for (int d = 0; d < s.ndim; ++d) s.sizes[d] = sizes[d], s.strides[d] = strides[d];
+  return s;
+}
+
+// Offset in a view of the element at row-major flat index i of its sizes.
+int64_t offset_of(const StridedShape& s, int64_t i) {
+  int64_t off = 0;
+  for (int d = s.ndim - 1; d >= 0; --d) off += (i % s.sizes[d]) * s.strides[d], i /= s.sizes[d];
+  return off;
+}
+
+// One past the largest offset a view reaches (its strides are >= 0).
+int64_t extent(const StridedShape& s) {
+  int64_t e = 1;
+  for (int d = 0; d < s.ndim; ++d) e += (s.sizes[d] - 1) * s.strides[d];
+  return e;
+}
+
+struct Case {
+  const char* what;
+  std::vector<int64_t> sizes;
+  std::vector<std::vector<int64_t>> strides;  // one per operand
+};
+
+// map_strided with K operands of the case against the per-element definition, bit for bit,
+// at 1 and 2 threads; the output pre-filled with NaN.
+template <std::size_t K, class F>
+void check_map(const Case& c, F f) {
+  std::array<StridedShape, K> s;
+  std::array<std::vector<float>, K> data;
+  std::array<const float*, K> in;
+  for (std::size_t k = 0; k < K; ++k) {
+    s[k] = view(c.sizes, c.strides[k]);
+    data[k] = gantry::testing::random_values<float>((size_t)extent(s[k]), 100 + (unsigned)k, -3, 3);
+    in[k] = data[k].data();
+  }
+  const int64_t n = gantry::kernels::cpu::numel_of(s[0]);
+  std::vector<float> want((size_t)n);
+  for (int64_t i = 0; i < n; ++i) {
+    std::array<float, K> v;
+    for (std::size_t k = 0; k < K; ++k) v[k] = in[k][offset_of(s[k], i)];
+    want[(size_t)i] = std::apply(f, v);
+  }
+  const int saved = omp_get_max_threads();
+  for (int threads : {1, 2}) {
+    omp_set_num_threads(threads);
+    auto got = gantry::testing::nans<float>((size_t)n);
+    gantry::kernels::cpu::map_strided<float, float, K>(got.data(), in, s, f);
+    int64_t bad = 0, first = -1;
+    for (int64_t i = 0; i < n; ++i)
+      if (bits(got[(size_t)i]) != bits(want[(size_t)i]) && bad++ == 0) first = i;
+    INFO(std::string(c.what) << ", " << threads << " threads: " << bad << " of " << n << " wrong, the first at "
+                             << first);
+    CHECK(bad == 0);
+  }
+  omp_set_num_threads(saved);
+}
+
+}  // namespace
+
+TEST_CASE("map_strided on transposed, sliced, broadcast and size-1 views matches the definition") {
+  const std::vector<Case> unary = {
+      {"dense [5,7]", {5, 7}, {{7, 1}}},
+      {"transposed [7,5] of [5,7]", {7, 5}, {{1, 7}}},
+      {"every other column [1000,40] of [1000,80] (merges to one row of stride 2, tiled)", {1000, 40}, {{80, 2}}},
+      {"size-1 dims with odd strides [3,1,4,1]", {3, 1, 4, 1}, {{4, 999, 1, 77}}},
+      {"a scalar broadcast to [3,4,5]", {3, 4, 5}, {{0, 0, 0}}},
+      {"0 dims", {}, {{}}},
+      {"[2,3,40000] of [2,3,80000], the last dim sliced (rows longer than a tile)",
+       {2, 3, 40000},
+       {{240000, 80000, 1}}},
+  };
+  for (const auto& c : unary) {
+    check_map<1>(c, ew::LeakyRelu<float>{0.2f});
+    check_map<1>(c, ew::Tanh<float>{});
+  }
+  const std::vector<Case> binary = {
+      {"dense [4,6]", {4, 6}, {{6, 1}, {6, 1}}},
+      {"per-sample [64,1,1,1] x [64,3,5,7]", {64, 3, 5, 7}, {{1, 0, 0, 0}, {105, 35, 7, 1}}},
+      {"per-channel bias [3] over [4,3,5,7]", {4, 3, 5, 7}, {{0, 1, 0, 0}, {105, 35, 7, 1}}},
+      {"[64,64,7,7] * [64,7,7] (a leading broadcast dim)", {64, 64, 7, 7}, {{3136, 49, 7, 1}, {0, 49, 7, 1}}},
+      {"middle broadcast [6,1,5] -> [6,7,5]", {6, 7, 5}, {{5, 0, 1}, {35, 5, 1}}},
+      {"transposed x dense [9,11]", {9, 11}, {{1, 9}, {11, 1}}},
+      {"rows of a wider buffer [4,6] of [4,10] x dense", {4, 6}, {{10, 1}, {6, 1}}},
+      {"[2,40000] x a [2,1] column: long rows, one operand constant along them", {2, 40000}, {{40000, 1}, {1, 0}}},
+      {"[40000] broadcast over 3 rows x every other element of [3,80000]", {3, 40000}, {{0, 1}, {80000, 2}}},
+  };
+  for (const auto& c : binary) {
+    check_map<2>(c, ew::Mul<float>{});
+    check_map<2>(c, [](float u, float v) { return u - 2.f * v; });
+  }
+  const std::vector<Case> ternary = {
+      {"where: a per-row condition, a transposed a, a dense b [8,9]", {8, 9}, {{1, 0}, {1, 8}, {9, 1}}},
+      {"where: all dense but one broadcast [2,3,5]", {2, 3, 5}, {{15, 5, 1}, {15, 5, 1}, {0, 5, 1}}},
+  };
+  for (const auto& c : ternary) check_map<3>(c, [](float cond, float a, float b) { return cond > 0 ? a : b; });
+}
+
+TEST_CASE("assign_strided copies between strided views of any layout, converting the type, nothing else written") {
+  struct Copy {
+    const char* what;
+    std::vector<int64_t> sizes, out_strides, in_strides;
+  };
+  const std::vector<Copy> copies = {
+      {"dense to dense [3,4,5]", {3, 4, 5}, {20, 5, 1}, {20, 5, 1}},
+      {"transposed in, dense out [7,5]", {7, 5}, {5, 1}, {1, 7}},
+      {"dense in, transposed out [7,5]", {7, 5}, {1, 7}, {5, 1}},
+      {"into every other column of [500,80] from a dense [500,40] (tiled)", {500, 40}, {80, 2}, {40, 1}},
+      {"a broadcast row into [6,9]", {6, 9}, {9, 1}, {0, 1}},
+      {"rows of wider buffers both sides [5,3]", {5, 3}, {8, 1}, {4, 1}},
+      {"size-1 dims [2,1,3]", {2, 1, 3}, {3, 50, 1}, {3, 7, 1}},
+      {"a long row split in tiles [1,50000]", {1, 50000}, {50000, 1}, {50000, 1}},
+  };
+  const int saved = omp_get_max_threads();
+  for (const auto& c : copies) {
+    const StridedShape so = view(c.sizes, c.out_strides), si = view(c.sizes, c.in_strides);
+    const auto src = gantry::testing::random_values<double>((size_t)extent(si), 7, -5, 5);
+    const int64_t n = gantry::kernels::cpu::numel_of(so);
+    for (int threads : {1, 2}) {
+      omp_set_num_threads(threads);
+      // double -> float: the sentinel -1000 must survive wherever the view does not reach
+      std::vector<float> out((size_t)extent(so), -1000.f);
+      gantry::kernels::cpu::assign_strided<float, double>(out.data(), so, src.data(), si);
+      std::vector<float> want((size_t)extent(so), -1000.f);
+      for (int64_t i = 0; i < n; ++i) want[(size_t)offset_of(so, i)] = (float)src[(size_t)offset_of(si, i)];
+      INFO(std::string(c.what) << ", " << threads << " threads");
+      CHECK(out == want);
+      bool broadcast = false;  // a stride-0 view cannot be written back into
+      for (int64_t st : c.in_strides) broadcast = broadcast || st == 0;
+      if (broadcast) continue;
+      // float -> float, back from the float copy into a fresh buffer of the input's layout
+      std::vector<float> back((size_t)extent(si), -1000.f), want_back((size_t)extent(si), -1000.f);
+      gantry::kernels::cpu::assign_strided<float, float>(back.data(), si, out.data(), so);
+      for (int64_t i = 0; i < n; ++i) want_back[(size_t)offset_of(si, i)] = out[(size_t)offset_of(so, i)];
+      CHECK(back == want_back);
+    }
+  }
+  omp_set_num_threads(saved);
 }
