@@ -36,7 +36,7 @@ for r in $(seq 1 "$rounds"); do
           END { gsub("x", "", w); gsub("x", "", c); gsub("x", "", s); print b, t, r, g, p, w, c, s, "-" }' "$f"
       else
         awk -v b="$b" -v t="$t" -v r="$r" '
-          function ms(line) { match(line, /(median|mean) [0-9.]+ ms\/step/); line = substr(line, RSTART, RLENGTH); sub(/^(median|mean) /, "", line); sub(/ ms\/step$/, "", line); return line }
+          function ms(line,    f) { match(line, /(median|mean) [0-9.]+ ms\/step/); split(substr(line, RSTART, RLENGTH), f, " "); return f[2] }
           /^gantry .*(median|mean) [0-9.]+ ms\/step/ { g = ms($0) }
           /^pytorch .*(median|mean) [0-9.]+ ms\/step/ { p = ms($0) }
           /^ratio:/ { w = $4 }

@@ -97,8 +97,7 @@ Grads backward_input_rule(const Tensor& gg, const Tensor& g, const Tensor& x, co
                           const Tensor& save_invstd, double eps) {
   const bool need_g = needs_input_grad(0), need_x = needs_input_grad(1), need_w = w.defined() && needs_input_grad(2);
   auto dims = all_but_channel(x);
-  int64_t m = x.size(0);
-  for (int64_t d = 2; d < x.dim(); ++d) m *= x.size(d);
+  const int64_t m = x.numel() / x.size(1);  // values a channel
   Tensor k_gg = backward_input_op(gg, x, {}, save_mean, save_invstd, eps);
   Tensor dg = need_g ? (w.defined() ? mul(k_gg, per_channel(w, x)) : k_gg) : Tensor();
   if (!need_x && !need_w) return {dg, Tensor(), Tensor()};
