@@ -13,7 +13,9 @@
 // a stride-1 correlation of dy with a (KH/sh)x(KW/sw) sub-kernel; every dx element is written
 // once by its phase (no zero fill, no scatter-add).
 // The GEMMs run on the SGEMM's loop nest (sgemm_avx512.hpp's gemm_nest): forward packs cols
-// straight from x into the B panels (16-lane masked gathers through a per-thread index table,
+// straight from x (a stride above 1: from a block's phase split of x, Source below, where a
+// tap's inputs for one output row are consecutive) into the B panels (16-lane masked gathers
+// through a per-thread index table,
 // index[tap, b*P + p] = b*Cin*H*W + the tap table's pixel, or one or two masked loads where a
 // 16-column group is one or two runs of consecutive pixels) and stores each register tile
 // straight into y (column j at y + co*P + b*Cout*P + p: per 16-column group two masked
@@ -67,11 +69,12 @@ void block_index(int32_t* index, const int32_t* table, int64_t taps, int64_t P, 
       }
 }
 
-// Whether every offset of a block of samples, sized for `columns` pixels a sample (x, y, dx,
-// dy), fits int32; whatever the batch size, so the choice of path does not depend on it.
-bool offsets_fit(const Conv2dShape& s, int64_t columns) {
+// Whether every offset of a block of samples, sized for `columns` pixels a sample (x or its
+// phase split, `in_sample` floats a sample; y, dx, dy), fits int32; whatever the batch size,
+// so the choice of path does not depend on it.
+bool offsets_fit(const Conv2dShape& s, int64_t columns, int64_t in_sample) {
   const int64_t B = (kBlockColumnsAvx512 + std::max<int64_t>(columns, 1) - 1) / std::max<int64_t>(columns, 1) + 1;
-  return B * s.c_in * in_pixels(s) <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
+  return B * std::max(in_sample, s.c_in * in_pixels(s)) <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
 }
 
 // gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A plain row-major (a, lda), B a
@@ -175,7 +178,8 @@ void sample_offsets(int32_t* offset, int64_t P, int64_t B, int64_t sample) {
 
 // This thread's tables for forward's and backward weight's blocks of up to B_max samples
 // (block_samples of `count`): the patch gather groups gv[tap*groups_of(B_max*P) + g] of the
-// tap table through each column's sample (block_index, gather_groups), the column offsets of
+// tap table through each column's sample, `sample` floats apart in the source the patches
+// are read from (block_index, gather_groups), the column offsets of
 // y / dy (offset[b*P + p] = b*Cout*P + p), and room for a block's column groups cv (filled
 // per block by col_vectors). In this thread's index / ColVec scratch.
 struct BlockGather {
@@ -184,17 +188,96 @@ struct BlockGather {
   avx::ColVec* cv;
   const avx::ColVec* gv;
 };
-BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table, int64_t count) {
+BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table, int64_t count, int64_t sample) {
   const int64_t P = out_pixels(s), taps = s.k_h * s.k_w;
   const int64_t B_max = block_samples(s, count, kBlockColumnsAvx512), ld = B_max * P;
   int32_t* index = scratch<int32_t>(0, taps * ld);
   int32_t* offset = scratch<int32_t>(1, ld);
   avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(ld));
   avx::ColVec* gv = scratch<avx::ColVec>(1, taps * groups_of(ld));
-  block_index(index, table.data(), taps, P, B_max, s.c_in * in_pixels(s));
+  block_index(index, table.data(), taps, P, B_max, sample);
   gather_groups(gv, index, taps, ld);
   sample_offsets(offset, P, B_max, s.c_out * P);
   return {B_max, offset, cv, gv};
+}
+
+// Where forward and backward weight read their patches: x itself, or (a stride above 1) a
+// phase-split copy of a block of x, xs[b, ci, rh, rw, a, c] = x[b, ci, rh + sh*a, rw + sw*c]
+// (rh < sh, rw < sw, a < ceil(H/sh), c < ceil(W/sw); the tail past H or W is never read).
+// Through the split, a tap's inputs for consecutive outputs of a row are consecutive floats
+// (ih = oh*sh - ph + kh*dh lies in phase rh = (kh*dh - ph) mod sh at a = oh + (kh*dh - ph - rh)/sh),
+// so the 16-column groups become one or two masked loads instead of 16-lane gathers.
+struct Source {
+  bool split;
+  int64_t ph_h, ph_w;  // the split's plane: ceil(H/sh) x ceil(W/sw)
+  int64_t plane;       // floats from one channel to the next: H*W, or sh*sw*ph_h*ph_w
+  int64_t sample;      // floats from one sample to the next: Cin*plane
+};
+Source source_of(const Conv2dShape& s) {
+  const bool split = s.stride_h > 1 || s.stride_w > 1;
+  const int64_t ph_h = (s.in_h + s.stride_h - 1) / s.stride_h, ph_w = (s.in_w + s.stride_w - 1) / s.stride_w;
+  const int64_t plane = split ? s.stride_h * s.stride_w * ph_h * ph_w : in_pixels(s);
+  return {split, ph_h, ph_w, plane, s.c_in * plane};
+}
+
+// The tap table (conv_common.hpp's tap_table) into the phase split: table[(kh*KW + kw)*P + p]
+// = (rh*sw + rw)*ph_h*ph_w + a*ph_w + c for the input pixel output p reads through (kh, kw),
+// -1 where that is padding.
+std::vector<int32_t> split_tap_table(const Conv2dShape& s, const Source& src) {
+  const int64_t P = out_pixels(s);
+  std::vector<int32_t> table((size_t)(s.k_h * s.k_w * P));
+  for (int64_t kh = 0; kh < s.k_h; ++kh)
+    for (int64_t kw = 0; kw < s.k_w; ++kw) {
+      const int64_t eh = kh * s.dil_h - s.pad_h, ew = kw * s.dil_w - s.pad_w;
+      const int64_t rh = ((eh % s.stride_h) + s.stride_h) % s.stride_h,
+                    rw = ((ew % s.stride_w) + s.stride_w) % s.stride_w;
+      const int64_t base = (rh * s.stride_w + rw) * src.ph_h * src.ph_w;
+      for (int64_t oh = 0; oh < s.out_h; ++oh)
+        for (int64_t ow = 0; ow < s.out_w; ++ow) {
+          const int64_t ih = oh * s.stride_h + eh, iw = ow * s.stride_w + ew;
+          const bool inside = ih >= 0 && ih < s.in_h && iw >= 0 && iw < s.in_w;
+          const int64_t a = oh + (eh - rh) / s.stride_h, c = ow + (ew - rw) / s.stride_w;
+          table[(size_t)((kh * s.k_w + kw) * P + oh * s.out_w + ow)] = inside ? (int32_t)(base + a * src.ph_w + c) : -1;
+        }
+    }
+  return table;
+}
+
+// xs = the phase split (Source) of the B samples at x: per input row, a stride-2 row is
+// split into its even and odd floats by two permutes of up to 32 loaded floats.
+GANTRY_AVX512 void phase_split(float* __restrict xs, const float* __restrict x, int64_t B, const Conv2dShape& s,
+                               const Source& src) {
+  const int64_t sh = s.stride_h, sw = s.stride_w, pp = src.ph_h * src.ph_w;
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  for (int64_t bc = 0; bc < B * s.c_in; ++bc)
+    for (int64_t ih = 0; ih < s.in_h; ++ih) {
+      const float* row = x + (bc * s.in_h + ih) * s.in_w;
+      float* out = xs + bc * src.plane + (ih % sh) * sw * pp + (ih / sh) * src.ph_w;
+      if (sw == 1) {
+        std::copy(row, row + s.in_w, out);
+      } else if (sw == 2) {
+        for (int64_t iw = 0; iw < s.in_w; iw += 32) {
+          const int64_t n = std::min<int64_t>(32, s.in_w - iw), n_even = (n + 1) / 2, n_odd = n / 2;
+          const __m512 v0 = _mm512_maskz_loadu_ps(avx::lanes(n), row + iw);
+          const __m512 v1 = n > 16 ? _mm512_maskz_loadu_ps(avx::lanes(n - 16), row + iw + 16) : _mm512_setzero_ps();
+          _mm512_mask_storeu_ps(out + iw / 2, avx::lanes(n_even), _mm512_permutex2var_ps(v0, even, v1));
+          if (n_odd > 0)
+            _mm512_mask_storeu_ps(out + pp + iw / 2, avx::lanes(n_odd), _mm512_permutex2var_ps(v0, odd, v1));
+        }
+      } else {
+        for (int64_t iw = 0; iw < s.in_w; ++iw) out[(iw % sw) * pp + iw / sw] = row[iw];
+      }
+    }
+}
+
+// The patch source of the B samples at x for a block: x itself, or their phase split in this
+// thread's scratch.
+GANTRY_AVX512 const float* block_source(const float* x, int64_t B, const Conv2dShape& s, const Source& src) {
+  if (!src.split) return x;
+  float* xs = scratch<float>(0, B * src.sample);
+  phase_split(xs, x, B, s, src);
+  return xs;
 }
 
 // conv2d_forward as implicit GEMMs: per block of B samples, Y[Cout, B*P] = W @ cols with the
@@ -202,17 +285,17 @@ BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table
 GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
-  const std::vector<int32_t> table = tap_table(s, true);
+  const Source src = source_of(s);
+  const std::vector<int32_t> table = src.split ? split_tap_table(s, src) : tap_table(s, true);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
-    const BlockGather g = block_gather(s, table, n1 - n0);
+    const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
     const int64_t B_max = g.B_max, ld = B_max * P;
     for (int64_t nb = n0; nb < n1; nb += B_max) {
       const int64_t B = std::min(B_max, n1 - nb);
       avx::col_vectors(g.cv, g.offset, B * P);
+      const float* xb = block_source(x + nb * in_size, B, s, src);
       avx::gemm_nest(s.c_out, B * P, K,
-                     PatchOps{w, K, x + nb * in_size, in_pixels(s), taps, g.gv, groups_of(ld), y + nb * out_size, P,
-                              g.cv},
-                     false);
+                     PatchOps{w, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv}, false);
       if (bias)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co) {
@@ -228,19 +311,20 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
 GANTRY_AVX512 void backward_weight_avx512(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
-  const std::vector<int32_t> table = tap_table(s, true);
+  const Source src = source_of(s);
+  const std::vector<int32_t> table = src.split ? split_tap_table(s, src) : tap_table(s, true);
   std::vector<float*> partials(omp_get_max_threads(), nullptr);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
-    const BlockGather g = block_gather(s, table, n1 - n0);
+    const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
     const int64_t B_max = g.B_max, ld = B_max * P;
     float* partial = nt == 1 ? dw : scratch<float>(2, s.c_out * K);
     partials[t] = partial;
     for (int64_t nb = n0; nb < n1; nb += B_max) {
       const int64_t B = std::min(B_max, n1 - nb);
       avx::col_vectors(g.cv, g.offset, B * P);
+      const float* xb = block_source(x + nb * in_size, B, s, src);
       avx::gemm_nest(s.c_out, K, B * P,
-                     WeightOps{dy + nb * out_size, P, g.cv, x + nb * in_size, in_pixels(s), taps, g.gv, groups_of(ld),
-                               partial, K},
+                     WeightOps{dy + nb * out_size, P, g.cv, xb, src.plane, taps, g.gv, groups_of(ld), partial, K},
                      nb > n0);
     }
     if (n1 == n0) std::fill(partial, partial + s.c_out * K, 0.0f);
@@ -364,7 +448,7 @@ bool implicit_gemm(const Conv2dShape& s) {
   if (!batch_invariant_gemm<float>() || is_full_kernel(s)) return false;
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads > 1 && s.n < threads) return false;
-  return offsets_fit(s, out_pixels(s));
+  return offsets_fit(s, out_pixels(s), source_of(s).sample);
 }
 
 bool phase_decomposable(const Conv2dShape& s) {
@@ -372,7 +456,8 @@ bool phase_decomposable(const Conv2dShape& s) {
   if (s.c_in < kPhaseMinChannels || (s.stride_h == 1 && s.stride_w == 1) || s.dil_h != 1 || s.dil_w != 1 ||
       s.k_h % s.stride_h != 0 || s.k_w % s.stride_w != 0)
     return false;
-  return offsets_fit(s, ((s.in_h + s.stride_h - 1) / s.stride_h) * ((s.in_w + s.stride_w - 1) / s.stride_w));
+  return offsets_fit(s, ((s.in_h + s.stride_h - 1) / s.stride_h) * ((s.in_w + s.stride_w - 1) / s.stride_w),
+                     s.c_in * in_pixels(s));
 }
 
 void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {

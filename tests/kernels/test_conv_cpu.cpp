@@ -73,13 +73,18 @@ const std::vector<Conv2dShape>& odd_shapes() {
       // 16 or more input channels and a stride that divides the kernel, backward input as
       // stride^2 phase GEMMs; 17 channels: a K of 17*KH*KW over several k blocks and an edge
       // tile of 3 rows in the phase GEMMs).
-      geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 0, 0, 1, 1), geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 1, 1, 1, 1),
+      geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 0, 0, 1, 1),
+      geometry(3, 16, 7, 5, 3, 2, 2, 2, 2, 1, 1, 1, 1),
       geometry(3, 17, 7, 5, 3, 2, 2, 2, 2, 2, 2, 1, 1),
       geometry(3, 16, 7, 5, 3, 3, 3, 2, 2, 0, 0, 1, 1),  // k 3, s 2: the old backward input
-      geometry(3, 16, 7, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1), geometry(3, 3, 7, 5, 3, 3, 3, 2, 2, 2, 2, 1, 1),
-      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 0, 0, 1, 1), geometry(3, 17, 7, 5, 3, 4, 4, 2, 2, 1, 1, 1, 1),
-      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 2, 2, 1, 1), geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 0, 0, 1, 1),
-      geometry(3, 3, 7, 5, 3, 5, 5, 2, 2, 1, 1, 1, 1), geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 2, 2, 1, 1),
+      geometry(3, 16, 7, 5, 3, 3, 3, 2, 2, 1, 1, 1, 1),
+      geometry(3, 3, 7, 5, 3, 3, 3, 2, 2, 2, 2, 1, 1),
+      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 0, 0, 1, 1),
+      geometry(3, 17, 7, 5, 3, 4, 4, 2, 2, 1, 1, 1, 1),
+      geometry(3, 16, 7, 5, 3, 4, 4, 2, 2, 2, 2, 1, 1),
+      geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 0, 0, 1, 1),
+      geometry(3, 3, 7, 5, 3, 5, 5, 2, 2, 1, 1, 1, 1),
+      geometry(3, 16, 7, 5, 3, 5, 5, 2, 2, 2, 2, 1, 1),
       geometry(2, 16, 7, 5, 4, 4, 3, 2, 1, 1, 1, 1, 1),    // stride in h only: 2 phases
       geometry(2, 17, 7, 5, 4, 3, 4, 1, 2, 1, 2, 1, 1),    // stride in w only: 2 phases
       geometry(2, 16, 8, 7, 3, 3, 3, 3, 3, 1, 0, 1, 1),    // stride 3 = kernel: 9 phases
@@ -88,6 +93,16 @@ const std::vector<Conv2dShape>& odd_shapes() {
       geometry(2, 16, 6, 40, 3, 4, 4, 2, 2, 1, 1, 1, 1),   // rows of 20 outputs, 20-wide phases
       geometry(9, 32, 14, 14, 8, 4, 4, 2, 2, 1, 1, 1, 1),  // DCGAN's D2 / G2 geometry: blocks of 8 + 1
       geometry(2, 16, 6, 6, 260, 4, 4, 2, 2, 1, 1, 1, 1),  // phase k = 1040: two k blocks
+      // Forward and backward weight read a stride above 1 through x's phase split (a tap's
+      // phase from kh*dh - ph):
+      geometry(2, 3, 11, 9, 4, 3, 3, 2, 2, 2, 1, 2, 2),   // with dilation 2 in h and w
+      geometry(3, 2, 9, 71, 3, 3, 5, 3, 2, 1, 2, 1, 3),   // rows over 32 floats, odd width, stride 3 in h
+      geometry(2, 2, 10, 13, 3, 2, 4, 2, 3, 0, 1, 3, 1),  // stride 3 in w (the scalar split)
+      // Forward and backward weight read a stride above 1 through x's phase split (a tap's
+      // phase from kh*dh - ph): dilation with it, odd widths, rows over 32 floats, stride 3.
+      geometry(2, 3, 11, 9, 4, 3, 3, 2, 2, 2, 1, 2, 2),
+      geometry(3, 2, 9, 71, 3, 3, 5, 3, 2, 1, 2, 1, 3),
+      geometry(2, 2, 10, 13, 3, 2, 4, 2, 3, 0, 1, 3, 1),
   };
   return shapes;
 }
