@@ -1,11 +1,9 @@
-// core/cuda_device.cpp — the caching allocator and cross-device copies. Built with
-// GANTRY_CUDA=emu or real (CMakeLists.txt); GANTRY_CUDA=off builds core/cuda_device_off.cpp instead.
+// core/cuda_device.cpp — the cuda device's caching allocator (core/block_cache.hpp over
+// cudaMalloc) and cross-device copies. Built with GANTRY_CUDA=emu or real (CMakeLists.txt);
+// GANTRY_CUDA=off builds core/cuda_device_off.cpp instead.
 #include "core/cuda_device.hpp"
 
-#include <map>
-#include <mutex>
-#include <vector>
-
+#include "core/block_cache.hpp"
 #include "core/error.hpp"
 #include "kernels/cuda/cuda_compat.cuh"
 
@@ -13,26 +11,31 @@ namespace gantry::cuda_device {
 
 namespace {
 
-constexpr size_t kRound = 512;  // blocks are cached by size rounded up to this
+// The raw allocator under the cache: cudaMalloc, its error kept for the message.
+cudaError_t g_last_malloc_error = cudaSuccess;
+void* raw_allocate(size_t bytes) {
+  void* p = nullptr;
+  g_last_malloc_error = cudaMalloc(&p, bytes);
+  if (g_last_malloc_error == cudaSuccess) return p;
+  cudaGetLastError();
+  return nullptr;
+}
+void raw_release(void* p) { cudaFree(p); }
 
+// At exit the cached blocks go back to the driver, so leak checkers see only real leaks.
+// On a GPU the runtime may already be unloading then; its error is ignored. No cap beyond
+// the peak of live bytes (min_cached 0); blocks rounded to 512 bytes.
 struct Cache {
-  std::mutex m;
-  std::map<size_t, std::vector<void*>> free;  // rounded size -> cached blocks
-  Stats stats;
-  // At exit the cached blocks go back to the driver, so leak checkers see only real
-  // leaks. On a GPU the runtime may already be unloading then; its error is ignored.
+  detail::BlockCache blocks{{raw_allocate, raw_release}, 512, 0, true};
   ~Cache() {
-    for (auto& [size, blocks] : free)
-      for (void* b : blocks) cudaFree(b);
+    blocks.empty();
     cudaGetLastError();
   }
 };
-Cache& cache() {
+detail::BlockCache& cache() {
   static Cache c;
-  return c;
+  return c.blocks;
 }
-
-size_t rounded(size_t bytes) { return (std::max<size_t>(bytes, 1) + kRound - 1) / kRound * kRound; }
 
 void check(cudaError_t e, const char* what, size_t bytes) {
   if (e != cudaSuccess)
@@ -50,63 +53,27 @@ bool available() {
 }
 
 void* allocate(size_t bytes) {
-  Cache& c = cache();
-  const size_t size = rounded(bytes);
-  std::lock_guard<std::mutex> g(c.m);
-  void* p = nullptr;
-  auto it = c.free.find(size);
-  if (it != c.free.end() && !it->second.empty()) {
-    p = it->second.back();
-    it->second.pop_back();
-    c.stats.cached_bytes -= (int64_t)size;
+  bool reused = false;
+  void* p = cache().allocate(bytes, &reused);
+  if (!p) check(g_last_malloc_error, "cudaMalloc", (bytes + 511) / 512 * 512);
 #if GANTRY_CUDA_EMU
-    // On the emulator a reused block is refilled with NaN bytes, as cudaMalloc's fresh
-    // memory is, so an op that leaves part of its output unwritten shows it.
-    cudaMemset(p, 0xFF, size);
+  // On the emulator a reused block is refilled with NaN bytes, as cudaMalloc's fresh
+  // memory is, so an op that leaves part of its output unwritten shows it.
+  if (reused) cudaMemset(p, 0xFF, (bytes + 511) / 512 * 512);
 #endif
-  } else {
-    if (cudaMalloc(&p, size) != cudaSuccess) {
-      cudaGetLastError();
-      for (auto& [s, blocks] : c.free)  // give the cache back and try once more
-        for (void* b : blocks) cudaFree(b);
-      c.free.clear();
-      c.stats.cached_bytes = 0;
-      check(cudaMalloc(&p, size), "cudaMalloc", size);
-    }
-  }
-  c.stats.current_bytes += (int64_t)size;
-  c.stats.peak_bytes = std::max(c.stats.peak_bytes, c.stats.current_bytes);
   return p;
 }
 
-void release(void* p, size_t bytes) {
-  if (!p) return;
-  Cache& c = cache();
-  const size_t size = rounded(bytes);
-  std::lock_guard<std::mutex> g(c.m);
-  c.free[size].push_back(p);
-  c.stats.current_bytes -= (int64_t)size;
-  c.stats.cached_bytes += (int64_t)size;
-}
+void release(void* p, size_t bytes) { cache().release(p, bytes); }
 
 Stats stats() {
-  std::lock_guard<std::mutex> g(cache().m);
-  return cache().stats;
+  const detail::BlockCache::Stats s = cache().stats();
+  return {s.current_bytes, s.peak_bytes, s.cached_bytes};
 }
 
-void reset_peak() {
-  std::lock_guard<std::mutex> g(cache().m);
-  cache().stats.peak_bytes = cache().stats.current_bytes;
-}
+void reset_peak() { cache().reset_peak(); }
 
-void empty_cache() {
-  Cache& c = cache();
-  std::lock_guard<std::mutex> g(c.m);
-  for (auto& [s, blocks] : c.free)
-    for (void* b : blocks) cudaFree(b);
-  c.free.clear();
-  c.stats.cached_bytes = 0;
-}
+void empty_cache() { cache().empty(); }
 
 void copy(void* dst, Device to, const void* src, Device from, size_t bytes) {
   if (bytes == 0) return;

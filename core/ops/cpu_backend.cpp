@@ -1,8 +1,8 @@
 // core/ops/cpu_backend.cpp — the cpu's table of core/ops/backend.hpp: each entry picks
 // the element type (float32 or float64) and calls kernels/cpu over raw pointers.
-#include <atomic>
 #include <cstdlib>
 
+#include "core/block_cache.hpp"
 #include "core/ops/backend.hpp"
 #include "core/ops/common.hpp"
 #include "kernels/cpu/batchnorm.hpp"
@@ -21,24 +21,28 @@ namespace gantry::detail {
 
 namespace {
 
-// ---- storage: 64-byte aligned (Eigen and AVX loads), counted for memory_stats -------
-std::atomic<int64_t> g_bytes{0}, g_peak{0};
+// ---- storage: 64-byte aligned (Eigen and AVX loads), through a caching allocator --------
+void* raw_allocate(size_t bytes) { return std::aligned_alloc(64, bytes); }  // bytes: a multiple of 64
+void raw_release(void* p) { std::free(p); }
+// Never destroyed: a tensor that outlives static destruction can still give its block back.
+// Holds up to max(peak live bytes, 64 MiB) of freed blocks; off under AddressSanitizer.
+BlockCache& cache() {
+  static BlockCache* c = new BlockCache({raw_allocate, raw_release}, 64, (size_t)64 << 20, !kAddressSanitizer);
+  return *c;
+}
 
 void* allocate(size_t n, Device d) {
-  void* p = n ? std::aligned_alloc(64, (n + 63) / 64 * 64) : nullptr;
-  GANTRY_CHECK(n == 0 || p, "out of memory allocating ", n, " bytes on ", d.str());
-  const int64_t now = g_bytes.fetch_add((int64_t)n) + (int64_t)n;
-  int64_t peak = g_peak.load();
-  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
-  }
+  if (n == 0) return nullptr;
+  void* p = cache().allocate(n);
+  GANTRY_CHECK(p, "out of memory allocating ", n, " bytes on ", d.str());
   return p;
 }
-void release(void* p, size_t n) {
-  std::free(p);
-  g_bytes -= (int64_t)n;
+void release(void* p, size_t n) { cache().release(p, n); }
+MemoryStats memory_stats() {
+  const BlockCache::Stats s = cache().stats();
+  return {s.current_bytes, s.peak_bytes};
 }
-MemoryStats memory_stats() { return {g_bytes.load(), g_peak.load()}; }
-void reset_peak_memory() { g_peak = g_bytes.load(); }
+void reset_peak_memory() { cache().reset_peak(); }
 
 // ---- fills and copies ------------------------------------------------------------------
 void fill(const Tensor& out, double value) {

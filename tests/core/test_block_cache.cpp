@@ -1,0 +1,122 @@
+// The caching allocator (core/block_cache.hpp) over a counting fake: freed blocks come back
+// for the same rounded size, the cache holds at most max(peak live bytes, min_cached), a
+// failing raw allocation empties the cache and retries once, and the cpu's tensors use it.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <set>
+
+#include "core/block_cache.hpp"
+#include "core/ops.hpp"
+
+using namespace gantry;
+using gantry::detail::BlockCache;
+
+namespace {
+int g_raw_allocs = 0, g_raw_frees = 0, g_fail_next = 0;
+std::set<void*> g_live;  // blocks the fake handed out and has not had back
+void* fake_allocate(size_t bytes) {
+  if (g_fail_next > 0) {
+    --g_fail_next;
+    return nullptr;
+  }
+  ++g_raw_allocs;
+  void* p = std::malloc(bytes);
+  g_live.insert(p);
+  return p;
+}
+void fake_release(void* p) {
+  ++g_raw_frees;
+  REQUIRE(g_live.erase(p) == 1);
+  std::free(p);
+}
+void reset_fake() { g_raw_allocs = g_raw_frees = g_fail_next = 0; }
+}  // namespace
+
+TEST_CASE("block cache: a freed block is handed out again for the same rounded size, not others") {
+  reset_fake();
+  {
+    BlockCache c({fake_allocate, fake_release}, 64, 1 << 20, true);
+    bool reused = true;
+    void* a = c.allocate(100, &reused);
+    CHECK_FALSE(reused);
+    CHECK(c.stats().current_bytes == 128);
+    c.release(a, 100);
+    CHECK(c.stats().current_bytes == 0);
+    CHECK(c.stats().cached_bytes == 128);
+    void* b = c.allocate(120, &reused);  // rounds to 128 too
+    CHECK(reused);
+    CHECK(b == a);
+    void* d = c.allocate(200, &reused);  // 256: a new block
+    CHECK_FALSE(reused);
+    CHECK(g_raw_allocs == 2);
+    CHECK(c.stats().peak_bytes == 384);
+    c.release(b, 120);
+    c.release(d, 200);
+    CHECK(g_raw_frees == 0);
+    c.empty();
+    CHECK(g_raw_frees == 2);
+    CHECK(c.stats().cached_bytes == 0);
+  }
+  CHECK(g_live.empty());
+}
+
+TEST_CASE("block cache: it holds at most max(peak live bytes, min_cached); the rest goes back") {
+  reset_fake();
+  {
+    BlockCache c({fake_allocate, fake_release}, 64, 256, true);
+    void* a = c.allocate(256);
+    void* b = c.allocate(256);
+    c.reset_peak();  // peak 512 = live now
+    c.release(a, 256);
+    c.release(b, 256);  // cached 512 <= peak 512: both kept
+    CHECK(c.stats().cached_bytes == 512);
+    CHECK(g_raw_frees == 0);
+    void* x = c.allocate(64);
+    c.reset_peak();    // peak 64: the cap is min_cached, 256
+    c.release(x, 64);  // 512 + 64 > 256: straight back
+    CHECK(g_raw_frees == 1);
+    CHECK(c.stats().cached_bytes == 512);
+  }  // the destructor gives the cached blocks back
+  CHECK(g_raw_frees == 3);
+  CHECK(g_live.empty());
+}
+
+TEST_CASE("block cache: a failed raw allocation empties the cache and retries once; off means no caching") {
+  reset_fake();
+  BlockCache c({fake_allocate, fake_release}, 64, 1 << 20, true);
+  c.release(c.allocate(64), 64);
+  CHECK(c.stats().cached_bytes == 64);
+  g_fail_next = 1;
+  void* p = c.allocate(1000);  // fails once, the cache is emptied, the retry succeeds
+  REQUIRE(p);
+  CHECK(c.stats().cached_bytes == 0);
+  CHECK(g_raw_frees == 1);
+  g_fail_next = 1;
+  CHECK(c.allocate(5000) == nullptr);  // the cache is empty, so no retry: nullptr, nothing counted
+  CHECK(g_fail_next == 0);
+  CHECK(c.stats().current_bytes == 1024);
+  c.release(p, 1000);
+
+  BlockCache off({fake_allocate, fake_release}, 64, 1 << 20, false);
+  const int frees = g_raw_frees;
+  void* q = off.allocate(64);
+  off.release(q, 64);
+  CHECK(g_raw_frees == frees + 1);
+  CHECK(off.stats().cached_bytes == 0);
+  c.empty();
+  CHECK(g_live.empty());
+}
+
+TEST_CASE("block cache: cpu tensors count their bytes through it (live, peak), freed or not") {
+  const int64_t before = memory_stats().current_bytes;
+  reset_peak_memory();
+  {
+    Tensor t = zeros({1000});  // 4000 bytes, rounded to 4032
+    CHECK(memory_stats().current_bytes == before + 4032);
+    CHECK(memory_stats().peak_bytes >= before + 4032);
+  }
+  CHECK(memory_stats().current_bytes == before);
+  Tensor u = ones({1000});  // a reused block holds its new values
+  CHECK(u.sum().item() == doctest::Approx(1000.0));
+}
