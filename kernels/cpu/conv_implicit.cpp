@@ -244,29 +244,39 @@ std::vector<int32_t> split_tap_table(const Conv2dShape& s, const Source& src) {
 }
 
 // xs = the phase split (Source) of the B samples at x: per input row, a stride-2 row is
-// split into its even and odd floats by two permutes of up to 32 loaded floats.
+// split into its even and odd floats by two permutes of up to 32 loaded floats (rows of up
+// to 16: one load). Rows are visited phase by phase (ih = rh + sh*a), so no division per row.
 GANTRY_AVX512 void phase_split(float* __restrict xs, const float* __restrict x, int64_t B, const Conv2dShape& s,
                                const Source& src) {
-  const int64_t sh = s.stride_h, sw = s.stride_w, pp = src.ph_h * src.ph_w;
+  const int64_t sh = s.stride_h, sw = s.stride_w, pp = src.ph_h * src.ph_w, W = s.in_w;
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+  const __mmask16 m_row = avx::lanes(std::min<int64_t>(W, 16)), m_even = avx::lanes((std::min<int64_t>(W, 16) + 1) / 2),
+                  m_odd = avx::lanes(std::max<int64_t>(std::min<int64_t>(W, 16) / 2, 1));
   for (int64_t bc = 0; bc < B * s.c_in; ++bc)
-    for (int64_t ih = 0; ih < s.in_h; ++ih) {
-      const float* row = x + (bc * s.in_h + ih) * s.in_w;
-      float* out = xs + bc * src.plane + (ih % sh) * sw * pp + (ih / sh) * src.ph_w;
-      if (sw == 1) {
-        std::copy(row, row + s.in_w, out);
-      } else if (sw == 2) {
-        for (int64_t iw = 0; iw < s.in_w; iw += 32) {
-          const int64_t n = std::min<int64_t>(32, s.in_w - iw), n_even = (n + 1) / 2, n_odd = n / 2;
-          const __m512 v0 = _mm512_maskz_loadu_ps(avx::lanes(n), row + iw);
-          const __m512 v1 = n > 16 ? _mm512_maskz_loadu_ps(avx::lanes(n - 16), row + iw + 16) : _mm512_setzero_ps();
-          _mm512_mask_storeu_ps(out + iw / 2, avx::lanes(n_even), _mm512_permutex2var_ps(v0, even, v1));
-          if (n_odd > 0)
-            _mm512_mask_storeu_ps(out + pp + iw / 2, avx::lanes(n_odd), _mm512_permutex2var_ps(v0, odd, v1));
+    for (int64_t rh = 0; rh < std::min(sh, s.in_h); ++rh) {
+      const float* row = x + (bc * s.in_h + rh) * W;
+      float* out = xs + bc * src.plane + rh * sw * pp;
+      for (int64_t ih = rh; ih < s.in_h; ih += sh, row += sh * W, out += src.ph_w) {
+        if (sw == 1) {
+          std::copy(row, row + W, out);
+        } else if (sw == 2 && W <= 16) {
+          const __m512 v = _mm512_maskz_loadu_ps(m_row, row);
+          _mm512_mask_storeu_ps(out, m_even, _mm512_permutexvar_ps(even, v));
+          if (W > 1) _mm512_mask_storeu_ps(out + pp, m_odd, _mm512_permutexvar_ps(odd, v));
+        } else if (sw == 2) {
+          for (int64_t iw = 0; iw < W; iw += 32) {
+            const int64_t n = std::min<int64_t>(32, W - iw), n_even = (n + 1) / 2, n_odd = n / 2;
+            const __m512 v0 = _mm512_maskz_loadu_ps(avx::lanes(n), row + iw);
+            const __m512 v1 = n > 16 ? _mm512_maskz_loadu_ps(avx::lanes(n - 16), row + iw + 16) : _mm512_setzero_ps();
+            _mm512_mask_storeu_ps(out + iw / 2, avx::lanes(n_even), _mm512_permutex2var_ps(v0, even, v1));
+            if (n_odd > 0)
+              _mm512_mask_storeu_ps(out + pp + iw / 2, avx::lanes(n_odd), _mm512_permutex2var_ps(v0, odd, v1));
+          }
+        } else {
+          for (int64_t rw = 0; rw < std::min(sw, W); ++rw)
+            for (int64_t iw = rw, c = 0; iw < W; iw += sw, ++c) out[rw * pp + c] = row[iw];
         }
-      } else {
-        for (int64_t iw = 0; iw < s.in_w; ++iw) out[(iw % sw) * pp + iw / sw] = row[iw];
       }
     }
 }
