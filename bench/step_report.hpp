@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <string>
 #include <vector>
@@ -122,9 +123,12 @@ inline void print_result(double median_ms, double cpu_ms_per_step) {
 // and backward rule timed by name (core/profile.hpp), printed as a table sorted by self time
 // per step, with the steps' wall time beside the summed self times (what is left is code
 // outside any timed scope: the autograd walk, shape checks, the trainer's own glue).
+// GANTRY_PROFILE_SHAPES=1 splits each conv entry by its geometry (profile::group_by_shape).
 template <class Step>
 void print_profile(int steps, Step step) {
   if (steps <= 0) return;
+  const char* shapes = std::getenv("GANTRY_PROFILE_SHAPES");
+  profile::group_by_shape(shapes && std::string(shapes) == "1");
   profile::reset();
   profile::enable(true);
   const auto t0 = std::chrono::steady_clock::now();

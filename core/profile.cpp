@@ -76,15 +76,17 @@ void print(int steps, const char* prefix) {
   double all = 0;
   for (const Entry& e : entries) all += e.self_ms;
   const double n = steps > 0 ? steps : 1;
-  std::printf("%s%-36s %10s %12s %12s %7s %8s\n", prefix, "name (by self time)", "calls/step", "self ms/step",
+  int width = 36;  // the name column: wider for names grouped by shape
+  for (const Entry& e : entries) width = std::max(width, (int)e.name.size());
+  std::printf("%s%-*s %10s %12s %12s %7s %8s\n", prefix, width, "name (by self time)", "calls/step", "self ms/step",
               "total ms/step", "self %", "GFLOP/s");
   for (const Entry& e : entries) {
-    std::printf("%s%-36s %10.1f %12.3f %12.3f %6.1f%%", prefix, e.name.c_str(), e.calls / n, e.self_ms / n,
+    std::printf("%s%-*s %10.1f %12.3f %12.3f %6.1f%%", prefix, width, e.name.c_str(), e.calls / n, e.self_ms / n,
                 e.total_ms / n, all > 0 ? 100.0 * e.self_ms / all : 0.0);
     if (e.work > 0 && e.self_ms > 0) std::printf(" %8.1f", e.work / (e.self_ms * 1e6));
     std::printf("\n");
   }
-  std::printf("%s%-36s %10s %12.3f\n", prefix, "sum of self times", "", all / n);
+  std::printf("%s%-*s %10s %12.3f\n", prefix, width, "sum of self times", "", all / n);
 }
 
 }  // namespace gantry::profile

@@ -13,13 +13,19 @@ namespace gantry::profile {
 
 namespace detail {
 inline std::atomic<bool> on{false};
-}
+inline std::atomic<bool> by_shape{false};
+}  // namespace detail
 
 // Starts (true) or stops (false) timing; what was summed stays until reset().
 void enable(bool on);
 inline bool enabled() { return detail::on.load(std::memory_order_relaxed); }
 // Forgets every sum.
 void reset();
+// Whether the conv-class entries (conv2d and modconv2d forward, backward input and weight)
+// are timed under their name plus their geometry, e.g. "conv2d_forward 64x32x14x14 ->64x7x7
+// k4x4 s2x2 p1x1" (like torch.profiler's group_by_input_shape); off by default.
+inline void group_by_shape(bool on) { detail::by_shape.store(on, std::memory_order_relaxed); }
+inline bool grouped_by_shape() { return detail::by_shape.load(std::memory_order_relaxed); }
 
 // One name's sums over the calls since reset(): self time excludes the scopes opened
 // inside it (a backward rule's kernels are theirs, not the rule's).

@@ -1,6 +1,7 @@
 // core/ops/profiled_backend.cpp — the tables backend() hands out while profiling is on:
 // the device's own table with every entry wrapped in a profile::Scope of its name, the
 // GEMM-class entries declaring their flops (work_of below).
+#include <string>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -45,6 +46,22 @@ double conv_flops(const A&) {
   return 0;
 }
 
+// " NxCinxHxW ->CoutxOHxOW kKHxKW sSHxSW pPHxPW" (and " dDHxDW" where dilated) for a
+// Conv2dShape argument, else "": the geometry group_by_shape appends to a conv entry's name.
+std::string conv_geometry(const kernels::Conv2dShape& s) {
+  std::string g = " " + std::to_string(s.n) + "x" + std::to_string(s.c_in) + "x" + std::to_string(s.in_h) + "x" +
+                  std::to_string(s.in_w) + " ->" + std::to_string(s.c_out) + "x" + std::to_string(s.out_h) + "x" +
+                  std::to_string(s.out_w) + " k" + std::to_string(s.k_h) + "x" + std::to_string(s.k_w) + " s" +
+                  std::to_string(s.stride_h) + "x" + std::to_string(s.stride_w) + " p" + std::to_string(s.pad_h) + "x" +
+                  std::to_string(s.pad_w);
+  if (s.dil_h != 1 || s.dil_w != 1) g += " d" + std::to_string(s.dil_h) + "x" + std::to_string(s.dil_w);
+  return g;
+}
+template <class A>
+std::string conv_geometry(const A&) {
+  return "";
+}
+
 // The flops entry Member declares: 2 batch m n k for gemm, conv_flops for the entries
 // that take a Conv2dShape, else 0.
 template <auto Member, class... A>
@@ -67,7 +84,10 @@ template <class R, class... A>
 struct Wrap<R (*)(A...)> {
   template <bool Cpu, auto Member, const char* Name>
   static R call(A... a) {
-    profile::Scope scope(Name);
+    std::string shaped;  // the name with the geometry, when grouped by shape (lives as long as the scope)
+    if constexpr ((std::is_same_v<std::decay_t<A>, kernels::Conv2dShape> || ...))
+      if (profile::grouped_by_shape()) shaped = Name + (std::string() + ... + conv_geometry(a));
+    profile::Scope scope(shaped.empty() ? Name : shaped.c_str());
     scope.add_work(work_of<Member>(a...));
     return (table(Cpu).*Member)(std::forward<A>(a)...);
   }

@@ -118,3 +118,20 @@ TEST_CASE("profile: a scope's time is its own thread's; nesting subtracts childr
   CHECK(m["outer"].self_ms >= m["other thread"].total_ms - 1.0);  // another thread's scope is no child
   profile::reset();
 }
+
+TEST_CASE("profile: grouped by shape, each conv entry is timed under its geometry, the rest by name") {
+  profile::reset();
+  profile::group_by_shape(true);
+  profile::enable(true);
+  conv_step();
+  profile::enable(false);
+  profile::group_by_shape(false);
+  const auto m = by_name();
+  profile::reset();
+  CHECK(m.count("conv2d_forward 2x3x6x6 ->4x4x4 k3x3 s1x1 p0x0") == 1);
+  CHECK(m.count("conv2d_backward_weight 2x3x6x6 ->4x4x4 k3x3 s1x1 p0x0") == 1);
+  CHECK(m.count("conv2d_forward") == 0);
+  CHECK(m.count("leaky_relu") == 1);  // not a conv entry: its name alone
+  if (m.count("conv2d_forward 2x3x6x6 ->4x4x4 k3x3 s1x1 p0x0"))
+    CHECK(m.at("conv2d_forward 2x3x6x6 ->4x4x4 k3x3 s1x1 p0x0").work == doctest::Approx(2.0 * 2 * 4 * 16 * 27));
+}
