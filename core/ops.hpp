@@ -143,6 +143,12 @@ Tensor upfirdn2d(const Tensor& x, const Tensor& f, const UpFirDn2dOptions& o);
 // eval: the running statistics. weight/bias optional (affine).
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum = 0.1, double eps = 1e-5);
+// leaky_relu(batch_norm(...), slope) (slope > 0) or relu(batch_norm(...)) (slope 0), the
+// same values bit for bit; in training one fused kernel and one backward kernel (no pass
+// of its own for the activation; nn::Sequential uses it for a BatchNorm followed by a
+// ReLU / LeakyReLU). slope < 0 is refused (the backward reads the mask from the output).
+Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, bool training, double momentum, double eps, double slope);
 // batch_norm's input gradient in training mode, as an op (its rule is batch_norm's double
 // backward): for x [N,C,*] and g of x's shape, with xhat = (x - mean_c) invstd_c over the
 // M = N*S values of channel c (biased variance, invstd = 1/sqrt(var + eps)) and

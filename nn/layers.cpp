@@ -67,6 +67,14 @@ Tensor BatchNorm::forward(const Tensor& x) {
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }
 
+Tensor BatchNorm::forward_act(const Tensor& x, double slope) {
+  if (!is_training() || sync_) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
+  GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ", expected_dims,
+               "-d input, got ", shape_str(x.shape()));
+  num_batches_tracked.data<int64_t>()[0] += 1;
+  return batch_norm_act(x, running_mean, running_var, weight, bias, true, momentum, eps, slope);
+}
+
 // Two passes over the global batch, each one all-reduce of C (+1) numbers:
 //   mean = sum_ranks sum_local x / n,   var = sum_ranks sum_local (x - mean)^2 / n,
 // y = (x - mean) / sqrt(var + eps) * weight + bias, in differentiable ops, so backward

@@ -42,6 +42,9 @@ class BatchNorm : public Module {
  public:
   BatchNorm(int64_t features, int expected_dims, double eps = 1e-5, double momentum = 0.1, bool affine = true);
   Tensor forward(const Tensor& x) override;
+  // act(forward(x)) for the activation of `slope` that follows it (0: ReLU, > 0: leaky
+  // ReLU): the same values; in training, unsynced, one fused op (batch_norm_act).
+  Tensor forward_act(const Tensor& x, double slope);
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
   int expected_dims;

@@ -1,6 +1,10 @@
 // nn/module.cpp — Module (nn/module.hpp): named parameters, buffers and submodules, train/eval, to(Device).
 #include "nn/module.hpp"
 
+#include <cmath>
+
+#include "nn/layers.hpp"
+
 namespace gantry::nn {
 
 Tensor Module::forward(const Tensor&) {
@@ -119,9 +123,30 @@ Sequential& Sequential::add(std::shared_ptr<Module> layer) {
   return *this;
 }
 
+namespace {
+// The slope of a ReLU (0) or of a LeakyReLU with a finite slope >= 0; -1 for any other module.
+double activation_slope(const Module& m) {
+  if (dynamic_cast<const ReLU*>(&m)) return 0.0;
+  if (auto* l = dynamic_cast<const LeakyReLU*>(&m); l && l->slope >= 0 && std::isfinite(l->slope)) return l->slope;
+  return -1.0;
+}
+}  // namespace
+
+// A BatchNorm followed by a ReLU / LeakyReLU runs as one fused op (BatchNorm::forward_act:
+// the same values, one pass less over the activation each way); the rest layer by layer.
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
-  for (auto& [name, layer] : children()) h = layer->forward(h);
+  const auto& layers = children();
+  for (size_t i = 0; i < layers.size(); ++i) {
+    auto* bn = dynamic_cast<BatchNorm*>(layers[i].second.get());
+    const double slope = bn && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
+    if (slope >= 0) {
+      h = bn->forward_act(h, slope);
+      ++i;
+    } else {
+      h = layers[i].second->forward(h);
+    }
+  }
   return h;
 }
 

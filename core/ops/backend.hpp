@@ -67,14 +67,18 @@ struct Backend {
   void (*embedding_backward)(const Tensor& dtable, const Tensor& g, const Tensor& indices);
   void (*one_hot)(const Tensor& y, const Tensor& labels, int64_t num_classes);  // y zeroed by the caller
   // ---- normalization (norm.cpp); x [N, C, *] ----
+  // slope >= 0 fuses an activation into y: y > 0 ? y : slope y (0: ReLU); slope < 0: none.
   void (*batch_norm_forward_train)(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd,
                                    const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
-                                   const Tensor& w, const Tensor& b, double momentum, double eps);
+                                   const Tensor& w, const Tensor& b, double momentum, double eps, double slope);
   // Null where the composition of ops serves (the cpu): the eval forward for inference.
   void (*batch_norm_forward_eval)(const Tensor& y, const Tensor& x, const Tensor& running_mean,
                                   const Tensor& running_var, const Tensor& w, const Tensor& b, double eps);
+  // act defined: the forward fused an activation of `slope` and act is its output; g goes
+  // through it first (act > 0 ? g : slope g).
   void (*batch_norm_backward)(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
-                              const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w);
+                              const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
+                              double slope);
   // ---- penalties (penalty.cpp); g [N, K] ----
   void (*gradient_penalty_forward)(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps);
   void (*gradient_penalty_backward)(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,

@@ -207,20 +207,22 @@ void one_hot(const Tensor& y, const Tensor& labels, int64_t classes) {
 // ---- normalization, penalties --------------------------------------------------------------
 void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
                               const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
-                              double eps) {
+                              double eps, double slope) {
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::batch_norm_forward_train<T>(y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(),
                                               ptr_or_null<T>(rm), ptr_or_null<T>(rv), x.data<T>(), ptr_or_null<T>(w),
-                                              ptr_or_null<T>(b), bn_shape(x), (T)momentum, (T)eps);
+                                              ptr_or_null<T>(b), bn_shape(x), (T)momentum, (T)eps, (T)slope);
   });
 }
 void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
-                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
+                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
+                         double slope) {
   dispatch_floating(x.dtype(), "batch_norm", [&](auto tag) {
     using T = decltype(tag);
     kernels::cpu::batch_norm_backward<T>(dx.data<T>(), ptr_or_null<T>(dw), ptr_or_null<T>(db), g.data<T>(), x.data<T>(),
-                                         save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(w), bn_shape(x));
+                                         save_mean.data<T>(), save_invstd.data<T>(), ptr_or_null<T>(w), bn_shape(x),
+                                         ptr_or_null<T>(act), (T)slope);
   });
 }
 void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps) {

@@ -231,13 +231,17 @@ bool use_cudnn() { return kernels::cuda::kernel_versions().cudnn; }
 
 void batch_norm_forward_train(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& rm,
                               const Tensor& rv, const Tensor& x, const Tensor& w, const Tensor& b, double momentum,
-                              double eps) {
+                              double eps, double slope) {
   if (use_cudnn())
     kernels::cudnn::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x), f32(w),
                                              f32(b), bn_shape(x), (float)momentum, (float)eps);
   else
     kernels::cuda::batch_norm_forward_train(f32(y), f32(save_mean), f32(save_invstd), f32(rm), f32(rv), f32(x), f32(w),
                                             f32(b), bn_shape(x), (float)momentum, (float)eps);
+  // The fused activation, as its own elementwise pass over y on this device (the same
+  // functors as relu / leaky_relu; no fused CUDA kernel yet).
+  if (slope == 0) cuda_unary(y, y, kernels::elementwise::Relu<float>{});
+  else if (slope > 0) cuda_unary(y, y, kernels::elementwise::LeakyRelu<float>{(float)slope});
 }
 void batch_norm_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm, const Tensor& rv, const Tensor& w,
                              const Tensor& b, double eps) {
@@ -246,8 +250,14 @@ void batch_norm_forward_eval(const Tensor& y, const Tensor& x, const Tensor& rm,
   else
     kernels::cuda::batch_norm_forward_eval(f32(y), f32(x), f32(rm), f32(rv), f32(w), f32(b), bn_shape(x), (float)eps);
 }
-void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
-                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w) {
+void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g_in, const Tensor& x,
+                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
+                         double slope) {
+  Tensor g = g_in;  // through the fused activation first, as leaky_relu_backward's own pass
+  if (act.defined()) {
+    g = empty(g_in.shape(), g_in.dtype(), g_in.device());
+    cuda_binary(g, g_in, act, kernels::elementwise::LeakyReluBackward<float>{(float)slope});
+  }
   if (use_cudnn())
     kernels::cudnn::batch_norm_backward(f32(dx), f32(dw), f32(db), f32(g), f32(x), f32(save_mean), f32(save_invstd),
                                         f32(w), bn_shape(x));

@@ -14,6 +14,8 @@
 // kernels/cuda/batchnorm.cu or cuDNN: core/ops/cuda_dispatch.cpp chooses); the eval
 // forward runs a backend's eval kernel for inference (no input requires grad) where it
 // has one, and the composition otherwise, so its gradients stay differentiable.
+#include <cmath>
+
 #include "core/ops/common.hpp"
 
 namespace gantry {
@@ -53,15 +55,17 @@ void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
 }
 
 // The backend's fused backward: dx always, dw and db where asked for (the kernels take
-// null for either). w, the weight, is optional (= 1).
+// null for either). w, the weight, is optional (= 1). act: a fused activation's output
+// (of `slope`), which g goes through first; undefined: none.
 Grads fused_backward(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& save_mean,
-                     const Tensor& save_invstd, bool want_dw, bool want_db) {
+                     const Tensor& save_invstd, bool want_dw, bool want_db, const Tensor& act = {},
+                     double slope = 0.0) {
   Tensor gc = contiguous(g), xc = contiguous(x), dx = empty(x.shape(), x.dtype(), x.device());
   const int64_t c = x.size(1);
   Tensor dw = want_dw ? empty({c}, x.dtype(), x.device()) : Tensor();
   Tensor db = want_db ? empty({c}, x.dtype(), x.device()) : Tensor();
   Tensor wc = w.defined() ? contiguous(w) : w;
-  detail::backend(x.device()).batch_norm_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc);
+  detail::backend(x.device()).batch_norm_backward(dx, dw, db, gc, xc, save_mean, save_invstd, wc, act, slope);
   return {dx, dw, db};
 }
 
@@ -131,8 +135,11 @@ Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, cons
 
 }  // namespace
 
-Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                  const Tensor& bias, bool training, double momentum, double eps) {
+namespace {
+
+// batch_norm's argument checks (in training also the value count and contiguous running stats).
+void check_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, bool training) {
   detail::check_floating("batch_norm", x);
   GANTRY_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
   check_channel_vec("weight", weight, x);
@@ -143,6 +150,36 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
                "batch_norm: give both running_mean and running_var, or neither");
   if (!training) {
     GANTRY_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+    return;
+  }
+  const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
+  GANTRY_CHECK(n * spatial > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
+               shape_str(x.shape()));
+  GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
+               "batch_norm: running statistics must be contiguous");
+}
+
+// The training forward's kernel: y (= act(batch norm) for slope >= 0) and the saved statistics.
+struct TrainForward {
+  Tensor y, save_mean, save_invstd;
+};
+TrainForward train_forward(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                           const Tensor& bias, double momentum, double eps, double slope) {
+  const int64_t c = x.size(1);
+  Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
+  Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
+  Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
+  detail::backend(x.device())
+      .batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps, slope);
+  return {y, save_mean, save_invstd};
+}
+
+}  // namespace
+
+Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                  const Tensor& bias, bool training, double momentum, double eps) {
+  check_batch_norm(x, running_mean, running_var, weight, bias, training);
+  if (!training) {
     // A backend with an eval kernel (cuda) runs it for inference (no input requires grad);
     // otherwise the composition below, whose gradients stay differentiable.
     auto eval_kernel = detail::backend(x.device()).batch_norm_forward_eval;
@@ -161,18 +198,33 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     if (bias.defined()) y = add(y, per_channel(bias, x));
     return y;
   }
-  const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
-  GANTRY_CHECK(n * spatial > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
-               shape_str(x.shape()));
-  GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
-               "batch_norm: running statistics must be contiguous");
-  Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
-  Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
-  Tensor wc = weight.defined() ? contiguous(weight) : weight, bc = bias.defined() ? contiguous(bias) : bias;
-  detail::backend(x.device())
-      .batch_norm_forward_train(y, save_mean, save_invstd, running_mean, running_var, xc, wc, bc, momentum, eps);
-  return record("batch_norm", y, {x, weight, bias},
+  TrainForward f = train_forward(x, running_mean, running_var, weight, bias, momentum, eps, -1.0);
+  Tensor save_mean = f.save_mean, save_invstd = f.save_invstd;
+  return record("batch_norm", f.y, {x, weight, bias},
                 [=](const Tensor& g) { return batch_norm_rule(g, x, weight, bias, save_mean, save_invstd, eps); });
+}
+
+// The rule: g through the activation at the output, then batch_norm's. Plain backward: one
+// kernel (the activation read inside it); create_graph: leaky_relu_backward (an op, its mask
+// from the output: y > 0 exactly where the batch norm's value is, for slope >= 0) and
+// batch_norm's differentiable rule, so every higher order follows. `out` is the output
+// detached (no cycle through this node; the mask has no gradient).
+Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, bool training, double momentum, double eps, double slope) {
+  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "batch_norm_act: slope must be finite and >= 0, got ", slope);
+  check_batch_norm(x, running_mean, running_var, weight, bias, training);
+  if (!training) {
+    Tensor y = batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps);
+    return slope == 0 ? relu(y) : leaky_relu(y, slope);
+  }
+  TrainForward f = train_forward(x, running_mean, running_var, weight, bias, momentum, eps, slope);
+  Tensor save_mean = f.save_mean, save_invstd = f.save_invstd, out = f.y.detach();
+  return record("batch_norm_act", f.y, {x, weight, bias}, [=](const Tensor& g) {
+    if (GradMode::enabled())
+      return batch_norm_rule(leaky_relu_backward(g, out, slope), x, weight, bias, save_mean, save_invstd, eps);
+    const bool want_dw = weight.defined() && needs_input_grad(1), want_db = bias.defined() && needs_input_grad(2);
+    return fused_backward(g, x, weight, save_mean, save_invstd, want_dw, want_db, out, slope);
+  });
 }
 
 Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor& weight, double eps) {
@@ -186,10 +238,8 @@ Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor&
   GANTRY_CHECK(n * spatial > 1, "batch_norm_backward_input: expected more than 1 value per channel, got input ",
                shape_str(x.shape()));
   // The saved statistics of batch_norm's training forward (its output is not needed).
-  Tensor xc = contiguous(x), y = empty(x.shape(), x.dtype(), x.device());
-  Tensor save_mean = empty({c}, x.dtype(), x.device()), save_invstd = empty({c}, x.dtype(), x.device());
-  detail::backend(x.device()).batch_norm_forward_train(y, save_mean, save_invstd, {}, {}, xc, {}, {}, 0.0, eps);
-  return backward_input_op(g, x, weight, save_mean, save_invstd, eps);
+  TrainForward f = train_forward(x, {}, {}, {}, {}, 0.0, eps, -1.0);
+  return backward_input_op(g, x, weight, f.save_mean, f.save_invstd, eps);
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,

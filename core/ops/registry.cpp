@@ -49,6 +49,14 @@ Tensor train_with_running(const V& v, bool affine) {
   return cat({reshape(y, {-1}), rm, rv}, 0);
 }
 
+// batch_norm_act in train mode with running statistics (as train_with_running).
+Tensor act_train_with_running(const V& v, double slope) {
+  const int64_t c = v[0].size(1);
+  Tensor rm = full({c}, 0.25, v[0].dtype(), v[0].device()), rv = full({c}, 1.5, v[0].dtype(), v[0].device());
+  Tensor y = batch_norm_act(v[0], rm, rv, v[1], v[2], true, 0.1, 1e-5, slope);
+  return cat({reshape(y, {-1}), rm, rv}, 0);
+}
+
 // StyleGAN2's [1,3,3,1] blur, outer product, times gain.
 Tensor blur(double gain, const Tensor& like) {
   const double f1[] = {1, 3, 3, 1};
@@ -115,6 +123,24 @@ std::vector<OpSample> conv2d_backward_weight_samples() {
        {[](const V& in) { return conv2d_backward_weight(in[0], in[1], {3, 2, 2, 3}, Conv2dOptions::square(1, 1)); },
         {{{1, 3, 6, 4}}, {{1, 2, 5, 4}}}, "stride 1 pad 1 (gradchecked)"}},
       kConvAtol);
+}
+
+std::vector<OpSample> batch_norm_act_samples() {
+  std::vector<OpSample> s = with_atol(
+      {{[](const V& v) { return act_train_with_running(v, 0.2); }, {{{2, 3, 7, 5}}, {{3}}, {{3}}},
+        "train leaky 0.2, running stats, affine"},
+       {[](const V& v) { return batch_norm_act(v[0], {}, {}, v[1], v[2], true, 0.1, 1e-5, 0.2); },
+        {{{4, 3, 2, 3}}, {{3}, 0.5, 1.5}, {{3}}}, "train leaky 0.2, affine (gradchecked)"},
+       {[](const V& v) { return batch_norm_act(v[0], {}, {}, {}, {}, true, 0.1, 1e-5, 0.0); }, {{{2, 3, 2, 3}}},
+        "train relu (gradchecked)"},
+       {[](const V& v) { return batch_norm_act(v[0], {}, {}, v[1], v[2], true, 0.1, 1e-3, 0.0); },
+        {{{6, 4}}, {{4}, 0.5, 1.5}, {{4}}}, "train relu [N,C], affine, eps 1e-3 (gradchecked)"}},
+      kNormAtol, kNormRtol);
+  s[0].gradcheck = false;
+  s.push_back({[](const V& v) { return batch_norm_act(v[0], v[1], v[2], v[3], v[4], false, 0.1, 1e-5, 0.2); },
+               {{{4, 3, 2, 3}}, {{3}, 0, 1, {}, true}, {{3}, 0.5, 1.5, {}, true}, {{3}, 0.5, 1.5}, {{3}}},
+               "eval leaky 0.2, affine (gradchecked)"});
+  return s;
 }
 
 std::vector<OpSample> batch_norm_samples() {
@@ -379,6 +405,7 @@ const std::vector<OpInfo>& op_registry() {
       {"conv2d_backward_weight", kCpuCuda, kGradGrad, conv2d_backward_weight_samples()},
       // ---- normalization (kernels/cuda/batchnorm.cu; layer_norm and instance_norm reuse it) ----
       {"batch_norm", kCpuCuda, kGradGrad, batch_norm_samples()},
+      {"batch_norm_act", kCpuCuda, kGradGrad, batch_norm_act_samples()},
       {"batch_norm_backward_input", kCpuCuda, kGradGrad,
        with_atol({{[](const V& v) { return batch_norm_backward_input(v[0], v[1]); }, {{{2, 3, 5, 4}}, {{2, 3, 5, 4}}},
                    "no weight (gradchecked)"},

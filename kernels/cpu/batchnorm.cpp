@@ -12,6 +12,11 @@
 //                     dx = invstd_c / M * (M g - sum g - xhat sum(g xhat))
 //                     dgamma_c = sum dy xhat,  dbeta_c = sum dy
 // gamma == nullptr means 1, beta == nullptr means 0 (affine off).
+// A fused activation (slope >= 0; slope < 0: none): the training forward writes
+// act(y) = y > 0 ? y : slope y (slope 0: ReLU's y > 0 ? y : 0) in its pass 2, and the
+// backward, given that output, reads dy as act'(dy) = out > 0 ? dy : slope dy in both its
+// passes: the values leaky_relu / relu and leaky_relu_backward give, bit for bit, without
+// their extra pass over the activation (out > 0 exactly where y > 0, for slope >= 0).
 //
 // Layout [N, C, S] row-major: channel c is N runs of S contiguous values,
 // x[(n*C + c)*S + i]. S = H*W for BatchNorm2d, 1 for BatchNorm1d on [N, C].
@@ -120,9 +125,18 @@ inline double lane_sum(const double* __restrict__ v, int64_t len) {
 // inputs; shift: sc.shift at its position). Memory is read in address order; each
 // position of the span keeps its own pair of double accumulators across the N runs, so
 // the adds are vertical, in simd lanes, and the sums over S happen once per channel.
-template <class T, class Term>
+// The upstream gradient the batch norm sees: dy, or (Act) dy through the fused activation
+// whose output is `out`: out > 0 ? dy : slope dy (LeakyReluBackward's expression).
+template <bool Act, class T>
+inline T act_grad(T dy, const T* __restrict__ out, int64_t i, T slope) {
+  if constexpr (Act) return out[i] > T(0) ? dy : dy * slope;
+  return dy;
+}
+
+template <bool Act = false, class T, class Term>
 void block_sums(const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s, int64_t c0, int64_t c1,
-                BlockScratch<T>& sc, double* __restrict__ sum1, double* __restrict__ sum2, Term term) {
+                BlockScratch<T>& sc, double* __restrict__ sum1, double* __restrict__ sum2, Term term,
+                const T* __restrict__ out = nullptr, T slope = T(0)) {
   const int64_t w = c1 - c0, span = w * s.s;
   double* __restrict__ a = sc.a.data();
   double* __restrict__ b = sc.b.data();
@@ -132,27 +146,35 @@ void block_sums(const T* __restrict__ u, const T* __restrict__ v, const BatchNor
   for (; n + kRows <= s.n; n += kRows) {  // kRows runs at a time: a[j], b[j] loaded and stored once for them
     const T* __restrict__ un[kRows];
     const T* __restrict__ vn[kRows];
-    for (int64_t g = 0; g < kRows; ++g) un[g] = u + run_offset(s, n + g, c0), vn[g] = v + run_offset(s, n + g, c0);
+    const T* __restrict__ on[kRows];
+    for (int64_t g = 0; g < kRows; ++g)
+      un[g] = u + run_offset(s, n + g, c0), vn[g] = v + run_offset(s, n + g, c0),
+      on[g] = Act ? out + run_offset(s, n + g, c0) : nullptr;
 #pragma omp simd simdlen(8)  // 8 double lanes: a zmm where there is AVX-512 (GCC defaults to 256-bit)
     for (int64_t j = 0; j < span; ++j) {
       double ra = 0, rb = 0;
-      for (int64_t g = 0; g < kRows; ++g) term((double)un[g][j], (double)vn[g][j], shift[j], ra, rb);
+      for (int64_t g = 0; g < kRows; ++g)
+        term((double)act_grad<Act>(un[g][j], on[g], j, slope), (double)vn[g][j], shift[j], ra, rb);
       a[j] += ra, b[j] += rb;
     }
   }
   for (; n < s.n; ++n) {
     const T* __restrict__ un = u + run_offset(s, n, c0);
     const T* __restrict__ vn = v + run_offset(s, n, c0);
+    const T* __restrict__ on = Act ? out + run_offset(s, n, c0) : nullptr;
 #pragma omp simd simdlen(8)
-    for (int64_t j = 0; j < span; ++j) term((double)un[j], (double)vn[j], shift[j], a[j], b[j]);
+    for (int64_t j = 0; j < span; ++j)
+      term((double)act_grad<Act>(un[j], on, j, slope), (double)vn[j], shift[j], a[j], b[j]);
   }
   for (int64_t k = 0; k < w; ++k) sum1[k] = lane_sum(a + k * s.s, s.s), sum2[k] = lane_sum(b + k * s.s, s.s);
 }
 
-// Pass 2: out = p u + q v + r over the block [c0, c1), p, q, r spread per position (sc).
-template <class T>
+// Pass 2: out = p u + q v + r over the block [c0, c1), p, q, r spread per position (sc);
+// Act: u through the fused activation whose output is `act` (act_grad).
+template <bool Act = false, class T>
 void block_write(T* __restrict__ out, const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s,
-                 int64_t c0, int64_t c1, const BlockScratch<T>& sc) {
+                 int64_t c0, int64_t c1, const BlockScratch<T>& sc, const T* __restrict__ act = nullptr,
+                 T slope = T(0)) {
   const int64_t span = (c1 - c0) * s.s;
   const T* __restrict__ p = sc.p.data();
   const T* __restrict__ q = sc.q.data();
@@ -160,16 +182,27 @@ void block_write(T* __restrict__ out, const T* __restrict__ u, const T* __restri
   for (int64_t n = 0; n < s.n; ++n) {
     const T* __restrict__ un = u + run_offset(s, n, c0);
     const T* __restrict__ vn = v + run_offset(s, n, c0);
+    const T* __restrict__ an = Act ? act + run_offset(s, n, c0) : nullptr;
     T* __restrict__ on = out + run_offset(s, n, c0);
 #pragma omp simd
-    for (int64_t j = 0; j < span; ++j) on[j] = p[j] * un[j] + q[j] * vn[j] + r[j];
+    for (int64_t j = 0; j < span; ++j) on[j] = p[j] * act_grad<Act>(un[j], an, j, slope) + q[j] * vn[j] + r[j];
   }
 }
 
-// out = x scale + shift over the block [c0, c1), scale = sc.p, shift = sc.r spread per position.
-template <class T>
+// The fused activations of the training forward: none, ReLU (y > 0 ? y : 0, Relu's
+// expression) and leaky ReLU (y > 0 ? y : y slope, LeakyRelu's).
+enum class Act { kNone, kRelu, kLeaky };
+template <Act A, class T>
+inline T activate(T y, T slope) {
+  if constexpr (A == Act::kRelu) return y > T(0) ? y : T(0);
+  if constexpr (A == Act::kLeaky) return y > T(0) ? y : y * slope;
+  return y;
+}
+
+// out = act(x scale + shift) over the block [c0, c1), scale = sc.p, shift = sc.r spread per position.
+template <Act A = Act::kNone, class T>
 void block_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormShape& s, int64_t c0, int64_t c1,
-                  const BlockScratch<T>& sc) {
+                  const BlockScratch<T>& sc, T slope = T(0)) {
   const int64_t span = (c1 - c0) * s.s;
   const T* __restrict__ scale = sc.p.data();
   const T* __restrict__ shift = sc.r.data();
@@ -177,7 +210,10 @@ void block_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormS
     const T* __restrict__ xn = x + run_offset(s, n, c0);
     T* __restrict__ on = out + run_offset(s, n, c0);
 #pragma omp simd
-    for (int64_t j = 0; j < span; ++j) on[j] = xn[j] * scale[j] + shift[j];
+    for (int64_t j = 0; j < span; ++j) {
+      const T y = xn[j] * scale[j] + shift[j];
+      on[j] = activate<A>(y, slope);
+    }
   }
 }
 
@@ -186,7 +222,7 @@ void block_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormS
 template <class T>
 void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* __restrict__ save_invstd,
                               T* running_mean, T* running_var, const T* __restrict__ x, const T* __restrict__ gamma,
-                              const T* __restrict__ beta, const BatchNormShape& s, T momentum, T eps) {
+                              const T* __restrict__ beta, const BatchNormShape& s, T momentum, T eps, T slope) {
   const double m = (double)(s.n * s.s);
   const double mom = (double)momentum;
   const int64_t width = block_width(s);
@@ -224,7 +260,9 @@ void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* _
         scale[k] = (T)(invstd * g), shift[k] = (T)(b - mean * invstd * g);
       }
       spread(sc.p.data(), scale, w, s.s), spread(sc.r.data(), shift, w, s.s);
-      block_affine(y, x, s, c0, c1, sc);
+      if (slope < T(0)) block_affine(y, x, s, c0, c1, sc);
+      else if (slope == T(0)) block_affine<Act::kRelu>(y, x, s, c0, c1, sc);
+      else block_affine<Act::kLeaky>(y, x, s, c0, c1, sc, slope);
     });
   }
 }
@@ -253,7 +291,7 @@ void batch_norm_forward_eval(T* __restrict__ y, const T* __restrict__ x, const T
 template <class T>
 void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restrict__ dbeta, const T* __restrict__ dy,
                          const T* __restrict__ x, const T* __restrict__ save_mean, const T* __restrict__ save_invstd,
-                         const T* __restrict__ gamma, const BatchNormShape& s) {
+                         const T* __restrict__ gamma, const BatchNormShape& s, const T* __restrict__ act, T slope) {
   const double m = (double)(s.n * s.s);
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
@@ -266,10 +304,12 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
       for (int64_t k = 0; k < w; ++k) mean[k] = (double)save_mean[c0 + k];
       spread(sc.shift.data(), mean, w, s.s);
       // pass 1: sum dy and sum dy (x - mean); sum dy xhat = invstd * the latter
-      block_sums(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, [](double d, double xi, double mu, double& a, double& b) {
+      auto term = [](double d, double xi, double mu, double& a, double& b) {
         a += d;
         b += d * (xi - mu);
-      });
+      };
+      if (act) block_sums<true>(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term, act, slope);
+      else block_sums(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term);
       // dx = gam invstd (dy - sum dy / M - xhat sum(dy xhat) / M) = a dy + b x + k
       for (int64_t k = 0; k < w; ++k) {
         const int64_t c = c0 + k;
@@ -282,18 +322,19 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
         ta[k] = (T)a, tb[k] = (T)b, tk[k] = (T)(-a * mean_dy - b * mean[k]);
       }
       spread(sc.p.data(), ta, w, s.s), spread(sc.q.data(), tb, w, s.s), spread(sc.r.data(), tk, w, s.s);
-      block_write(dx, dy, x, s, c0, c1, sc);  // pass 2
+      if (act) block_write<true>(dx, dy, x, s, c0, c1, sc, act, slope);  // pass 2
+      else block_write(dx, dy, x, s, c0, c1, sc);
     });
   }
 }
 
 #define GANTRY_INSTANTIATE(T)                                                                                        \
   template void batch_norm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, const BatchNormShape&, \
-                                            T, T);                                                                   \
+                                            T, T, T);                                                                \
   template void batch_norm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*,                     \
                                            const BatchNormShape&, T);                                                \
   template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,                 \
-                                       const BatchNormShape&);
+                                       const BatchNormShape&, const T*, T);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)
 #undef GANTRY_INSTANTIATE
