@@ -31,6 +31,7 @@ void* BlockCache::allocate(size_t bytes, bool* reused) {
   if (reused) *reused = from_cache;
   stats_.current_bytes += (int64_t)size;
   stats_.peak_bytes = std::max(stats_.peak_bytes, stats_.current_bytes);
+  high_water_ = std::max(high_water_, stats_.current_bytes);
   return p;
 }
 
@@ -39,7 +40,7 @@ void BlockCache::release(void* p, size_t bytes) {
   const size_t size = rounded(std::max<size_t>(bytes, 1));
   std::lock_guard<std::mutex> g(m_);
   stats_.current_bytes -= (int64_t)size;
-  const int64_t cap = std::max<int64_t>(stats_.peak_bytes, (int64_t)min_cached_);
+  const int64_t cap = std::max<int64_t>(high_water_, (int64_t)min_cached_);
   if (!enabled_ || stats_.cached_bytes + (int64_t)size > cap) {
     raw_.release(p);
     return;

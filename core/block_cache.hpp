@@ -25,8 +25,9 @@ inline constexpr bool kAddressSanitizer = false;
 // A training step allocates and frees the same sizes every step. Going back to the system
 // each time costs page faults and zero-filled pages on the cpu (5% of a DCGAN step) and a
 // cudaMalloc per op on a GPU; the cache keeps freed blocks and hands them out again. It holds
-// at most max(the peak of live bytes, min_cached) cached bytes, so memory stays within twice
-// the peak; a block past that goes back to the raw allocator. Thread-safe (one mutex).
+// at most max(the most live bytes ever, min_cached) cached bytes (reset_peak does not lower
+// that), so memory stays within twice the high-water mark; a block past that goes back to
+// the raw allocator. Thread-safe (one mutex).
 class BlockCache {
  public:
   struct Raw {
@@ -63,6 +64,7 @@ class BlockCache {
   std::mutex m_;
   std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
   Stats stats_;
+  int64_t high_water_ = 0;  // the most live bytes ever: the cache's cap
 };
 
 }  // namespace gantry::detail

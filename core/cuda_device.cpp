@@ -23,8 +23,8 @@ void* raw_allocate(size_t bytes) {
 void raw_release(void* p) { cudaFree(p); }
 
 // At exit the cached blocks go back to the driver, so leak checkers see only real leaks.
-// On a GPU the runtime may already be unloading then; its error is ignored. No cap beyond
-// the peak of live bytes (min_cached 0); blocks rounded to 512 bytes.
+// On a GPU the runtime may already be unloading then; its error is ignored. The cache's cap:
+// the most live bytes ever (min_cached 0); blocks rounded to 512 bytes.
 struct Cache {
   detail::BlockCache blocks{{raw_allocate, raw_release}, 512, 0, true};
   ~Cache() {

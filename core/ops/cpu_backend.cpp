@@ -25,7 +25,7 @@ namespace {
 void* raw_allocate(size_t bytes) { return std::aligned_alloc(64, bytes); }  // bytes: a multiple of 64
 void raw_release(void* p) { std::free(p); }
 // Never destroyed: a tensor that outlives static destruction can still give its block back.
-// Holds up to max(peak live bytes, 64 MiB) of freed blocks; off under AddressSanitizer.
+// Holds up to max(the most live bytes ever, 64 MiB) of freed blocks; off under AddressSanitizer.
 BlockCache& cache() {
   static BlockCache* c = new BlockCache({raw_allocate, raw_release}, 64, (size_t)64 << 20, !kAddressSanitizer);
   return *c;

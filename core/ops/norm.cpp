@@ -47,10 +47,11 @@ Tensor normalize_rows(const Tensor& x, int64_t rows, int64_t len, const std::vec
   return mul(sub(x, mean(x, dims, true)), rsqrt(add(var(x, dims, 0, true), eps)));
 }
 
-void check_channel_vec(const char* what, const Tensor& v, const Tensor& x) {
+// v, the op's per-channel `what`, is undefined or [C] for x [N, C, *], on x's device and dtype.
+void check_channel_vec(const char* op, const char* what, const Tensor& v, const Tensor& x) {
   if (!v.defined()) return;
-  detail::check_same("batch_norm", x, v);
-  GANTRY_CHECK(v.dim() == 1 && v.size(0) == x.size(1), "batch_norm: ", what, " ", shape_str(v.shape()),
+  detail::check_same(op, x, v);
+  GANTRY_CHECK(v.dim() == 1 && v.size(0) == x.size(1), op, ": ", what, " ", shape_str(v.shape()),
                " does not match the ", x.size(1), " channels of input ", shape_str(x.shape()));
 }
 
@@ -137,26 +138,27 @@ Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, cons
 
 namespace {
 
-// batch_norm's argument checks (in training also the value count and contiguous running stats).
-void check_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
-                      const Tensor& bias, bool training) {
-  detail::check_floating("batch_norm", x);
-  GANTRY_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
-  check_channel_vec("weight", weight, x);
-  check_channel_vec("bias", bias, x);
-  check_channel_vec("running_mean", running_mean, x);
-  check_channel_vec("running_var", running_var, x);
-  GANTRY_CHECK(running_mean.defined() == running_var.defined(),
-               "batch_norm: give both running_mean and running_var, or neither");
+// batch_norm's argument checks (in training also the value count and contiguous running
+// stats), naming `op` (batch_norm, batch_norm_act).
+void check_batch_norm(const char* op, const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                      const Tensor& weight, const Tensor& bias, bool training) {
+  detail::check_floating(op, x);
+  GANTRY_CHECK(x.dim() >= 2, op, ": input must be [N, C] or [N, C, *], got ", shape_str(x.shape()));
+  check_channel_vec(op, "weight", weight, x);
+  check_channel_vec(op, "bias", bias, x);
+  check_channel_vec(op, "running_mean", running_mean, x);
+  check_channel_vec(op, "running_var", running_var, x);
+  GANTRY_CHECK(running_mean.defined() == running_var.defined(), op,
+               ": give both running_mean and running_var, or neither");
   if (!training) {
-    GANTRY_CHECK(running_mean.defined(), "batch_norm: eval mode needs running_mean and running_var");
+    GANTRY_CHECK(running_mean.defined(), op, ": eval mode needs running_mean and running_var");
     return;
   }
   const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
-  GANTRY_CHECK(n * spatial > 1, "batch_norm: expected more than 1 value per channel when training, got input ",
+  GANTRY_CHECK(n * spatial > 1, op, ": expected more than 1 value per channel when training, got input ",
                shape_str(x.shape()));
-  GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()),
-               "batch_norm: running statistics must be contiguous");
+  GANTRY_CHECK(!running_mean.defined() || (running_mean.is_contiguous() && running_var.is_contiguous()), op,
+               ": running statistics must be contiguous");
 }
 
 // The training forward's kernel: y (= act(batch norm) for slope >= 0) and the saved statistics.
@@ -178,7 +180,7 @@ TrainForward train_forward(const Tensor& x, const Tensor& running_mean, const Te
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-  check_batch_norm(x, running_mean, running_var, weight, bias, training);
+  check_batch_norm("batch_norm", x, running_mean, running_var, weight, bias, training);
   if (!training) {
     // A backend with an eval kernel (cuda) runs it for inference (no input requires grad);
     // otherwise the composition below, whose gradients stay differentiable.
@@ -212,7 +214,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                       const Tensor& bias, bool training, double momentum, double eps, double slope) {
   GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "batch_norm_act: slope must be finite and >= 0, got ", slope);
-  check_batch_norm(x, running_mean, running_var, weight, bias, training);
+  check_batch_norm("batch_norm_act", x, running_mean, running_var, weight, bias, training);
   if (!training) {
     Tensor y = batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps);
     return slope == 0 ? relu(y) : leaky_relu(y, slope);
@@ -233,7 +235,7 @@ Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor&
   GANTRY_CHECK(x.dim() >= 2 && g.shape() == x.shape(),
                "batch_norm_backward_input: x must be [N, C] or [N, C, *] and g ", "of its shape, got g ",
                shape_str(g.shape()), " and x ", shape_str(x.shape()));
-  check_channel_vec("weight", weight, x);
+  check_channel_vec("batch_norm_backward_input", "weight", weight, x);
   const int64_t n = x.size(0), c = x.size(1), spatial = x.numel() / std::max<int64_t>(n * c, 1);
   GANTRY_CHECK(n * spatial > 1, "batch_norm_backward_input: expected more than 1 value per channel, got input ",
                shape_str(x.shape()));

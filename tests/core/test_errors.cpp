@@ -27,6 +27,10 @@ TEST_CASE("shape mismatches name the op and both shapes") {
   CHECK_ERROR(batch_norm(zeros({4, 3}), {}, {}, ones({2}), {}, true),
               "batch_norm: weight [2] does not match the 3 channels");
   CHECK_ERROR(batch_norm(zeros({1, 3}), {}, {}, {}, {}, true), "more than 1 value per channel");
+  CHECK_ERROR(batch_norm_backward_input(zeros({4, 3}), zeros({4, 3}), ones({2})),
+              "batch_norm_backward_input: weight [2] does not match the 3 channels");
+  CHECK_ERROR(batch_norm_act(zeros({4, 3}), {}, {}, {}, ones({5}), true, 0.1, 1e-5, 0.2),
+              "batch_norm_act: bias [5] does not match the 3 channels");
   CHECK_ERROR(cat({zeros({2, 3}), zeros({2, 4})}, 0), "cat: tensor 1 (float32 [2,4]) does not match tensor 0");
   CHECK_ERROR(permute(zeros({2, 3}), {1, 1}), "permute: dim 1 is repeated");
   CHECK_ERROR(reshape(zeros({2, 3}), {4, 2}), "reshape: shape [4,2] is invalid for input of shape [2,3]");
