@@ -2,6 +2,7 @@
 #include "core/block_cache.hpp"
 
 #include <algorithm>
+#include <iterator>
 
 namespace gantry::detail {
 
@@ -40,10 +41,19 @@ void BlockCache::release(void* p, size_t bytes) {
   const size_t size = rounded(std::max<size_t>(bytes, 1));
   std::lock_guard<std::mutex> g(m_);
   stats_.current_bytes -= (int64_t)size;
-  const int64_t cap = std::max<int64_t>(high_water_, (int64_t)min_cached_);
-  if (!enabled_ || stats_.cached_bytes + (int64_t)size > cap) {
+  if (!enabled_) {
     raw_.release(p);
     return;
+  }
+  // Past the cap, other cached blocks go back first, the oldest of the largest size: the block
+  // just freed is the likeliest to be asked for again (it fits: it was live, so size <= cap).
+  const int64_t cap = std::max<int64_t>(high_water_, (int64_t)min_cached_);
+  while (stats_.cached_bytes + (int64_t)size > cap && !free_.empty()) {
+    auto largest = std::prev(free_.end());
+    raw_.release(largest->second.front());
+    largest->second.erase(largest->second.begin());
+    stats_.cached_bytes -= (int64_t)largest->first;
+    if (largest->second.empty()) free_.erase(largest);
   }
   free_[size].push_back(p);
   stats_.cached_bytes += (int64_t)size;

@@ -26,8 +26,8 @@ inline constexpr bool kAddressSanitizer = false;
 // each time costs page faults and zero-filled pages on the cpu (5% of a DCGAN step) and a
 // cudaMalloc per op on a GPU; the cache keeps freed blocks and hands them out again. It holds
 // at most max(the most live bytes ever, min_cached) cached bytes (reset_peak does not lower
-// that), so memory stays within twice the high-water mark; a block past that goes back to
-// the raw allocator. Thread-safe (one mutex).
+// that), so memory stays within twice the high-water mark; past that, the oldest cached
+// blocks of the largest size go back to the raw allocator. Thread-safe (one mutex).
 class BlockCache {
  public:
   struct Raw {
@@ -49,7 +49,8 @@ class BlockCache {
   // true), else raw.allocate, else, with the cache emptied, raw.allocate once more; nullptr
   // if that fails too.
   void* allocate(size_t bytes, bool* reused = nullptr);
-  // p (from allocate(bytes); nullptr is ignored) back to the cache, or to raw past its cap.
+  // p (from allocate(bytes); nullptr is ignored) into the cache; past the cap, the oldest
+  // blocks of the largest cached size go back to raw.
   void release(void* p, size_t bytes);
   Stats stats();
   void reset_peak();  // peak_bytes = current_bytes

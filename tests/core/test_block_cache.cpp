@@ -1,6 +1,6 @@
 // The caching allocator (core/block_cache.hpp) over a counting fake: freed blocks come back
 // for the same rounded size, the cache holds at most max(the most live bytes ever,
-// min_cached), not lowered by reset_peak, a
+// min_cached) (not lowered by reset_peak; the oldest of the largest size go back first), a
 // failing raw allocation empties the cache and retries once, and the cpu's tensors use it.
 #include <doctest/doctest.h>
 
@@ -62,23 +62,27 @@ TEST_CASE("block cache: a freed block is handed out again for the same rounded s
   CHECK(g_live.empty());
 }
 
-TEST_CASE("block cache: it holds at most max(the most live bytes ever, min_cached); the rest goes back") {
+TEST_CASE("block cache: it holds at most max(the most live bytes ever, min_cached); the largest, oldest go back") {
   reset_fake();
   {
     BlockCache c({fake_allocate, fake_release}, 64, 256, true);
     void* a = c.allocate(256);
     void* b = c.allocate(256);
-    c.reset_peak();  // peak 512 = live now, the high-water mark too
     c.release(a, 256);
-    c.release(b, 256);  // cached 512 <= 512: both kept
+    c.release(b, 256);  // cached 512 <= the high-water mark 512: both kept
     CHECK(c.stats().cached_bytes == 512);
     CHECK(g_raw_frees == 0);
     void* x = c.allocate(64);
     c.reset_peak();  // peak 64, but the cap stays the high-water mark, 512
     CHECK(c.stats().peak_bytes == 64);
-    c.release(x, 64);  // 512 + 64 > 512: straight back
+    c.release(x, 64);  // 512 + 64 > 512: a, the oldest of the largest size, goes back; x stays
     CHECK(g_raw_frees == 1);
-    CHECK(c.stats().cached_bytes == 512);
+    CHECK(g_live.count(a) == 0);
+    CHECK(c.stats().cached_bytes == 320);
+    bool reused = false;
+    CHECK(c.allocate(64, &reused) == x);  // the block just freed is the one kept
+    CHECK(reused);
+    c.release(x, 64);
   }  // the destructor gives the cached blocks back
   CHECK(g_raw_frees == 3);
   CHECK(g_live.empty());
