@@ -20,6 +20,7 @@ void* BlockCache::allocate(size_t bytes, bool* reused) {
   if (from_cache) {
     p = it->second.back();
     it->second.pop_back();
+    if (it->second.empty()) free_.erase(it);  // no empty buckets: eviction takes the last one's blocks
     stats_.cached_bytes -= (int64_t)size;
   } else {
     p = raw_.allocate(size);

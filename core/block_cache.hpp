@@ -63,7 +63,7 @@ class BlockCache {
   size_t round_, min_cached_;
   bool enabled_;
   std::mutex m_;
-  std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks
+  std::map<size_t, std::vector<void*>> free_;  // rounded size -> cached blocks (never an empty list)
   Stats stats_;
   int64_t high_water_ = 0;  // the most live bytes ever: the cache's cap
 };

@@ -5,7 +5,10 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
+#include <algorithm>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "core/block_cache.hpp"
 #include "core/ops.hpp"
@@ -16,6 +19,7 @@ using gantry::detail::BlockCache;
 namespace {
 int g_raw_allocs = 0, g_raw_frees = 0, g_fail_next = 0;
 std::set<void*> g_live;  // blocks the fake handed out and has not had back
+std::set<void*> g_held;  // blocks a test holds (from the cache): the fake must never get one back
 void* fake_allocate(size_t bytes) {
   if (g_fail_next > 0) {
     --g_fail_next;
@@ -28,6 +32,7 @@ void* fake_allocate(size_t bytes) {
 }
 void fake_release(void* p) {
   ++g_raw_frees;
+  REQUIRE(g_held.count(p) == 0);
   REQUIRE(g_live.erase(p) == 1);
   std::free(p);
 }
@@ -111,6 +116,35 @@ TEST_CASE("block cache: a failed raw allocation empties the cache and retries on
   CHECK(g_raw_frees == frees + 1);
   CHECK(off.stats().cached_bytes == 0);
   c.empty();
+  CHECK(g_live.empty());
+}
+
+TEST_CASE(
+    "block cache: random allocations and frees of a few sizes never give a held block back, nor hand it out twice") {
+  reset_fake();
+  {
+    BlockCache c({fake_allocate, fake_release}, 64, 0, true);
+    std::vector<std::pair<void*, size_t>> held;
+    uint64_t r = 12345;
+    auto next = [&] { return r = r * 6364136223846793005ull + 1442695040888963407ull, (size_t)(r >> 33); };
+    const size_t sizes[] = {64, 128, 512, 1024, 4096};
+    for (int step = 0; step < 20000; ++step) {
+      if (held.empty() || next() % 5 < 2) {
+        const size_t bytes = sizes[next() % 5];
+        void* p = c.allocate(bytes);
+        REQUIRE(g_held.insert(p).second);  // not handed out twice
+        held.push_back({p, bytes});
+      } else {
+        const size_t i = next() % held.size();
+        g_held.erase(held[i].first);
+        c.release(held[i].first, held[i].second);
+        held[i] = held.back();
+        held.pop_back();
+      }
+      REQUIRE(c.stats().cached_bytes <= c.stats().peak_bytes);  // the cap: the high-water mark (never reset here)
+    }
+    for (auto& [p, bytes] : held) g_held.erase(p), c.release(p, bytes);
+  }
   CHECK(g_live.empty());
 }
 
