@@ -23,6 +23,8 @@
 // from dy in place (the same column groups) and gathers cols^T into its B panels (16
 // gathers + a 16x16 register transpose); the phase GEMMs gather G from dy and scatter their
 // tiles to the phase's pixels of dx (all of k in one block, so each tile is stored once).
+// The weights (forward's W, each phase's W_phase) are packed into the micro-kernel's A panels
+// once per call (PackedPatchOps), not again for every block of samples.
 // Thread mapping: as conv.cpp (thread t owns samples [N*t/T, N*(t+1)/T), blocks of B samples,
 // one gemm_nest a block, per phase for backward input; backward weight sums per-thread dW);
 // with fewer samples than threads the phase GEMMs run one (sample, phase) a thread.
@@ -115,6 +117,21 @@ struct PatchOps {
   }
 };
 static_assert(avx::kNV == 2, "PatchOps::pack_b fills two vectors a panel row");
+
+// PatchOps with A packed once per call (avx::pack_whole_a over all of k): the weights are the
+// same for every block of samples, so they are not packed again for each.
+struct PackedPatchOps : PatchOps {
+  const float* packed;
+  int64_t k;
+  const float* packed_a(int64_t i0, int64_t p0) const { return packed + i0 * k + p0 * avx::kMR; }
+};
+
+// A[m, k] packed whole (PackedPatchOps), in this thread's scratch slot `slot`.
+GANTRY_AVX512 const float* packed_weights(const float* a, int64_t m, int64_t k, int slot) {
+  float* out = scratch<float>(slot, (m + avx::kMR - 1) / avx::kMR * avx::kMR * k + 16);
+  avx::pack_whole_a(out, a, k, m, k);
+  return out;
+}
 
 // gemm_nest's operands for backward weight, dW[Cout, K] (+)= dYb[Cout, q] @ cols[K, q]^T over
 // the q = b*P + p columns of a block: A read from dy in place (row co at a + co*lda, its
@@ -297,6 +314,7 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
                 out_size = s.c_out * P;
   const Source src = source_of(s);
   const std::vector<int32_t> table = src.split ? split_tap_table(s, src) : tap_table(s, true);
+  const float* wp = packed_weights(w, s.c_out, K, 1);  // the calling thread's scratch, read by all
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
     const int64_t B_max = g.B_max, ld = B_max * P;
@@ -305,7 +323,10 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
       avx::col_vectors(g.cv, g.offset, B * P);
       const float* xb = block_source(x + nb * in_size, B, s, src);
       avx::gemm_nest(s.c_out, B * P, K,
-                     PatchOps{w, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv}, false);
+                     PackedPatchOps{{w, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv},
+                                    wp,
+                                    K},
+                     false);
       if (bias)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co) {
@@ -357,6 +378,7 @@ struct Phase {
   std::vector<float>
       w;  // W_phase[Cin, Cout*T*U]: w[co, ci, kh0 + sh*t, kw0 + sw*u] at ci*(Cout*T*U) + (co*T + t)*U + u
   std::vector<int32_t> table;  // [T*U, A_h*A_w]: the dy pixel oh*OW + ow read through (t, u), or -1
+  std::vector<float> packed;   // w packed whole (avx::pack_whole_a) for PackedPatchOps
 };
 
 // conv2d_backward_input as s_h*s_w stride-1 correlations, one implicit GEMM per phase and
@@ -374,6 +396,7 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
               rh < s.in_h ? (s.in_h - rh + s.stride_h - 1) / s.stride_h : 0,
               rw < s.in_w ? (s.in_w - rw + s.stride_w - 1) / s.stride_w : 0,
               {},
+              {},
               {}};
       if (f.a_h == 0 || f.a_w == 0) continue;
       const int64_t kh0 = (rh + s.pad_h) % s.stride_h, kw0 = (rw + s.pad_w) % s.stride_w;
@@ -385,6 +408,8 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
             for (int64_t u = 0; u < U; ++u)
               f.w[(size_t)(ci * Kp + (co * T + t) * U + u)] =
                   w[((co * s.c_in + ci) * s.k_h + kh0 + s.stride_h * t) * s.k_w + kw0 + s.stride_w * u];
+      f.packed.resize((size_t)((s.c_in + avx::kMR - 1) / avx::kMR * avx::kMR * Kp + 16));
+      avx::pack_whole_a(f.packed.data(), f.w.data(), Kp, s.c_in, Kp);
       const int64_t pp = f.a_h * f.a_w;
       f.table.resize((size_t)(taps * pp));
       for (int64_t t = 0; t < T; ++t)
@@ -424,8 +449,10 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
     avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(B * pp));
     avx::col_vectors(cv, offset + f * ld, B * pp);
     avx::gemm_nest(s.c_in, B * pp, Kp,
-                   PatchOps{ph.w.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
-                            groups_of(B_max * pp), dx + nb * in_size, HW, cv},
+                   PackedPatchOps{{ph.w.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
+                                   groups_of(B_max * pp), dx + nb * in_size, HW, cv},
+                                  ph.packed.data(),
+                                  Kp},
                    false, std::min<int64_t>(Kp, kPhaseKBlock));
   };
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();

@@ -10,6 +10,7 @@
 #include <immintrin.h>
 
 #include <array>
+#include <concepts>
 #include <cstdint>
 #include <utility>
 
@@ -303,6 +304,21 @@ GANTRY_AVX512 inline void col_tile(int64_t rows, int64_t cols, int64_t kc, const
   kColTiles[rows - 1][(cols + 15) / 16 - 1](kc, ap, bp, c, ldc, cv, load_c);
 }
 
+// An Ops whose A is packed once for every call of gemm_nest: packed_a(i0, p0) is the panel of
+// rows i0 .. i0 + kMR (i0 a multiple of kMR) from column p0 on, laid out as pack_a's
+// (pack_whole_a below); gemm_nest then packs no A.
+template <class Ops>
+concept PrepackedA = requires(const Ops& o) {
+  { o.packed_a(int64_t(0), int64_t(0)) } -> std::convertible_to<const float*>;
+};
+
+// out = A[m, k] (row-major, a plain lda) as pack_a's panels over all of k, one after another:
+// rows r*kMR .. of A at out + r*k*kMR (ap[p*kMR + i] = A[r*kMR + i, p]); out holds
+// ceil(m / kMR)*kMR*k + 16 floats.
+GANTRY_AVX512 inline void pack_whole_a(float* out, const float* a, int64_t lda, int64_t m, int64_t k) {
+  for (int64_t i0 = 0; i0 < m; i0 += kMR) pack_a(out + i0 * k, a, lda, false, i0, m - i0 < kMR ? m - i0 : kMR, 0, k);
+}
+
 // The loop nest of sgemm_avx512.cpp's header for m, n, k >= 1, over an Ops with
 //   pack_a(ap, i0, rows, p0, kc)   ap[p*kMR + i] = op(A)[i0 + i, p0 + p], i < rows (0 past it), p < kc
 //                                  (may write up to 16 floats past the panel)
@@ -317,7 +333,7 @@ GANTRY_AVX512 void gemm_nest(int64_t m, int64_t n, int64_t k, const Ops& ops, bo
   const int64_t kc_max = k < k_block ? k : k_block;
   const int64_t mc_max = m < kMC ? (m + kMR - 1) / kMR * kMR : kMC;
   const int64_t nc_max = n < kNC ? (n + kNR - 1) / kNR * kNR : kNC;
-  float* ap = pack_buffer(0, mc_max * kc_max + 16);
+  float* ap = PrepackedA<Ops> ? nullptr : pack_buffer(0, mc_max * kc_max + 16);
   float* bp = pack_buffer(1, nc_max * kc_max);
   for (int64_t jc = 0; jc < n; jc += kNC) {
     const int64_t nc = n - jc < kNC ? n - jc : kNC;
@@ -327,12 +343,17 @@ GANTRY_AVX512 void gemm_nest(int64_t m, int64_t n, int64_t k, const Ops& ops, bo
       for (int64_t jr = 0; jr < nc; jr += kNR) ops.pack_b(bp + jr * kc, jc + jr, nc - jr < kNR ? nc - jr : kNR, pc, kc);
       for (int64_t ic = 0; ic < m; ic += kMC) {
         const int64_t mc = m - ic < kMC ? m - ic : kMC;
-        for (int64_t ir = 0; ir < mc; ir += kMR)
-          ops.pack_a(ap + ir * kc, ic + ir, mc - ir < kMR ? mc - ir : kMR, pc, kc);
+        if constexpr (!PrepackedA<Ops>)
+          for (int64_t ir = 0; ir < mc; ir += kMR)
+            ops.pack_a(ap + ir * kc, ic + ir, mc - ir < kMR ? mc - ir : kMR, pc, kc);
         for (int64_t jr = 0; jr < nc; jr += kNR) {
           const int64_t cols = nc - jr < kNR ? nc - jr : kNR;
-          for (int64_t ir = 0; ir < mc; ir += kMR)
-            ops.tile(mc - ir < kMR ? mc - ir : kMR, cols, kc, ap + ir * kc, bp + jr * kc, ic + ir, jc + jr, load_c);
+          for (int64_t ir = 0; ir < mc; ir += kMR) {
+            const float* a_panel;
+            if constexpr (PrepackedA<Ops>) a_panel = ops.packed_a(ic + ir, pc);
+            else a_panel = ap + ir * kc;
+            ops.tile(mc - ir < kMR ? mc - ir : kMR, cols, kc, a_panel, bp + jr * kc, ic + ir, jc + jr, load_c);
+          }
         }
       }
     }
