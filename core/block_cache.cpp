@@ -16,7 +16,7 @@ void* BlockCache::allocate(size_t bytes, bool* reused) {
   std::lock_guard<std::mutex> g(m_);
   void* p = nullptr;
   auto it = free_.find(size);
-  const bool from_cache = it != free_.end() && !it->second.empty();
+  const bool from_cache = it != free_.end();  // a listed size always has a block
   if (from_cache) {
     p = it->second.back();
     it->second.pop_back();

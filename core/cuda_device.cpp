@@ -11,6 +11,9 @@ namespace gantry::cuda_device {
 
 namespace {
 
+constexpr size_t kRound = 512;  // blocks are cached by size rounded up to this
+size_t rounded(size_t bytes) { return (bytes + kRound - 1) / kRound * kRound; }
+
 // The raw allocator under the cache: cudaMalloc, its error kept for the message.
 cudaError_t g_last_malloc_error = cudaSuccess;
 void* raw_allocate(size_t bytes) {
@@ -24,9 +27,9 @@ void raw_release(void* p) { cudaFree(p); }
 
 // At exit the cached blocks go back to the driver, so leak checkers see only real leaks.
 // On a GPU the runtime may already be unloading then; its error is ignored. The cache's cap:
-// the most live bytes ever (min_cached 0); blocks rounded to 512 bytes.
+// the most live bytes ever (min_cached 0).
 struct Cache {
-  detail::BlockCache blocks{{raw_allocate, raw_release}, 512, 0, true};
+  detail::BlockCache blocks{{raw_allocate, raw_release}, kRound, 0, true};
   ~Cache() {
     blocks.empty();
     cudaGetLastError();
@@ -55,11 +58,11 @@ bool available() {
 void* allocate(size_t bytes) {
   bool reused = false;
   void* p = cache().allocate(bytes, &reused);
-  if (!p) check(g_last_malloc_error, "cudaMalloc", (bytes + 511) / 512 * 512);
+  if (!p) check(g_last_malloc_error, "cudaMalloc", rounded(bytes));
 #if GANTRY_CUDA_EMU
   // On the emulator a reused block is refilled with NaN bytes, as cudaMalloc's fresh
   // memory is, so an op that leaves part of its output unwritten shows it.
-  if (reused) cudaMemset(p, 0xFF, (bytes + 511) / 512 * 512);
+  if (reused) cudaMemset(p, 0xFF, rounded(bytes));
 #endif
   return p;
 }

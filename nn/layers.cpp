@@ -59,20 +59,23 @@ BatchNorm::BatchNorm(int64_t f, int dims, double eps, double momentum, bool affi
   running_var = register_buffer("running_var", ones({f}));
   num_batches_tracked = register_buffer("num_batches_tracked", zeros({}, DType::i64));
 }
-Tensor BatchNorm::forward(const Tensor& x) {
+void BatchNorm::start_forward(const Tensor& x) {
   GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ", expected_dims,
                "-d input, got ", shape_str(x.shape()));
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+}
+
+Tensor BatchNorm::forward(const Tensor& x) {
+  start_forward(x);
   if (is_training() && sync_) return sync_forward(x);
   return batch_norm(x, running_mean, running_var, weight, bias, is_training(), momentum, eps);
 }
 
+// batch_norm_act serves eval mode too (as the composition); sync batch norm has its own forward.
 Tensor BatchNorm::forward_act(const Tensor& x, double slope) {
-  if (!is_training() || sync_) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
-  GANTRY_CHECK(x.dim() == expected_dims, "BatchNorm", expected_dims == 2 ? "1d" : "2d", ": expected a ", expected_dims,
-               "-d input, got ", shape_str(x.shape()));
-  num_batches_tracked.data<int64_t>()[0] += 1;
-  return batch_norm_act(x, running_mean, running_var, weight, bias, true, momentum, eps, slope);
+  if (is_training() && sync_) return slope == 0 ? relu(forward(x)) : leaky_relu(forward(x), slope);
+  start_forward(x);
+  return batch_norm_act(x, running_mean, running_var, weight, bias, is_training(), momentum, eps, slope);
 }
 
 // Two passes over the global batch, each one all-reduce of C (+1) numbers:

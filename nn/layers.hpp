@@ -56,6 +56,7 @@ class BatchNorm : public Module {
   bool synced() const { return (bool)sync_; }
 
  private:
+  void start_forward(const Tensor& x);  // forward's input check and num_batches_tracked count
   Tensor sync_forward(const Tensor& x);
   StatsReduce sync_;
 };

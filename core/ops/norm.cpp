@@ -134,10 +134,6 @@ Tensor backward_input_op(const Tensor& g, const Tensor& x, const Tensor& w, cons
                 [=](const Tensor& gg) { return backward_input_rule(gg, g, x, w, save_mean, save_invstd, eps); });
 }
 
-}  // namespace
-
-namespace {
-
 // batch_norm's argument checks (in training also the value count and contiguous running
 // stats), naming `op` (batch_norm, batch_norm_act).
 void check_batch_norm(const char* op, const Tensor& x, const Tensor& running_mean, const Tensor& running_var,

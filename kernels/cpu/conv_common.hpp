@@ -49,8 +49,8 @@ constexpr int64_t kTableBelowWidth = 16;
 // The tap table: table[(kh*KW + kw)*P + oh*OW + ow] = ih*W + iw, the pixel of an input plane
 // that output (oh, ow) reads through tap (kh, kw), or -1 where that is padding. The same for
 // every channel and sample. Empty when the rows are wide enough for the span copy.
-inline std::vector<int32_t> tap_table(const Conv2dShape& s, bool any_width = false) {
-  if ((!any_width && s.out_w >= kTableBelowWidth) || in_pixels(s) > INT32_MAX) return {};
+inline std::vector<int32_t> tap_table(const Conv2dShape& s) {
+  if (s.out_w >= kTableBelowWidth || in_pixels(s) > INT32_MAX) return {};
   const int64_t P = out_pixels(s);
   std::vector<int32_t> table((size_t)(s.k_h * s.k_w * P));
   for (int64_t kh = 0; kh < s.k_h; ++kh)

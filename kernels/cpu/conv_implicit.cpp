@@ -24,7 +24,7 @@
 // gathers + a 16x16 register transpose); the phase GEMMs gather G from dy and scatter their
 // tiles to the phase's pixels of dx (all of k in one block, so each tile is stored once).
 // The weights (forward's W, each phase's W_phase) are packed into the micro-kernel's A panels
-// once per call (PackedPatchOps), not again for every block of samples.
+// once per call (PatchOps), not again for every block of samples.
 // Thread mapping: as conv.cpp (thread t owns samples [N*t/T, N*(t+1)/T), blocks of B samples,
 // one gemm_nest a block, per phase for backward input; backward weight sums per-thread dW);
 // with fewer samples than threads the phase GEMMs run one (sample, phase) a thread.
@@ -76,16 +76,18 @@ void block_index(int32_t* index, const int32_t* table, int64_t taps, int64_t P, 
 // so the choice of path does not depend on it.
 bool offsets_fit(const Conv2dShape& s, int64_t columns, int64_t in_sample) {
   const int64_t B = (kBlockColumnsAvx512 + std::max<int64_t>(columns, 1) - 1) / std::max<int64_t>(columns, 1) + 1;
-  return B * std::max(in_sample, s.c_in * in_pixels(s)) <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
+  return B * in_sample <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
 }
 
-// gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A plain row-major (a, lda), B a
-// patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]] (0 where the index
-// is -1) by its 16-column groups gv[(k % taps)*groups + j/16] (gather_groups), and C's
-// columns at offsets (row i at c + i*ldc, its 16-column groups as cv says).
+// gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A, the weights, packed once per
+// call (avx::pack_whole_a over all of k: the same for every block of samples, so not packed
+// again for each), B a patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]]
+// (0 where the index is -1) by its 16-column groups gv[(k % taps)*groups + j/16]
+// (gather_groups), and C's columns at offsets (row i at c + i*ldc, its 16-column groups as cv
+// says).
 struct PatchOps {
-  const float* a;
-  int64_t lda;
+  const float* packed;  // A packed whole (packed_weights), k floats a panel row
+  int64_t k;
   const float* src;
   int64_t plane, taps;
   const avx::ColVec* gv;
@@ -93,9 +95,7 @@ struct PatchOps {
   float* c;
   int64_t ldc;
   const avx::ColVec* cv;
-  GANTRY_AVX512 void pack_a(float* ap, int64_t i0, int64_t rows, int64_t p0, int64_t kc) const {
-    avx::pack_a(ap, a, lda, false, i0, rows, p0, kc);
-  }
+  const float* packed_a(int64_t i0, int64_t p0) const { return packed + i0 * k + p0 * avx::kMR; }
   // Per row of the panel, two 16-lane masked gathers or loads: padding lanes read nothing.
   GANTRY_AVX512 void pack_b(float* __restrict bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
     const __mmask16 m0 = avx::lanes(cols), m1 = cols > 16 ? avx::lanes(cols - 16) : (__mmask16)0;
@@ -118,15 +118,7 @@ struct PatchOps {
 };
 static_assert(avx::kNV == 2, "PatchOps::pack_b fills two vectors a panel row");
 
-// PatchOps with A packed once per call (avx::pack_whole_a over all of k): the weights are the
-// same for every block of samples, so they are not packed again for each.
-struct PackedPatchOps : PatchOps {
-  const float* packed;
-  int64_t k;
-  const float* packed_a(int64_t i0, int64_t p0) const { return packed + i0 * k + p0 * avx::kMR; }
-};
-
-// A[m, k] packed whole (PackedPatchOps), in this thread's scratch slot `slot`.
+// A[m, k] packed whole (PatchOps' A), in this thread's scratch slot `slot`.
 GANTRY_AVX512 const float* packed_weights(const float* a, int64_t m, int64_t k, int slot) {
   float* out = scratch<float>(slot, (m + avx::kMR - 1) / avx::kMR * avx::kMR * k + 16);
   avx::pack_whole_a(out, a, k, m, k);
@@ -237,10 +229,11 @@ Source source_of(const Conv2dShape& s) {
   return {split, ph_h, ph_w, plane, s.c_in * plane};
 }
 
-// The tap table (conv_common.hpp's tap_table) into the phase split: table[(kh*KW + kw)*P + p]
+// The tap table (conv_common.hpp's tap_table) into the source: table[(kh*KW + kw)*P + p]
 // = (rh*sw + rw)*ph_h*ph_w + a*ph_w + c for the input pixel output p reads through (kh, kw),
-// -1 where that is padding.
-std::vector<int32_t> split_tap_table(const Conv2dShape& s, const Source& src) {
+// -1 where that is padding. Unsplit (both strides 1: rh = rw = 0, a = ih, c = iw, ph_w = W)
+// that is tap_table's ih*W + iw.
+std::vector<int32_t> source_tap_table(const Conv2dShape& s, const Source& src) {
   const int64_t P = out_pixels(s);
   std::vector<int32_t> table((size_t)(s.k_h * s.k_w * P));
   for (int64_t kh = 0; kh < s.k_h; ++kh)
@@ -313,7 +306,7 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
   const Source src = source_of(s);
-  const std::vector<int32_t> table = src.split ? split_tap_table(s, src) : tap_table(s, true);
+  const std::vector<int32_t> table = source_tap_table(s, src);
   const float* wp = packed_weights(w, s.c_out, K, 1);  // the calling thread's scratch, read by all
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
@@ -323,10 +316,7 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
       avx::col_vectors(g.cv, g.offset, B * P);
       const float* xb = block_source(x + nb * in_size, B, s, src);
       avx::gemm_nest(s.c_out, B * P, K,
-                     PackedPatchOps{{w, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv},
-                                    wp,
-                                    K},
-                     false);
+                     PatchOps{wp, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv}, false);
       if (bias)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co) {
@@ -343,7 +333,7 @@ GANTRY_AVX512 void backward_weight_avx512(float* dw, const float* dy, const floa
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
   const Source src = source_of(s);
-  const std::vector<int32_t> table = src.split ? split_tap_table(s, src) : tap_table(s, true);
+  const std::vector<int32_t> table = source_tap_table(s, src);
   std::vector<float*> partials(omp_get_max_threads(), nullptr);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
@@ -378,7 +368,7 @@ struct Phase {
   std::vector<float>
       w;  // W_phase[Cin, Cout*T*U]: w[co, ci, kh0 + sh*t, kw0 + sw*u] at ci*(Cout*T*U) + (co*T + t)*U + u
   std::vector<int32_t> table;  // [T*U, A_h*A_w]: the dy pixel oh*OW + ow read through (t, u), or -1
-  std::vector<float> packed;   // w packed whole (avx::pack_whole_a) for PackedPatchOps
+  std::vector<float> packed;   // w packed whole (avx::pack_whole_a) for PatchOps
 };
 
 // conv2d_backward_input as s_h*s_w stride-1 correlations, one implicit GEMM per phase and
@@ -449,10 +439,8 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
     avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(B * pp));
     avx::col_vectors(cv, offset + f * ld, B * pp);
     avx::gemm_nest(s.c_in, B * pp, Kp,
-                   PackedPatchOps{{ph.w.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
-                                   groups_of(B_max * pp), dx + nb * in_size, HW, cv},
-                                  ph.packed.data(),
-                                  Kp},
+                   PatchOps{ph.packed.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
+                            groups_of(B_max * pp), dx + nb * in_size, HW, cv},
                    false, std::min<int64_t>(Kp, kPhaseKBlock));
   };
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
