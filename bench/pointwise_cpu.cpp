@@ -168,6 +168,27 @@ void batch_norm_rows(Bench& b, kernels::BatchNormShape s) {
         [&] { cpu::batch_norm_backward(dx.p, dg.p, db.p, dy.p, x.p, mean.p, invstd.p, gamma.p, s); });
 }
 
+// The critic's layer norm over [2f, 7, 7] (WGAN-GP), with its elementwise weight and bias:
+// forward alone and forward + backward (x, weight and bias requiring grad).
+void layer_norm_rows(Bench& b, const Shape& shape) {
+  Rng gen(9);
+  const Shape norm(shape.begin() + 1, shape.end());
+  Tensor x = randn(shape, DType::f32, &gen), g = randn(shape, DType::f32, &gen);
+  Tensor w = randn(norm, DType::f32, &gen), bias = randn(norm, DType::f32, &gen);
+  const int64_t n = x.numel();
+  const std::string dims = shape_str(shape);
+  {
+    NoGradGuard no_grad;
+    b.row("op layer_norm " + dims, n, 8, [&] { (void)layer_norm(x, norm, w, bias, 1e-5); });
+  }
+  Tensor xr = x.detach(), wr = w.detach(), br = bias.detach();
+  for (Tensor* t : {&xr, &wr, &br}) t->requires_grad_(true);
+  b.row("op layer_norm forward+backward " + dims, n, 20, [&] {
+    Tensor y = layer_norm(xr, norm, wr, br, 1e-5);
+    (void)grad({y}, {xr, wr, br}, {g});
+  });
+}
+
 void adam_rows(Bench& b, int64_t n) {
   Buf p(n, 31), m(n, 32, 0, 0.01f), v(n, 33, 0, 0.001f), g(n, 34);
   const kernels::AdamStep h{2e-4, 0.5, 0.999, 1e-8, 0, 1 - 0.5 * 0.5, 1 - 0.999 * 0.999};
@@ -211,6 +232,8 @@ int main(int argc, char** argv) {
   for (auto s : {kernels::BatchNormShape{64, 128, 49}, kernels::BatchNormShape{64, 64, 196},
                  kernels::BatchNormShape{64, 64, 49}})
     batch_norm_rows(b, s);
+  batch_norm_rows(b, kernels::BatchNormShape{1, 64, 3136});  // layer norm's rows: [64, 64, 7, 7] as [1, 64, 3136]
+  layer_norm_rows(b, {64, 64, 7, 7});
   for (int64_t n : {627200, 131072, 32768}) adam_rows(b, n);
   std::printf(
       "GB/s counts the bytes an ideal kernel moves (unary 8 B/element, binary 12, broadcast mul 8, batch norm "

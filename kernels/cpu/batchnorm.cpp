@@ -35,6 +35,9 @@
 //       per c:  the statistics, the coefficients, spread over the channel's positions
 //       pass 2: for n, for j < w S   (the FMA-shaped write, `omp simd`)
 //   S = 1 ([N, C], BatchNorm1d): a span is w channels, the simd runs across channels.
+//   S > kBlockSpan (layer norm's and instance norm's rows, [1, rows, len]; one channel a
+//                 block): no per-position scratch; pass 1 walks the channel's N runs with
+//                 16 double lanes in registers (lane = j mod 16), pass 2 with its scalars.
 // Every channel's sums are added in an order fixed by n and its own positions, never by
 // where its block starts, so the outputs do not depend on the thread count.
 // Versions (one line each):
@@ -48,11 +51,14 @@
 //      the backward's two sums likewise; its dx pass and the forward's write are one
 //      FMA-shaped expression per element in T: dx = a dy + b x + k, y = x scale + shift.
 //      Two passes over x for the forward (was three), two for the backward.
-//   3  (this file) the same formulas, in address order: version 2 walked one channel at a
+//   3  the same formulas, in address order: version 2 walked one channel at a
 //      time, N runs of S values a C*S stride apart (49 floats, then a jump of 25 KB for
 //      [64,128,7,7]), so every run started with a cache miss the prefetcher could not
 //      foresee. Now each pass streams through memory and the second pass of a block of
 //      channels hits L2 (figures: docs/kernels/cpu_pointwise.md, bench_pointwise_cpu).
+//   4  (this file) long runs without the scratch: for [1, 64, 3136] (the WGAN-GP critic's
+//      layer norm) version 3 filled, read and wrote five scratch values per element of x
+//      (N = 1 amortizes nothing); now 0.24 -> 0.05 ms forward, 0.29 -> 0.09 ms backward.
 #include "kernels/cpu/batchnorm.hpp"
 
 #include <omp.h>
@@ -217,6 +223,81 @@ void block_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormS
   }
 }
 
+// Runs longer than a block's span (S > kBlockSpan: one channel a block; layer norm's and
+// instance norm's rows, [1, rows, len]): the per-position scratch above would cost more
+// traffic than x itself when N is small, so these walk each run with the channel's scalars.
+inline bool long_runs(const BatchNormShape& s) { return s.s > kBlockSpan; }
+
+// Pass 1 for long runs: block_sums' two sums for the channels [c0, c1), each over its N runs
+// of S values with 16 double lanes (lane j mod 16 of every run, in registers), then
+// lane_sum; shift[k] is channel c0 + k's scalar. The order is fixed by n and j alone.
+template <bool Act = false, class T, class Term>
+void run_sums(const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s, int64_t c0, int64_t c1,
+              const double* shift, double* __restrict__ sum1, double* __restrict__ sum2, Term term,
+              const T* __restrict__ out = nullptr, T slope = T(0)) {
+  constexpr int kLanes = 16;
+  for (int64_t c = c0; c < c1; ++c) {
+    double a[kLanes] = {}, b[kLanes] = {};
+    const double mu = shift[c - c0];
+    for (int64_t n = 0; n < s.n; ++n) {
+      const T* __restrict__ un = u + run_offset(s, n, c);
+      const T* __restrict__ vn = v + run_offset(s, n, c);
+      const T* __restrict__ on = Act ? out + run_offset(s, n, c) : nullptr;
+      int64_t j = 0;
+      for (; j + kLanes <= s.s; j += kLanes)
+#pragma omp simd simdlen(8)
+        for (int q = 0; q < kLanes; ++q)
+          term((double)act_grad<Act>(un[j + q], on, j + q, slope), (double)vn[j + q], mu, a[q], b[q]);
+      for (int q = 0; j + q < s.s; ++q)
+        term((double)act_grad<Act>(un[j + q], on, j + q, slope), (double)vn[j + q], mu, a[q], b[q]);
+    }
+    sum1[c - c0] = lane_sum(a, kLanes), sum2[c - c0] = lane_sum(b, kLanes);
+  }
+}
+
+// Pass 2 for long runs: block_write's out = p u + q v + r with channel c0 + k's scalars p[k], q[k], r[k].
+template <bool Act = false, class T>
+void run_write(T* __restrict__ out, const T* __restrict__ u, const T* __restrict__ v, const BatchNormShape& s,
+               int64_t c0, int64_t c1, const T* p, const T* q, const T* r, const T* __restrict__ act = nullptr,
+               T slope = T(0)) {
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = c0; c < c1; ++c) {
+      const T pc = p[c - c0], qc = q[c - c0], rc = r[c - c0];
+      const T* __restrict__ un = u + run_offset(s, n, c);
+      const T* __restrict__ vn = v + run_offset(s, n, c);
+      const T* __restrict__ an = Act ? act + run_offset(s, n, c) : nullptr;
+      T* __restrict__ on = out + run_offset(s, n, c);
+#pragma omp simd
+      for (int64_t j = 0; j < s.s; ++j) on[j] = pc * act_grad<Act>(un[j], an, j, slope) + qc * vn[j] + rc;
+    }
+}
+
+// Pass 2 of the forwards for long runs: block_affine's act(x scale + shift) with channel c0 + k's scalars.
+template <Act A = Act::kNone, class T>
+void run_affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormShape& s, int64_t c0, int64_t c1,
+                const T* scale, const T* shift, T slope = T(0)) {
+  for (int64_t n = 0; n < s.n; ++n)
+    for (int64_t c = c0; c < c1; ++c) {
+      const T sc = scale[c - c0], sh = shift[c - c0];
+      const T* __restrict__ xn = x + run_offset(s, n, c);
+      T* __restrict__ on = out + run_offset(s, n, c);
+#pragma omp simd
+      for (int64_t j = 0; j < s.s; ++j) on[j] = activate<A>(xn[j] * sc + sh, slope);
+    }
+}
+
+// Pass 2 of the forwards, either way: act(x scale + shift), scale / shift per channel of [c0, c1).
+template <Act A = Act::kNone, class T>
+void affine(T* __restrict__ out, const T* __restrict__ x, const BatchNormShape& s, int64_t c0, int64_t c1,
+            BlockScratch<T>& sc, const T* scale, const T* shift, T slope = T(0)) {
+  if (long_runs(s)) return run_affine<A>(out, x, s, c0, c1, scale, shift, slope);
+  spread(sc.p.data(), scale, c1 - c0, s.s), spread(sc.r.data(), shift, c1 - c0, s.s);
+  block_affine<A>(out, x, s, c0, c1, sc, slope);
+}
+
+// The scratch a thread's blocks need: none for long runs.
+inline int64_t scratch_span(const BatchNormShape& s) { return long_runs(s) ? 0 : block_width(s) * s.s; }
+
 }  // namespace
 
 template <class T>
@@ -228,18 +309,23 @@ void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* _
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(width * s.s);
+    BlockScratch<T> sc(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       double x0[kMaxBlockChannels], sum[kMaxBlockChannels], sum_sq[kMaxBlockChannels];
       T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
       const int64_t w = c1 - c0;
       for (int64_t k = 0; k < w; ++k) x0[k] = m > 0 ? (double)x[run_offset(s, 0, c0 + k)] : 0.0;
-      spread(sc.shift.data(), x0, w, s.s);
-      block_sums(x, x, s, c0, c1, sc, sum, sum_sq, [](double xi, double, double x0i, double& a, double& b) {
+      auto term = [](double xi, double, double x0i, double& a, double& b) {
         const double d = xi - x0i;
         a += d;
         b += d * d;
-      });
+      };
+      if (long_runs(s)) {
+        run_sums(x, x, s, c0, c1, x0, sum, sum_sq, term);
+      } else {
+        spread(sc.shift.data(), x0, w, s.s);
+        block_sums(x, x, s, c0, c1, sc, sum, sum_sq, term);
+      }
       for (int64_t k = 0; k < w; ++k) {
         const int64_t c = c0 + k;
         double mean = 0, var = 0;
@@ -259,10 +345,9 @@ void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* _
         const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
         scale[k] = (T)(invstd * g), shift[k] = (T)(b - mean * invstd * g);
       }
-      spread(sc.p.data(), scale, w, s.s), spread(sc.r.data(), shift, w, s.s);
-      if (slope < T(0)) block_affine(y, x, s, c0, c1, sc);
-      else if (slope == T(0)) block_affine<Act::kRelu>(y, x, s, c0, c1, sc);
-      else block_affine<Act::kLeaky>(y, x, s, c0, c1, sc, slope);
+      if (slope < T(0)) affine(y, x, s, c0, c1, sc, scale, shift);
+      else if (slope == T(0)) affine<Act::kRelu>(y, x, s, c0, c1, sc, scale, shift);
+      else affine<Act::kLeaky>(y, x, s, c0, c1, sc, scale, shift, slope);
     });
   }
 }
@@ -274,7 +359,7 @@ void batch_norm_forward_eval(T* __restrict__ y, const T* __restrict__ x, const T
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(width * s.s);
+    BlockScratch<T> sc(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
       for (int64_t c = c0; c < c1; ++c) {
@@ -282,8 +367,7 @@ void batch_norm_forward_eval(T* __restrict__ y, const T* __restrict__ x, const T
         const double g = gamma ? (double)gamma[c] : 1.0, b = beta ? (double)beta[c] : 0.0;
         scale[c - c0] = (T)(invstd * g), shift[c - c0] = (T)(b - (double)running_mean[c] * invstd * g);
       }
-      spread(sc.p.data(), scale, c1 - c0, s.s), spread(sc.r.data(), shift, c1 - c0, s.s);
-      block_affine(y, x, s, c0, c1, sc);
+      affine(y, x, s, c0, c1, sc, scale, shift);
     });
   }
 }
@@ -296,20 +380,25 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(width * s.s);
+    BlockScratch<T> sc(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       double mean[kMaxBlockChannels], sum_dy[kMaxBlockChannels], sum_dy_xc[kMaxBlockChannels];
       T ta[kMaxBlockChannels], tb[kMaxBlockChannels], tk[kMaxBlockChannels];
       for (int64_t k = 0; k < w; ++k) mean[k] = (double)save_mean[c0 + k];
-      spread(sc.shift.data(), mean, w, s.s);
       // pass 1: sum dy and sum dy (x - mean); sum dy xhat = invstd * the latter
       auto term = [](double d, double xi, double mu, double& a, double& b) {
         a += d;
         b += d * (xi - mu);
       };
-      if (act) block_sums<true>(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term, act, slope);
-      else block_sums(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term);
+      if (long_runs(s)) {
+        if (act) run_sums<true>(dy, x, s, c0, c1, mean, sum_dy, sum_dy_xc, term, act, slope);
+        else run_sums(dy, x, s, c0, c1, mean, sum_dy, sum_dy_xc, term);
+      } else {
+        spread(sc.shift.data(), mean, w, s.s);
+        if (act) block_sums<true>(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term, act, slope);
+        else block_sums(dy, x, s, c0, c1, sc, sum_dy, sum_dy_xc, term);
+      }
       // dx = gam invstd (dy - sum dy / M - xhat sum(dy xhat) / M) = a dy + b x + k
       for (int64_t k = 0; k < w; ++k) {
         const int64_t c = c0 + k;
@@ -321,9 +410,14 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
         const double a = gam * invstd, b = -a * invstd * mean_dy_xhat;
         ta[k] = (T)a, tb[k] = (T)b, tk[k] = (T)(-a * mean_dy - b * mean[k]);
       }
-      spread(sc.p.data(), ta, w, s.s), spread(sc.q.data(), tb, w, s.s), spread(sc.r.data(), tk, w, s.s);
-      if (act) block_write<true>(dx, dy, x, s, c0, c1, sc, act, slope);  // pass 2
-      else block_write(dx, dy, x, s, c0, c1, sc);
+      if (long_runs(s)) {  // pass 2
+        if (act) run_write<true>(dx, dy, x, s, c0, c1, ta, tb, tk, act, slope);
+        else run_write(dx, dy, x, s, c0, c1, ta, tb, tk);
+      } else {
+        spread(sc.p.data(), ta, w, s.s), spread(sc.q.data(), tb, w, s.s), spread(sc.r.data(), tk, w, s.s);
+        if (act) block_write<true>(dx, dy, x, s, c0, c1, sc, act, slope);
+        else block_write(dx, dy, x, s, c0, c1, sc);
+      }
     });
   }
 }

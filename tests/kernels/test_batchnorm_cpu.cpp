@@ -47,8 +47,9 @@ void channel_stats(const std::vector<T>& x, const BatchNormShape& s, int64_t c, 
 }
 
 // The kernel walks blocks of channels (batchnorm.cpp: at most 512 values per sample and
-// 65536 in all, at most 256 channels) and adds 8 samples at a time: the shapes below leave
-// a partial last block and a remainder of samples.
+// 65536 in all, at most 256 channels) and adds 8 samples at a time, or (runs over 512
+// values) one channel's runs 16 lanes at a time: the shapes below leave a partial last
+// block, a remainder of samples and a remainder of lanes.
 const std::vector<BatchNormShape> kShapes = {
     {1, 3, 35},         // N = 1, 7x5 image
     {4, 3, 35},         // 7x5 image, a few samples
@@ -58,7 +59,9 @@ const std::vector<BatchNormShape> kShapes = {
     {19, 37, 35},       // blocks of 14 channels: 14 + 14 + 9; 16 samples + 3
     {3, 300, 1},        // [N, C] with C above 256 channels a block: 256 + 44
     {1, 1000, 3},       // large C, N = 1: blocks of 170 channels, the last 150
-    {2, 3, 4096 + 17},  // one channel a block, a run longer than a block's span
+    {2, 3, 4096 + 17},  // one channel a block, a run longer than a block's span (run_sums: 16 lanes + 1)
+    {9, 2, 600},        // long runs (S > 512) with N above 8, a tail of 8 lanes
+    {1, 5, 3136},       // layer norm's rows ([64, 7, 7] a row) as [1, rows, len]
     {64, 128, 49},      // DCGAN's [64,128,7,7]: blocks of 10 channels, the last 8
 };
 
