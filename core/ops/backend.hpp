@@ -24,8 +24,10 @@
 
 namespace gantry::detail {
 
-// Row reductions of a dense [rows, cols] tensor (reduce.cpp, loss.cpp).
-enum class RowReduce { sum, max, argmax, log_softmax };
+// Row reductions of a dense [rows, cols] tensor (reduce.cpp, loss.cpp): out[r] = reduce_c
+// in[r, c]; sum_columns is the one down the columns instead, out[c] = sum_r in[r, c] (a sum
+// over leading dims, read in place: no transpose first).
+enum class RowReduce { sum, max, argmax, log_softmax, sum_columns };
 
 struct Backend {
   const char* name;

@@ -87,6 +87,7 @@ void rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int
       case RowReduce::max: kernels::cpu::max_rows(out.data<T>(), in.data<T>(), rows, cols); break;
       case RowReduce::argmax: kernels::cpu::argmax_rows(out.data<int64_t>(), in.data<T>(), rows, cols); break;
       case RowReduce::log_softmax: kernels::cpu::log_softmax_rows(out.data<T>(), in.data<T>(), rows, cols); break;
+      case RowReduce::sum_columns: kernels::cpu::sum_columns(out.data<T>(), in.data<T>(), rows, cols); break;
     }
   });
 }

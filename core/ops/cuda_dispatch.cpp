@@ -107,6 +107,7 @@ void rows(RowReduce kind, const Tensor& out, const Tensor& in, int64_t rows, int
     case RowReduce::log_softmax:
       kernels::cuda::log_softmax_rows(out.data<float>(), in.data<float>(), rows, cols);
       break;
+    case RowReduce::sum_columns: kernels::cuda::sum_columns(out.data<float>(), in.data<float>(), rows, cols); break;
   }
 }
 void gemm(const Tensor& c, const Tensor& a, const Tensor& b, int64_t batch, int64_t m, int64_t n, int64_t k) {

@@ -1,7 +1,8 @@
 // core/ops/reduce.cpp — sum, mean, var, max, argmax, norm, sum_to.
 //
 // Forward: move the reduced dims last (permute + contiguous), then reduce rows
-// with kernels/cpu/reduce.hpp. Backward of a reduction over dims D: put the
+// with kernels/cpu/reduce.hpp; a sum whose reduced dims lead is summed down the
+// columns where x lies instead (the backend's sum_columns: no transpose). Backward of a reduction over dims D: put the
 // reduced dims back as size 1 (unsqueeze) and expand to the input's shape.
 #include <algorithm>
 #include <cmath>
@@ -53,10 +54,30 @@ Tensor reduced_last(const Tensor& x, const Plan& p) {
   return contiguous(permute(x, order));
 }
 
+// Whether the reduced dims lead: every kept dim longer than 1 comes after every reduced dim
+// longer than 1, so x laid out densely is already [reduced, kept] (a broadcast's gradient
+// summed over the batch, sum_to's usual case).
+bool reduced_dims_lead(const Tensor& x, const Plan& p) {
+  bool kept_seen = false;
+  for (int64_t d = 0; d < x.dim(); ++d) {
+    if (x.shape()[d] == 1) continue;
+    const bool reduced = std::binary_search(p.dims.begin(), p.dims.end(), d);
+    if (reduced && kept_seen) return false;
+    kept_seen = kept_seen || !reduced;
+  }
+  return true;
+}
+
 Tensor reduce_forward(const char* op, const Tensor& x, const Plan& p, bool keepdim, detail::RowReduce kind) {
   detail::check_floating(op, x);
-  Tensor in = reduced_last(x, p);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, x.dtype(), x.device());
+  if (kind == detail::RowReduce::sum && p.rows > 1 && p.cols > 1 && reduced_dims_lead(x, p)) {
+    // Summed down the columns where x lies: the same sums as over the transpose, without it.
+    GradModeGuard off(false);
+    detail::backend(x.device()).rows(detail::RowReduce::sum_columns, y, contiguous(x), p.cols, p.rows);
+    return y;
+  }
+  Tensor in = reduced_last(x, p);
   detail::backend(x.device()).rows(kind, y, in, p.rows, p.cols);
   return y;
 }

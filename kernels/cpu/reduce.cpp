@@ -1,6 +1,8 @@
-// kernels/cpu/reduce.cpp — row reductions over a dense [rows, cols] block.
+// kernels/cpu/reduce.cpp — row reductions over a dense [rows, cols] block, and the sum
+// down its columns.
 // Loop nest: rows in parallel when there are many; a single long row (a
-// full reduction) is split across threads with an OpenMP reduction instead.
+// full reduction) is split across threads with an OpenMP reduction instead;
+// sum_columns: blocks of columns in parallel, the rows streamed past each block's accumulators.
 #include "kernels/cpu/reduce.hpp"
 
 #include <algorithm>
@@ -37,6 +39,27 @@ void sum_rows(T* out, const T* in, int64_t rows, int64_t cols) {
     Acc<T> acc = 0;
     for (int64_t c = 0; c < cols; ++c) acc += row[c];
     out[r] = static_cast<T>(acc);
+  }
+}
+
+// Columns in blocks of kColumnBlock, each block's double accumulators in L1 while the rows
+// stream past in address order; blocks in parallel when there are many. Every column adds
+// its rows in order 0, 1, ..., so the result is sum_rows' over the transpose, at any thread count.
+template <class T>
+void sum_columns(T* out, const T* in, int64_t rows, int64_t cols) {
+  constexpr int64_t kColumnBlock = 512;
+  const int64_t blocks = (cols + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel for if (rows * cols > kParallelMinElements && blocks > 1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t c0 = b * kColumnBlock, w = std::min(kColumnBlock, cols - c0);
+    Acc<T> acc[kColumnBlock];
+    for (int64_t c = 0; c < w; ++c) acc[c] = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* __restrict__ row = in + r * cols + c0;
+#pragma omp simd
+      for (int64_t c = 0; c < w; ++c) acc[c] += row[c];
+    }
+    for (int64_t c = 0; c < w; ++c) out[c0 + c] = static_cast<T>(acc[c]);
   }
 }
 
@@ -88,6 +111,8 @@ template void log_softmax_rows<float>(float*, const float*, int64_t, int64_t);
 template void log_softmax_rows<double>(double*, const double*, int64_t, int64_t);
 template void sum_rows<float>(float*, const float*, int64_t, int64_t);
 template void sum_rows<double>(double*, const double*, int64_t, int64_t);
+template void sum_columns<float>(float*, const float*, int64_t, int64_t);
+template void sum_columns<double>(double*, const double*, int64_t, int64_t);
 template void max_rows<float>(float*, const float*, int64_t, int64_t);
 template void max_rows<double>(double*, const double*, int64_t, int64_t);
 template void argmax_rows<float>(int64_t*, const float*, int64_t, int64_t);

@@ -1,6 +1,7 @@
 // kernels/cpu/reduce.hpp — row reductions: the caller lays the reduced dims out
 // last (a permute + contiguous copy), so every reduction is over `cols` adjacent
-// elements of each of `rows` rows: in is [rows, cols] dense, out is [rows].
+// elements of each of `rows` rows: in is [rows, cols] dense, out is [rows]; and
+// sum_columns, for reduced dims that lead (out is [cols]).
 #pragma once
 #include <cstdint>
 
@@ -9,6 +10,10 @@ namespace gantry::kernels::cpu {
 // out[r] = sum_c in[r, c] (float rows accumulate in double).
 template <class T>
 void sum_rows(T* out, const T* in, int64_t rows, int64_t cols);
+// out[c] = sum_r in[r, c], r in order (float accumulates in double): the bits of sum_rows
+// over the transpose, without the transpose (a sum over leading dims).
+template <class T>
+void sum_columns(T* out, const T* in, int64_t rows, int64_t cols);
 // out[r] = max_c in[r, c] (NaN propagates).
 template <class T>
 void max_rows(T* out, const T* in, int64_t rows, int64_t cols);

@@ -10,6 +10,12 @@
 // Memory-bound: one read of the row (log_softmax: three), one write.
 // Versions: 1 (this one): a block per row; rows with few columns leave threads idle,
 // which is fine for the engine's reductions (long rows: channels over N*H*W).
+// sum_columns, out[c] = sum_r in[r, c]:
+//   for tile of 32 columns              grid (one block a tile, up to 65535, then a loop)
+//     thread (x, y) of 32 x 8           column c0 + x, rows y, y + 8, ...: a private partial
+//                                       (a warp reads 32 consecutive floats of one row)
+//     the 8 partials of a column        added in order y = 0..7 by thread (x, 0), from __shared__
+// The order depends only on the shape, not on the schedule.
 #include <cfloat>
 
 #include "kernels/cuda/reduce.cuh"
@@ -100,6 +106,27 @@ __global__ void log_softmax_rows_kernel(float* __restrict__ out, const float* __
   }
 }
 
+constexpr int kColumnTile = 32, kRowGroups = kThreads / kColumnTile;
+
+__global__ void sum_columns_kernel(float* __restrict__ out, const float* __restrict__ in, int64_t rows, int64_t cols) {
+  __shared__ float partial[kRowGroups][kColumnTile];
+  const int x = (int)threadIdx.x % kColumnTile, y = (int)threadIdx.x / kColumnTile;
+  for (int64_t c0 = (int64_t)blockIdx.x * kColumnTile; c0 < cols; c0 += (int64_t)gridDim.x * kColumnTile) {
+    const int64_t c = c0 + x;
+    float v = 0.f;
+    if (c < cols)
+      for (int64_t r = y; r < rows; r += kRowGroups) v += in[r * cols + c];
+    __syncthreads();  // partial[] may still be read for the previous tile
+    partial[y][x] = v;
+    __syncthreads();
+    if (y == 0 && c < cols) {
+      float s = partial[0][x];
+      for (int g = 1; g < kRowGroups; ++g) s += partial[g][x];
+      out[c] = s;
+    }
+  }
+}
+
 unsigned grid_for(int64_t rows) { return (unsigned)std::max<int64_t>(1, std::min<int64_t>(rows, 65535)); }
 
 }  // namespace
@@ -108,6 +135,12 @@ void sum_rows(float* out, const float* in, int64_t rows, int64_t cols) {
   if (rows > 0)
     CUDA_CHECK(
         launch(reduce_rows_kernel<SumOp>, dim3(grid_for(rows)), dim3(kThreads), 0, nullptr, out, in, rows, cols));
+}
+
+void sum_columns(float* out, const float* in, int64_t rows, int64_t cols) {
+  if (cols > 0)
+    CUDA_CHECK(launch(sum_columns_kernel, dim3(grid_for((cols + kColumnTile - 1) / kColumnTile)), dim3(kThreads), 0,
+                      nullptr, out, in, rows, cols));
 }
 
 void max_rows(float* out, const float* in, int64_t rows, int64_t cols) {

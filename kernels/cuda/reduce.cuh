@@ -9,6 +9,8 @@
 namespace gantry::kernels::cuda {
 
 void sum_rows(float* out, const float* in, int64_t rows, int64_t cols);
+// out[c] = sum_r in[r, c] (the reduced dims leading: no transpose first).
+void sum_columns(float* out, const float* in, int64_t rows, int64_t cols);
 void max_rows(float* out, const float* in, int64_t rows, int64_t cols);       // NaN propagates
 void argmax_rows(int64_t* out, const float* in, int64_t rows, int64_t cols);  // first max
 // out[r, c] = in[r, c] - log(sum_c' exp(in[r, c'])), with the row max subtracted first.
