@@ -11,8 +11,12 @@
 //   W_phase[ci, (co*T + t)*U + u] = w[co, ci, kh0 + sh*t, kw0 + sw*u],
 //   G[(co, t, u), b*P' + a*A_w + c] = dy[n0+b, co, a + d_h - t, c + d_w - u]  (0 outside),
 // a stride-1 correlation of dy with a (KH/sh)x(KW/sw) sub-kernel; every dx element is written
-// once by its phase (no zero fill, no scatter-add).
-// The GEMMs run on the SGEMM's loop nest (sgemm_avx512.hpp's gemm_nest): forward packs cols
+// once by its phase (no zero fill, no scatter-add). Tap (t, u) of phase (rh, rw) reads dy
+// shifted by (d_h - t, d_w - u) over the phase's grid, and phases with the same grid read the
+// same shifted rows: a block packs each distinct (shift, grid), a Slot, once (k4 s2 p1: 9
+// slots for 16 (phase, tap) pairs), and a phase's register tile runs over its taps' slots
+// chunk by chunk (k = (t*U + u)*Cout + co), storing once.
+// Forward and backward weight run on the SGEMM's loop nest (sgemm_avx512.hpp's gemm_nest): forward packs cols
 // straight from x (a stride above 1: from a block's phase split of x, Source below, where a
 // tap's inputs for one output row are consecutive) into the B panels (16-lane masked gathers
 // through a per-thread index table,
@@ -21,13 +25,15 @@
 // straight into y (column j at y + co*P + b*Cout*P + p: per 16-column group two masked
 // stores, or a scatter where a group spans more than two samples); backward weight reads dYb
 // from dy in place (the same column groups) and gathers cols^T into its B panels (16
-// gathers + a 16x16 register transpose); the phase GEMMs gather G from dy and scatter their
-// tiles to the phase's pixels of dx (all of k in one block, so each tile is stored once).
+// gathers + a 16x16 register transpose); the phase GEMMs (their own nest, run_phases) pack
+// their slots from dy (one or two masked loads a 16-column group) and scatter their tiles to
+// the phase's pixels of dx (all of k in one tile, so each is stored once).
 // The weights (forward's W, each phase's W_phase) are packed into the micro-kernel's A panels
-// once per call (PatchOps), not again for every block of samples.
+// once per call, not again for every block of samples.
 // Thread mapping: as conv.cpp (thread t owns samples [N*t/T, N*(t+1)/T), blocks of B samples,
-// one gemm_nest a block, per phase for backward input; backward weight sums per-thread dW);
-// with fewer samples than threads the phase GEMMs run one (sample, phase) a thread.
+// one gemm_nest a block, per block all phases for backward input; backward weight sums
+// per-thread dW); with fewer samples than threads the phase GEMMs run one (sample, phase) a
+// thread, packing that phase's slots (the same FMA order per element, so the same bits).
 // GCC 12 warns -W(maybe-)uninitialized inside its own avx512fintrin.h for the in-register
 // transposes of sgemm_avx512.hpp (a known false positive, as in sgemm_avx512.cpp).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -355,115 +361,196 @@ GANTRY_AVX512 void backward_weight_avx512(float* dw, const float* dy, const floa
   });
 }
 
-// The phase GEMMs' k block: all of k up to this, so each tile is stored (scattered to the
-// phase's pixels) once.
-constexpr int64_t kPhaseKBlock = 1024;
 // The fewest input channels (the phase GEMM's rows) for the phase GEMMs: with fewer (DCGAN's
-// one-channel image layers) the old GEMM over K = Cin*KH*KW rows + col2im is faster.
+// one-channel image layers) the old GEMM over K = Cout*KH*KW rows + col2im is faster.
 constexpr int64_t kPhaseMinChannels = 16;
+// The packed shifted rows of a block of samples (all its slots) stay within this many floats
+// (1 MiB: half this core's L2), which bounds the samples a block.
+constexpr int64_t kSlotFloats = 1 << 18;
+
+// One shifted copy of dy the phase GEMMs read: over a phase grid of a_h x a_w pixels,
+// G_slot[co, b*a_h*a_w + a*a_w + c] = dy[b, co, a + shift_h, c + shift_w] (0 outside dy).
+// Phase (rh, rw)'s tap (t, u) reads the slot of shift (d_h - t, d_w - u) over its grid, and
+// phases with the same grid share slots: DCGAN's k4 s2 p1 has 16 (phase, tap) pairs and 9
+// slots, so a block packs 9 shifted copies of dy where one GEMM a phase packed 16.
+struct Slot {
+  int64_t shift_h, shift_w, a_h, a_w;
+  std::vector<int32_t> table;  // [a_h*a_w]: the dy pixel oh*OW + ow read, or -1
+  bool operator==(const Slot& o) const {
+    return shift_h == o.shift_h && shift_w == o.shift_w && a_h == o.a_h && a_w == o.a_w;
+  }
+};
 
 // One phase (rh, rw) of dx: the input pixels (rh + sh*a, rw + sw*c), a < A_h, c < A_w.
 struct Phase {
   int64_t rh, rw, a_h, a_w;
-  std::vector<float>
-      w;  // W_phase[Cin, Cout*T*U]: w[co, ci, kh0 + sh*t, kw0 + sw*u] at ci*(Cout*T*U) + (co*T + t)*U + u
-  std::vector<int32_t> table;  // [T*U, A_h*A_w]: the dy pixel oh*OW + ow read through (t, u), or -1
-  std::vector<float> packed;   // w packed whole (avx::pack_whole_a) for PatchOps
+  std::vector<int> slots;     // per tap t*U + u: the Slot it reads
+  std::vector<float> packed;  // W_phase[Cin, T*U*Cout], k = (t*U + u)*Cout + co: w[co, ci, kh0 + sh*t, kw0 + sw*u],
+                              // packed whole (avx::pack_whole_a)
 };
 
-// conv2d_backward_input as s_h*s_w stride-1 correlations, one implicit GEMM per phase and
-// block: dX_phase[Cin, B*P'] = W_phase @ (dy gathered through the phase's taps), stored
-// straight to the phase's pixels of dx. Every dx element is written exactly once.
-GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
-  const int64_t P = out_pixels(s), HW = in_pixels(s), in_size = s.c_in * HW, out_size = s.c_out * P;
-  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w, taps = T * U, Kp = s.c_out * taps;
-  std::vector<Phase> phases;
-  int64_t widest = 1;
+// The phases of dx with their slots and packed weights (phases with no pixels left out).
+void plan_phases(const Conv2dShape& s, const float* w, std::vector<Phase>& phases, std::vector<Slot>& slots) {
+  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w, Kp = s.c_out * T * U;
   for (int64_t rh = 0; rh < s.stride_h; ++rh)
     for (int64_t rw = 0; rw < s.stride_w; ++rw) {
-      Phase f{rh,
-              rw,
-              rh < s.in_h ? (s.in_h - rh + s.stride_h - 1) / s.stride_h : 0,
-              rw < s.in_w ? (s.in_w - rw + s.stride_w - 1) / s.stride_w : 0,
-              {},
-              {},
-              {}};
-      if (f.a_h == 0 || f.a_w == 0) continue;
+      const int64_t a_h = rh < s.in_h ? (s.in_h - rh + s.stride_h - 1) / s.stride_h : 0,
+                    a_w = rw < s.in_w ? (s.in_w - rw + s.stride_w - 1) / s.stride_w : 0;
+      if (a_h == 0 || a_w == 0) continue;
+      Phase f{rh, rw, a_h, a_w, {}, {}};
       const int64_t kh0 = (rh + s.pad_h) % s.stride_h, kw0 = (rw + s.pad_w) % s.stride_w;
       const int64_t d_h = (rh + s.pad_h - kh0) / s.stride_h, d_w = (rw + s.pad_w - kw0) / s.stride_w;
-      f.w.resize((size_t)(s.c_in * Kp));
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t u = 0; u < U; ++u) {
+          Slot slot{d_h - t, d_w - u, a_h, a_w, {}};
+          auto at = std::find(slots.begin(), slots.end(), slot);
+          if (at == slots.end()) {
+            slot.table.resize((size_t)(a_h * a_w));
+            for (int64_t a = 0; a < a_h; ++a)
+              for (int64_t c = 0; c < a_w; ++c) {
+                const int64_t oh = a + slot.shift_h, ow = c + slot.shift_w;
+                const bool inside = oh >= 0 && oh < s.out_h && ow >= 0 && ow < s.out_w;
+                slot.table[(size_t)(a * a_w + c)] = inside ? (int32_t)(oh * s.out_w + ow) : -1;
+              }
+            slots.push_back(std::move(slot));
+            at = slots.end() - 1;
+          }
+          f.slots.push_back((int)(at - slots.begin()));
+        }
+      std::vector<float> wp((size_t)(s.c_in * Kp));
       for (int64_t ci = 0; ci < s.c_in; ++ci)
-        for (int64_t co = 0; co < s.c_out; ++co)
-          for (int64_t t = 0; t < T; ++t)
-            for (int64_t u = 0; u < U; ++u)
-              f.w[(size_t)(ci * Kp + (co * T + t) * U + u)] =
+        for (int64_t t = 0; t < T; ++t)
+          for (int64_t u = 0; u < U; ++u)
+            for (int64_t co = 0; co < s.c_out; ++co)
+              wp[(size_t)(ci * Kp + (t * U + u) * s.c_out + co)] =
                   w[((co * s.c_in + ci) * s.k_h + kh0 + s.stride_h * t) * s.k_w + kw0 + s.stride_w * u];
       f.packed.resize((size_t)((s.c_in + avx::kMR - 1) / avx::kMR * avx::kMR * Kp + 16));
-      avx::pack_whole_a(f.packed.data(), f.w.data(), Kp, s.c_in, Kp);
-      const int64_t pp = f.a_h * f.a_w;
-      f.table.resize((size_t)(taps * pp));
-      for (int64_t t = 0; t < T; ++t)
-        for (int64_t u = 0; u < U; ++u)
-          for (int64_t a = 0; a < f.a_h; ++a)
-            for (int64_t c = 0; c < f.a_w; ++c) {
-              const int64_t oh = a + d_h - t, ow = c + d_w - u;
-              const bool inside = oh >= 0 && oh < s.out_h && ow >= 0 && ow < s.out_w;
-              f.table[(size_t)((t * U + u) * pp + a * f.a_w + c)] = inside ? (int32_t)(oh * s.out_w + ow) : -1;
-            }
-      widest = std::max(widest, pp);
+      avx::pack_whole_a(f.packed.data(), wp.data(), Kp, s.c_in, Kp);
       phases.push_back(std::move(f));
     }
-  // Blocks as the other passes, sized by the widest phase (phase (0, 0)).
-  const int64_t per_block = (kBlockColumnsAvx512 + widest - 1) / widest, F = (int64_t)phases.size();
-  // For blocks of up to B_max samples: phase f's index table at index + f*taps*B_max*widest
-  // and its gather groups at gv + f*taps*groups_of(B_max*widest), its column offsets (into
-  // dx, from the block's first sample) at offset + f*B_max*widest.
-  auto tables = [&](int64_t B_max, int32_t* index, avx::ColVec* gv, int32_t* offset) {
-    const int64_t ld = B_max * widest;
-    for (int64_t f = 0; f < F; ++f) {
-      const Phase& ph = phases[(size_t)f];
-      const int64_t pp = ph.a_h * ph.a_w;
-      block_index(index + f * taps * ld, ph.table.data(), taps, pp, B_max, out_size);
-      gather_groups(gv + f * taps * groups_of(ld), index + f * taps * ld, taps, B_max * pp);
-      for (int64_t b = 0; b < B_max; ++b)
-        for (int64_t a = 0; a < ph.a_h; ++a)
-          for (int64_t c = 0; c < ph.a_w; ++c)
-            offset[f * ld + b * pp + a * ph.a_w + c] =
-                (int32_t)(b * in_size + (ph.rh + s.stride_h * a) * s.in_w + ph.rw + s.stride_w * c);
-    }
-  };
-  // Phase f of the B samples from nb (tables for blocks of B_max).
-  auto run = [&](int64_t nb, int64_t B, int64_t B_max, int64_t f, const avx::ColVec* gv, const int32_t* offset) {
+}
+
+// A thread's tables for blocks of up to B_max samples: per slot its 16-column groups of dy
+// (gv + slot*groups), per phase its dx column offsets (offset + f*ld, from the block's first
+// sample), ld = B_max * the widest grid; in this thread's index / ColVec scratch.
+struct PhaseTables {
+  int64_t ld, groups;
+  const avx::ColVec* gv;
+  const int32_t* offset;
+};
+PhaseTables phase_tables(const Conv2dShape& s, const std::vector<Phase>& phases, const std::vector<Slot>& slots,
+                         int64_t B_max, int64_t widest) {
+  const int64_t ld = B_max * widest, groups = groups_of(ld), S = (int64_t)slots.size(), F = (int64_t)phases.size();
+  const int64_t in_size = s.c_in * in_pixels(s), out_size = s.c_out * out_pixels(s);
+  int32_t* index = scratch<int32_t>(0, S * ld);
+  int32_t* offset = scratch<int32_t>(1, F * ld);
+  avx::ColVec* gv = scratch<avx::ColVec>(1, S * groups);
+  for (int64_t k = 0; k < S; ++k) {
+    const Slot& slot = slots[(size_t)k];
+    block_index(index + k * ld, slot.table.data(), 1, slot.a_h * slot.a_w, B_max, out_size);
+    avx::col_vectors(gv + k * groups, index + k * ld, B_max * slot.a_h * slot.a_w);
+  }
+  for (int64_t f = 0; f < F; ++f) {
     const Phase& ph = phases[(size_t)f];
-    const int64_t pp = ph.a_h * ph.a_w, ld = B_max * widest;
-    avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(B * pp));
-    avx::col_vectors(cv, offset + f * ld, B * pp);
-    avx::gemm_nest(s.c_in, B * pp, Kp,
-                   PatchOps{ph.packed.data(), Kp, dy + nb * out_size, P, taps, gv + f * taps * groups_of(ld),
-                            groups_of(B_max * pp), dx + nb * in_size, HW, cv},
-                   false, std::min<int64_t>(Kp, kPhaseKBlock));
-  };
+    for (int64_t b = 0; b < B_max; ++b)
+      for (int64_t a = 0; a < ph.a_h; ++a)
+        for (int64_t c = 0; c < ph.a_w; ++c)
+          offset[f * ld + (b * ph.a_h + a) * ph.a_w + c] =
+              (int32_t)(b * in_size + (ph.rh + s.stride_h * a) * s.in_w + ph.rw + s.stride_w * c);
+  }
+  return {ld, groups, gv, offset};
+}
+
+// Phases [f0, f1) of dx for the B samples from nb: the slots they read packed once into
+// 32-column panels (bp: slot k's panel j at base[k] + j*Cout*32, its row co at + co*32), then
+// per 32 columns, phase and 14 rows of Cin one register tile over the phase's taps, chunk by
+// chunk (Cout steps each: its A panel's rows for that tap, its slot's panel), stored straight
+// to the phase's pixels of dx.
+GANTRY_AVX512 void run_phases(float* dx, const float* dy, const Conv2dShape& s, const std::vector<Phase>& phases,
+                              const std::vector<Slot>& slots, const PhaseTables& tb, int64_t nb, int64_t B, int64_t f0,
+                              int64_t f1) {
+  const int64_t P = out_pixels(s), Cout = s.c_out, taps = (int64_t)phases[0].slots.size(), Kp = Cout * taps;
+  const int64_t in_size = s.c_in * in_pixels(s), out_size = Cout * P, S = (int64_t)slots.size();
+  std::vector<int64_t> at((size_t)S, -1);  // slot k's panels at bp + at[k], or -1: not read here
+  int64_t floats = 0;
+  for (int64_t f = f0; f < f1; ++f)
+    for (int k : phases[(size_t)f].slots)
+      if (at[(size_t)k] < 0) {
+        at[(size_t)k] = floats;
+        floats += (B * slots[(size_t)k].a_h * slots[(size_t)k].a_w + avx::kNR - 1) / avx::kNR * avx::kNR * Cout;
+      }
+  float* bp = avx::pack_buffer(1, floats);  // 64-byte aligned (the SGEMM's B buffer; no gemm_nest runs here)
+  const float* src = dy + nb * out_size;
+  for (int64_t k = 0; k < S; ++k) {
+    if (at[(size_t)k] < 0) continue;
+    float* out = bp + at[(size_t)k];
+    const int64_t cols = B * slots[(size_t)k].a_h * slots[(size_t)k].a_w;
+    const avx::ColVec* g = tb.gv + k * tb.groups;
+    for (int64_t j0 = 0; j0 < cols; j0 += avx::kNR, out += avx::kNR * Cout) {
+      const int64_t n = std::min<int64_t>(avx::kNR, cols - j0);
+      const __mmask16 m0 = avx::lanes(n), m1 = n > 16 ? avx::lanes(n - 16) : (__mmask16)0;
+      for (int64_t co = 0; co < Cout; ++co) {
+        _mm512_store_ps(out + co * avx::kNR, avx::load_cols(src + co * P, g[j0 / 16], m0));
+        _mm512_store_ps(out + co * avx::kNR + 16,
+                        m1 ? avx::load_cols(src + co * P, g[j0 / 16 + 1], m1) : _mm512_setzero_ps());
+      }
+    }
+  }
+  int64_t widest = 0;
+  for (int64_t f = f0; f < f1; ++f) widest = std::max(widest, B * phases[(size_t)f].a_h * phases[(size_t)f].a_w);
+  avx::ColVec* cv = scratch<avx::ColVec>(0, (f1 - f0) * groups_of(widest));
+  for (int64_t f = f0; f < f1; ++f) {
+    const Phase& ph = phases[(size_t)f];
+    avx::col_vectors(cv + (f - f0) * groups_of(widest), tb.offset + f * tb.ld, B * ph.a_h * ph.a_w);
+  }
+  std::vector<const float*> ap((size_t)taps), bq((size_t)taps);
+  for (int64_t j0 = 0; j0 < widest; j0 += avx::kNR)
+    for (int64_t f = f0; f < f1; ++f) {
+      const Phase& ph = phases[(size_t)f];
+      const int64_t cols = B * ph.a_h * ph.a_w;
+      if (j0 >= cols) continue;
+      for (int64_t q = 0; q < taps; ++q) bq[(size_t)q] = bp + at[(size_t)ph.slots[(size_t)q]] + j0 * Cout;
+      for (int64_t i0 = 0; i0 < s.c_in; i0 += avx::kMR) {
+        for (int64_t q = 0; q < taps; ++q) ap[(size_t)q] = ph.packed.data() + i0 * Kp + q * Cout * avx::kMR;
+        avx::chunked_col_tile(std::min<int64_t>(avx::kMR, s.c_in - i0), std::min<int64_t>(avx::kNR, cols - j0),
+                              (int)taps, Cout, ap.data(), bq.data(), dx + nb * in_size + i0 * in_pixels(s),
+                              in_pixels(s), cv + (f - f0) * groups_of(widest) + j0 / 16);
+      }
+    }
+}
+
+// conv2d_backward_input as s_h*s_w stride-1 correlations, one implicit GEMM per phase and
+// block: dX_phase[Cin, B*P'] = W_phase @ (dy read through the phase's taps, from the block's
+// shared slots), stored straight to the phase's pixels of dx. Every dx element is written
+// exactly once.
+GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
+  std::vector<Phase> phases;
+  std::vector<Slot> slots;
+  plan_phases(s, w, phases, slots);
+  const int64_t F = (int64_t)phases.size();
+  if (F == 0) return;
+  int64_t widest = 1, slot_columns = 0;
+  for (const Phase& f : phases) widest = std::max(widest, f.a_h * f.a_w);
+  for (const Slot& k : slots) slot_columns += k.a_h * k.a_w;
+  // Blocks as the other passes, sized by the widest phase, and so that a block's slots fit kSlotFloats.
+  const int64_t per_block = std::max<int64_t>(1, std::min((kBlockColumnsAvx512 + widest - 1) / widest,
+                                                          kSlotFloats / std::max<int64_t>(1, slot_columns * s.c_out)));
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads > 1 && s.n < threads) {  // fewer samples than threads: one (sample, phase) GEMM a work item
+  if (threads > 1 && s.n < threads) {  // fewer samples than threads: one (sample, phase) a work item
 #pragma omp parallel
     {
-      int32_t* index = scratch<int32_t>(0, F * taps * widest);
-      int32_t* offset = scratch<int32_t>(1, F * widest);
-      avx::ColVec* gv = scratch<avx::ColVec>(1, F * taps * groups_of(widest));
-      tables(1, index, gv, offset);
+      const PhaseTables tb = phase_tables(s, phases, slots, 1, widest);
 #pragma omp for schedule(static)
-      for (int64_t item = 0; item < s.n * F; ++item) run(item / F, 1, 1, item % F, gv, offset);
+      for (int64_t item = 0; item < s.n * F; ++item)
+        run_phases(dx, dy, s, phases, slots, tb, item / F, 1, item % F, item % F + 1);
     }
     return;
   }
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const int64_t B_max = std::max<int64_t>(1, std::min(per_block, n1 - n0));
-    int32_t* index = scratch<int32_t>(0, F * taps * B_max * widest);
-    int32_t* offset = scratch<int32_t>(1, F * B_max * widest);
-    avx::ColVec* gv = scratch<avx::ColVec>(1, F * taps * groups_of(B_max * widest));
-    tables(B_max, index, gv, offset);
+    const PhaseTables tb = phase_tables(s, phases, slots, B_max, widest);
     for (int64_t nb = n0; nb < n1; nb += B_max)
-      for (int64_t f = 0; f < F; ++f) run(nb, std::min(B_max, n1 - nb), B_max, f, gv, offset);
+      run_phases(dx, dy, s, phases, slots, tb, nb, std::min(B_max, n1 - nb), 0, F);
   });
 }
 

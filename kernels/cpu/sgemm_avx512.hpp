@@ -257,11 +257,15 @@ GANTRY_AVX512 inline void store_cols(float* row, const ColVec& v, __m512i index,
   if (v.mask_b) _mm512_mask_storeu_ps(row + v.off_b, v.mask_b, x);
 }
 
-// tile<R, V> with the columns at offsets: C row i at c + i*ldc, its vector v as cv[v] says.
-// The same FMA chain per element as tile.
+// tile<R, V> with the columns at offsets (C row i at c + i*ldc, its vector v as cv[v] says),
+// over `chunks` pairs of panels ap[q], bp[q] of kc steps each, added in turn into the same
+// accumulators and stored once: one FMA chain per element over the chunks in order. A GEMM
+// whose k rows of B lie in separate panels takes several (the phase GEMMs, which share
+// their shifted dy rows); tile_cols is the one-chunk case.
 template <int R, int V>
-GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc,
-                             const ColVec* cv, bool load_c) {
+GANTRY_AVX512 __attribute__((always_inline)) inline void tile_cols_body(int chunks, int64_t kc, const float* const* ap,
+                                                                        const float* const* bp, float* c, int64_t ldc,
+                                                                        const ColVec* cv, bool load_c) {
   __m512i index[V];
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v)
@@ -272,11 +276,23 @@ GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
       acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], (__mmask16)0xFFFF) : _mm512_setzero_ps();
-  fma_chain<R, V>(kc, ap, bp, acc);
+  for (int q = 0; q < chunks; ++q) fma_chain<R, V>(kc, ap[q], bp[q], acc);
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) store_cols(c + i * ldc, cv[v], index[v], acc[i][v]);
+}
+template <int R, int V>
+GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc,
+                             const ColVec* cv, bool load_c) {
+  const float* a = ap;
+  const float* b = bp;
+  tile_cols_body<R, V>(1, kc, &a, &b, c, ldc, cv, load_c);
+}
+template <int R, int V>
+GANTRY_AVX512 void tile_cols_chunked(int chunks, int64_t kc, const float* const* ap, const float* const* bp, float* c,
+                                     int64_t ldc, const ColVec* cv) {
+  tile_cols_body<R, V>(chunks, kc, ap, bp, c, ldc, cv, false);
 }
 
 using ColTileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, const ColVec*, bool);
@@ -292,11 +308,30 @@ constexpr std::array<std::array<ColTileFn, kNV>, sizeof...(R)> col_tile_table(st
 // kColTiles[R-1][V-1] = tile_cols<R, V>.
 inline constexpr auto kColTiles = col_tile_table(std::make_integer_sequence<int, kMR>());
 
+using ChunkedColTileFn = void (*)(int, int64_t, const float* const*, const float* const*, float*, int64_t,
+                                  const ColVec*);
+template <int R, int... V>
+constexpr std::array<ChunkedColTileFn, sizeof...(V)> chunked_col_tile_row(std::integer_sequence<int, V...>) {
+  return {&tile_cols_chunked<R, V + 1>...};
+}
+template <int... R>
+constexpr std::array<std::array<ChunkedColTileFn, kNV>, sizeof...(R)> chunked_col_tile_table(
+    std::integer_sequence<int, R...>) {
+  return {chunked_col_tile_row<R + 1>(std::make_integer_sequence<int, kNV>())...};
+}
+// kChunkedColTiles[R-1][V-1] = tile_cols_chunked<R, V>.
+inline constexpr auto kChunkedColTiles = chunked_col_tile_table(std::make_integer_sequence<int, kMR>());
+
 // The tile for a rows x cols corner (rows <= kMR, cols <= kNR) of a plain C at c (row stride ldc).
 GANTRY_AVX512 inline void dense_tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, float* c,
                                      int64_t ldc, bool load_c) {
   const int64_t vectors = (cols + 15) / 16;
   kTiles[rows - 1][vectors - 1](kc, ap, bp, c, ldc, lanes(cols - 16 * (vectors - 1)), load_c);
+}
+// The chunked tile (tile_cols_chunked) for a rows x cols corner whose columns are the ColVecs cv.
+GANTRY_AVX512 inline void chunked_col_tile(int64_t rows, int64_t cols, int chunks, int64_t kc, const float* const* ap,
+                                           const float* const* bp, float* c, int64_t ldc, const ColVec* cv) {
+  kChunkedColTiles[rows - 1][(cols + 15) / 16 - 1](chunks, kc, ap, bp, c, ldc, cv);
 }
 // The tile for a rows x cols corner whose columns are the ColVecs cv (cv[0] its first 16).
 GANTRY_AVX512 inline void col_tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, float* c,
