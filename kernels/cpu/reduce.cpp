@@ -17,6 +17,20 @@ namespace gantry::kernels::cpu {
 template <class T>
 using Acc = std::conditional_t<std::is_same_v<T, float>, double, T>;
 
+// sum of v[0..n) in Acc<T>: 8 partial sums by position mod 8 (vertical adds, so they
+// vectorize and the adds do not wait on one another), then a fixed tree. The order depends
+// only on n, not on where v lies.
+template <class T>
+Acc<T> lane_sum(const T* __restrict__ v, int64_t n) {
+  Acc<T> l[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+#pragma omp simd
+    for (int j = 0; j < 8; ++j) l[j] += v[i + j];
+  for (int j = 0; i + j < n; ++j) l[j] += v[i + j];
+  return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
+}
+
 template <class T>
 void sum_rows(T* out, const T* in, int64_t rows, int64_t cols) {
   if (rows == 1 && cols > kParallelMinElements) {
@@ -27,24 +41,19 @@ void sum_rows(T* out, const T* in, int64_t rows, int64_t cols) {
     const int64_t step = (cols + kChunks - 1) / kChunks;
 #pragma omp parallel for
     for (int64_t k = 0; k < kChunks; ++k)
-      for (int64_t c = k * step; c < std::min(cols, (k + 1) * step); ++c) part[k] += in[c];
+      if (k * step < cols) part[k] = lane_sum(in + k * step, std::min(cols, (k + 1) * step) - k * step);
     Acc<T> acc = 0;
     for (auto p : part) acc += p;
     out[0] = static_cast<T>(acc);
     return;
   }
 #pragma omp parallel for if (rows * cols > kParallelMinElements)
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = in + r * cols;
-    Acc<T> acc = 0;
-    for (int64_t c = 0; c < cols; ++c) acc += row[c];
-    out[r] = static_cast<T>(acc);
-  }
+  for (int64_t r = 0; r < rows; ++r) out[r] = static_cast<T>(lane_sum(in + r * cols, cols));
 }
 
 // Columns in blocks of kColumnBlock, each block's double accumulators in L1 while the rows
 // stream past in address order; blocks in parallel when there are many. Every column adds
-// its rows in order 0, 1, ..., so the result is sum_rows' over the transpose, at any thread count.
+// its rows in order 0, 1, ..., so the result does not depend on the thread count.
 template <class T>
 void sum_columns(T* out, const T* in, int64_t rows, int64_t cols) {
   constexpr int64_t kColumnBlock = 512;

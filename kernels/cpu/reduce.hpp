@@ -7,11 +7,12 @@
 
 namespace gantry::kernels::cpu {
 
-// out[r] = sum_c in[r, c] (float rows accumulate in double).
+// out[r] = sum_c in[r, c] (float rows accumulate in double, in 8 lanes by c mod 8, then a
+// fixed tree: the order depends only on cols).
 template <class T>
 void sum_rows(T* out, const T* in, int64_t rows, int64_t cols);
-// out[c] = sum_r in[r, c], r in order (float accumulates in double): the bits of sum_rows
-// over the transpose, without the transpose (a sum over leading dims).
+// out[c] = sum_r in[r, c], r in order (float accumulates in double): a sum over leading
+// dims without a transpose first.
 template <class T>
 void sum_columns(T* out, const T* in, int64_t rows, int64_t cols);
 // out[r] = max_c in[r, c] (NaN propagates).
