@@ -20,8 +20,9 @@ TEST_CASE_TEMPLATE("sum_rows and sum_columns match a long-double sum, the same b
   std::mt19937 gen(5);
   std::uniform_real_distribution<double> u(-3, 3);
   const double tol = sizeof(T) == 4 ? 1e-6 : 1e-14;
-  for (auto [rows, cols] :
+  for (auto shape :
        {std::pair<int64_t, int64_t>{64, 3136}, {3, 600}, {1, 7}, {9, 1}, {0, 5}, {200, 1025}, {1, 70001}}) {
+    const int64_t rows = shape.first, cols = shape.second;  // (clang 14: no structured bindings in INFO)
     std::vector<T> in((size_t)(rows * cols)), transposed(in.size());
     for (auto& v : in) v = (T)u(gen);
     for (int64_t r = 0; r < rows; ++r)
