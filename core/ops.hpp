@@ -155,9 +155,15 @@ Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor&
 // g' = g * weight_c, dx = invstd_c (g' - mean_c(g') - xhat mean_c(g' xhat)). weight [C]
 // optional (= 1).
 Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor& weight = {}, double eps = 1e-5);
-// Normalizes over the last normalized_shape.size() dims.
+// Normalizes over the last normalized_shape.size() dims (biased variance), then
+// * weight + bias (elementwise, of normalized_shape; optional).
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {}, const Tensor& bias = {},
                   double eps = 1e-5);
+// leaky_relu(layer_norm(...), slope) (slope > 0) or relu(layer_norm(...)) (slope 0); with
+// weight and bias on the cpu one kernel each way (nn::Sequential uses it for a LayerNorm
+// followed by a ReLU / LeakyReLU). slope < 0 is refused (the backward reads the mask from the output).
+Tensor layer_norm_act(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                      double eps, double slope);
 // x [N,C,*]: normalizes each (n, c) over its spatial dims. weight/bias [C] optional.
 Tensor instance_norm(const Tensor& x, const Tensor& weight = {}, const Tensor& bias = {}, double eps = 1e-5);
 

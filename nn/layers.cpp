@@ -115,6 +115,9 @@ LayerNorm::LayerNorm(Shape s, double eps, bool affine) : shape(std::move(s)), ep
   }
 }
 Tensor LayerNorm::forward(const Tensor& x) { return layer_norm(x, shape, weight, bias, eps); }
+Tensor LayerNorm::forward_act(const Tensor& x, double slope) {
+  return layer_norm_act(x, shape, weight, bias, eps, slope);
+}
 
 Embedding::Embedding(int64_t num, int64_t dim) {
   weight = register_parameter("weight", empty({num, dim}));

@@ -83,6 +83,8 @@ class LayerNorm : public Module {
  public:
   explicit LayerNorm(Shape shape, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
+  // forward followed by leaky_relu(., slope) (slope 0: ReLU): one fused op (layer_norm_act).
+  Tensor forward_act(const Tensor& x, double slope);
   Tensor weight, bias;
   Shape shape;
   double eps;

@@ -132,19 +132,22 @@ double activation_slope(const Module& m) {
 }
 }  // namespace
 
-// A BatchNorm followed by a ReLU / LeakyReLU runs as one fused op (BatchNorm::forward_act:
-// the same values, one pass less over the activation each way); the rest layer by layer.
+// A BatchNorm or LayerNorm followed by a ReLU / LeakyReLU runs as one fused op
+// (forward_act: the same values, up to rounding for the layer norm, one pass less over the
+// activation each way); the rest layer by layer.
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   const auto& layers = children();
   for (size_t i = 0; i < layers.size(); ++i) {
-    auto* bn = dynamic_cast<BatchNorm*>(layers[i].second.get());
-    const double slope = bn && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
+    Module* m = layers[i].second.get();
+    auto* bn = dynamic_cast<BatchNorm*>(m);
+    auto* ln = dynamic_cast<LayerNorm*>(m);
+    const double slope = (bn || ln) && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
     if (slope >= 0) {
-      h = bn->forward_act(h, slope);
+      h = bn ? bn->forward_act(h, slope) : ln->forward_act(h, slope);
       ++i;
     } else {
-      h = layers[i].second->forward(h);
+      h = m->forward(h);
     }
   }
   return h;

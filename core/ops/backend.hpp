@@ -81,6 +81,15 @@ struct Backend {
   void (*batch_norm_backward)(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
                               const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
                               double slope);
+  // Layer norm over the rows of x viewed as [rows, len], len = w.numel(), with the elementwise
+  // affine w, b (both given) and slope as batch_norm_forward_train's; act, g as
+  // batch_norm_backward's; dx, dw, db undefined where not wanted. Null where the composition
+  // of ops serves (cuda: batch_norm's kernels on [1, rows, len], then mul, add, the activation).
+  void (*layer_norm_forward)(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& x,
+                             const Tensor& w, const Tensor& b, double eps, double slope);
+  void (*layer_norm_backward)(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
+                              const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
+                              double slope);
   // ---- penalties (penalty.cpp); g [N, K] ----
   void (*gradient_penalty_forward)(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps);
   void (*gradient_penalty_backward)(const Tensor& dg, const Tensor& up, const Tensor& g, const Tensor& norms,

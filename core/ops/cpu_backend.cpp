@@ -226,6 +226,26 @@ void batch_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, c
                                          ptr_or_null<T>(act), (T)slope);
   });
 }
+void layer_norm_forward(const Tensor& y, const Tensor& save_mean, const Tensor& save_invstd, const Tensor& x,
+                        const Tensor& w, const Tensor& b, double eps, double slope) {
+  const int64_t len = w.numel(), rows = len ? x.numel() / len : 0;
+  dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::layer_norm_forward<T>(y.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), x.data<T>(),
+                                        w.data<T>(), b.data<T>(), rows, len, (T)eps, (T)slope);
+  });
+}
+void layer_norm_backward(const Tensor& dx, const Tensor& dw, const Tensor& db, const Tensor& g, const Tensor& x,
+                         const Tensor& save_mean, const Tensor& save_invstd, const Tensor& w, const Tensor& act,
+                         double slope) {
+  const int64_t len = w.numel(), rows = len ? x.numel() / len : 0;
+  dispatch_floating(x.dtype(), "layer_norm", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::layer_norm_backward<T>(ptr_or_null<T>(dx), ptr_or_null<T>(dw), ptr_or_null<T>(db), g.data<T>(),
+                                         x.data<T>(), save_mean.data<T>(), save_invstd.data<T>(), w.data<T>(), rows,
+                                         len, ptr_or_null<T>(act), (T)slope);
+  });
+}
 void gradient_penalty_forward(const Tensor& p, const Tensor& norms, const Tensor& g, double lambda, double eps) {
   const int64_t n = g.size(0), k = g.numel() / n;
   dispatch_floating(g.dtype(), "gradient_penalty", [&](auto tag) {
@@ -296,6 +316,8 @@ const Backend& cpu_backend() {
       .batch_norm_forward_train = batch_norm_forward_train,
       .batch_norm_forward_eval = nullptr,  // the composition of ops serves the cpu
       .batch_norm_backward = batch_norm_backward,
+      .layer_norm_forward = layer_norm_forward,
+      .layer_norm_backward = layer_norm_backward,
       .gradient_penalty_forward = gradient_penalty_forward,
       .gradient_penalty_backward = gradient_penalty_backward,
       .sgd_step = sgd_step,

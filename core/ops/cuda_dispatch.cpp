@@ -327,6 +327,8 @@ const Backend& cuda_backend() {
       .batch_norm_forward_train = batch_norm_forward_train,
       .batch_norm_forward_eval = batch_norm_forward_eval,
       .batch_norm_backward = batch_norm_backward,
+      .layer_norm_forward = nullptr,  // the composition serves: batch_norm's kernels, then mul, add, the activation
+      .layer_norm_backward = nullptr,
       .gradient_penalty_forward = gradient_penalty_forward,
       .gradient_penalty_backward = gradient_penalty_backward,
       .sgd_step = sgd_step,

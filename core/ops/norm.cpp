@@ -1,7 +1,9 @@
 // core/ops/norm.cpp — batch_norm (a kernel op with its own rule); layer_norm and
 // instance_norm, which reuse it: normalizing each row of x viewed as [rows, len] is
 // batch_norm's training statistics over [1, rows, len] (one "channel" per row), so they
-// get its kernels and its rule (fused backward, differentiable under create_graph).
+// get its kernels and its rule (fused backward, differentiable under create_graph). Where
+// the backend has a layer-norm kernel (the cpu), layer_norm with weight and bias (and
+// layer_norm_act) runs it instead: the elementwise affine and the activation in its pass.
 //
 // batch_norm's rule, with xhat = (x - mean) * invstd over M = N*S values per channel
 // and g' = g * gamma:
@@ -240,23 +242,75 @@ Tensor batch_norm_backward_input(const Tensor& g, const Tensor& x, const Tensor&
   return backward_input_op(g, x, weight, f.save_mean, f.save_invstd, eps);
 }
 
-Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
-                  double eps) {
-  detail::check_floating("layer_norm", x);
+namespace {
+
+// The backend's fused layer norm (the cpu's): y and the per-row statistics, and a rule whose
+// plain backward is one kernel and whose create_graph backward is differentiable ops (the
+// activation's leaky_relu_backward at the output, batch_norm_backward_input over the rows,
+// sums down the columns for the weight and bias), so every higher order follows.
+Tensor fused_layer_norm(const char* op, const Tensor& x, const Tensor& weight, const Tensor& bias, int64_t rows,
+                        int64_t len, const std::vector<int64_t>& dims, double eps, double slope) {
+  for (const Tensor* p : {&weight, &bias}) detail::check_same(op, x, *p);
+  Tensor xc = contiguous(x), wc = contiguous(weight), bc = contiguous(bias);
+  Tensor y = empty(x.shape(), x.dtype(), x.device()), mean = empty({rows}, x.dtype(), x.device()),
+         invstd = empty({rows}, x.dtype(), x.device());
+  detail::backend(x.device()).layer_norm_forward(y, mean, invstd, xc, wc, bc, eps, slope);
+  const Tensor out = slope >= 0 ? y.detach() : Tensor();
+  return record(op, y, {x, weight, bias}, [=](const Tensor& g) -> Grads {
+    const bool want_dx = needs_input_grad(0), want_dw = needs_input_grad(1), want_db = needs_input_grad(2);
+    if (!GradMode::enabled()) {
+      Tensor dx = want_dx ? empty(x.shape(), x.dtype(), x.device()) : Tensor();
+      Tensor dw = want_dw ? empty(weight.shape(), x.dtype(), x.device()) : Tensor();
+      Tensor db = want_db ? empty(bias.shape(), x.dtype(), x.device()) : Tensor();
+      detail::backend(x.device()).layer_norm_backward(dx, dw, db, contiguous(g), xc, mean, invstd, wc, out, slope);
+      return {dx, dw, db};
+    }
+    Tensor g1 = slope >= 0 ? leaky_relu_backward(g, out, slope) : g;
+    Tensor dx;
+    if (want_dx)
+      dx = reshape(batch_norm_backward_input(reshape(mul(g1, weight), {1, rows, len}), reshape(x, {1, rows, len}), {},
+                                             eps),
+                   x.shape());
+    Tensor dw = want_dw ? sum_to(mul(g1, normalize_rows(x, rows, len, dims, eps)), weight.shape()) : Tensor();
+    return {dx, dw, want_db ? sum_to(g1, bias.shape()) : Tensor()};
+  });
+}
+
+// layer_norm, and with slope >= 0 an activation after it (layer_norm_act).
+Tensor layer_norm_impl(const char* op, const Tensor& x, const Shape& normalized_shape, const Tensor& weight,
+                       const Tensor& bias, double eps, double slope) {
+  detail::check_floating(op, x);
   const int64_t k = (int64_t)normalized_shape.size();
   bool fits = k >= 1 && k <= x.dim() && Shape(x.shape().end() - k, x.shape().end()) == normalized_shape;
-  GANTRY_CHECK(fits, "layer_norm: normalized_shape ", shape_str(normalized_shape),
-               " is not the trailing shape of input ", shape_str(x.shape()));
+  GANTRY_CHECK(fits, op, ": normalized_shape ", shape_str(normalized_shape), " is not the trailing shape of input ",
+               shape_str(x.shape()));
   for (const Tensor* p : {&weight, &bias})
-    GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, "layer_norm: weight/bias ", shape_str(p->shape()),
+    GANTRY_CHECK(!p->defined() || p->shape() == normalized_shape, op, ": weight/bias ", shape_str(p->shape()),
                  " must have shape ", shape_str(normalized_shape));
   std::vector<int64_t> dims;
   int64_t len = 1;
   for (int64_t d = x.dim() - k; d < x.dim(); ++d) dims.push_back(d), len *= x.size(d);
-  Tensor y = normalize_rows(x, len ? x.numel() / len : 0, len, dims, eps);
+  const int64_t rows = len ? x.numel() / len : 0;
+  if (detail::backend(x.device()).layer_norm_forward && weight.defined() && bias.defined() && rows > 0 && len > 1)
+    return fused_layer_norm(op, x, weight, bias, rows, len, dims, eps, slope);
+  Tensor y = normalize_rows(x, rows, len, dims, eps);
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
-  return y;
+  if (slope < 0) return y;
+  return slope == 0 ? relu(y) : leaky_relu(y, slope);
+}
+
+}  // namespace
+
+Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                  double eps) {
+  return layer_norm_impl("layer_norm", x, normalized_shape, weight, bias, eps, -1.0);
+}
+
+Tensor layer_norm_act(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
+                      double eps, double slope) {
+  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "layer_norm_act: slope must be finite and >= 0, got ", slope);
+  return layer_norm_impl("layer_norm_act", x, normalized_shape, weight, bias, eps, slope);
 }
 
 Tensor instance_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, double eps) {

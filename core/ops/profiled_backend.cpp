@@ -19,7 +19,8 @@ namespace {
   X(rows) X(gemm) X(conv2d_forward) X(conv2d_backward_input) X(conv2d_backward_weight) X(modconv2d_forward)         \
   X(modconv2d_backward_input) X(modconv2d_backward_weight) X(upfirdn2d) X(pad2d_forward) X(pad2d_backward)          \
   X(upsample_nearest2d_forward) X(upsample_nearest2d_backward) X(embedding_forward) X(embedding_backward)           \
-  X(one_hot) X(batch_norm_forward_train) X(batch_norm_forward_eval) X(batch_norm_backward)                          \
+  X(one_hot) X(batch_norm_forward_train) X(batch_norm_forward_eval) X(batch_norm_backward) X(layer_norm_forward)    \
+  X(layer_norm_backward)                                                                                           \
   X(gradient_penalty_forward) X(gradient_penalty_backward) X(sgd_step) X(adam_step) X(rmsprop_step)
 // clang-format on
 

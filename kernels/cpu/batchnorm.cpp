@@ -65,6 +65,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 namespace gantry::kernels::cpu {
@@ -422,13 +423,155 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
   }
 }
 
-#define GANTRY_INSTANTIATE(T)                                                                                        \
-  template void batch_norm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, const BatchNormShape&, \
-                                            T, T, T);                                                                \
-  template void batch_norm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*,                     \
-                                           const BatchNormShape&, T);                                                \
-  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,                 \
-                                       const BatchNormShape&, const T*, T);
+// Layer norm: one row a "channel" of a [1, rows, len] batch norm, with the elementwise affine
+// folded into pass 2 and, backward, w folded into pass 1 and dw, db summed down the columns.
+// Rows in parallel (run_sums' 16 lanes per row); dw, db by blocks of columns, the rows in
+// order (the sum does not depend on the thread count); one parallel region for both.
+
+// y = act((x scale + shift) w + b) over one row.
+template <Act A, class T>
+void layer_norm_row(T* __restrict__ y, const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b,
+                    int64_t len, T scale, T shift, T slope) {
+#pragma omp simd
+  for (int64_t j = 0; j < len; ++j) y[j] = activate<A>((x[j] * scale + shift) * w[j] + b[j], slope);
+}
+
+template <class T>
+void layer_norm_forward(T* __restrict__ y, T* __restrict__ save_mean, T* __restrict__ save_invstd,
+                        const T* __restrict__ x, const T* __restrict__ w, const T* __restrict__ b, int64_t rows,
+                        int64_t len, T eps, T slope) {
+  const BatchNormShape s{1, rows, len};
+  const double m = (double)len;
+#pragma omp parallel for if (rows * len > kParallelMinElements)
+  for (int64_t r = 0; r < rows; ++r) {
+    double x0 = len > 0 ? (double)x[r * len] : 0.0, sum = 0, sum_sq = 0;
+    run_sums(x, x, s, r, r + 1, &x0, &sum, &sum_sq, [](double xi, double, double x0i, double& a, double& q) {
+      const double d = xi - x0i;
+      a += d;
+      q += d * d;
+    });
+    const double d = m > 0 ? sum / m : 0.0, mean = x0 + d, var = m > 0 ? std::max(sum_sq / m - d * d, 0.0) : 0.0;
+    const double invstd = 1.0 / std::sqrt(var + (double)eps);
+    save_mean[r] = (T)mean, save_invstd[r] = (T)invstd;
+    const T scale = (T)invstd, shift = (T)(-mean * invstd);
+    if (slope < T(0)) layer_norm_row<Act::kNone>(y + r * len, x + r * len, w, b, len, scale, shift, slope);
+    else if (slope == T(0)) layer_norm_row<Act::kRelu>(y + r * len, x + r * len, w, b, len, scale, shift, slope);
+    else layer_norm_row<Act::kLeaky>(y + r * len, x + r * len, w, b, len, scale, shift, slope);
+  }
+}
+
+// One row of the backward's dx: pass 1 sums g' = act'(g) w and g' (x - mean) in 16 double
+// lanes, pass 2 writes dx = p g' + c x + k (p = invstd, c = -invstd^2 mean(g' xhat),
+// k = -p mean(g') - c mean).
+template <bool Act, class T>
+void layer_norm_dx_row(T* __restrict__ dx, const T* __restrict__ g, const T* __restrict__ x, const T* __restrict__ w,
+                       const T* __restrict__ act, int64_t len, double mean, double invstd, T slope) {
+  double a[16] = {}, q[16] = {};
+  int64_t j = 0;
+  for (; j + 16 <= len; j += 16)
+#pragma omp simd simdlen(8)
+    for (int l = 0; l < 16; ++l) {
+      const double gw = (double)(act_grad<Act>(g[j + l], act, j + l, slope) * w[j + l]);
+      a[l] += gw, q[l] += gw * ((double)x[j + l] - mean);
+    }
+  for (int l = 0; j + l < len; ++l) {
+    const double gw = (double)(act_grad<Act>(g[j + l], act, j + l, slope) * w[j + l]);
+    a[l] += gw, q[l] += gw * ((double)x[j + l] - mean);
+  }
+  const double m = (double)len, mean_g = lane_sum(a, 16) / m, mean_g_xhat = lane_sum(q, 16) * invstd / m;
+  const double cd = -invstd * invstd * mean_g_xhat;
+  const T p = (T)invstd, c = (T)cd, k = (T)(-invstd * mean_g - cd * mean);
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) dx[i] = p * (act_grad<Act>(g[i], act, i, slope) * w[i]) + c * x[i] + k;
+}
+
+// dw[j] += sum over rows [0, rows) of act'(g) xhat, db[j] += sum of act'(g), for the columns
+// [0, width) of a block (row r of each operand at + r*len), in double, rows in order, four
+// rows a sweep.
+template <bool Act, class T>
+void layer_norm_dwdb_block(double* __restrict__ sw, double* __restrict__ sb, const T* __restrict__ g,
+                           const T* __restrict__ x, const T* __restrict__ act, const T* __restrict__ mean,
+                           const T* __restrict__ invstd, int64_t rows, int64_t len, int64_t width, T slope) {
+  constexpr int64_t kAt = 4;  // rows a sweep: sw[i], sb[i] loaded and stored once for them (the adds stay in order)
+  for (int64_t r0 = 0; r0 < rows; r0 += kAt) {
+    const int64_t n = std::min(kAt, rows - r0);
+    const T* __restrict__ gr[kAt];
+    const T* __restrict__ xr[kAt];
+    const T* __restrict__ ar[kAt];
+    double mu[kAt], is[kAt];
+    for (int64_t k = 0; k < kAt; ++k) {
+      const int64_t r = r0 + std::min(k, n - 1);
+      gr[k] = g + r * len, xr[k] = x + r * len, ar[k] = Act ? act + r * len : nullptr;
+      mu[k] = (double)mean[r], is[k] = (double)invstd[r];
+    }
+    if (n == kAt) {
+#pragma omp simd
+      for (int64_t i = 0; i < width; ++i) {
+        double a = sw[i], c = sb[i];
+        for (int64_t k = 0; k < kAt; ++k) {
+          const double gi = (double)act_grad<Act>(gr[k][i], ar[k], i, slope);
+          a += gi * (((double)xr[k][i] - mu[k]) * is[k]), c += gi;
+        }
+        sw[i] = a, sb[i] = c;
+      }
+    } else {
+      for (int64_t k = 0; k < n; ++k)
+#pragma omp simd
+        for (int64_t i = 0; i < width; ++i) {
+          const double gi = (double)act_grad<Act>(gr[k][i], ar[k], i, slope);
+          sw[i] += gi * (((double)xr[k][i] - mu[k]) * is[k]), sb[i] += gi;
+        }
+    }
+  }
+}
+
+template <class T>
+void layer_norm_backward(T* __restrict__ dx, T* __restrict__ dw, T* __restrict__ db, const T* __restrict__ dy,
+                         const T* __restrict__ x, const T* __restrict__ save_mean, const T* __restrict__ save_invstd,
+                         const T* __restrict__ w, int64_t rows, int64_t len, const T* __restrict__ act, T slope) {
+  constexpr int64_t kColumnBlock = 256;
+  const int64_t blocks = (len + kColumnBlock - 1) / kColumnBlock;
+#pragma omp parallel if (rows * len > kParallelMinElements)
+  {
+    if (dx && len > 0) {
+#pragma omp for
+      for (int64_t r = 0; r < rows; ++r) {
+        const int64_t o = r * len;
+        const double mean = (double)save_mean[r], invstd = (double)save_invstd[r];
+        if (act) layer_norm_dx_row<true>(dx + o, dy + o, x + o, w, act + o, len, mean, invstd, slope);
+        else layer_norm_dx_row<false>(dx + o, dy + o, x + o, w, (const T*)nullptr, len, mean, invstd, slope);
+      }
+    }
+    if (dw || db) {
+#pragma omp for
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t j0 = blk * kColumnBlock, width = std::min(kColumnBlock, len - j0);
+        double sw[kColumnBlock] = {}, sb[kColumnBlock] = {};
+        if (act)
+          layer_norm_dwdb_block<true>(sw, sb, dy + j0, x + j0, act + j0, save_mean, save_invstd, rows, len, width,
+                                      slope);
+        else
+          layer_norm_dwdb_block<false>(sw, sb, dy + j0, x + j0, (const T*)nullptr, save_mean, save_invstd, rows, len,
+                                       width, slope);
+        for (int64_t i = 0; i < width; ++i) {
+          if (dw) dw[j0 + i] = (T)sw[i];
+          if (db) db[j0 + i] = (T)sb[i];
+        }
+      }
+    }
+  }
+}
+
+#define GANTRY_INSTANTIATE(T)                                                                                          \
+  template void batch_norm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, const BatchNormShape&,   \
+                                            T, T, T);                                                                  \
+  template void batch_norm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*,                       \
+                                           const BatchNormShape&, T);                                                  \
+  template void batch_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*,                   \
+                                       const BatchNormShape&, const T*, T);                                            \
+  template void layer_norm_forward<T>(T*, T*, T*, const T*, const T*, const T*, int64_t, int64_t, T, T);               \
+  template void layer_norm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int64_t, int64_t, \
+                                       const T*, T);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)
 #undef GANTRY_INSTANTIATE

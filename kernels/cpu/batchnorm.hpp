@@ -1,6 +1,6 @@
 // kernels/cpu/batchnorm.hpp — batch normalization over x [N, C, S] (S = H*W, or 1 for
-// [N, C]); statistics per channel c over its M = N*S values. Math and loop nest in
-// batchnorm.cpp.
+// [N, C]); statistics per channel c over its M = N*S values; and layer normalization over
+// the rows of x [rows, len] with an elementwise affine. Math and loop nest in batchnorm.cpp.
 #pragma once
 #include "kernels/shapes.hpp"
 
@@ -28,5 +28,20 @@ void batch_norm_forward_eval(T* y, const T* x, const T* running_mean, const T* r
 template <class T>
 void batch_norm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* save_mean, const T* save_invstd,
                          const T* gamma, const BatchNormShape& s, const T* act = nullptr, T slope = T(0));
+
+// Layer norm over the rows of x [rows, len] with an elementwise affine (w, b [len], both
+// given): per row r, mean_r and biased var_r (double accumulators), invstd_r = 1/sqrt(var_r +
+// eps), y[r, j] = act(((x[r, j] - mean_r) invstd_r) w[j] + b[j]); act as batch_norm's slope
+// (>= 0: y > 0 ? y : slope y; < 0: none). Writes save_mean, save_invstd [rows].
+template <class T>
+void layer_norm_forward(T* y, T* save_mean, T* save_invstd, const T* x, const T* w, const T* b, int64_t rows,
+                        int64_t len, T eps, T slope = T(-1));
+// Its backward from the saved statistics: with g = dy (through the activation whose output is
+// act, when non-null: act > 0 ? dy : slope dy), g' = g w[j] and xhat = (x - mean_r) invstd_r,
+//   dx = invstd_r (g' - mean_r(g') - xhat mean_r(g' xhat)),  dw[j] = sum_r g xhat,  db[j] = sum_r g.
+// dx, dw, db may each be nullptr (not wanted).
+template <class T>
+void layer_norm_backward(T* dx, T* dw, T* db, const T* dy, const T* x, const T* save_mean, const T* save_invstd,
+                         const T* w, int64_t rows, int64_t len, const T* act = nullptr, T slope = T(0));
 
 }  // namespace gantry::kernels::cpu
