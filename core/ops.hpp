@@ -105,6 +105,10 @@ struct Conv2dOptions {
 };
 // x [N,Cin,H,W], w [Cout,Cin/groups,KH,KW], b [Cout] (optional); Cin and Cout divisible by o.groups.
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {});
+// leaky_relu(conv2d(...), slope) (slope > 0) or relu(conv2d(...)) (slope 0), the same bits; on
+// the cpu the activation goes into the conv's own store (nn::Sequential uses it for a Conv2d
+// followed by a ReLU / LeakyReLU). slope < 0 is refused (the backward reads the mask from the output).
+Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, double slope);
 // x [N,Cin,H,W], w [Cin,Cout,KH,KW]: the adjoint of conv2d, with output_padding to pick the size.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b = {}, const Conv2dOptions& o = {},
                         int64_t out_pad_h = 0, int64_t out_pad_w = 0);

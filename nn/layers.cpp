@@ -34,6 +34,7 @@ Conv2d::Conv2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t paddi
   default_init(weight, bias, in * k * k);
 }
 Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options); }
+Tensor Conv2d::forward_act(const Tensor& x, double slope) { return conv2d_act(x, weight, bias, options, slope); }
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t padding, int64_t out_pad,
                                  bool has_bias, int64_t dilation)

@@ -21,6 +21,8 @@ class Conv2d : public Module {
   Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, bool bias = true,
          int64_t dilation = 1);
   Tensor forward(const Tensor& x) override;
+  // forward followed by leaky_relu(., slope) (slope 0: ReLU): one fused op (conv2d_act), the same bits.
+  Tensor forward_act(const Tensor& x, double slope);
   Tensor weight, bias;
   Conv2dOptions options;
 };

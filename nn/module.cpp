@@ -132,19 +132,20 @@ double activation_slope(const Module& m) {
 }
 }  // namespace
 
-// A BatchNorm or LayerNorm followed by a ReLU / LeakyReLU runs as one fused op
+// A Conv2d, BatchNorm or LayerNorm followed by a ReLU / LeakyReLU runs as one fused op
 // (forward_act: the same values, up to rounding for the layer norm, one pass less over the
-// activation each way); the rest layer by layer.
+// activation); the rest layer by layer.
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   const auto& layers = children();
   for (size_t i = 0; i < layers.size(); ++i) {
     Module* m = layers[i].second.get();
+    auto* conv = dynamic_cast<Conv2d*>(m);
     auto* bn = dynamic_cast<BatchNorm*>(m);
     auto* ln = dynamic_cast<LayerNorm*>(m);
-    const double slope = (bn || ln) && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
+    const double slope = (conv || bn || ln) && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
     if (slope >= 0) {
-      h = bn ? bn->forward_act(h, slope) : ln->forward_act(h, slope);
+      h = conv ? conv->forward_act(h, slope) : bn ? bn->forward_act(h, slope) : ln->forward_act(h, slope);
       ++i;
     } else {
       h = m->forward(h);

@@ -50,6 +50,10 @@ struct Backend {
   // ---- convolution (conv.cpp): the three contracts of kernels/cpu/conv.hpp ----
   void (*conv2d_forward)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
                          const kernels::Conv2dShape& s);
+  // conv2d_forward then an activation (slope >= 0: y > 0 ? y : slope y; 0: ReLU) in the same
+  // pass where the kernels can; null where the composition serves (cuda).
+  void (*conv2d_forward_act)(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                             const kernels::Conv2dShape& s, double slope);
   void (*conv2d_backward_input)(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s);
   void (*conv2d_backward_weight)(const Tensor& dw, const Tensor& dy, const Tensor& x, const kernels::Conv2dShape& s);
   // ---- modulated convolution and FIR resampling (modconv.cpp); styles s, demodulation d may be undefined ----

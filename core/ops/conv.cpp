@@ -9,6 +9,7 @@
 // engine uses it (needs_input_grad): grad(D(x), x) runs no weight-gradient kernel.
 // Each op runs its backend's entry (core/ops/backend.hpp): kernels/cpu/conv.hpp on the cpu,
 // kernels/cuda/conv.cuh or cuDNN on the cuda device — the same three contracts.
+#include <cmath>
 #include "core/ops/common.hpp"
 
 namespace gantry {
@@ -122,23 +123,56 @@ Tensor grouped_conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const C
 
 }  // namespace
 
-Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
-  detail::check_same("conv2d", x, w);
-  detail::check_dim("conv2d", x, 4, "input");
-  detail::check_dim("conv2d", w, 4, "weight");
-  if (o.groups != 1) return grouped_conv2d(x, w, b, o);
-  GANTRY_CHECK(x.size(1) == w.size(1), "conv2d: input has ", x.size(1), " channels but weight expects ", w.size(1),
+namespace {
+
+// conv2d's rule for the upstream g.
+Grads conv2d_grads(const Tensor& g, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o,
+                   const kernels::Conv2dShape& s) {
+  auto [oph, opw] = out_padding_for(s);
+  return Grads{needs_input_grad(0) ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
+               needs_input_grad(1) ? conv2d_backward_weight(g, x, w.shape(), o) : Tensor(), bias_grad(g, b)};
+}
+
+// conv2d (slope < 0) or conv2d_act (slope >= 0: the backend's conv2d_forward_act, whose rule
+// is leaky_relu_backward at the output, then conv2d's); grouped, or where the backend has no
+// fused entry, the composition.
+Tensor conv2d_impl(const char* op, const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o,
+                   double slope) {
+  detail::check_same(op, x, w);
+  detail::check_dim(op, x, 4, "input");
+  detail::check_dim(op, w, 4, "weight");
+  const auto fused = detail::backend(x.device()).conv2d_forward_act;
+  if (o.groups != 1 || (slope >= 0 && !fused)) {
+    Tensor y = o.groups != 1 ? grouped_conv2d(x, w, b, o) : conv2d_impl(op, x, w, b, o, -1.0);
+    if (slope < 0) return y;
+    return slope == 0 ? relu(y) : leaky_relu(y, slope);
+  }
+  GANTRY_CHECK(x.size(1) == w.size(1), op, ": input has ", x.size(1), " channels but weight expects ", w.size(1),
                " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
-  check_bias("conv2d", b, w.size(0), x);
-  kernels::Conv2dShape s = conv_geometry("conv2d", x.shape(), w.shape(), o);
+  check_bias(op, b, w.size(0), x);
+  kernels::Conv2dShape s = conv_geometry(op, x.shape(), w.shape(), o);
   Tensor xc = contiguous(x), wc = contiguous(w), bc = b.defined() ? contiguous(b) : b;
   Tensor y = empty({s.n, s.c_out, s.out_h, s.out_w}, x.dtype(), x.device());
-  detail::backend(x.device()).conv2d_forward(y, xc, wc, bc, s);
-  return record("conv2d", y, {x, w, b}, [x, w, b, o, s](const Tensor& g) {
-    auto [oph, opw] = out_padding_for(s);
-    return Grads{needs_input_grad(0) ? conv_transpose2d(g, w, {}, o, oph, opw) : Tensor(),
-                 needs_input_grad(1) ? conv2d_backward_weight(g, x, w.shape(), o) : Tensor(), bias_grad(g, b)};
+  if (slope < 0) {
+    detail::backend(x.device()).conv2d_forward(y, xc, wc, bc, s);
+    return record("conv2d", y, {x, w, b}, [x, w, b, o, s](const Tensor& g) { return conv2d_grads(g, x, w, b, o, s); });
+  }
+  fused(y, xc, wc, bc, s, slope);
+  const Tensor out = y.detach();
+  return record("conv2d_act", y, {x, w, b}, [x, w, b, o, s, out, slope](const Tensor& g) {
+    return conv2d_grads(leaky_relu_backward(g, out, slope), x, w, b, o, s);
   });
+}
+
+}  // namespace
+
+Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o) {
+  return conv2d_impl("conv2d", x, w, b, o, -1.0);
+}
+
+Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, double slope) {
+  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "conv2d_act: slope must be finite and >= 0, got ", slope);
+  return conv2d_impl("conv2d_act", x, w, b, o, slope);
 }
 
 Tensor conv_transpose2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, int64_t out_pad_h,

@@ -105,6 +105,13 @@ void conv2d_forward(const Tensor& y, const Tensor& x, const Tensor& w, const Ten
     kernels::cpu::conv2d_forward<T>(y.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), s);
   });
 }
+void conv2d_forward_act(const Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                        const kernels::Conv2dShape& s, double slope) {
+  dispatch_floating(x.dtype(), "conv2d_act", [&](auto tag) {
+    using T = decltype(tag);
+    kernels::cpu::conv2d_forward<T>(y.data<T>(), x.data<T>(), w.data<T>(), ptr_or_null<T>(b), s, (T)slope);
+  });
+}
 void conv2d_backward_input(const Tensor& dx, const Tensor& dy, const Tensor& w, const kernels::Conv2dShape& s) {
   dispatch_floating(dy.dtype(), "conv_transpose2d", [&](auto tag) {
     using T = decltype(tag);
@@ -300,6 +307,7 @@ const Backend& cpu_backend() {
       .rows = rows,
       .gemm = gemm,
       .conv2d_forward = conv2d_forward,
+      .conv2d_forward_act = conv2d_forward_act,
       .conv2d_backward_input = conv2d_backward_input,
       .conv2d_backward_weight = conv2d_backward_weight,
       .modconv2d_forward = modconv2d_forward,

@@ -311,6 +311,7 @@ const Backend& cuda_backend() {
       .rows = rows,
       .gemm = gemm,
       .conv2d_forward = conv2d_forward,
+      .conv2d_forward_act = nullptr,  // the composition serves: conv2d_forward, then the elementwise activation
       .conv2d_backward_input = conv2d_backward_input,
       .conv2d_backward_weight = conv2d_backward_weight,
       .modconv2d_forward = modconv2d_forward,

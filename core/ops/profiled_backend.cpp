@@ -16,7 +16,7 @@ namespace {
 // clang-format off
 #define GANTRY_BACKEND_ENTRIES(X)                                                                                  \
   X(allocate) X(release) X(memory_stats) X(reset_peak_memory) X(fill) X(fill_uniform) X(fill_normal) X(assign)     \
-  X(rows) X(gemm) X(conv2d_forward) X(conv2d_backward_input) X(conv2d_backward_weight) X(modconv2d_forward)         \
+  X(rows) X(gemm) X(conv2d_forward) X(conv2d_forward_act) X(conv2d_backward_input) X(conv2d_backward_weight) X(modconv2d_forward)         \
   X(modconv2d_backward_input) X(modconv2d_backward_weight) X(upfirdn2d) X(pad2d_forward) X(pad2d_backward)          \
   X(upsample_nearest2d_forward) X(upsample_nearest2d_backward) X(embedding_forward) X(embedding_backward)           \
   X(one_hot) X(batch_norm_forward_train) X(batch_norm_forward_eval) X(batch_norm_backward) X(layer_norm_forward)    \

@@ -403,6 +403,18 @@ const std::vector<OpInfo>& op_registry() {
         {[](const V& x) { return linear(x[0], x[1], x[2]); }, {{{5, 3}}, {{2, 3}}, {{2}}}}}},
       // ---- convolution (kernels/cuda/conv.cu, conv_backward.cu) ----
       {"conv2d", kCpuCuda, kGradGrad, conv2d_samples()},
+      {"conv2d_act", kCpuCuda, kGradGrad,
+       with_atol({{[](const V& v) { return conv2d_act(v[0], v[1], {}, Conv2dOptions::square(2, 1), 0.2); },
+                   {{{2, 1, 7, 5}}, {{3, 1, 4, 4}}}, "leaky 0.2, k4 s2 p1, one channel: in the tiles' store"},
+                  {[](const V& v) { return conv2d_act(v[0], v[1], v[2], Conv2dOptions::square(1, 1), 0.0); },
+                   {{{2, 3, 5, 6}}, {{4, 3, 3, 3}}, {{4}}}, "relu, bias: a pass after"},
+                  {[](const V& v) {
+                     Conv2dOptions o = Conv2dOptions::square(1);
+                     o.groups = 2;
+                     return conv2d_act(v[0], v[1], {}, o, 0.2);
+                   },
+                   {{{1, 4, 4, 4}}, {{2, 2, 3, 3}}}, "grouped: the composition"}},
+                 kConvAtol)},
       {"conv_transpose2d", kCpuCuda, kGradGrad, conv_transpose2d_samples()},
       {"conv2d_backward_weight", kCpuCuda, kGradGrad, conv2d_backward_weight_samples()},
       // ---- normalization (kernels/cuda/batchnorm.cu; layer_norm and instance_norm reuse it) ----

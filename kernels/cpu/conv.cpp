@@ -245,16 +245,15 @@ void gather_block(T* dyb, const T* dy, int64_t n0, int64_t B, const Conv2dShape&
       std::memcpy(dyb + co * B * P + b * P, dy + ((n0 + b) * s.c_out + co) * P, (size_t)P * sizeof(T));
 }
 
-}  // namespace
-
+// conv2d_forward's GEMMs; true where the implicit path also applied the activation (slope >= 0).
 template <class T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s) {
+bool forward_gemms(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s, T slope) {
   const int64_t K = patch_size(s), P = out_pixels(s), in_size = s.c_in * in_pixels(s);
-  if (s.n == 0 || P == 0 || s.c_out == 0) return;
+  if (s.n == 0 || P == 0 || s.c_out == 0) return true;
   if constexpr (std::is_same_v<T, float>)
     if (implicit_gemm(s)) {
-      forward_implicit(y, x, w, bias, s);
-      return;
+      forward_implicit(y, x, w, bias, s, (float)slope);
+      return true;
     }
   const bool full = is_full_kernel(s), blocked = batch_invariant_gemm<T>();
   const std::vector<int32_t> table = tap_table(s);
@@ -266,7 +265,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dSha
   if (full && blocked) {  // Y[N, Cout] = X[N, K] @ W^T, one GEMM over the batch (threaded)
     gemm<T>(false, true, s.n, s.c_out, K, x, K, w, K, y, s.c_out, false);
     for (int64_t n = 0; n < s.n; ++n) add_bias(y + n * s.c_out);
-    return;
+    return false;
   }
   // Without a batch-invariant GEMM, one sample a GEMM, written straight into y: a sample's
   // output must not depend on its batch neighbours (tests/gan compare samples bit for bit
@@ -291,6 +290,15 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dSha
       for (int64_t b = 0; b < B; ++b) add_bias(yn + b * s.c_out * P);
     }
   });
+  return false;
+}
+
+}  // namespace
+
+template <class T>
+void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s, T slope) {
+  if (!forward_gemms(y, x, w, bias, s, slope) && slope >= T(0))  // one pass after, where the GEMMs did not take it
+    activate_in_place(y, s.n * s.c_out * out_pixels(s), slope);
 }
 
 template <class T>
@@ -378,9 +386,9 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
   });
 }
 
-#define GANTRY_INSTANTIATE(T)                                                            \
-  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&); \
-  template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&);    \
+#define GANTRY_INSTANTIATE(T)                                                               \
+  template void conv2d_forward<T>(T*, const T*, const T*, const T*, const Conv2dShape&, T); \
+  template void conv2d_backward_input<T>(T*, const T*, const T*, const Conv2dShape&);       \
   template void conv2d_backward_weight<T>(T*, const T*, const T*, const Conv2dShape&);
 GANTRY_INSTANTIATE(float)
 GANTRY_INSTANTIATE(double)

@@ -7,9 +7,10 @@
 namespace gantry::kernels::cpu {
 
 // y[N,Cout,OH,OW] = sum_{ci,kh,kw} x[n, ci, oh*sh - ph + kh*dh, ow*sw - pw + kw*dw] * w[co, ci, kh, kw]
-//                   (+ bias[co] when bias != nullptr); zero padding.
+//                   (+ bias[co] when bias != nullptr); zero padding. slope >= 0: then an
+// activation, y > 0 ? y : slope y (0: ReLU's y > 0 ? y : 0), in the tiles' store where it can.
 template <class T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s);
+void conv2d_forward(T* y, const T* x, const T* w, const T* bias, const Conv2dShape& s, T slope = T(-1));
 // dx[N,Cin,H,W] = the adjoint of conv2d in its input: d/dx of sum(dy * conv2d(x, w)). Overwrites dx.
 // Also conv_transpose2d's forward, reading the transposed conv's weight [Cin_t, Cout_t, KH, KW]
 // as a conv2d weight [c_out, c_in, KH, KW].

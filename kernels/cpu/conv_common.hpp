@@ -110,6 +110,19 @@ void sum_partials(T* dw, const std::vector<T*>& partials, int64_t total, int t, 
 
 // ---- The implicit GEMMs (kernels/cpu/conv_implicit.cpp): float, gantry's AVX-512 SGEMM ----
 
+// y[i] = y[i] > 0 ? y[i] : slope y[i] (slope 0: 0) over n values: leaky_relu's / relu's
+// expression, where conv2d_forward fused an activation it could not put in its tile store.
+template <class T>
+void activate_in_place(T* y, int64_t n, T slope) {
+  if (slope == T(0)) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : y[i] * slope;
+  }
+}
+
 // Whether forward and backward weight run as implicit GEMMs: the batch-invariant AVX-512
 // SGEMM, not the dense-layer path, int32 offsets, and in the caller's parallel region or
 // with at least as many samples as threads (else the old path, whose GEMM threads itself).
@@ -120,7 +133,8 @@ bool implicit_gemm(const Conv2dShape& s);
 bool phase_decomposable(const Conv2dShape& s);
 // conv2d_forward, conv2d_backward_weight and conv2d_backward_input (conv.hpp's contracts) on
 // those paths; call them only where implicit_gemm / phase_decomposable say so.
-void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s);
+void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
+                      float slope = -1.0f);
 void backward_weight_implicit(float* dw, const float* dy, const float* x, const Conv2dShape& s);
 void backward_input_phases(float* dx, const float* dy, const float* w, const Conv2dShape& s);
 

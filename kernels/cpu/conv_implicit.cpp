@@ -101,6 +101,7 @@ struct PatchOps {
   float* c;
   int64_t ldc;
   const avx::ColVec* cv;
+  float slope = -1.0f;  // >= 0: an activation as the tiles are stored (all of k in one block only)
   const float* packed_a(int64_t i0, int64_t p0) const { return packed + i0 * k + p0 * avx::kMR; }
   // Per row of the panel, two 16-lane masked gathers or loads: padding lanes read nothing.
   GANTRY_AVX512 void pack_b(float* __restrict bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
@@ -119,7 +120,7 @@ struct PatchOps {
   }
   GANTRY_AVX512 void tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, int64_t i0,
                           int64_t j0, bool load_c) const {
-    avx::col_tile(rows, cols, kc, ap, bp, c + i0 * ldc, ldc, cv + j0 / 16, load_c);
+    avx::col_tile(rows, cols, kc, ap, bp, c + i0 * ldc, ldc, cv + j0 / 16, load_c, slope);
   }
 };
 static_assert(avx::kNV == 2, "PatchOps::pack_b fills two vectors a panel row");
@@ -307,8 +308,11 @@ GANTRY_AVX512 const float* block_source(const float* x, int64_t B, const Conv2dS
 }
 
 // conv2d_forward as implicit GEMMs: per block of B samples, Y[Cout, B*P] = W @ cols with the
-// patches gathered straight into sgemm's B panels and the tiles stored straight into y.
-GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
+// patches gathered straight into sgemm's B panels and the tiles stored straight into y;
+// slope >= 0: then the activation, in the tile's store where all of k is one block and there
+// is no bias, else over the block after it.
+GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s,
+                                  float slope) {
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
   const Source src = source_of(s);
@@ -321,14 +325,18 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
       const int64_t B = std::min(B_max, n1 - nb);
       avx::col_vectors(g.cv, g.offset, B * P);
       const float* xb = block_source(x + nb * in_size, B, s, src);
+      const bool in_store = slope >= 0 && !bias && K <= avx::kKC;
       avx::gemm_nest(s.c_out, B * P, K,
-                     PatchOps{wp, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv}, false);
+                     PatchOps{wp, K, xb, src.plane, taps, g.gv, groups_of(ld), y + nb * out_size, P, g.cv,
+                              in_store ? slope : -1.0f},
+                     false);
       if (bias)
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co) {
             float* row = y + (nb + b) * out_size + co * P;
             for (int64_t p = 0; p < P; ++p) row[p] += bias[co];
           }
+      if (slope >= 0 && !in_store) activate_in_place(y + nb * out_size, B * out_size, slope);
     }
   });
 }
@@ -572,8 +580,8 @@ bool phase_decomposable(const Conv2dShape& s) {
                      s.c_in * in_pixels(s));
 }
 
-void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s) {
-  forward_avx512(y, x, w, bias, s);
+void forward_implicit(float* y, const float* x, const float* w, const float* bias, const Conv2dShape& s, float slope) {
+  forward_avx512(y, x, w, bias, s, slope);
 }
 void backward_weight_implicit(float* dw, const float* dy, const float* x, const Conv2dShape& s) {
   backward_weight_avx512(dw, dy, x, s);

@@ -265,7 +265,8 @@ GANTRY_AVX512 inline void store_cols(float* row, const ColVec& v, __m512i index,
 template <int R, int V>
 GANTRY_AVX512 __attribute__((always_inline)) inline void tile_cols_body(int chunks, int64_t kc, const float* const* ap,
                                                                         const float* const* bp, float* c, int64_t ldc,
-                                                                        const ColVec* cv, bool load_c) {
+                                                                        const ColVec* cv, bool load_c,
+                                                                        float slope = -1.0f) {
   __m512i index[V];
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v)
@@ -277,17 +278,29 @@ GANTRY_AVX512 __attribute__((always_inline)) inline void tile_cols_body(int chun
     for (int v = 0; v < V; ++v)
       acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], (__mmask16)0xFFFF) : _mm512_setzero_ps();
   for (int q = 0; q < chunks; ++q) fma_chain<R, V>(kc, ap[q], bp[q], acc);
+  if (slope >= 0.0f) {  // an activation on the way out: y > 0 ? y : slope y (0: ReLU's y > 0 ? y : 0)
+    const __m512 s = _mm512_set1_ps(slope), zero = _mm512_setzero_ps();
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v) {
+        const __mmask16 pos = _mm512_cmp_ps_mask(acc[i][v], zero, _CMP_GT_OQ);
+        acc[i][v] = _mm512_mask_blend_ps(pos, slope == 0.0f ? zero : _mm512_mul_ps(acc[i][v], s), acc[i][v]);
+      }
+  }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) store_cols(c + i * ldc, cv[v], index[v], acc[i][v]);
 }
+// slope >= 0: the stored values go through an activation (y > 0 ? y : slope y; 0: ReLU's 0),
+// the expressions of leaky_relu / relu, so the bits of the activation applied after.
 template <int R, int V>
 GANTRY_AVX512 void tile_cols(int64_t kc, const float* __restrict ap, const float* __restrict bp, float* c, int64_t ldc,
-                             const ColVec* cv, bool load_c) {
+                             const ColVec* cv, bool load_c, float slope) {
   const float* a = ap;
   const float* b = bp;
-  tile_cols_body<R, V>(1, kc, &a, &b, c, ldc, cv, load_c);
+  tile_cols_body<R, V>(1, kc, &a, &b, c, ldc, cv, load_c, slope);
 }
 template <int R, int V>
 GANTRY_AVX512 void tile_cols_chunked(int chunks, int64_t kc, const float* const* ap, const float* const* bp, float* c,
@@ -295,7 +308,7 @@ GANTRY_AVX512 void tile_cols_chunked(int chunks, int64_t kc, const float* const*
   tile_cols_body<R, V>(chunks, kc, ap, bp, c, ldc, cv, false);
 }
 
-using ColTileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, const ColVec*, bool);
+using ColTileFn = void (*)(int64_t, const float*, const float*, float*, int64_t, const ColVec*, bool, float);
 
 template <int R, int... V>
 constexpr std::array<ColTileFn, sizeof...(V)> col_tile_row(std::integer_sequence<int, V...>) {
@@ -335,8 +348,8 @@ GANTRY_AVX512 inline void chunked_col_tile(int64_t rows, int64_t cols, int chunk
 }
 // The tile for a rows x cols corner whose columns are the ColVecs cv (cv[0] its first 16).
 GANTRY_AVX512 inline void col_tile(int64_t rows, int64_t cols, int64_t kc, const float* ap, const float* bp, float* c,
-                                   int64_t ldc, const ColVec* cv, bool load_c) {
-  kColTiles[rows - 1][(cols + 15) / 16 - 1](kc, ap, bp, c, ldc, cv, load_c);
+                                   int64_t ldc, const ColVec* cv, bool load_c, float slope = -1.0f) {
+  kColTiles[rows - 1][(cols + 15) / 16 - 1](kc, ap, bp, c, ldc, cv, load_c, slope);
 }
 
 // An Ops whose A is packed once for every call of gemm_nest: packed_a(i0, p0) is the panel of
