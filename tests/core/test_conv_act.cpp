@@ -11,22 +11,14 @@
 #include "core/autograd.hpp"
 #include "core/ops.hpp"
 #include "nn/layers.hpp"
+#include "tensor_bits.hpp"
 #include "test_util.hpp"
 
 using namespace gantry;
 using gantry::testing::error_of;
+using gantry::testing::same_bits;
 
 namespace {
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (!a.defined() || !b.defined() || a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-  const std::vector<double> u = a.detach().to(DType::f64).to_vector<double>(),
-                            v = b.detach().to(DType::f64).to_vector<double>();
-  for (size_t i = 0; i < u.size(); ++i)
-    if (!(u[i] == v[i] || (std::isnan(u[i]) && std::isnan(v[i]))) || std::signbit(u[i]) != std::signbit(v[i]))
-      return false;
-  return true;
-}
 
 struct Case {
   Shape x, w;
