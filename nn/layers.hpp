@@ -7,6 +7,15 @@
 
 namespace gantry::nn {
 
+// A layer a following ReLU / LeakyReLU fuses into: forward_act(x, slope) is the activation
+// (slope 0: ReLU, > 0: leaky ReLU) of forward(x), as one op where the layer has one.
+// nn::Sequential runs such a pair through it.
+class FusesActivation {
+ public:
+  virtual ~FusesActivation() = default;
+  virtual Tensor forward_act(const Tensor& x, double slope) = 0;
+};
+
 // y = x W^T + b; W [out, in], b [out].
 class Linear : public Module {
  public:
@@ -16,13 +25,13 @@ class Linear : public Module {
 };
 
 // 2-d convolution; weight [out, in, k, k], bias [out].
-class Conv2d : public Module {
+class Conv2d : public Module, public FusesActivation {
  public:
   Conv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride = 1, int64_t padding = 0, bool bias = true,
          int64_t dilation = 1);
   Tensor forward(const Tensor& x) override;
-  // forward followed by leaky_relu(., slope) (slope 0: ReLU): one fused op (conv2d_act), the same bits.
-  Tensor forward_act(const Tensor& x, double slope);
+  // one fused op (conv2d_act), the same bits.
+  Tensor forward_act(const Tensor& x, double slope) override;
   Tensor weight, bias;
   Conv2dOptions options;
 };
@@ -40,13 +49,12 @@ class ConvTranspose2d : public Module {
 
 // Batch normalization over [N, C] (BatchNorm1d) or [N, C, H, W] (BatchNorm2d): batch
 // statistics in training (updating running_mean/var with momentum), running ones in eval.
-class BatchNorm : public Module {
+class BatchNorm : public Module, public FusesActivation {
  public:
   BatchNorm(int64_t features, int expected_dims, double eps = 1e-5, double momentum = 0.1, bool affine = true);
   Tensor forward(const Tensor& x) override;
-  // act(forward(x)) for the activation of `slope` that follows it (0: ReLU, > 0: leaky
-  // ReLU): the same values; in training, unsynced, one fused op (batch_norm_act).
-  Tensor forward_act(const Tensor& x, double slope);
+  // the same values; in training, unsynced, one fused op (batch_norm_act).
+  Tensor forward_act(const Tensor& x, double slope) override;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   double eps, momentum;
   int expected_dims;
@@ -81,12 +89,12 @@ class InstanceNorm2d : public Module {
 };
 
 // Normalization over the trailing `shape` dims, with elementwise affine.
-class LayerNorm : public Module {
+class LayerNorm : public Module, public FusesActivation {
  public:
   explicit LayerNorm(Shape shape, double eps = 1e-5, bool affine = true);
   Tensor forward(const Tensor& x) override;
-  // forward followed by leaky_relu(., slope) (slope 0: ReLU): one fused op (layer_norm_act).
-  Tensor forward_act(const Tensor& x, double slope);
+  // one fused op (layer_norm_act): the same values up to rounding.
+  Tensor forward_act(const Tensor& x, double slope) override;
   Tensor weight, bias;
   Shape shape;
   double eps;

@@ -132,20 +132,17 @@ double activation_slope(const Module& m) {
 }
 }  // namespace
 
-// A Conv2d, BatchNorm or LayerNorm followed by a ReLU / LeakyReLU runs as one fused op
-// (forward_act: the same values, up to rounding for the layer norm, one pass less over the
-// activation); the rest layer by layer.
+// A layer that FusesActivation (Conv2d, BatchNorm, LayerNorm) followed by a ReLU / LeakyReLU
+// runs as one fused op (forward_act: one pass less over the activation); the rest layer by layer.
 Tensor Sequential::forward(const Tensor& x) {
   Tensor h = x;
   const auto& layers = children();
   for (size_t i = 0; i < layers.size(); ++i) {
     Module* m = layers[i].second.get();
-    auto* conv = dynamic_cast<Conv2d*>(m);
-    auto* bn = dynamic_cast<BatchNorm*>(m);
-    auto* ln = dynamic_cast<LayerNorm*>(m);
-    const double slope = (conv || bn || ln) && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
+    auto* fuses = dynamic_cast<FusesActivation*>(m);
+    const double slope = fuses && i + 1 < layers.size() ? activation_slope(*layers[i + 1].second) : -1.0;
     if (slope >= 0) {
-      h = conv ? conv->forward_act(h, slope) : bn ? bn->forward_act(h, slope) : ln->forward_act(h, slope);
+      h = fuses->forward_act(h, slope);
       ++i;
     } else {
       h = m->forward(h);

@@ -3,6 +3,7 @@
 // Internal to core/ops; not part of the public API.
 #pragma once
 #include <array>
+#include <cmath>
 
 #include "core/ops.hpp"
 #include "core/ops/backend.hpp"
@@ -118,6 +119,14 @@ inline Tensor where_forward(const char* op, const Tensor& c, const Tensor& a, co
   }
   return y;
 }
+
+// The *_act ops (batch_norm_act, layer_norm_act, conv2d_act): their slope is finite and >= 0
+// (the backward reads the activation's mask from the output), and where they compose, the
+// activation as an op: relu for slope 0, leaky_relu otherwise.
+inline void check_act_slope(const char* op, double slope) {
+  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), op, ": slope must be finite and >= 0, got ", slope);
+}
+inline Tensor activation(const Tensor& y, double slope) { return slope == 0 ? relu(y) : leaky_relu(y, slope); }
 
 // dims -> sorted, wrapped, unique; empty means all dims.
 std::vector<int64_t> normalize_dims(const std::vector<int64_t>& dims, int64_t ndim, const char* op);

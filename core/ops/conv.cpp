@@ -9,7 +9,6 @@
 // engine uses it (needs_input_grad): grad(D(x), x) runs no weight-gradient kernel.
 // Each op runs its backend's entry (core/ops/backend.hpp): kernels/cpu/conv.hpp on the cpu,
 // kernels/cuda/conv.cuh or cuDNN on the cuda device — the same three contracts.
-#include <cmath>
 #include "core/ops/common.hpp"
 
 namespace gantry {
@@ -144,8 +143,7 @@ Tensor conv2d_impl(const char* op, const Tensor& x, const Tensor& w, const Tenso
   const auto fused = detail::backend(x.device()).conv2d_forward_act;
   if (o.groups != 1 || (slope >= 0 && !fused)) {
     Tensor y = o.groups != 1 ? grouped_conv2d(x, w, b, o) : conv2d_impl(op, x, w, b, o, -1.0);
-    if (slope < 0) return y;
-    return slope == 0 ? relu(y) : leaky_relu(y, slope);
+    return slope < 0 ? y : detail::activation(y, slope);
   }
   GANTRY_CHECK(x.size(1) == w.size(1), op, ": input has ", x.size(1), " channels but weight expects ", w.size(1),
                " (input ", shape_str(x.shape()), ", weight ", shape_str(w.shape()), ")");
@@ -171,7 +169,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOpt
 }
 
 Tensor conv2d_act(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dOptions& o, double slope) {
-  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "conv2d_act: slope must be finite and >= 0, got ", slope);
+  detail::check_act_slope("conv2d_act", slope);
   return conv2d_impl("conv2d_act", x, w, b, o, slope);
 }
 

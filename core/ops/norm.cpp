@@ -16,8 +16,6 @@
 // kernels/cuda/batchnorm.cu or cuDNN: core/ops/cuda_dispatch.cpp chooses); the eval
 // forward runs a backend's eval kernel for inference (no input requires grad) where it
 // has one, and the composition otherwise, so its gradients stay differentiable.
-#include <cmath>
-
 #include "core/ops/common.hpp"
 
 namespace gantry {
@@ -211,11 +209,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 // detached (no cycle through this node; the mask has no gradient).
 Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                       const Tensor& bias, bool training, double momentum, double eps, double slope) {
-  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "batch_norm_act: slope must be finite and >= 0, got ", slope);
+  detail::check_act_slope("batch_norm_act", slope);
   check_batch_norm("batch_norm_act", x, running_mean, running_var, weight, bias, training);
   if (!training) {
-    Tensor y = batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps);
-    return slope == 0 ? relu(y) : leaky_relu(y, slope);
+    return detail::activation(batch_norm(x, running_mean, running_var, weight, bias, false, momentum, eps), slope);
   }
   TrainForward f = train_forward(x, running_mean, running_var, weight, bias, momentum, eps, slope);
   Tensor save_mean = f.save_mean, save_invstd = f.save_invstd, out = f.y.detach();
@@ -296,8 +293,7 @@ Tensor layer_norm_impl(const char* op, const Tensor& x, const Shape& normalized_
   Tensor y = normalize_rows(x, rows, len, dims, eps);
   if (weight.defined()) y = mul(y, weight);
   if (bias.defined()) y = add(y, bias);
-  if (slope < 0) return y;
-  return slope == 0 ? relu(y) : leaky_relu(y, slope);
+  return slope < 0 ? y : detail::activation(y, slope);
 }
 
 }  // namespace
@@ -309,7 +305,7 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
 
 Tensor layer_norm_act(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,
                       double eps, double slope) {
-  GANTRY_CHECK(slope >= 0 && std::isfinite(slope), "layer_norm_act: slope must be finite and >= 0, got ", slope);
+  detail::check_act_slope("layer_norm_act", slope);
   return layer_norm_impl("layer_norm_act", x, normalized_shape, weight, bias, eps, slope);
 }
 

@@ -2,8 +2,9 @@
 //
 // Forward: move the reduced dims last (permute + contiguous), then reduce rows
 // with kernels/cpu/reduce.hpp; a sum whose reduced dims lead is summed down the
-// columns where x lies instead (the backend's sum_columns: no transpose). Backward of a reduction over dims D: put the
-// reduced dims back as size 1 (unsqueeze) and expand to the input's shape.
+// columns where x lies instead (the backend's sum_columns: no transpose). Backward
+// of a reduction over dims D: put the reduced dims back as size 1 (unsqueeze) and
+// expand to the input's shape.
 #include <algorithm>
 #include <cmath>
 
@@ -72,7 +73,7 @@ Tensor reduce_forward(const char* op, const Tensor& x, const Plan& p, bool keepd
   detail::check_floating(op, x);
   Tensor y = empty(keepdim ? p.keep_shape : p.out_shape, x.dtype(), x.device());
   if (kind == detail::RowReduce::sum && p.rows > 1 && p.cols > 1 && reduced_dims_lead(x, p)) {
-    // Summed down the columns where x lies: the same sums as over the transpose, without it.
+    // Summed down the columns where x lies, without transposing it first.
     GradModeGuard off(false);
     detail::backend(x.device()).rows(detail::RowReduce::sum_columns, y, contiguous(x), p.cols, p.rows);
     return y;

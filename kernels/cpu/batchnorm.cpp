@@ -65,8 +65,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <type_traits>
 #include <vector>
+
+#include "kernels/elementwise_ops.hpp"
 
 namespace gantry::kernels::cpu {
 
@@ -133,10 +134,10 @@ inline double lane_sum(const double* __restrict__ v, int64_t len) {
 // position of the span keeps its own pair of double accumulators across the N runs, so
 // the adds are vertical, in simd lanes, and the sums over S happen once per channel.
 // The upstream gradient the batch norm sees: dy, or (Act) dy through the fused activation
-// whose output is `out`: out > 0 ? dy : slope dy (LeakyReluBackward's expression).
+// whose output is `out`: out > 0 ? dy : slope dy (LeakyReluBackward, leaky_relu_backward's functor).
 template <bool Act, class T>
 inline T act_grad(T dy, const T* __restrict__ out, int64_t i, T slope) {
-  if constexpr (Act) return out[i] > T(0) ? dy : dy * slope;
+  if constexpr (Act) return elementwise::LeakyReluBackward<T>{slope}(dy, out[i]);
   return dy;
 }
 
@@ -196,13 +197,13 @@ void block_write(T* __restrict__ out, const T* __restrict__ u, const T* __restri
   }
 }
 
-// The fused activations of the training forward: none, ReLU (y > 0 ? y : 0, Relu's
-// expression) and leaky ReLU (y > 0 ? y : y slope, LeakyRelu's).
+// The fused activations of the training forward: none, ReLU and leaky ReLU, through relu's
+// and leaky_relu's own functors (the same bits as the ops).
 enum class Act { kNone, kRelu, kLeaky };
 template <Act A, class T>
 inline T activate(T y, T slope) {
-  if constexpr (A == Act::kRelu) return y > T(0) ? y : T(0);
-  if constexpr (A == Act::kLeaky) return y > T(0) ? y : y * slope;
+  if constexpr (A == Act::kRelu) return elementwise::Relu<T>{}(y);
+  if constexpr (A == Act::kLeaky) return elementwise::LeakyRelu<T>{slope}(y);
   return y;
 }
 

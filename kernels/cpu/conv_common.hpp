@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernels/cpu/sgemm.hpp"
+#include "kernels/elementwise_ops.hpp"
 #include "kernels/shapes.hpp"
 
 namespace gantry::kernels::cpu::conv_detail {
@@ -110,16 +111,17 @@ void sum_partials(T* dw, const std::vector<T*>& partials, int64_t total, int t, 
 
 // ---- The implicit GEMMs (kernels/cpu/conv_implicit.cpp): float, gantry's AVX-512 SGEMM ----
 
-// y[i] = y[i] > 0 ? y[i] : slope y[i] (slope 0: 0) over n values: leaky_relu's / relu's
-// expression, where conv2d_forward fused an activation it could not put in its tile store.
+// y = relu(y) (slope 0) or leaky_relu(y, slope) over n values, through those ops' functors,
+// where conv2d_forward fused an activation it could not put in its tile store.
 template <class T>
 void activate_in_place(T* y, int64_t n, T slope) {
   if (slope == T(0)) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : T(0);
+    for (int64_t i = 0; i < n; ++i) y[i] = elementwise::Relu<T>{}(y[i]);
   } else {
+    const elementwise::LeakyRelu<T> leaky{slope};
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) y[i] = y[i] > T(0) ? y[i] : y[i] * slope;
+    for (int64_t i = 0; i < n; ++i) y[i] = leaky(y[i]);
   }
 }
 
