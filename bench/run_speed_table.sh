@@ -42,7 +42,7 @@ for r in $(seq 1 "$rounds"); do
           /^ratio:/ { w = $4 }
           /^cpu-time ratio:/ { for (i = 1; i < NF; i++) if ($i == "=") c = $(i + 1) }
           /^rss ratio:/ { s = $NF }
-          /^effective:/ { e = $(NF - 4) }
+          /^effective:/ { match($0, /[0-9]+% of the/); e = substr($0, RSTART, RLENGTH); sub("% of the", "", e) }
           END { gsub("x", "", w); gsub("x", "", c); gsub("x", "", s); gsub("%", "", e); print b, t, r, g, p, w, c, s, (e == "" ? "-" : e) }' "$f"
       fi | tee -a "$out/runs"
     done
