@@ -116,9 +116,10 @@ void print_effective_rate(double step_ms, double probe_before, int steps, Step s
   profile::reset();
   const double probe_after = gemm_probe_gflops(), probe = std::max(probe_before, probe_after);
   const double rate = gflop / (step_ms * 1e-3);
-  std::printf("effective: %.3f GFLOP/step of conv and GEMM in %.2f ms = %.1f GFLOP/s, sgemm probe %.1f before / %.1f "
-              "after the steps, %.0f%% of the higher\n",
-              gflop, step_ms, rate, probe_before, probe_after, 100.0 * rate / probe);
+  std::printf(
+      "effective: %.3f GFLOP/step of conv and GEMM in %.2f ms = %.1f GFLOP/s, sgemm probe %.1f before / %.1f "
+      "after the steps, %.0f%% of the higher\n",
+      gflop, step_ms, rate, probe_before, probe_after, 100.0 * rate / probe);
 }
 
 // The line bench/run_step_pair.sh reads: "RESULT gantry <median ms> <peak RSS MiB> <CPU ms per step>".

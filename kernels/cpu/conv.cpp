@@ -256,7 +256,7 @@ bool forward_gemms(T* y, const T* x, const T* w, const T* bias, const Conv2dShap
       return true;
     }
   const bool full = is_full_kernel(s), blocked = batch_invariant_gemm<T>();
-  const std::vector<int32_t> table = tap_table(s);
+  const std::vector<int32_t>& table = tap_table(s);
   auto add_bias = [&](T* yn) {
     if (bias)
       for (int64_t co = 0; co < s.c_out; ++co)
@@ -319,7 +319,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
     gemm<T>(false, false, s.n, K, s.c_out, dy, s.c_out, w, K, dx, K, false);
     return;
   }
-  const std::vector<int32_t> table = tap_table(s);
+  const std::vector<int32_t>& table = tap_table(s);
   // One sample a GEMM, or blocks of samples with a batch-invariant GEMM, as in conv2d_forward.
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const int64_t B_max = blocked ? block_samples(s, n1 - n0, kBlockColumnsAvx512) : 1;
@@ -359,7 +359,7 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
       return;
     }
   std::vector<T*> partials(omp_get_max_threads(), nullptr);
-  const std::vector<int32_t> table = tap_table(s);
+  const std::vector<int32_t>& table = tap_table(s);
   const int64_t columns = batch_invariant_gemm<T>() ? kBlockColumnsAvx512 : kBlockColumns;
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
     const int64_t B_max = block_samples(s, n1 - n0, columns);

@@ -192,12 +192,18 @@ void sample_offsets(int32_t* offset, int64_t P, int64_t B, int64_t sample) {
     for (int64_t p = 0; p < P; ++p) offset[b * P + p] = (int32_t)(b * sample + p);
 }
 
-// This thread's tables for forward's and backward weight's blocks of up to B_max samples
-// (block_samples of `count`): the patch gather groups gv[tap*groups_of(B_max*P) + g] of the
+// The tables for forward's and backward weight's blocks of up to B_max samples (block_samples
+// of a thread's sample count): the patch gather groups gv[tap*groups_of(B_max*P) + g] of the
 // tap table through each column's sample, `sample` floats apart in the source the patches
-// are read from (block_index, gather_groups), the column offsets of
-// y / dy (offset[b*P + p] = b*Cout*P + p), and room for a block's column groups cv (filled
-// per block by col_vectors). In this thread's index / ColVec scratch.
+// are read from (block_index into `index`, which gv's gathers point into; gather_groups), and
+// the column offsets of y / dy (offset[b*P + p] = b*Cout*P + p). Built once per geometry and
+// thread (memo); a block's column groups cv, filled per block by col_vectors, are this
+// thread's ColVec scratch.
+struct GatherTables {
+  int64_t B_max;
+  std::vector<int32_t> index, offset;
+  std::vector<avx::ColVec> gv;
+};
 struct BlockGather {
   int64_t B_max;
   const int32_t* offset;
@@ -207,14 +213,20 @@ struct BlockGather {
 BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table, int64_t count, int64_t sample) {
   const int64_t P = out_pixels(s), taps = s.k_h * s.k_w;
   const int64_t B_max = block_samples(s, count, kBlockColumnsAvx512), ld = B_max * P;
-  int32_t* index = scratch<int32_t>(0, taps * ld);
-  int32_t* offset = scratch<int32_t>(1, ld);
-  avx::ColVec* cv = scratch<avx::ColVec>(0, groups_of(ld));
-  avx::ColVec* gv = scratch<avx::ColVec>(1, taps * groups_of(ld));
-  block_index(index, table.data(), taps, P, B_max, sample);
-  gather_groups(gv, index, taps, ld);
-  sample_offsets(offset, P, B_max, s.c_out * P);
-  return {B_max, offset, cv, gv};
+  const GatherTables& g = memo<2, GatherTables>(
+      s, B_max,
+      [&] {
+        GatherTables t{B_max, std::vector<int32_t>((size_t)(taps * ld)), std::vector<int32_t>((size_t)ld),
+                       std::vector<avx::ColVec>((size_t)(taps * groups_of(ld)))};
+        block_index(t.index.data(), table.data(), taps, P, B_max, sample);
+        gather_groups(t.gv.data(), t.index.data(), taps, ld);
+        sample_offsets(t.offset.data(), P, B_max, s.c_out * P);
+        return t;
+      },
+      [](const GatherTables& t) {
+        return (t.index.size() + t.offset.size()) * sizeof(int32_t) + t.gv.size() * sizeof(avx::ColVec);
+      });
+  return {B_max, g.offset.data(), scratch<avx::ColVec>(0, groups_of(ld)), g.gv.data()};
 }
 
 // Where forward and backward weight read their patches: x itself, or (a stride above 1) a
@@ -240,7 +252,7 @@ Source source_of(const Conv2dShape& s) {
 // = (rh*sw + rw)*ph_h*ph_w + a*ph_w + c for the input pixel output p reads through (kh, kw),
 // -1 where that is padding. Unsplit (both strides 1: rh = rw = 0, a = ih, c = iw, ph_w = W)
 // that is tap_table's ih*W + iw.
-std::vector<int32_t> source_tap_table(const Conv2dShape& s, const Source& src) {
+std::vector<int32_t> build_source_tap_table(const Conv2dShape& s, const Source& src) {
   const int64_t P = out_pixels(s);
   std::vector<int32_t> table((size_t)(s.k_h * s.k_w * P));
   for (int64_t kh = 0; kh < s.k_h; ++kh)
@@ -258,6 +270,12 @@ std::vector<int32_t> source_tap_table(const Conv2dShape& s, const Source& src) {
         }
     }
   return table;
+}
+// build_source_tap_table's table, built once per geometry and thread (memo).
+const std::vector<int32_t>& source_tap_table(const Conv2dShape& s, const Source& src) {
+  return memo<1, std::vector<int32_t>>(
+      s, 0, [&] { return build_source_tap_table(s, src); },
+      [](const std::vector<int32_t>& t) { return t.size() * sizeof(int32_t); });
 }
 
 // xs = the phase split (Source) of the B samples at x: per input row, a stride-2 row is
@@ -316,7 +334,7 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
   const Source src = source_of(s);
-  const std::vector<int32_t> table = source_tap_table(s, src);
+  const std::vector<int32_t>& table = source_tap_table(s, src);
   const float* wp = packed_weights(w, s.c_out, K, 1);  // the calling thread's scratch, read by all
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
@@ -347,7 +365,7 @@ GANTRY_AVX512 void backward_weight_avx512(float* dw, const float* dy, const floa
   const int64_t K = patch_size(s), P = out_pixels(s), taps = s.k_h * s.k_w, in_size = s.c_in * in_pixels(s),
                 out_size = s.c_out * P;
   const Source src = source_of(s);
-  const std::vector<int32_t> table = source_tap_table(s, src);
+  const std::vector<int32_t>& table = source_tap_table(s, src);
   std::vector<float*> partials(omp_get_max_threads(), nullptr);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);

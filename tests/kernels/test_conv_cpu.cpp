@@ -8,7 +8,8 @@
 // tap-table and the span im2col); stride 2 with kernels 2 to 5 and pads 0 to 2, stride in h
 // or w alone, enough input channels for the phase GEMMs of backward input (version 5). A
 // bitwise check that a sample alone gets the bits it gets inside a batch of 7 (forward,
-// backward input). Outputs are pre-filled with NaN so an element
+// backward input). The per-thread table memo: geometries one field apart get their own
+// tables, and a geometry rebuilt after eviction gets the same bits. Outputs are pre-filled with NaN so an element
 // the kernel forgot to write (or accumulated into) shows. Every case runs with 1 and
 // 3 OpenMP threads (the serial path and the per-sample parallel path), in float and
 // double. The adjoint identity ties the three together in double.
@@ -299,6 +300,47 @@ TEST_SUITE("kernels.cpu.conv") {
           CHECK(dx_diff == 0);
         }
       }
+    });
+  }
+
+  TEST_CASE("conv2d's per-thread table memo: geometries one field apart, and past its eviction") {
+    // The tap and index tables are built once per geometry (conv_common.hpp's memo, 16
+    // entries a thread): geometries that differ in a single field must not share one, and a
+    // geometry evicted by 20 others gets the same bits when built again.
+    const Conv2dShape base = geometry(3, 2, 9, 9, 4, 3, 3, 2, 3, 1, 0, 1, 1);
+    std::vector<Conv2dShape> others = {
+        geometry(3, 2, 9, 9, 4, 3, 3, 2, 3, 1, 1, 1, 1),  // pad_w alone (the output is 5x3 either way)
+        geometry(3, 2, 9, 9, 4, 3, 3, 2, 3, 1, 0, 2, 1),  // dil_h
+        geometry(3, 2, 9, 9, 4, 3, 3, 2, 2, 1, 0, 1, 1),  // stride_w
+        geometry(3, 2, 9, 9, 4, 3, 2, 2, 3, 1, 0, 1, 1),  // k_w
+        geometry(3, 2, 9, 9, 5, 3, 3, 2, 3, 1, 0, 1, 1),  // c_out
+        geometry(3, 3, 9, 9, 4, 3, 3, 2, 3, 1, 0, 1, 1),  // c_in
+        geometry(5, 2, 9, 9, 4, 3, 3, 2, 3, 1, 0, 1, 1),  // n only: the same tables
+    };
+    for (int64_t w = 10; w < 30; ++w) others.push_back(geometry(2, 2, 9, w, 4, 3, 3, 2, 3, 1, 0, 1, 1));
+    for_thread_counts([&] {
+      auto run = [](const Conv2dShape& s, std::vector<float>& y, std::vector<float>& dx, std::vector<float>& dw) {
+        const auto x = random_values<float>(x_size(s), 31), w = random_values<float>(w_size(s), 32),
+                   dy = random_values<float>(y_size(s), 33);
+        y = nans<float>(y_size(s)), dx = nans<float>(x_size(s)), dw = nans<float>(w_size(s));
+        conv2d_forward(y.data(), x.data(), w.data(), (const float*)nullptr, s);
+        conv2d_backward_input(dx.data(), dy.data(), w.data(), s);
+        conv2d_backward_weight(dw.data(), dy.data(), x.data(), s);
+        const std::vector<double> xd(x.begin(), x.end()), wd(w.begin(), w.end()), dyd(dy.begin(), dy.end());
+        check_close(y, forward_reference(xd, wd, nullptr, s), 1e-5, "y");
+        check_close(dx, backward_input_reference(dyd, wd, s), 1e-5, "dx");
+        check_close(dw, backward_weight_reference(dyd, xd, s), 1e-5, "dw");
+      };
+      std::vector<float> y0, dx0, dw0, y, dx, dw;
+      run(base, y0, dx0, dw0);
+      for (const auto& s : others) {
+        CONV_INFO(s);
+        run(s, y, dx, dw);
+      }
+      run(base, y, dx, dw);
+      CHECK(std::memcmp(y.data(), y0.data(), y.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(dx.data(), dx0.data(), dx.size() * sizeof(float)) == 0);
+      CHECK(std::memcmp(dw.data(), dw0.data(), dw.size() * sizeof(float)) == 0);
     });
   }
 
