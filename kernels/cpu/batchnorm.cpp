@@ -95,9 +95,21 @@ template <class T>
 struct BlockScratch {
   std::vector<double> a, b, shift;
   std::vector<T> p, q, r;
-  explicit BlockScratch(int64_t span)
-      : a((size_t)span), b((size_t)span), shift((size_t)span), p((size_t)span), q((size_t)span), r((size_t)span) {}
 };
+
+// This thread's BlockScratch, at least `span` positions long: kept between calls (its six
+// vectors were allocated and freed on every call, which showed in perf on the CycleGAN step,
+// whose batch norms are small).
+// Every pass fills what it reads (block_sums zeroes a, b; spread writes the rest).
+template <class T>
+BlockScratch<T>& block_scratch(int64_t span) {
+  thread_local BlockScratch<T> sc;
+  if ((int64_t)sc.a.size() < span)
+    for (auto* v : {&sc.a, &sc.b, &sc.shift}) v->resize((size_t)span);
+  if ((int64_t)sc.p.size() < span)
+    for (auto* v : {&sc.p, &sc.q, &sc.r}) v->resize((size_t)span);
+  return sc;
+}
 
 // Writes value[k] to the S positions of channel k of the span, k < w.
 template <class V>
@@ -311,7 +323,7 @@ void batch_norm_forward_train(T* __restrict__ y, T* __restrict__ save_mean, T* _
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(scratch_span(s));
+    BlockScratch<T>& sc = block_scratch<T>(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       double x0[kMaxBlockChannels], sum[kMaxBlockChannels], sum_sq[kMaxBlockChannels];
       T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
@@ -361,7 +373,7 @@ void batch_norm_forward_eval(T* __restrict__ y, const T* __restrict__ x, const T
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(scratch_span(s));
+    BlockScratch<T>& sc = block_scratch<T>(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       T scale[kMaxBlockChannels], shift[kMaxBlockChannels];
       for (int64_t c = c0; c < c1; ++c) {
@@ -382,7 +394,7 @@ void batch_norm_backward(T* __restrict__ dx, T* __restrict__ dgamma, T* __restri
   const int64_t width = block_width(s);
 #pragma omp parallel if (s.n * s.c * s.s > kParallelMinElements)
   {
-    BlockScratch<T> sc(scratch_span(s));
+    BlockScratch<T>& sc = block_scratch<T>(scratch_span(s));
     for_channel_blocks(s, width, [&](int64_t c0, int64_t c1) {
       const int64_t w = c1 - c0;
       double mean[kMaxBlockChannels], sum_dy[kMaxBlockChannels], sum_dy_xc[kMaxBlockChannels];
