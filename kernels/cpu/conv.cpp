@@ -39,8 +39,9 @@
 // dX = dY W), and backward weight is one GEMM over the batch, dW = dY^T X.
 // im2col / col2im have no per-pixel bounds test: rows of 16 or more outputs use each tap's
 // precomputed in-range span (memcpy, or a 2-strided loop the compiler vectorizes); narrower
-// rows go through a per-call tap table (the input pixel of each output and tap, -1 for
-// padding): AVX-512 masked gathers for im2col, gather-add-scatters for col2im.
+// rows go through a tap table (the input pixel of each output and tap, -1 for padding; built
+// once per geometry and thread, conv_common.hpp's memo): AVX-512 masked gathers for im2col,
+// gather-add-scatters for col2im.
 // Versions: 1 = one im2col + GEMM per sample, per-pixel bounds tests (was 40% of a DCGAN
 // step in im2col/col2im); 2 = blocks of samples, span-based im2col/col2im, scratch reuse,
 // the dense-layer path; 3 = the tap-table im2col and col2im for narrow rows (v2's

@@ -1,6 +1,7 @@
 // kernels/cpu/conv_common.hpp — what conv.cpp's im2col path and conv_implicit.cpp's implicit
-// GEMMs share: shape sizes, per-thread scratch, the tap table, blocks of samples, the
-// per-sample thread ranges, and the implicit GEMMs' entry points. Internal to kernels/cpu.
+// GEMMs share: shape sizes, per-thread scratch, the per-thread table memo, the tap table,
+// blocks of samples, the per-sample thread ranges, and the implicit GEMMs' entry points.
+// Internal to kernels/cpu.
 #pragma once
 #include <omp.h>
 
