@@ -53,7 +53,8 @@ T* scratch(int slot, int64_t count) {
 // c7s1 layers. Kind separates the memos of different tables; each keeps the last
 // kMemoEntries geometries (round robin), so a value stays valid until this thread has built
 // that many more of its kind: longer than the one call that asked for it. build() -> V makes
-// a missing value; one over kMemoMaxBytes (bytes(V)) is kept only until the next miss.
+// a missing value; one over kMemoMaxBytes (bytes(V)) takes the kind's one oversized slot
+// instead, kept until the next oversized value replaces it.
 constexpr int kMemoEntries = 16;
 constexpr size_t kMemoMaxBytes = size_t(4) << 20;
 template <int Kind, class V, class Build, class Bytes>
@@ -100,11 +101,12 @@ inline std::vector<int32_t> build_tap_table(const Conv2dShape& s) {
         }
   return table;
 }
+// The bytes of an index table (memo's size for tap tables).
+inline size_t table_bytes(const std::vector<int32_t>& t) { return t.size() * sizeof(int32_t); }
 // build_tap_table's table for s, built once per geometry and thread (memo).
 inline const std::vector<int32_t>& tap_table(const Conv2dShape& s) {
   return memo<0, std::vector<int32_t>>(
-      s, 0, [&] { return build_tap_table(s); },
-      [](const std::vector<int32_t>& t) { return t.size() * sizeof(int32_t); });
+      s, 0, [&] { return build_tap_table(s); }, table_bytes);
 }
 
 // True when im2col of a sample is the sample itself, read as one column: the kernel covers

@@ -200,7 +200,6 @@ void sample_offsets(int32_t* offset, int64_t P, int64_t B, int64_t sample) {
 // thread (memo); a block's column groups cv, filled per block by col_vectors, are this
 // thread's ColVec scratch.
 struct GatherTables {
-  int64_t B_max;
   std::vector<int32_t> index, offset;
   std::vector<avx::ColVec> gv;
 };
@@ -216,7 +215,7 @@ BlockGather block_gather(const Conv2dShape& s, const std::vector<int32_t>& table
   const GatherTables& g = memo<2, GatherTables>(
       s, B_max,
       [&] {
-        GatherTables t{B_max, std::vector<int32_t>((size_t)(taps * ld)), std::vector<int32_t>((size_t)ld),
+        GatherTables t{std::vector<int32_t>((size_t)(taps * ld)), std::vector<int32_t>((size_t)ld),
                        std::vector<avx::ColVec>((size_t)(taps * groups_of(ld)))};
         block_index(t.index.data(), table.data(), taps, P, B_max, sample);
         gather_groups(t.gv.data(), t.index.data(), taps, ld);
@@ -274,8 +273,7 @@ std::vector<int32_t> build_source_tap_table(const Conv2dShape& s, const Source& 
 // build_source_tap_table's table, built once per geometry and thread (memo).
 const std::vector<int32_t>& source_tap_table(const Conv2dShape& s, const Source& src) {
   return memo<1, std::vector<int32_t>>(
-      s, 0, [&] { return build_source_tap_table(s, src); },
-      [](const std::vector<int32_t>& t) { return t.size() * sizeof(int32_t); });
+      s, 0, [&] { return build_source_tap_table(s, src); }, table_bytes);
 }
 
 // xs = the phase split (Source) of the B samples at x: per input row, a stride-2 row is
