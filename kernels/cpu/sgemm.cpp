@@ -37,7 +37,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
 void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                     const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, SgemmKernel kernel) {
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (kernel != SgemmKernel::kAvx512 || threads == 1 || 2.0 * m * n * k < kSgemmThreadedFlops) {
+  const bool thin = m == 1 || n == 1 || k == 1;
+  const bool small = thin ? (double)m * k + (double)k * n + (double)m * n < kSgemmThreadedThinFloats
+                          : 2.0 * m * n * k < kSgemmThreadedFlops;
+  if (kernel != SgemmKernel::kAvx512 || threads == 1 || small) {
     sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, kernel);
     return;
   }

@@ -35,13 +35,17 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
            int64_t ldb, float* c, int64_t ldc, bool accumulate, SgemmKernel kernel);
 
 // sgemm on the OpenMP threads: called outside a parallel region with more than one thread
-// and at least kSgemmThreadedFlops of work, kAvx512 splits C's columns (or its rows, when
-// it has more rows than columns) into one contiguous part a thread, each an sgemm of its
-// own (same bits as one call: every element is computed the same way); kEigen threads
-// itself. Else sgemm.
+// and at least kSgemmThreadedFlops of work (a one-row, one-column or k = 1 product, bound by
+// memory rather than FMAs: at least kSgemmThreadedThinFloats of operands), kAvx512 splits C's columns (or its rows,
+// when it has more rows than columns) into one contiguous part a thread, each an sgemm of its own (same bits as one
+// call: every element is computed the same way); kEigen threads itself. Else sgemm.
 void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                     const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, SgemmKernel kernel);
 constexpr double kSgemmThreadedFlops = 1 << 20;
+// A thin product touching this many floats (256 KiB) is threaded: two threads read and write
+// memory faster than one, and the DCGAN critic's last layer (64 x 3136 x 1 and its backward
+// passes, 0.4 MFLOP each) took 0.1-0.3 ms a call on one thread inside a training step.
+constexpr double kSgemmThreadedThinFloats = 1 << 16;
 
 // Eigen's GEMM on the same row-major contract as sgemm, for float (sgemm's kEigen) and
 // double (conv2d's double path): serial inside an OpenMP parallel region, else on Eigen's

@@ -19,6 +19,8 @@
 //         for jr < nc step kNR                       one B panel (kc x kNR: L1)
 //           for ir < mc step kMR                     tile: kMR x kNR accumulators in zmm registers,
 //             for p < kc                               kNV B loads, kMR broadcasts of A, kMR*kNV FMAs
+// A one-column or one-row product (n = 1 or m = 1) skips the nest: column_product and
+// row_product below run the same FMA chains straight from the operands, with no packing.
 // Edge tiles run the same code with fewer rows (R < kMR) or fewer vectors (V < kNV) and a
 // lane mask on the last vector, chosen from a table of template instances.
 // The tiles, the packing and the loop nest live in kernels/cpu/sgemm_avx512.hpp: the nest is
@@ -41,6 +43,7 @@
 #endif
 #include "kernels/cpu/sgemm_avx512.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <new>
@@ -109,11 +112,77 @@ GANTRY_AVX512 void run(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   gemm_nest(m, n, k, PlainOps{trans_a, trans_b, a, lda, b, ldb, c, ldc}, accumulate);
 }
 
+// C[m, 1] (+)= op(A)[m, k] op(B)[k, 1] (n = 1: a matrix-vector product) without the nest,
+// which would pack all of A into panels to use one column of each tile (DCGAN's last
+// discriminator layer, 64 x 3136 x 1, spent 0.1 ms a call doing so). 16 rows a vector: lane i
+// runs row i0 + i's FMA chain over k in order (op(A)'s columns by 16 x 16 register transposes
+// of A's rows, or plain loads when A is transposed), so every element has the nest's bits.
+GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t k, const float* a, int64_t lda,
+                                  const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  const int64_t b_step = trans_b ? 1 : ldb;  // op(B)[p, 0] = b[p * b_step]
+  alignas(64) float lane[16];
+  for (int64_t i0 = 0; i0 < m; i0 += 16) {
+    const int64_t rows = std::min<int64_t>(16, m - i0);
+    for (int64_t i = 0; i < 16; ++i) lane[i] = accumulate && i < rows ? c[(i0 + i) * ldc] : 0.0f;
+    __m512 acc = _mm512_load_ps(lane);
+    if (trans_a) {  // op(A)[i, p] = a[p*lda + i]: 16 contiguous rows of op(A) per p
+      const __mmask16 mask = lanes(rows);
+      for (int64_t p = 0; p < k; ++p)
+        acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + p * lda + i0), _mm512_set1_ps(b[p * b_step]), acc);
+    } else {  // op(A)[i, p] = a[i*lda + p]: 16 x 16 blocks of A's rows, transposed in registers
+      for (int64_t p0 = 0; p0 < k; p0 += 16) {
+        const int64_t count = std::min<int64_t>(16, k - p0);
+        const __mmask16 mask = lanes(count);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int i = 0; i < 16; ++i)
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(mask, a + (i0 + i) * lda + p0) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(r[q], _mm512_set1_ps(b[(p0 + q) * b_step]), acc);
+      }
+    }
+    _mm512_store_ps(lane, acc);
+    for (int64_t i = 0; i < rows; ++i) c[(i0 + i) * ldc] = lane[i];
+  }
+}
+
+// C[1, n] (+)= op(A)[1, k] op(B)[k, n] (m = 1: a vector-matrix product, backward weight of a
+// one-channel layer) without the nest, which would pack all of B to use one row of each tile.
+// 16 columns a vector, lane j running column j0 + j's FMA chain over k in order (op(B)'s rows
+// by plain loads, or 16 x 16 register transposes when B is transposed): the nest's bits.
+GANTRY_AVX512 void row_product(bool trans_a, bool trans_b, int64_t n, int64_t k, const float* a, int64_t lda,
+                               const float* b, int64_t ldb, float* c, bool accumulate) {
+  const int64_t a_step = trans_a ? lda : 1;  // op(A)[0, p] = a[p * a_step]
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+    const int64_t cols = std::min<int64_t>(16, n - j0);
+    const __mmask16 out = lanes(cols);
+    __m512 acc = accumulate ? _mm512_maskz_loadu_ps(out, c + j0) : _mm512_setzero_ps();
+    if (!trans_b) {  // op(B)[p, j] = b[p*ldb + j]
+      for (int64_t p = 0; p < k; ++p)
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(a[p * a_step]), _mm512_maskz_loadu_ps(out, b + p * ldb + j0), acc);
+    } else {  // op(B)[p, j] = b[j*ldb + p]: 16 x 16 blocks of B's rows, transposed in registers
+      for (int64_t p0 = 0; p0 < k; p0 += 16) {
+        const int64_t count = std::min<int64_t>(16, k - p0);
+        const __mmask16 mask = lanes(count);
+        __m512 r[16];
+#pragma GCC unroll 16
+        for (int j = 0; j < 16; ++j)
+          r[j] = j < cols ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p0) : _mm512_setzero_ps();
+        transpose16(r);
+        for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[(p0 + q) * a_step]), r[q], acc);
+      }
+    }
+    _mm512_mask_storeu_ps(c + j0, out, acc);
+  }
+}
+
 }  // namespace
 
 void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   if (m <= 0 || n <= 0) return;
+  if (n == 1) return column_product(trans_a, trans_b, m, k, a, lda, b, ldb, c, ldc, accumulate);
+  if (m == 1) return row_product(trans_a, trans_b, n, k, a, lda, b, ldb, c, accumulate);
   run(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 

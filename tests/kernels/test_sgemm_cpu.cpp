@@ -10,6 +10,7 @@
 #include "test_util.hpp"
 #include <omp.h>
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -170,6 +171,40 @@ TEST_CASE("sgemm (AVX-512) computes each element as one float FMA chain over k i
     }
 }
 
+TEST_CASE("sgemm (AVX-512) with one row or one column (its unpacked path) gives the full product's bits") {
+  if (!sgemm_avx512_supported()) {
+    MESSAGE("this CPU has no AVX-512F/FMA: the AVX-512 kernel is not run");
+    return;
+  }
+  for (int t = 0; t < 4; ++t)
+    for (bool accumulate : {false, true}) {
+      // k = 700: past two k blocks of the nest and not a multiple of 16 (the transposes' tail).
+      const Problem p = make_problem(t & 1, t & 2, 37, 45, 700, 300 + t);
+      std::vector<float> whole = p.c;
+      sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, whole.data(), p.ldc, accumulate,
+            SgemmKernel::kAvx512);
+      int differ = 0;
+      for (int64_t i : {0, 17, 36}) {  // row i alone: m = 1
+        std::vector<float> row = p.c;
+        sgemm(p.trans_a, p.trans_b, 1, p.n, p.k, p.a.data() + (p.trans_a ? i : i * p.lda), p.lda, p.b.data(), p.ldb,
+              row.data() + i * p.ldc, p.ldc, accumulate, SgemmKernel::kAvx512);
+        for (int64_t j = 0; j < p.n; ++j) differ += row[i * p.ldc + j] != whole[i * p.ldc + j];
+      }
+      for (int64_t j : {0, 16, 44}) {  // column j alone: n = 1
+        std::vector<float> col = p.c;
+        sgemm(p.trans_a, p.trans_b, p.m, 1, p.k, p.a.data(), p.lda, p.b.data() + (p.trans_b ? j * p.ldb : j), p.ldb,
+              col.data() + j, p.ldc, accumulate, SgemmKernel::kAvx512);
+        for (int64_t i = 0; i < p.m; ++i) {
+          differ += col[i * p.ldc + j] != whole[i * p.ldc + j];
+          for (int64_t q = 0; q < p.n; ++q)  // and nothing beside the column written
+            differ += q != j && col[i * p.ldc + q] != p.c[i * p.ldc + q];
+        }
+      }
+      INFO("trans_a " << (t & 1) << " trans_b " << (t & 2) << " accumulate " << accumulate);
+      CHECK(differ == 0);
+    }
+}
+
 TEST_CASE("sgemm_threaded splits rows or columns among threads and gives sgemm's bits (AVX-512)") {
   if (!sgemm_avx512_supported()) {
     MESSAGE("this CPU has no AVX-512F/FMA: the AVX-512 kernel is not run");
@@ -190,6 +225,20 @@ TEST_CASE("sgemm_threaded splits rows or columns among threads and gives sgemm's
       sgemm_threaded(p.trans_a, p.trans_b, m, n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, threaded.data(), p.ldc,
                      true, SgemmKernel::kAvx512);
       INFO("m " << m << " n " << n << " trans_a " << (t & 1) << " trans_b " << (t & 2));
+      CHECK(std::memcmp(serial.data(), threaded.data(), serial.size() * sizeof(float)) == 0);
+    }
+  // Thin products (one row, one column, k = 1) are threaded from kSgemmThreadedThinFloats.
+  for (const auto& mnk : {std::array<int64_t, 3>{1, 70000, 3}, {70000, 1, 3}, {300, 400, 1}})
+    for (int t = 0; t < 4; ++t) {
+      const int64_t m = mnk[0], n = mnk[1], k = mnk[2];
+      const Problem p = make_problem(t & 1, t & 2, m, n, k, 210 + t);
+      REQUIRE((double)m * k + (double)k * n + (double)m * n >= kSgemmThreadedThinFloats);
+      std::vector<float> serial = p.c, threaded = p.c;
+      sgemm(p.trans_a, p.trans_b, m, n, k, p.a.data(), p.lda, p.b.data(), p.ldb, serial.data(), p.ldc, false,
+            SgemmKernel::kAvx512);
+      sgemm_threaded(p.trans_a, p.trans_b, m, n, k, p.a.data(), p.lda, p.b.data(), p.ldb, threaded.data(), p.ldc, false,
+                     SgemmKernel::kAvx512);
+      INFO("m " << m << " n " << n << " k " << k << " trans_a " << (t & 1) << " trans_b " << (t & 2));
       CHECK(std::memcmp(serial.data(), threaded.data(), serial.size() * sizeof(float)) == 0);
     }
   omp_set_num_threads(threads_before);
