@@ -29,7 +29,9 @@
 // their slots from dy (one or two masked loads a 16-column group) and scatter their tiles to
 // the phase's pixels of dx (all of k in one tile, so each is stored once).
 // The weights (forward's W, each phase's W_phase) are packed into the micro-kernel's A panels
-// once per call, not again for every block of samples.
+// once per call, not again for every block of samples, by the call's threads (each its share
+// of the panels or phases, then a barrier) rather than by the caller before the region; the
+// phases' slot tables are built once per geometry and thread (the memo).
 // Thread mapping: as conv.cpp (thread t owns samples [N*t/T, N*(t+1)/T), blocks of B samples,
 // one gemm_nest a block, per block all phases for backward input; backward weight sums
 // per-thread dW); with fewer samples than threads the phase GEMMs run one (sample, phase) a
@@ -85,14 +87,17 @@ bool offsets_fit(const Conv2dShape& s, int64_t columns, int64_t in_sample) {
   return B * in_sample <= INT32_MAX && B * s.c_out * out_pixels(s) <= INT32_MAX;
 }
 
+// Floats a packed weight panel takes (kMR rows of k) plus 16: pack_a's overrun stays inside.
+constexpr int64_t panel_floats(int64_t k) { return avx::kMR * k + 16; }
+
 // gemm_nest's operands for C[m, n] = A[m, k] @ B[k, n] with A, the weights, packed once per
-// call (avx::pack_whole_a over all of k: the same for every block of samples, so not packed
-// again for each), B a patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]]
+// call (pack_weights_shared, over all of k: the same for every block of samples, so not
+// packed again for each), B a patch gather, B[k, j] = src[(k / taps)*plane + index[(k % taps)*ld + j]]
 // (0 where the index is -1) by its 16-column groups gv[(k % taps)*groups + j/16]
 // (gather_groups), and C's columns at offsets (row i at c + i*ldc, its 16-column groups as cv
 // says).
 struct PatchOps {
-  const float* packed;  // A packed whole (packed_weights), k floats a panel row
+  const float* packed;  // A packed whole (pack_weights_shared): panel r at packed + r*panel_floats(k)
   int64_t k;
   const float* src;
   int64_t plane, taps;
@@ -102,7 +107,9 @@ struct PatchOps {
   int64_t ldc;
   const avx::ColVec* cv;
   float slope = -1.0f;  // >= 0: an activation as the tiles are stored (all of k in one block only)
-  const float* packed_a(int64_t i0, int64_t p0) const { return packed + i0 * k + p0 * avx::kMR; }
+  const float* packed_a(int64_t i0, int64_t p0) const {
+    return packed + i0 / avx::kMR * panel_floats(k) + p0 * avx::kMR;
+  }
   // Per row of the panel, two 16-lane masked gathers or loads: padding lanes read nothing.
   GANTRY_AVX512 void pack_b(float* __restrict bp, int64_t j0, int64_t cols, int64_t p0, int64_t kc) const {
     const __mmask16 m0 = avx::lanes(cols), m1 = cols > 16 ? avx::lanes(cols - 16) : (__mmask16)0;
@@ -125,11 +132,22 @@ struct PatchOps {
 };
 static_assert(avx::kNV == 2, "PatchOps::pack_b fills two vectors a panel row");
 
-// A[m, k] packed whole (PatchOps' A), in this thread's scratch slot `slot`.
-GANTRY_AVX512 const float* packed_weights(const float* a, int64_t m, int64_t k, int slot) {
-  float* out = scratch<float>(slot, (m + avx::kMR - 1) / avx::kMR * avx::kMR * k + 16);
-  avx::pack_whole_a(out, a, k, m, k);
-  return out;
+// Room for A[m, k] packed whole (PatchOps' A), in this thread's scratch slot `slot`.
+float* packed_weights_room(int64_t m, int64_t k, int slot) {
+  return scratch<float>(slot, (m + avx::kMR - 1) / avx::kMR * panel_floats(k));
+}
+
+// Thread t of nt packs its share of A[m, k]'s kMR-row panels into out (pack_a's layout, panel
+// r at out + r*panel_floats(k): the 16 floats pack_a may write past a panel land in the gap,
+// not in a panel another thread packs), then waits for the others: every thread's GEMMs read
+// all of it. Packed inside the region, not before it, so the other threads are not idle.
+GANTRY_AVX512 void pack_weights_shared(float* out, const float* a, int64_t m, int64_t k, int t, int nt) {
+  for (int64_t r = t; r * avx::kMR < m; r += nt)
+    avx::pack_a(out + r * panel_floats(k), a, k, false, r * avx::kMR, std::min<int64_t>(avx::kMR, m - r * avx::kMR), 0,
+                k);
+  if (nt > 1) {
+#pragma omp barrier
+  }
 }
 
 // gemm_nest's operands for backward weight, dW[Cout, K] (+)= dYb[Cout, q] @ cols[K, q]^T over
@@ -333,8 +351,9 @@ GANTRY_AVX512 void forward_avx512(float* y, const float* x, const float* w, cons
                 out_size = s.c_out * P;
   const Source src = source_of(s);
   const std::vector<int32_t>& table = source_tap_table(s, src);
-  const float* wp = packed_weights(w, s.c_out, K, 1);  // the calling thread's scratch, read by all
-  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+  float* wp = packed_weights_room(s.c_out, K, 1);  // the calling thread's scratch, read by all
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
+    pack_weights_shared(wp, w, s.c_out, K, t, nt);
     const BlockGather g = block_gather(s, table, n1 - n0, src.sample);
     const int64_t B_max = g.B_max, ld = B_max * P;
     for (int64_t nb = n0; nb < n1; nb += B_max) {
@@ -408,27 +427,32 @@ struct Slot {
 // One phase (rh, rw) of dx: the input pixels (rh + sh*a, rw + sw*c), a < A_h, c < A_w.
 struct Phase {
   int64_t rh, rw, a_h, a_w;
-  std::vector<int> slots;     // per tap t*U + u: the Slot it reads
-  std::vector<float> packed;  // W_phase[Cin, T*U*Cout], k = (t*U + u)*Cout + co: w[co, ci, kh0 + sh*t, kw0 + sw*u],
-                              // packed whole (avx::pack_whole_a)
+  int64_t kh0, kw0;        // its taps: kh = kh0 + sh*t, kw = kw0 + sw*u
+  std::vector<int> slots;  // per tap t*U + u: the Slot it reads
 };
 
-// The phases of dx with their slots and packed weights (phases with no pixels left out).
-void plan_phases(const Conv2dShape& s, const float* w, std::vector<Phase>& phases, std::vector<Slot>& slots) {
-  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w, Kp = s.c_out * T * U;
+// The phases of dx with their slots (phases with no pixels left out): the geometry's part of
+// the plan, built once per geometry and thread (memo); the weights are packed per call.
+struct PhasePlan {
+  std::vector<Phase> phases;
+  std::vector<Slot> slots;
+};
+PhasePlan build_phase_plan(const Conv2dShape& s) {
+  PhasePlan plan;
+  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w;
   for (int64_t rh = 0; rh < s.stride_h; ++rh)
     for (int64_t rw = 0; rw < s.stride_w; ++rw) {
       const int64_t a_h = rh < s.in_h ? (s.in_h - rh + s.stride_h - 1) / s.stride_h : 0,
                     a_w = rw < s.in_w ? (s.in_w - rw + s.stride_w - 1) / s.stride_w : 0;
       if (a_h == 0 || a_w == 0) continue;
-      Phase f{rh, rw, a_h, a_w, {}, {}};
       const int64_t kh0 = (rh + s.pad_h) % s.stride_h, kw0 = (rw + s.pad_w) % s.stride_w;
+      Phase f{rh, rw, a_h, a_w, kh0, kw0, {}};
       const int64_t d_h = (rh + s.pad_h - kh0) / s.stride_h, d_w = (rw + s.pad_w - kw0) / s.stride_w;
       for (int64_t t = 0; t < T; ++t)
         for (int64_t u = 0; u < U; ++u) {
           Slot slot{d_h - t, d_w - u, a_h, a_w, {}};
-          auto at = std::find(slots.begin(), slots.end(), slot);
-          if (at == slots.end()) {
+          auto at = std::find(plan.slots.begin(), plan.slots.end(), slot);
+          if (at == plan.slots.end()) {
             slot.table.resize((size_t)(a_h * a_w));
             for (int64_t a = 0; a < a_h; ++a)
               for (int64_t c = 0; c < a_w; ++c) {
@@ -436,22 +460,58 @@ void plan_phases(const Conv2dShape& s, const float* w, std::vector<Phase>& phase
                 const bool inside = oh >= 0 && oh < s.out_h && ow >= 0 && ow < s.out_w;
                 slot.table[(size_t)(a * a_w + c)] = inside ? (int32_t)(oh * s.out_w + ow) : -1;
               }
-            slots.push_back(std::move(slot));
-            at = slots.end() - 1;
+            plan.slots.push_back(std::move(slot));
+            at = plan.slots.end() - 1;
           }
-          f.slots.push_back((int)(at - slots.begin()));
+          f.slots.push_back((int)(at - plan.slots.begin()));
         }
-      std::vector<float> wp((size_t)(s.c_in * Kp));
-      for (int64_t ci = 0; ci < s.c_in; ++ci)
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t u = 0; u < U; ++u)
-            for (int64_t co = 0; co < s.c_out; ++co)
-              wp[(size_t)(ci * Kp + (t * U + u) * s.c_out + co)] =
-                  w[((co * s.c_in + ci) * s.k_h + kh0 + s.stride_h * t) * s.k_w + kw0 + s.stride_w * u];
-      f.packed.resize((size_t)((s.c_in + avx::kMR - 1) / avx::kMR * avx::kMR * Kp + 16));
-      avx::pack_whole_a(f.packed.data(), wp.data(), Kp, s.c_in, Kp);
-      phases.push_back(std::move(f));
+      plan.phases.push_back(std::move(f));
     }
+  return plan;
+}
+const PhasePlan& phase_plan(const Conv2dShape& s) {
+  return memo<3, PhasePlan>(
+      s, 0, [&] { return build_phase_plan(s); },
+      [](const PhasePlan& p) {
+        size_t bytes = 0;
+        for (const Slot& k : p.slots) bytes += table_bytes(k.table);
+        return bytes;
+      });
+}
+
+// Floats of one phase's packed weights: W_phase[Cin, Kp] as pack_a's panels, one after another.
+int64_t phase_weight_floats(const Conv2dShape& s) {
+  return (s.c_in + avx::kMR - 1) / avx::kMR * avx::kMR * s.c_out * (s.k_h / s.stride_h) * (s.k_w / s.stride_w);
+}
+
+// out = phase f's W_phase[ci, (t*U + u)*Cout + co] = w[co, ci, kh0 + sh*t, kw0 + sw*u] written
+// straight in pack_a's panel layout (panel r: out[r*kMR*Kp + kk*kMR + i] = W_phase[r*kMR + i,
+// kk], rows past Cin 0), which the phase GEMMs read as their A.
+void pack_phase_weights(float* out, const float* w, const Conv2dShape& s, const Phase& f) {
+  const int64_t T = s.k_h / s.stride_h, U = s.k_w / s.stride_w, Kp = s.c_out * T * U;
+  for (int64_t r = 0; r * avx::kMR < s.c_in; ++r) {
+    float* panel = out + r * avx::kMR * Kp;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t u = 0; u < U; ++u)
+        for (int64_t co = 0; co < s.c_out; ++co) {
+          float* to = panel + ((t * U + u) * s.c_out + co) * avx::kMR;
+          const float* from =
+              w + ((co * s.c_in + r * avx::kMR) * s.k_h + f.kh0 + s.stride_h * t) * s.k_w + f.kw0 + s.stride_w * u;
+          for (int64_t i = 0; i < avx::kMR; ++i) to[i] = r * avx::kMR + i < s.c_in ? from[i * s.k_h * s.k_w] : 0.0f;
+        }
+  }
+}
+
+// Thread t of nt packs its share of the phases' weights (phase f at packed + f*floats), then
+// waits for the others (every thread's GEMMs read every phase).
+void pack_phases_shared(float* packed, const float* w, const Conv2dShape& s, const std::vector<Phase>& phases, int t,
+                        int nt) {
+  const int64_t floats = phase_weight_floats(s);
+  for (size_t f = (size_t)t; f < phases.size(); f += (size_t)nt)
+    pack_phase_weights(packed + f * floats, w, s, phases[f]);
+  if (nt > 1) {
+#pragma omp barrier
+  }
 }
 
 // A thread's tables for blocks of up to B_max samples: per slot its 16-column groups of dy
@@ -491,8 +551,8 @@ PhaseTables phase_tables(const Conv2dShape& s, const std::vector<Phase>& phases,
 // chunk (Cout steps each: its A panel's rows for that tap, its slot's panel), stored straight
 // to the phase's pixels of dx.
 GANTRY_AVX512 void run_phases(float* dx, const float* dy, const Conv2dShape& s, const std::vector<Phase>& phases,
-                              const std::vector<Slot>& slots, const PhaseTables& tb, int64_t nb, int64_t B, int64_t f0,
-                              int64_t f1) {
+                              const std::vector<Slot>& slots, const float* packed, const PhaseTables& tb, int64_t nb,
+                              int64_t B, int64_t f0, int64_t f1) {
   const int64_t P = out_pixels(s), Cout = s.c_out, taps = (int64_t)phases[0].slots.size(), Kp = Cout * taps;
   const int64_t in_size = s.c_in * in_pixels(s), out_size = Cout * P, S = (int64_t)slots.size();
   std::vector<int64_t> at((size_t)S, -1);  // slot k's panels at bp + at[k], or -1: not read here
@@ -535,7 +595,8 @@ GANTRY_AVX512 void run_phases(float* dx, const float* dy, const Conv2dShape& s, 
       if (j0 >= cols) continue;
       for (int64_t q = 0; q < taps; ++q) bq[(size_t)q] = bp + at[(size_t)ph.slots[(size_t)q]] + j0 * Cout;
       for (int64_t i0 = 0; i0 < s.c_in; i0 += avx::kMR) {
-        for (int64_t q = 0; q < taps; ++q) ap[(size_t)q] = ph.packed.data() + i0 * Kp + q * Cout * avx::kMR;
+        for (int64_t q = 0; q < taps; ++q)
+          ap[(size_t)q] = packed + f * phase_weight_floats(s) + i0 * Kp + q * Cout * avx::kMR;
         avx::chunked_col_tile(std::min<int64_t>(avx::kMR, s.c_in - i0), std::min<int64_t>(avx::kNR, cols - j0),
                               (int)taps, Cout, ap.data(), bq.data(), dx + nb * in_size + i0 * in_pixels(s),
                               in_pixels(s), cv + (f - f0) * groups_of(widest) + j0 / 16);
@@ -548,9 +609,9 @@ GANTRY_AVX512 void run_phases(float* dx, const float* dy, const Conv2dShape& s, 
 // shared slots), stored straight to the phase's pixels of dx. Every dx element is written
 // exactly once.
 GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, const float* w, const Conv2dShape& s) {
-  std::vector<Phase> phases;
-  std::vector<Slot> slots;
-  plan_phases(s, w, phases, slots);
+  const PhasePlan& plan = phase_plan(s);
+  const std::vector<Phase>& phases = plan.phases;
+  const std::vector<Slot>& slots = plan.slots;
   const int64_t F = (int64_t)phases.size();
   if (F == 0) return;
   int64_t widest = 1, slot_columns = 0;
@@ -559,22 +620,26 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
   // Blocks as the other passes, sized by the widest phase, and so that a block's slots fit kSlotFloats.
   const int64_t per_block = std::max<int64_t>(1, std::min((kBlockColumnsAvx512 + widest - 1) / widest,
                                                           kSlotFloats / std::max<int64_t>(1, slot_columns * s.c_out)));
+  // Every phase's packed weights, in the calling thread's scratch, read by all.
+  float* packed = scratch<float>(1, F * phase_weight_floats(s));
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   if (threads > 1 && s.n < threads) {  // fewer samples than threads: one (sample, phase) a work item
 #pragma omp parallel
     {
+      pack_phases_shared(packed, w, s, phases, omp_get_thread_num(), omp_get_num_threads());
       const PhaseTables tb = phase_tables(s, phases, slots, 1, widest);
 #pragma omp for schedule(static)
       for (int64_t item = 0; item < s.n * F; ++item)
-        run_phases(dx, dy, s, phases, slots, tb, item / F, 1, item % F, item % F + 1);
+        run_phases(dx, dy, s, phases, slots, packed, tb, item / F, 1, item % F, item % F + 1);
     }
     return;
   }
-  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
+  for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
+    pack_phases_shared(packed, w, s, phases, t, nt);
     const int64_t B_max = std::max<int64_t>(1, std::min(per_block, n1 - n0));
     const PhaseTables tb = phase_tables(s, phases, slots, B_max, widest);
     for (int64_t nb = n0; nb < n1; nb += B_max)
-      run_phases(dx, dy, s, phases, slots, tb, nb, std::min(B_max, n1 - nb), 0, F);
+      run_phases(dx, dy, s, phases, slots, packed, tb, nb, std::min(B_max, n1 - nb), 0, F);
   });
 }
 

@@ -354,18 +354,11 @@ GANTRY_AVX512 inline void col_tile(int64_t rows, int64_t cols, int64_t kc, const
 
 // An Ops whose A is packed once for every call of gemm_nest: packed_a(i0, p0) is the panel of
 // rows i0 .. i0 + kMR (i0 a multiple of kMR) from column p0 on, laid out as pack_a's
-// (pack_whole_a below); gemm_nest then packs no A.
+// (conv_implicit.cpp's weights); gemm_nest then packs no A.
 template <class Ops>
 concept PrepackedA = requires(const Ops& o) {
   { o.packed_a(int64_t(0), int64_t(0)) } -> std::convertible_to<const float*>;
 };
-
-// out = A[m, k] (row-major, a plain lda) as pack_a's panels over all of k, one after another:
-// rows r*kMR .. of A at out + r*k*kMR (ap[p*kMR + i] = A[r*kMR + i, p]); out holds
-// ceil(m / kMR)*kMR*k + 16 floats.
-GANTRY_AVX512 inline void pack_whole_a(float* out, const float* a, int64_t lda, int64_t m, int64_t k) {
-  for (int64_t i0 = 0; i0 < m; i0 += kMR) pack_a(out + i0 * k, a, lda, false, i0, m - i0 < kMR ? m - i0 : kMR, 0, k);
-}
 
 // The loop nest of sgemm_avx512.cpp's header for m, n, k >= 1, over an Ops with
 //   pack_a(ap, i0, rows, p0, kc)   ap[p*kMR + i] = op(A)[i0 + i, p0 + p], i < rows (0 past it), p < kc
