@@ -3,7 +3,7 @@
 # OpenMP wait policy: does the step stay sane when someone else takes a core? Prints ms/step
 # (median) for every (policy, alone | beside `yes`) pair, one process per CPU minus one busy.
 #   bench/run_contention.sh [--bench dcgan_step] [--threads T] [--steps N] [--policies "default passive 300000"]
-#   a policy is `default` (no variable set: gantry's own GOMP_SPINCOUNT=10000, see
+#   a policy is `default` (no variable set: gantry's own GOMP_SPINCOUNT=3000000, see
 #   core/threads.hpp), `passive` (OMP_WAIT_POLICY=passive), `active`, or a number
 #   (GOMP_SPINCOUNT=N; 300000 is libgomp's own default)
 set -euo pipefail

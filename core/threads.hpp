@@ -13,12 +13,16 @@ void set_num_threads(int n);
 int num_threads();
 
 // The GNU OpenMP spin count gantry's programs run with when the user sets neither
-// OMP_WAIT_POLICY nor GOMP_SPINCOUNT. libgomp's default spins up to 300000 pause loops
-// (milliseconds) at every barrier before sleeping, so with another process on one of the
-// cores a 2-thread step ran 3.5x slower than alone; passive (no spin) made the step 35%
-// slower alone. bench/run_contention.sh, DCGAN step, 2 threads, alone / beside `yes`:
-// default 72 / 256-279 ms, passive 97-105 / 147-150, GOMP_SPINCOUNT=10000 75 / 169.
-inline constexpr const char* kOpenmpSpinCount = "10000";
+// OMP_WAIT_POLICY nor GOMP_SPINCOUNT: 3,000,000 pause loops (35 ms on the Intel Xeon KVM
+// machines, 11.5 ns a pause; ~140 ms where a pause takes 140 cycles) before a waiting thread
+// sleeps, long enough that the workers never sleep inside a training step. A sleeping vCPU
+// cost the 2-thread DCGAN step a fifth of its speed: woken through the hypervisor, and its
+// core's caches taken by others meanwhile. bench/run_contention.sh, DCGAN step, 2 threads,
+// ms/step alone / beside `yes` (7 December, 2-7 runs each): 10000 (the old bound) 35-43 /
+// 79-85, 3000000 30-31 / 71-96, libgomp's default (300000) 30-32 / 87-122, passive 40-44 /
+// 60-67. (On 3 December, with more serial work between ops, the default had been 256-279 ms
+// beside `yes`, which 10000 was chosen against.)
+inline constexpr const char* kOpenmpSpinCount = "3000000";
 
 // The environment variable bound_openmp_spinning sets, given the values of OMP_WAIT_POLICY
 // and GOMP_SPINCOUNT (nullptr when unset): {"GOMP_SPINCOUNT", kOpenmpSpinCount} when both
