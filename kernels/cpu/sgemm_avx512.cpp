@@ -19,8 +19,9 @@
 //         for jr < nc step kNR                       one B panel (kc x kNR: L1)
 //           for ir < mc step kMR                     tile: kMR x kNR accumulators in zmm registers,
 //             for p < kc                               kNV B loads, kMR broadcasts of A, kMR*kNV FMAs
-// A one-column or one-row product (n = 1 or m = 1) skips the nest: column_product and
-// row_product below run the same FMA chains straight from the operands, with no packing.
+// A one-column or one-row product (n = 1 or m = 1) or an outer product (k = 1) skips the
+// nest: column_product, row_product and outer_product below run the same FMA chains straight
+// from the operands, with no packing.
 // Edge tiles run the same code with fewer rows (R < kMR) or fewer vectors (V < kNV) and a
 // lane mask on the last vector, chosen from a table of template instances.
 // The tiles, the packing and the loop nest live in kernels/cpu/sgemm_avx512.hpp: the nest is
@@ -148,31 +149,68 @@ GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t
 
 // C[1, n] (+)= op(A)[1, k] op(B)[k, n] (m = 1: a vector-matrix product, backward weight of a
 // one-channel layer) without the nest, which would pack all of B to use one row of each tile.
-// 16 columns a vector, lane j running column j0 + j's FMA chain over k in order (op(B)'s rows
-// by plain loads, or 16 x 16 register transposes when B is transposed): the nest's bits.
+// Each element runs its FMA chain over k in order, the nest's bits. B plain: per chunk of
+// kRowChunk columns of C (in L1), p outer, so B is read row after row, each run contiguous
+// (16 columns at a time down all k rows would read k strided streams at once). B transposed:
+// 16 columns a vector, its rows by 16 x 16 register transposes.
+constexpr int64_t kRowChunk = 1024;
 GANTRY_AVX512 void row_product(bool trans_a, bool trans_b, int64_t n, int64_t k, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float* c, bool accumulate) {
   const int64_t a_step = trans_a ? lda : 1;  // op(A)[0, p] = a[p * a_step]
-  for (int64_t j0 = 0; j0 < n; j0 += 16) {
+  if (!trans_b) {                            // op(B)[p, j] = b[p*ldb + j]
+    for (int64_t j0 = 0; j0 < n; j0 += kRowChunk) {
+      const int64_t j1 = std::min(n, j0 + kRowChunk);
+      if (!accumulate)
+        for (int64_t j = j0; j < j1; j += 16) _mm512_mask_storeu_ps(c + j, lanes(j1 - j), _mm512_setzero_ps());
+      for (int64_t p = 0; p < k; ++p) {
+        const __m512 ap = _mm512_set1_ps(a[p * a_step]);
+        for (int64_t j = j0; j < j1; j += 16) {
+          const __mmask16 mask = lanes(j1 - j);
+          _mm512_mask_storeu_ps(c + j, mask,
+                                _mm512_fmadd_ps(ap, _mm512_maskz_loadu_ps(mask, b + p * ldb + j),
+                                                _mm512_maskz_loadu_ps(mask, c + j)));
+        }
+      }
+    }
+    return;
+  }
+  for (int64_t j0 = 0; j0 < n; j0 += 16) {  // op(B)[p, j] = b[j*ldb + p]
     const int64_t cols = std::min<int64_t>(16, n - j0);
     const __mmask16 out = lanes(cols);
     __m512 acc = accumulate ? _mm512_maskz_loadu_ps(out, c + j0) : _mm512_setzero_ps();
-    if (!trans_b) {  // op(B)[p, j] = b[p*ldb + j]
-      for (int64_t p = 0; p < k; ++p)
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(a[p * a_step]), _mm512_maskz_loadu_ps(out, b + p * ldb + j0), acc);
-    } else {  // op(B)[p, j] = b[j*ldb + p]: 16 x 16 blocks of B's rows, transposed in registers
-      for (int64_t p0 = 0; p0 < k; p0 += 16) {
-        const int64_t count = std::min<int64_t>(16, k - p0);
-        const __mmask16 mask = lanes(count);
-        __m512 r[16];
+    for (int64_t p0 = 0; p0 < k; p0 += 16) {
+      const int64_t count = std::min<int64_t>(16, k - p0);
+      const __mmask16 mask = lanes(count);
+      __m512 r[16];
 #pragma GCC unroll 16
-        for (int j = 0; j < 16; ++j)
-          r[j] = j < cols ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p0) : _mm512_setzero_ps();
-        transpose16(r);
-        for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[(p0 + q) * a_step]), r[q], acc);
-      }
+      for (int j = 0; j < 16; ++j)
+        r[j] = j < cols ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p0) : _mm512_setzero_ps();
+      transpose16(r);
+      for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[(p0 + q) * a_step]), r[q], acc);
     }
     _mm512_mask_storeu_ps(c + j0, out, acc);
+  }
+}
+
+// C[m, n] (+)= op(A)[m, 1] op(B)[1, n] (k = 1: an outer product, a dense layer's input
+// gradient with one output channel): each element one FMA, fma(a_i, b_j, C or 0), the nest's
+// bits, written row after row (the nest's 14 x 32 tiles would write 14 rows, 64 for a
+// 64-row C, as as many strided streams at once). A transposed B is first copied contiguous.
+GANTRY_AVX512 void outer_product(bool trans_a, bool trans_b, int64_t m, int64_t n, const float* a, int64_t lda,
+                                 const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
+  if (trans_b) {  // op(B)[0, j] = b[j*ldb]
+    float* row = pack_buffer(1, n);
+    for (int64_t j = 0; j < n; ++j) row[j] = b[j * ldb];
+    b = row;
+  }
+  for (int64_t i = 0; i < m; ++i) {
+    const __m512 ai = _mm512_set1_ps(trans_a ? a[i] : a[i * lda]);
+    float* ci = c + i * ldc;
+    for (int64_t j = 0; j < n; j += 16) {
+      const __mmask16 mask = lanes(n - j);
+      const __m512 start = accumulate ? _mm512_maskz_loadu_ps(mask, ci + j) : _mm512_setzero_ps();
+      _mm512_mask_storeu_ps(ci + j, mask, _mm512_fmadd_ps(ai, _mm512_maskz_loadu_ps(mask, b + j), start));
+    }
   }
 }
 
@@ -183,6 +221,7 @@ void sgemm_avx512(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, c
   if (m <= 0 || n <= 0) return;
   if (n == 1) return column_product(trans_a, trans_b, m, k, a, lda, b, ldb, c, ldc, accumulate);
   if (m == 1) return row_product(trans_a, trans_b, n, k, a, lda, b, ldb, c, accumulate);
+  if (k == 1) return outer_product(trans_a, trans_b, m, n, a, lda, b, ldb, c, ldc, accumulate);
   run(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 

@@ -171,7 +171,7 @@ TEST_CASE("sgemm (AVX-512) computes each element as one float FMA chain over k i
     }
 }
 
-TEST_CASE("sgemm (AVX-512) with one row or one column (its unpacked path) gives the full product's bits") {
+TEST_CASE("sgemm (AVX-512) with one row, one column or k = 1 (its unpacked paths) gives the full product's bits") {
   if (!sgemm_avx512_supported()) {
     MESSAGE("this CPU has no AVX-512F/FMA: the AVX-512 kernel is not run");
     return;
@@ -200,6 +200,15 @@ TEST_CASE("sgemm (AVX-512) with one row or one column (its unpacked path) gives 
             differ += q != j && col[i * p.ldc + q] != p.c[i * p.ldc + q];
         }
       }
+      // k = 1 (the outer product): each element one FMA from C or 0.
+      const Problem q = make_problem(t & 1, t & 2, 37, 45, 1, 400 + t);
+      std::vector<float> outer = q.c;
+      sgemm(q.trans_a, q.trans_b, q.m, q.n, 1, q.a.data(), q.lda, q.b.data(), q.ldb, outer.data(), q.ldc, accumulate,
+            SgemmKernel::kAvx512);
+      for (int64_t i = 0; i < q.m; ++i)
+        for (int64_t j = 0; j < q.n; ++j)
+          differ +=
+              outer[i * q.ldc + j] != std::fma(op_a(q, i, 0), op_b(q, 0, j), accumulate ? q.c[i * q.ldc + j] : 0.0f);
       INFO("trans_a " << (t & 1) << " trans_b " << (t & 2) << " accumulate " << accumulate);
       CHECK(differ == 0);
     }
