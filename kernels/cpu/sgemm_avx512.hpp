@@ -142,6 +142,13 @@ GANTRY_AVX512 __attribute__((always_inline)) inline void fma_chain(int64_t kc, c
   }
 }
 
+// A tile of fewer k steps than this that starts from 0 first prefetches the C lines it will
+// store, so that their misses (a cold output, written once) overlap its FMAs: with k = 16
+// (the one-channel image layers) or 64 (a dense layer's weight gradient) the FMAs are too
+// few to hide them. In the DCGAN step (1 thread) those layers' passes took 8-25% less; with
+// a longer k the prefetches cost more than they hide (G2's passes 2-3% slower alone).
+constexpr int64_t kPrefetchBelowK = 128;
+
 // The register tile: C[0..R, 0..16V) (+)= A panel @ B panel over kc, the last vector of
 // each row masked by `last`. load_c: start from C (accumulate, or a k block after the
 // first); else from 0. R*V accumulators, V B vectors and one broadcast: at most 31 zmm.
@@ -154,8 +161,12 @@ GANTRY_AVX512 void tile(int64_t kc, const float* __restrict ap, const float* __r
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v) {
       const float* ci = c + i * ldc + 16 * v;
-      if (!load_c) acc[i][v] = _mm512_setzero_ps();
-      else acc[i][v] = v == V - 1 ? _mm512_maskz_loadu_ps(last, ci) : _mm512_loadu_ps(ci);
+      if (!load_c) {
+        acc[i][v] = _mm512_setzero_ps();
+        if (kc < kPrefetchBelowK) _mm_prefetch((const char*)ci, _MM_HINT_T0);
+      } else {
+        acc[i][v] = v == V - 1 ? _mm512_maskz_loadu_ps(last, ci) : _mm512_loadu_ps(ci);
+      }
     }
   fma_chain<R, V>(kc, ap, bp, acc);
 #pragma GCC unroll 16
@@ -277,6 +288,12 @@ GANTRY_AVX512 __attribute__((always_inline)) inline void tile_cols_body(int chun
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
       acc[i][v] = load_c ? load_cols(c + i * ldc, cv[v], (__mmask16)0xFFFF) : _mm512_setzero_ps();
+  if (!load_c && chunks * kc < kPrefetchBelowK)
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v)
+        if (!cv[v].index && cv[v].mask_a) _mm_prefetch((const char*)(c + i * ldc + cv[v].off_a), _MM_HINT_T0);
   for (int q = 0; q < chunks; ++q) fma_chain<R, V>(kc, ap[q], bp[q], acc);
   if (slope >= 0.0f) {  // an activation on the way out: y > 0 ? y : slope y (0: ReLU's y > 0 ? y : 0)
     const __m512 s = _mm512_set1_ps(slope), zero = _mm512_setzero_ps();
