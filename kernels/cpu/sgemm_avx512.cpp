@@ -113,11 +113,28 @@ GANTRY_AVX512 void run(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t
   gemm_nest(m, n, k, PlainOps{trans_a, trans_b, a, lda, b, ldb, c, ldc}, accumulate);
 }
 
+// acc lane l (l < rows <= 16) continued by the FMA chain over p < k in order of
+// mat[l*ld + p] * vec[p*step]: 16 dot products with one vector, the rows of mat read 16 x 16
+// at a time and transposed in registers (column p of the block in one zmm).
+GANTRY_AVX512 __m512 dot16_by_transposes(__m512 acc, const float* mat, int64_t ld, int64_t rows, const float* vec,
+                                         int64_t step, int64_t k) {
+  for (int64_t p0 = 0; p0 < k; p0 += 16) {
+    const int64_t count = std::min<int64_t>(16, k - p0);
+    const __mmask16 mask = lanes(count);
+    __m512 r[16];
+#pragma GCC unroll 16
+    for (int l = 0; l < 16; ++l) r[l] = l < rows ? _mm512_maskz_loadu_ps(mask, mat + l * ld + p0) : _mm512_setzero_ps();
+    transpose16(r);
+    for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(r[q], _mm512_set1_ps(vec[(p0 + q) * step]), acc);
+  }
+  return acc;
+}
+
 // C[m, 1] (+)= op(A)[m, k] op(B)[k, 1] (n = 1: a matrix-vector product) without the nest,
 // which would pack all of A into panels to use one column of each tile (DCGAN's last
 // discriminator layer, 64 x 3136 x 1, spent 0.1 ms a call doing so). 16 rows a vector: lane i
 // runs row i0 + i's FMA chain over k in order (op(A)'s columns by 16 x 16 register transposes
-// of A's rows, or plain loads when A is transposed), so every element has the nest's bits.
+// of A's rows, dot16_by_transposes, or plain loads when A is transposed), so every element has the nest's bits.
 GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t k, const float* a, int64_t lda,
                                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const int64_t b_step = trans_b ? 1 : ldb;  // op(B)[p, 0] = b[p * b_step]
@@ -130,17 +147,8 @@ GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t
       const __mmask16 mask = lanes(rows);
       for (int64_t p = 0; p < k; ++p)
         acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mask, a + p * lda + i0), _mm512_set1_ps(b[p * b_step]), acc);
-    } else {  // op(A)[i, p] = a[i*lda + p]: 16 x 16 blocks of A's rows, transposed in registers
-      for (int64_t p0 = 0; p0 < k; p0 += 16) {
-        const int64_t count = std::min<int64_t>(16, k - p0);
-        const __mmask16 mask = lanes(count);
-        __m512 r[16];
-#pragma GCC unroll 16
-        for (int i = 0; i < 16; ++i)
-          r[i] = i < rows ? _mm512_maskz_loadu_ps(mask, a + (i0 + i) * lda + p0) : _mm512_setzero_ps();
-        transpose16(r);
-        for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(r[q], _mm512_set1_ps(b[(p0 + q) * b_step]), acc);
-      }
+    } else {  // op(A)[i, p] = a[i*lda + p]
+      acc = dot16_by_transposes(acc, a + i0 * lda, lda, rows, b, b_step, k);
     }
     _mm512_store_ps(lane, acc);
     for (int64_t i = 0; i < rows; ++i) c[(i0 + i) * ldc] = lane[i];
@@ -177,18 +185,8 @@ GANTRY_AVX512 void row_product(bool trans_a, bool trans_b, int64_t n, int64_t k,
   for (int64_t j0 = 0; j0 < n; j0 += 16) {  // op(B)[p, j] = b[j*ldb + p]
     const int64_t cols = std::min<int64_t>(16, n - j0);
     const __mmask16 out = lanes(cols);
-    __m512 acc = accumulate ? _mm512_maskz_loadu_ps(out, c + j0) : _mm512_setzero_ps();
-    for (int64_t p0 = 0; p0 < k; p0 += 16) {
-      const int64_t count = std::min<int64_t>(16, k - p0);
-      const __mmask16 mask = lanes(count);
-      __m512 r[16];
-#pragma GCC unroll 16
-      for (int j = 0; j < 16; ++j)
-        r[j] = j < cols ? _mm512_maskz_loadu_ps(mask, b + (j0 + j) * ldb + p0) : _mm512_setzero_ps();
-      transpose16(r);
-      for (int64_t q = 0; q < count; ++q) acc = _mm512_fmadd_ps(_mm512_set1_ps(a[(p0 + q) * a_step]), r[q], acc);
-    }
-    _mm512_mask_storeu_ps(c + j0, out, acc);
+    const __m512 acc = accumulate ? _mm512_maskz_loadu_ps(out, c + j0) : _mm512_setzero_ps();
+    _mm512_mask_storeu_ps(c + j0, out, dot16_by_transposes(acc, b + j0 * ldb, ldb, cols, a, a_step, k));
   }
 }
 
