@@ -237,6 +237,25 @@ void col2im(T* x, const T* cols, int64_t ld, const std::vector<int32_t>& table, 
   else col2im_table(x, cols, ld, table.data(), s);
 }
 
+// The GEMM of an im2col / col2im block: gemm (threaded outside a parallel region) unless the
+// whole conv is under kSerialImplicitFlops; then, with gantry's AVX-512 SGEMM, on the calling
+// thread, which also runs the block's im2col or col2im: a threaded GEMM's output would cross
+// cores to it (CycleGAN's bench step, batch 1: its last layer's input gradient, a 392 x 784
+// outer product and a col2im, took 216 us a call on 2 threads against 133 on 1). Same bits.
+template <class T>
+void block_gemm(bool serial, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
+                const T* b, int64_t ldb, T* c, int64_t ldc, bool accumulate) {
+  if constexpr (std::is_same_v<T, float>)
+    if (serial && sgemm_kernel() == SgemmKernel::kAvx512) {
+      sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, SgemmKernel::kAvx512);
+      return;
+    }
+  gemm<T>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+inline bool small_conv(const Conv2dShape& s) {
+  return 2.0 * s.n * s.c_out * patch_size(s) * out_pixels(s) < kSerialImplicitFlops;
+}
+
 // dYb[Cout, B*P] = dy[n0 .. n0+B) side by side (backward weight's blocks) (dYb[co, b*P + p] = dy[n0+b, co, p]).
 template <class T>
 void gather_block(T* dyb, const T* dy, int64_t n0, int64_t B, const Conv2dShape& s) {
@@ -271,6 +290,7 @@ bool forward_gemms(T* y, const T* x, const T* w, const T* bias, const Conv2dShap
   // Without a batch-invariant GEMM, one sample a GEMM, written straight into y: a sample's
   // output must not depend on its batch neighbours (tests/gan compare samples bit for bit
   // across batch sizes). With one, blocks of B samples: Yb[Cout, B*P] = W @ cols, copied out.
+  const bool serial = small_conv(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const int64_t B_max = blocked ? block_samples(s, n1 - n0, kBlockColumnsAvx512) : 1;
     T* cols = full ? nullptr : scratch<T>(0, K * B_max * P);
@@ -281,9 +301,9 @@ bool forward_gemms(T* y, const T* x, const T* w, const T* bias, const Conv2dShap
       const T* src = full ? x + nb * in_size : cols;  // a whole-input kernel's column is the sample
       T* yn = y + nb * s.c_out * P;
       if (B == 1) {
-        gemm<T>(false, false, s.c_out, P, K, w, K, src, P, yn, P, false);
+        block_gemm<T>(serial, false, false, s.c_out, P, K, w, K, src, P, yn, P, false);
       } else {
-        gemm<T>(false, false, s.c_out, ld, K, w, K, src, ld, yb, ld, false);
+        block_gemm<T>(serial, false, false, s.c_out, ld, K, w, K, src, ld, yb, ld, false);
         for (int64_t b = 0; b < B; ++b)
           for (int64_t co = 0; co < s.c_out; ++co)
             std::memcpy(yn + (b * s.c_out + co) * P, yb + co * ld + b * P, (size_t)P * sizeof(T));
@@ -322,6 +342,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
   }
   const std::vector<int32_t>& table = tap_table(s);
   // One sample a GEMM, or blocks of samples with a batch-invariant GEMM, as in conv2d_forward.
+  const bool serial = small_conv(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int, int) {
     const int64_t B_max = blocked ? block_samples(s, n1 - n0, kBlockColumnsAvx512) : 1;
     T* dcols = full ? nullptr : scratch<T>(0, K * B_max * P);
@@ -334,10 +355,10 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, const Conv2dShape& s)
         dy_block = dyb;
       }
       if (full) {  // col2im of a whole-input kernel is the identity: write dx directly (B = 1)
-        gemm<T>(true, false, K, P, s.c_out, w, K, dy_block, P, dx + nb * in_size, P, false);
+        block_gemm<T>(serial, true, false, K, P, s.c_out, w, K, dy_block, P, dx + nb * in_size, P, false);
         continue;
       }
-      gemm<T>(true, false, K, ld, s.c_out, w, K, dy_block, ld, dcols, ld, false);
+      block_gemm<T>(serial, true, false, K, ld, s.c_out, w, K, dy_block, ld, dcols, ld, false);
       for (int64_t b = 0; b < B; ++b) col2im(dx + (nb + b) * in_size, dcols + b * P, ld, table, s);
     }
   });
@@ -362,6 +383,7 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
   std::vector<T*> partials(omp_get_max_threads(), nullptr);
   const std::vector<int32_t>& table = tap_table(s);
   const int64_t columns = batch_invariant_gemm<T>() ? kBlockColumnsAvx512 : kBlockColumns;
+  const bool serial = small_conv(s);
   for_sample_ranges(s.n, [&](int64_t n0, int64_t n1, int t, int nt) {
     const int64_t B_max = block_samples(s, n1 - n0, columns);
     T* cols = scratch<T>(0, K * B_max * P);
@@ -379,7 +401,7 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, const Conv2dShape& s
         dy_block = dyb;
       }
       // dW_t[Cout, K] += dYb[Cout, B*P] @ cols[K, B*P]^T
-      gemm<T>(false, true, s.c_out, K, ld, dy_block, ld, cols, ld, partial, K, true);
+      block_gemm<T>(serial, false, true, s.c_out, K, ld, dy_block, ld, cols, ld, partial, K, true);
     }
     if (nt == 1) return;
 #pragma omp barrier

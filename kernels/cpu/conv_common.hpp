@@ -170,9 +170,15 @@ void activate_in_place(T* y, int64_t n, T slope) {
 }
 
 // Whether forward and backward weight run as implicit GEMMs: the batch-invariant AVX-512
-// SGEMM, not the dense-layer path, int32 offsets, and in the caller's parallel region or
-// with at least as many samples as threads (else the old path, whose GEMM threads itself).
+// SGEMM, not the dense-layer path, int32 offsets, and in the caller's parallel region, or
+// with at least as many samples as threads, or under kSerialImplicitFlops (then on one
+// thread: splitting so small a GEMM cost more than it saved). Else the old path, whose GEMM
+// threads itself. Both compute every element as the same FMA chain, so the same bits.
 bool implicit_gemm(const Conv2dShape& s);
+// Fewer samples than threads and less work than this (2·N·Cout·K·P flops): the implicit GEMM
+// on the calling thread. CycleGAN's bench step (batch 1, 28x28, ngf 8: every conv 0.3-1.8
+// MFLOP) ran 10-25% slower on 2 threads than on 1 through the threaded GEMM path.
+constexpr double kSerialImplicitFlops = 1 << 23;
 // Whether backward input runs as the s_h*s_w phase GEMMs: a stride above 1 dividing the
 // kernel, no dilation, at least 16 input channels, the AVX-512 SGEMM; whatever the batch size
 // and thread count (the two paths round differently).

@@ -648,7 +648,8 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
 bool implicit_gemm(const Conv2dShape& s) {
   if (!batch_invariant_gemm<float>() || is_full_kernel(s)) return false;
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  if (threads > 1 && s.n < threads) return false;
+  const double flops = 2.0 * s.n * s.c_out * patch_size(s) * out_pixels(s);
+  if (threads > 1 && s.n < threads && flops >= kSerialImplicitFlops) return false;
   return offsets_fit(s, out_pixels(s), source_of(s).sample);
 }
 

@@ -276,6 +276,9 @@ TEST_SUITE("kernels.cpu.conv") {
         geometry(7, 16, 7, 5, 3, 5, 5, 2, 2, 2, 2, 1, 1),     // k 5 s 2: GEMM + col2im
         geometry(7, 3, 6, 40, 4, 3, 3, 1, 1, 1, 1, 1, 1),     // wide rows, stride 1
         geometry(7, 3, 28, 28, 8, 4, 4, 2, 2, 1, 1, 1, 1),    // DCGAN's D1 / G3
+        // 9.4 MFLOP a sample: alone on 3 threads past kSerialImplicitFlops, the threaded
+        // GEMM path, in the batch the implicit GEMMs (small ones stay implicit alone too)
+        geometry(7, 16, 32, 32, 32, 3, 3, 1, 1, 1, 1, 1, 1),
     };
     for_thread_counts([&] {
       for (const auto& batch : shapes) {
