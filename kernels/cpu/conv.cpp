@@ -32,7 +32,8 @@
 //             copy out to y / col2im into dx / accumulate this thread's dW
 //   (backward weight: after a barrier, the threads sum the per-thread dW, split by element)
 // With fewer samples than threads the blocks run on the calling thread and the GEMM threads
-// itself (sgemm_threaded, or Eigen); the phase GEMMs then run one (sample, phase) a thread.
+// itself (sgemm_threaded, or Eigen), unless the conv is under kSerialImplicitFlops (then it
+// all runs on the calling thread); the phase GEMMs then run one (sample, phase) a thread.
 // A kernel that covers the whole unpadded input (1x1
 // output: DCGAN's 7x7 layers) needs no im2col / col2im: the sample itself is its column
 // (forward, backward input; with the AVX-512 SGEMM one GEMM over the batch, Y = X W^T and
