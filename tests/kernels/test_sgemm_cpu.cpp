@@ -84,6 +84,14 @@ void check_kernel(SgemmKernel kernel, const Problem& p, bool accumulate) {
   check_close(got, reference(p, accumulate), kFloatTolerance, "C");
 }
 
+// C after the AVX-512 kernel on p (from p.c), padding included.
+std::vector<float> avx512_product(const Problem& p, bool accumulate) {
+  std::vector<float> c = p.c;
+  sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, c.data(), p.ldc, accumulate,
+        SgemmKernel::kAvx512);
+  return c;
+}
+
 void check_all_sizes(SgemmKernel kernel) {
   const int64_t ms[] = {1, 13, 14, 15, 29, 70};
   const int64_t ns[] = {1, 16, 17, 31, 33, 64, 67};
@@ -145,9 +153,7 @@ TEST_CASE("sgemm (AVX-512) computes each element as one float FMA chain over k i
       // m and n past one cache block (kMC = 168 rows, kNC = 2048 columns would be too big
       // for a test; k = 700 crosses two k blocks), odd everywhere.
       const Problem p = make_problem(t & 1, t & 2, 181, 75, 700, 100 + t);
-      std::vector<float> whole = p.c;
-      sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, whole.data(), p.ldc, accumulate,
-            SgemmKernel::kAvx512);
+      const std::vector<float> whole = avx512_product(p, accumulate);
       int mismatches = 0;
       for (int64_t i = 0; i < p.m; ++i)
         for (int64_t j = 0; j < p.n; ++j) {
@@ -180,9 +186,7 @@ TEST_CASE("sgemm (AVX-512) with one row, one column or k = 1 (its unpacked paths
     for (bool accumulate : {false, true}) {
       // k = 700: past two k blocks of the nest and not a multiple of 16 (the transposes' tail).
       const Problem p = make_problem(t & 1, t & 2, 37, 45, 700, 300 + t);
-      std::vector<float> whole = p.c;
-      sgemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, whole.data(), p.ldc, accumulate,
-            SgemmKernel::kAvx512);
+      const std::vector<float> whole = avx512_product(p, accumulate);
       int differ = 0;
       for (int64_t i : {0, 17, 36}) {  // row i alone: m = 1
         std::vector<float> row = p.c;
