@@ -247,14 +247,11 @@ template <class T>
 void block_gemm(bool serial, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda,
                 const T* b, int64_t ldb, T* c, int64_t ldc, bool accumulate) {
   if constexpr (std::is_same_v<T, float>)
-    if (serial && sgemm_kernel() == SgemmKernel::kAvx512) {
-      sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, SgemmKernel::kAvx512);
+    if (serial) {  // sgemm: serial for kAvx512 (Eigen threads itself either way, as through gemm)
+      sgemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, sgemm_kernel());
       return;
     }
   gemm<T>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
-}
-inline bool small_conv(const Conv2dShape& s) {
-  return 2.0 * s.n * s.c_out * patch_size(s) * out_pixels(s) < kSerialImplicitFlops;
 }
 
 // dYb[Cout, B*P] = dy[n0 .. n0+B) side by side (backward weight's blocks) (dYb[co, b*P + p] = dy[n0+b, co, p]).

@@ -179,6 +179,10 @@ bool implicit_gemm(const Conv2dShape& s);
 // on the calling thread. CycleGAN's bench step (batch 1, 28x28, ngf 8: every conv 0.3-1.8
 // MFLOP) ran 10-25% slower on 2 threads than on 1 through the threaded GEMM path.
 constexpr double kSerialImplicitFlops = 1 << 23;
+// Whether the whole conv is under kSerialImplicitFlops.
+inline bool small_conv(const Conv2dShape& s) {
+  return 2.0 * s.n * s.c_out * patch_size(s) * out_pixels(s) < kSerialImplicitFlops;
+}
 // Whether backward input runs as the s_h*s_w phase GEMMs: a stride above 1 dividing the
 // kernel, no dilation, at least 16 input channels, the AVX-512 SGEMM; whatever the batch size
 // and thread count (the two paths round differently).

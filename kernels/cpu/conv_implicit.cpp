@@ -137,17 +137,25 @@ float* packed_weights_room(int64_t m, int64_t k, int slot) {
   return scratch<float>(slot, (m + avx::kMR - 1) / avx::kMR * panel_floats(k));
 }
 
-// Thread t of nt packs its share of A[m, k]'s kMR-row panels into out (pack_a's layout, panel
-// r at out + r*panel_floats(k): the 16 floats pack_a may write past a panel land in the gap,
-// not in a panel another thread packs), then waits for the others: every thread's GEMMs read
-// all of it. Packed inside the region, not before it, so the other threads are not idle.
-GANTRY_AVX512 void pack_weights_shared(float* out, const float* a, int64_t m, int64_t k, int t, int nt) {
-  for (int64_t r = t; r * avx::kMR < m; r += nt)
-    avx::pack_a(out + r * panel_floats(k), a, k, false, r * avx::kMR, std::min<int64_t>(avx::kMR, m - r * avx::kMR), 0,
-                k);
+// Thread t of nt runs pack(u) for its share of units u < units (every nt-th), then waits for
+// the others: what is packed (the weights) is read by every thread's GEMMs. Packed inside the
+// region, not before it, so the other threads are not idle meanwhile.
+template <class Pack>
+void pack_shared(int64_t units, int t, int nt, Pack pack) {
+  for (int64_t u = t; u < units; u += nt) pack(u);
   if (nt > 1) {
 #pragma omp barrier
   }
+}
+
+// pack_shared over A[m, k]'s kMR-row panels into out (pack_a's layout, panel r at out +
+// r*panel_floats(k): the 16 floats pack_a may write past a panel land in the gap, not in a
+// panel another thread packs).
+GANTRY_AVX512 void pack_weights_shared(float* out, const float* a, int64_t m, int64_t k, int t, int nt) {
+  pack_shared((m + avx::kMR - 1) / avx::kMR, t, nt, [&](int64_t r) GANTRY_AVX512 {
+    avx::pack_a(out + r * panel_floats(k), a, k, false, r * avx::kMR, std::min<int64_t>(avx::kMR, m - r * avx::kMR), 0,
+                k);
+  });
 }
 
 // gemm_nest's operands for backward weight, dW[Cout, K] (+)= dYb[Cout, q] @ cols[K, q]^T over
@@ -502,16 +510,11 @@ void pack_phase_weights(float* out, const float* w, const Conv2dShape& s, const 
   }
 }
 
-// Thread t of nt packs its share of the phases' weights (phase f at packed + f*floats), then
-// waits for the others (every thread's GEMMs read every phase).
+// pack_shared over the phases' weights (phase f at packed + f*phase_weight_floats(s)).
 void pack_phases_shared(float* packed, const float* w, const Conv2dShape& s, const std::vector<Phase>& phases, int t,
                         int nt) {
-  const int64_t floats = phase_weight_floats(s);
-  for (size_t f = (size_t)t; f < phases.size(); f += (size_t)nt)
-    pack_phase_weights(packed + f * floats, w, s, phases[f]);
-  if (nt > 1) {
-#pragma omp barrier
-  }
+  pack_shared((int64_t)phases.size(), t, nt,
+              [&](int64_t f) { pack_phase_weights(packed + f * phase_weight_floats(s), w, s, phases[(size_t)f]); });
 }
 
 // A thread's tables for blocks of up to B_max samples: per slot its 16-column groups of dy
@@ -594,9 +597,9 @@ GANTRY_AVX512 void run_phases(float* dx, const float* dy, const Conv2dShape& s, 
       const int64_t cols = B * ph.a_h * ph.a_w;
       if (j0 >= cols) continue;
       for (int64_t q = 0; q < taps; ++q) bq[(size_t)q] = bp + at[(size_t)ph.slots[(size_t)q]] + j0 * Cout;
+      const float* wf = packed + f * phase_weight_floats(s);  // this phase's W_phase panels
       for (int64_t i0 = 0; i0 < s.c_in; i0 += avx::kMR) {
-        for (int64_t q = 0; q < taps; ++q)
-          ap[(size_t)q] = packed + f * phase_weight_floats(s) + i0 * Kp + q * Cout * avx::kMR;
+        for (int64_t q = 0; q < taps; ++q) ap[(size_t)q] = wf + i0 * Kp + q * Cout * avx::kMR;
         avx::chunked_col_tile(std::min<int64_t>(avx::kMR, s.c_in - i0), std::min<int64_t>(avx::kNR, cols - j0),
                               (int)taps, Cout, ap.data(), bq.data(), dx + nb * in_size + i0 * in_pixels(s),
                               in_pixels(s), cv + (f - f0) * groups_of(widest) + j0 / 16);
@@ -648,8 +651,7 @@ GANTRY_AVX512 void backward_input_phases_avx512(float* dx, const float* dy, cons
 bool implicit_gemm(const Conv2dShape& s) {
   if (!batch_invariant_gemm<float>() || is_full_kernel(s)) return false;
   const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-  const double flops = 2.0 * s.n * s.c_out * patch_size(s) * out_pixels(s);
-  if (threads > 1 && s.n < threads && flops >= kSerialImplicitFlops) return false;
+  if (threads > 1 && s.n < threads && !small_conv(s)) return false;
   return offsets_fit(s, out_pixels(s), source_of(s).sample);
 }
 

@@ -36,9 +36,10 @@ void sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
 
 // sgemm on the OpenMP threads: called outside a parallel region with more than one thread
 // and at least kSgemmThreadedFlops of work (a one-row, one-column or k = 1 product, bound by
-// memory rather than FMAs: at least kSgemmThreadedThinFloats of operands), kAvx512 splits C's columns (or its rows,
-// when it has more rows than columns) into one contiguous part a thread, each an sgemm of its own (same bits as one
-// call: every element is computed the same way); kEigen threads itself. Else sgemm.
+// memory rather than FMAs: at least kSgemmThreadedThinFloats of operands), kAvx512 splits
+// C's columns (or its rows, when it has more rows than columns) into one contiguous part a
+// thread, each an sgemm of its own (same bits as one call: every element is computed the
+// same way); kEigen threads itself. Else sgemm.
 void sgemm_threaded(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
                     const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate, SgemmKernel kernel);
 constexpr double kSgemmThreadedFlops = 1 << 20;

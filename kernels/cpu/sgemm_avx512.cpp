@@ -133,8 +133,8 @@ GANTRY_AVX512 __m512 dot16_by_transposes(__m512 acc, const float* mat, int64_t l
 // C[m, 1] (+)= op(A)[m, k] op(B)[k, 1] (n = 1: a matrix-vector product) without the nest,
 // which would pack all of A into panels to use one column of each tile (DCGAN's last
 // discriminator layer, 64 x 3136 x 1, spent 0.1 ms a call doing so). 16 rows a vector: lane i
-// runs row i0 + i's FMA chain over k in order (op(A)'s columns by 16 x 16 register transposes
-// of A's rows, dot16_by_transposes, or plain loads when A is transposed), so every element has the nest's bits.
+// runs row i0 + i's FMA chain over k in order (op(A)'s columns by dot16_by_transposes, or
+// plain loads when A is transposed), so every element has the nest's bits.
 GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t k, const float* a, int64_t lda,
                                   const float* b, int64_t ldb, float* c, int64_t ldc, bool accumulate) {
   const int64_t b_step = trans_b ? 1 : ldb;  // op(B)[p, 0] = b[p * b_step]
@@ -160,7 +160,7 @@ GANTRY_AVX512 void column_product(bool trans_a, bool trans_b, int64_t m, int64_t
 // Each element runs its FMA chain over k in order, the nest's bits. B plain: per chunk of
 // kRowChunk columns of C (in L1), p outer, so B is read row after row, each run contiguous
 // (16 columns at a time down all k rows would read k strided streams at once). B transposed:
-// 16 columns a vector, its rows by 16 x 16 register transposes.
+// 16 columns a vector, its rows by dot16_by_transposes.
 constexpr int64_t kRowChunk = 1024;
 GANTRY_AVX512 void row_product(bool trans_a, bool trans_b, int64_t n, int64_t k, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float* c, bool accumulate) {
